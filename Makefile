@@ -1,0 +1,44 @@
+# Two commands for a newcomer: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test install worker chat lint i18n-compile i18n-check bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install ## migrate, seed the zonas, start web + worker (embedded Redis if no REDIS_URL)
+	$(BIN)/mibarrio i18n compile
+	$(BIN)/mibarrio run
+
+test: install ## the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)
+	$(BIN)/python -m pytest
+
+chat: install ## talk to the bot in the terminal as +59171234567
+	$(BIN)/mibarrio chat --phone +59171234567
+
+worker: install
+	$(BIN)/mibarrio worker
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy bot worker storage
+
+i18n-compile: install
+	$(BIN)/mibarrio i18n compile
+
+i18n-check: install
+	$(BIN)/mibarrio i18n check
+
+bench: install ## webhook throughput against a bare Flask endpoint (see README)
+	$(BIN)/python bench/webhook.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

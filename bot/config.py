@@ -1,0 +1,87 @@
+"""One typed Config, read from the environment once."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+INSTANCE_DIR = Path(os.environ.get("MIBARRIO_INSTANCE", Path.cwd() / "instance"))
+
+
+def _local_secret(name: str, nbytes: int = 16) -> str:
+    """A secret generated once per checkout and kept under instance/ (never committed)."""
+    path = INSTANCE_DIR / name
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_hex(nbytes)
+        path.write_text(value + "\n")
+        path.chmod(0o600)
+        return value
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    try:
+        return float(raw) if raw else default
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Config:
+    database_url: str = field(default_factory=lambda: f"sqlite:///{INSTANCE_DIR / 'mibarrio.db'}")
+    # None means: start (or attach to) the embedded Redis under instance/.
+    redis_url: str | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str = ""
+    twilio_sms_from: str | None = None
+    twilio_whatsapp_from: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_api_base_url: str = "https://api.twilio.com"
+    twilio_timeout: float = 10.0
+    public_url: str | None = None
+    secret_key: str = ""
+    send_rate: float = 10.0
+    port: int = 5000
+    # Fold SMS text to GSM-7 (a->a etc.) so one accent does not triple the cost.
+    gsm7_fold: bool = True
+    # Minutes a flow may sit idle before the next message starts again at the menu.
+    flow_timeout_minutes: int = 30
+
+    # True when no TWILIO_AUTH_TOKEN was given and a local one was generated for signing.
+    local_auth_token: bool = False
+
+    @property
+    def twilio_configured(self) -> bool:
+        """True when real credentials exist; otherwise outbound goes to the console transport."""
+        return bool(self.twilio_account_sid) and not self.local_auth_token
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Config:
+        env = os.environ
+        cfg = cls(
+            database_url=env.get("DATABASE_URL") or cls().database_url,
+            redis_url=env.get("REDIS_URL") or None,
+            twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
+            twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or _local_secret("local_auth_token"),
+            local_auth_token=not env.get("TWILIO_AUTH_TOKEN"),
+            twilio_sms_from=env.get("TWILIO_SMS_FROM") or None,
+            twilio_whatsapp_from=env.get("TWILIO_WHATSAPP_FROM") or None,
+            twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID") or None,
+            twilio_api_base_url=(env.get("TWILIO_API_BASE_URL") or "https://api.twilio.com").rstrip(
+                "/"
+            ),
+            twilio_timeout=_float("TWILIO_TIMEOUT", 10.0),
+            public_url=(env.get("PUBLIC_URL") or "").rstrip("/") or None,
+            secret_key=env.get("SECRET_KEY") or _local_secret("secret_key", 32),
+            send_rate=_float("SEND_RATE", 10.0),
+            port=int(env.get("PORT") or 5000),
+            gsm7_fold=env.get("GSM7_FOLD", "1").strip().lower() not in ("0", "false", "no"),
+            flow_timeout_minutes=int(env.get("FLOW_TIMEOUT_MINUTES") or 30),
+        )
+        return replace(cfg, **overrides) if overrides else cfg

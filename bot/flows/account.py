@@ -1,0 +1,66 @@
+"""What a resident can always do: see the menu, get help, change language, erase their data."""
+
+from __future__ import annotations
+
+from bot.flows.base import Flow, Reply, StepResult, Turn
+from bot.flows.onboarding import pick_language
+from bot.i18n import N_
+from bot.text import parse_option
+from storage import queries
+
+MENU = N_("Menú: IDIOMA cambia el idioma, AYUDA, BORRAR sus datos, BAJA para no recibir mensajes.")
+HELP = N_(
+    "Mi Barrio, con la Alcaldía de La Paz. MENU: opciones. IDIOMA: idioma. BAJA: no recibir "
+    "mensajes. ALTA: volver. BORRAR: sus datos."
+)
+TIMED_OUT = N_("Pasó un buen rato, así que volvemos al inicio.")
+NOT_UNDERSTOOD = N_("No entendí su mensaje.")
+LANGUAGE_PROMPT = N_("Elija su idioma: 1 Español / 2 Aymar aru")
+LANGUAGE_SET = N_("Listo, le escribiremos en español.")
+ERASE_CONFIRM = N_(
+    "¿Borrar su número y sus datos de Mi Barrio? Las cifras anónimas se quedan. 1 Sí, borrar / 2 No"
+)
+ERASE_KEPT = N_("No borramos nada.")
+ERASED = N_("Sus datos fueron borrados. Gracias por participar en Mi Barrio.")
+OPTED_OUT = N_("Listo: no le enviaremos más mensajes. Para volver, escriba ALTA.")
+STILL_OPTED_OUT = N_("Usted se dio de baja de Mi Barrio. Para volver, escriba ALTA.")
+OPTED_IN = N_("¡Qué bueno tenerle de vuelta en Mi Barrio!")
+
+
+def show_menu(turn: Turn) -> StepResult:
+    return StepResult([Reply(MENU)], None, {})
+
+
+MENU_FLOW = Flow(name="menu", begin=show_menu, steps={})
+
+
+def begin_language(turn: Turn) -> StepResult:
+    return StepResult([Reply(LANGUAGE_PROMPT)], "choose", {})
+
+
+def on_language(turn: Turn) -> StepResult:
+    lang = pick_language(turn)
+    if lang is None:
+        return StepResult([Reply(LANGUAGE_PROMPT)], "choose")
+    turn.resident.language = lang
+    return StepResult([Reply(LANGUAGE_SET)], None, {}, goto="menu")
+
+
+LANGUAGE_FLOW = Flow(name="language", begin=begin_language, steps={"choose": on_language})
+
+
+def begin_erase(turn: Turn) -> StepResult:
+    return StepResult([Reply(ERASE_CONFIRM)], "confirm", {})
+
+
+def on_erase_confirm(turn: Turn) -> StepResult:
+    option = parse_option(turn.text, 2)
+    if option == 1 or turn.norm in {"si", "si borrar", "jisa", "iyaw", "iyawa"}:
+        queries.erase_resident(turn.session, turn.resident, keep_row=True)
+        return StepResult([Reply(ERASED)], None, {})
+    if option == 2 or turn.norm in {"no", "jani", "janiwa"}:
+        return StepResult([Reply(ERASE_KEPT)], None, {}, goto="menu")
+    return StepResult([Reply(ERASE_CONFIRM)], "confirm")
+
+
+ERASE_FLOW = Flow(name="erase", begin=begin_erase, steps={"confirm": on_erase_confirm})

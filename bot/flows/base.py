@@ -1,0 +1,75 @@
+"""The shapes flows are made of: replies to render, the turn a step sees, what a step returns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from storage.models import Conversation, Resident
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message id and its variables; rendered later in the resident's language and channel.
+
+    bilingual=True renders the Spanish and the Aymara text one under the other, for residents
+    whose language we do not know yet.
+    """
+
+    msgid: str
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    bilingual: bool = False
+
+
+@dataclass
+class Turn:
+    """Everything a step may look at for one inbound message."""
+
+    session: Session
+    resident: Resident
+    conversation: Conversation
+    channel: str
+    text: str  # as the resident wrote it (trimmed)
+    norm: str  # normalised for matching (bot.text.normalize)
+    now: datetime
+    media: list[str] = field(default_factory=list)
+    latitude: float | None = None
+    longitude: float | None = None
+    address: str | None = None
+
+    @property
+    def lang(self) -> str:
+        return self.resident.language or "es"
+
+    @property
+    def slots(self) -> dict[str, Any]:
+        return self.conversation.slots
+
+
+@dataclass
+class StepResult:
+    """What a step decided: replies, the next step (None ends the flow) and the new slots.
+
+    goto names another flow to start right away (its begin() replies follow these).
+    """
+
+    replies: list[Reply]
+    next_step: str | None = None
+    slots: dict[str, Any] | None = None
+    goto: str | None = None
+
+
+Step = Callable[[Turn], StepResult]
+
+
+@dataclass(frozen=True)
+class Flow:
+    name: str
+    begin: Step  # entering the flow: the first prompt
+    steps: Mapping[str, Step]
+    # A flow that must be finished before anything else (onboarding) never times out.
+    times_out: bool = True

@@ -1,0 +1,37 @@
+"""What the web app holds for its lifetime: config, database engine, session factory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import redis
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import Config
+
+
+@dataclass
+class AppState:
+    config: Config
+    engine: Engine
+    sessions: sessionmaker[Session]
+    _redis: redis.Redis | None = field(default=None, repr=False)
+
+    @property
+    def flow_timeout(self) -> timedelta:
+        return timedelta(minutes=self.config.flow_timeout_minutes)
+
+    def redis_health(self) -> str:
+        if not self.config.redis_url:
+            return "not configured"
+        try:
+            if self._redis is None:
+                self._redis = redis.Redis.from_url(
+                    self.config.redis_url, socket_timeout=1, socket_connect_timeout=1
+                )
+            self._redis.ping()
+            return "ok"
+        except redis.RedisError as exc:
+            return f"error: {exc.__class__.__name__}"

@@ -1,0 +1,138 @@
+"""Twilio's webhooks: verify the signature, dedupe on MessageSid, one transaction, TwiML back."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+from flask import Blueprint, Response, abort, current_app, jsonify, request
+from sqlalchemy import text
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot import channels
+from bot.config import Config
+from bot.engine import InboundMessage
+from bot.inbox import receive
+from bot.state import AppState
+from storage import queries
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("twilio", __name__)
+
+MAX_BODY = 1600
+MAX_MEDIA = 10
+
+
+def _state() -> AppState:
+    return current_app.extensions["mibarrio"]  # type: ignore[no-any-return]
+
+
+def signed_url(config: Config) -> str:
+    """The URL Twilio signed: PUBLIC_URL + path behind a proxy, else the URL as received."""
+    if config.public_url:
+        query = request.query_string.decode("latin-1")
+        return config.public_url + request.path + (f"?{query}" if query else "")
+    return request.url
+
+
+def _verify_signature() -> None:
+    config = _state().config
+    validator = RequestValidator(config.twilio_auth_token)
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature or not validator.validate(signed_url(config), request.form, signature):
+        log.warning("rejected request with a bad signature from %s", request.remote_addr)
+        abort(Response("invalid Twilio signature\n", status=403, mimetype="text/plain"))
+
+
+def _bad_request(reason: str) -> Response:
+    return Response(reason + "\n", status=400, mimetype="text/plain")
+
+
+def twiml(replies: list[str] | None) -> Response:
+    resp = MessagingResponse()
+    for body in replies or []:
+        if body:
+            resp.message(body)
+    return Response(str(resp), mimetype="text/xml")
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        number = float(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+    return number if number is not None and math.isfinite(number) else None
+
+
+def _clean(body: str) -> str:
+    # PostgreSQL text cannot hold NUL; other control characters are kept as sent.
+    return body.replace("\x00", "")[:MAX_BODY]
+
+
+@bp.post("/twilio/inbound")
+def inbound() -> Response:
+    _verify_signature()
+    form = request.form
+    missing = [name for name in ("MessageSid", "From", "To") if not form.get(name)]
+    if missing:
+        return _bad_request("missing required field(s): " + ", ".join(missing))
+    try:
+        phone, channel = channels.parse_address(form["From"])
+    except ValueError as exc:
+        return _bad_request(f"From is not a phone number: {exc}")
+    sid = form["MessageSid"].strip()[:64]
+    try:
+        num_media = max(0, min(int(form.get("NumMedia") or 0), MAX_MEDIA))
+    except ValueError:
+        num_media = 0
+    msg = InboundMessage(
+        phone=phone,
+        channel=channel,
+        body=_clean(form.get("Body", "")),
+        media=[form[f"MediaUrl{i}"] for i in range(num_media) if form.get(f"MediaUrl{i}")],
+        latitude=_float(form.get("Latitude")),
+        longitude=_float(form.get("Longitude")),
+        address=(form.get("Address") or None),
+    )
+    state = _state()
+    replies = receive(
+        state.sessions,
+        sid,
+        msg,
+        fold=state.config.gsm7_fold,
+        flow_timeout=state.flow_timeout,
+    )
+    return twiml(replies)
+
+
+@bp.post("/twilio/status")
+def status() -> Response:
+    _verify_signature()
+    form = request.form
+    sid, status_value = form.get("MessageSid"), form.get("MessageStatus")
+    if not sid or not status_value:
+        return _bad_request("missing required field(s): MessageSid, MessageStatus")
+    try:
+        error_code = int(form["ErrorCode"]) if form.get("ErrorCode") else None
+    except ValueError:
+        error_code = None
+    with _state().sessions() as session, session.begin():
+        queries.apply_status(session, sid.strip(), status_value, error_code)
+    return Response("", status=200)
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    state = _state()
+    checks: dict[str, str] = {}
+    try:
+        with state.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - health reports, never raises
+        checks["database"] = f"error: {exc.__class__.__name__}"
+    checks["redis"] = state.redis_health()
+    ok = checks["database"] == "ok" and checks["redis"] in ("ok", "not configured")
+    return jsonify(status="ok" if ok else "degraded", **checks)

@@ -1,0 +1,205 @@
+"""Query functions: they take the session first and never commit (callers own transactions)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from storage.models import (
+    Conversation,
+    Macrodistrict,
+    OutboundMessage,
+    OutboxEntry,
+    ReceivedMessage,
+    Resident,
+    Zone,
+    utcnow,
+)
+
+
+def _insert_ignoring_conflicts(session: Session, model: type, values: dict[str, Any]) -> None:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(model).values(**values).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(model).values(**values).on_conflict_do_nothing()
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise RuntimeError(f"unsupported database: {dialect}")
+    session.execute(stmt)
+
+
+def lock_resident(session: Session, phone: str) -> tuple[Resident, bool]:
+    """The resident for a phone, created if new, locked until the transaction ends.
+
+    Returns (resident, created). On PostgreSQL the row is locked FOR UPDATE so two texts from
+    one phone are applied one after the other; SQLite already serialises writers.
+    """
+    existing = session.scalar(select(Resident.id).where(Resident.phone == phone))
+    created = False
+    if existing is None:
+        _insert_ignoring_conflicts(
+            session, Resident, {"phone": phone, "status": "onboarding", "created_at": utcnow()}
+        )
+        created = True
+    resident = session.scalars(
+        select(Resident)
+        .where(Resident.phone == phone)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    return resident, created and resident.last_inbound_at is None
+
+
+def conversation_for(session: Session, resident: Resident) -> Conversation:
+    conv = session.get(Conversation, resident.id)
+    if conv is None:
+        conv = Conversation(resident_id=resident.id, slots={})
+        session.add(conv)
+    return conv
+
+
+def find_inbound(session: Session, sid: str) -> ReceivedMessage | None:
+    return session.scalar(select(ReceivedMessage).where(ReceivedMessage.sid == sid))
+
+
+def all_zones(session: Session) -> list[Zone]:
+    return list(session.scalars(select(Zone).order_by(Zone.name)))
+
+
+def macrodistricts(session: Session) -> list[Macrodistrict]:
+    return list(session.scalars(select(Macrodistrict).order_by(Macrodistrict.position)))
+
+
+def zones_in(session: Session, macrodistrict_id: int) -> list[Zone]:
+    return list(
+        session.scalars(
+            select(Zone).where(Zone.macrodistrict_id == macrodistrict_id).order_by(Zone.name)
+        )
+    )
+
+
+def erase_resident(session: Session, resident: Resident, *, keep_row: bool) -> None:
+    """Remove a resident's personal data: phone, message texts, conversation.
+
+    keep_row=True leaves an anonymous row (zona, language, dates) so aggregates stay;
+    keep_row=False removes the row entirely (someone who never consented).
+    """
+    session.execute(
+        update(ReceivedMessage)
+        .where(ReceivedMessage.resident_id == resident.id)
+        .values(body=None, replies=None)
+    )
+    session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.resident_id == resident.id)
+        .values(body=None, to_address=None)
+    )
+    if resident.conversation is not None:
+        session.delete(resident.conversation)
+    if keep_row:
+        resident.phone = None
+        resident.status = "erased"
+        resident.erased_at = utcnow()
+        resident.topics = []
+    else:
+        session.delete(resident)
+    session.flush()
+
+
+def add_outbox(
+    session: Session, job: str, *args: Any, not_before: datetime | None = None
+) -> OutboxEntry:
+    """Write an outbox row in the caller's transaction; the relay hands it to RQ later."""
+    entry = OutboxEntry(job=job, args=list(args), not_before=not_before)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def stats(session: Session) -> dict[str, Any]:
+    """Participation figures the municipality reads.
+
+    "residents" counts people currently signed up (consented, not opted out, not erased);
+    synthetic demo residents are included and also counted apart.
+    """
+    active = Resident.status == "active"
+
+    def count(*where: Any) -> int:
+        return session.scalar(select(func.count()).select_from(Resident).where(*where)) or 0
+
+    by_zone = session.execute(
+        select(Zone.name, func.count(Resident.id))
+        .join(Resident, Resident.zone_id == Zone.id)
+        .where(active)
+        .group_by(Zone.name)
+        .order_by(func.count(Resident.id).desc(), Zone.name)
+    ).all()
+    by_lang = session.execute(
+        select(Resident.language, func.count()).where(active).group_by(Resident.language)
+    ).all()
+    return {
+        "residents": count(active),
+        "opted_out": count(Resident.status == "opted_out"),
+        "onboarding": count(Resident.status == "onboarding"),
+        "erased": count(Resident.status == "erased"),
+        "residents_by_zone": {zone: n for zone, n in by_zone},
+        "residents_by_language": {lang or "unknown": n for lang, n in by_lang},
+        "synthetic_residents": count(Resident.synthetic.is_(True)),
+    }
+
+
+# Twilio's message statuses in the order they can happen; a callback only moves a row forward.
+# Terminal outcomes share the top ranks: a late "sent" never overwrites "delivered", and
+# "read" (WhatsApp) follows "delivered".
+STATUS_RANK: dict[str, int] = {
+    "pending": 0,
+    "accepted": 1,
+    "scheduled": 1,
+    "queued": 2,
+    "sending": 3,
+    "unknown": 3,
+    "sent": 4,
+    "undelivered": 5,
+    "failed": 5,
+    "canceled": 5,
+    "delivered": 6,
+    "partially_delivered": 6,
+    "read": 7,
+}
+
+
+def apply_status(session: Session, sid: str, status: str, error_code: int | None) -> bool:
+    """Apply a delivery status callback forward-only; True if a row changed."""
+    status = status.strip().lower()
+    rank = STATUS_RANK.get(status)
+    if rank is None:
+        return False
+    lower = [s for s, r in STATUS_RANK.items() if r < rank]
+    values: dict[str, Any] = {"status": status, "updated_at": utcnow()}
+    if error_code is not None:
+        values["error_code"] = error_code
+    result = session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.twilio_sid == sid, OutboundMessage.status.in_(lower))
+        .values(**values)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def queue_message(
+    session: Session, resident: Resident, body: str, *, channel: str | None = None
+) -> OutboundMessage:
+    """Write a message and its outbox row in the caller's transaction (sent by a worker later)."""
+    channel = channel or resident.last_channel or "sms"
+    address = resident.phone if channel == "sms" else f"whatsapp:{resident.phone}"
+    message = OutboundMessage(
+        resident_id=resident.id, to_address=address, channel=channel, body=body
+    )
+    session.add(message)
+    session.flush()
+    add_outbox(session, "send_message", message.id)
+    return message

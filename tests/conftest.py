@@ -1,0 +1,192 @@
+"""Fixtures: real SQLite (and PostgreSQL when TEST_DATABASE_URL is set), real Redis, real Flask.
+
+Redis is REDIS_URL when set (CI: the machine's server), else an embedded redis-server.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+from twilio.request_validator import RequestValidator
+
+from bot import create_app
+from bot.config import Config
+from bot.engine import InboundMessage
+from bot.inbox import receive
+from storage.db import make_engine, make_sessionmaker, transaction
+from storage.migrate import upgrade
+from storage.models import Base
+from storage.seed import seed_zones
+
+AUTH_TOKEN = "test-auth-token"
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, seeded SQLite file copied for each test (migrating each time is slow)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    engine = make_engine(url)
+    with transaction(make_sessionmaker(engine)) as session:
+        seed_zones(session)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    url = os.environ["TEST_DATABASE_URL"]
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    upgrade(url)
+    yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "mibarrio.db"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("pg_url")
+    engine = make_engine(url)
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    with transaction(make_sessionmaker(engine)) as session:
+        seed_zones(session)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def config(db_url: str, tmp_path: Path) -> Config:
+    return Config(
+        database_url=db_url,
+        twilio_auth_token=AUTH_TOKEN,
+        secret_key="test",
+        send_rate=0,
+    )
+
+
+@pytest.fixture
+def sessions(config: Config) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(config.database_url)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def app(config: Config) -> Iterator[Any]:
+    application = create_app(config)
+    application.testing = True
+    yield application
+    application.extensions["mibarrio"].engine.dispose()
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+def sign(url: str, params: dict[str, str], token: str = AUTH_TOKEN) -> str:
+    return RequestValidator(token).compute_signature(url, params)
+
+
+def signed_post(client: Any, path: str, params: dict[str, str], **kwargs: Any) -> Any:
+    """POST a form to the app the way Twilio does, with a valid X-Twilio-Signature."""
+    url = "http://localhost" + path
+    headers = {"X-Twilio-Signature": sign(url, params), **kwargs.pop("headers", {})}
+    return client.post(path, data=params, headers=headers, **kwargs)
+
+
+def inbound_params(
+    body: str,
+    phone: str = "+59171234567",
+    *,
+    channel: str = "sms",
+    sid: str | None = None,
+    **extra: str,
+) -> dict[str, str]:
+    prefix = "whatsapp:" if channel == "whatsapp" else ""
+    return {
+        "MessageSid": sid or "SM" + uuid.uuid4().hex,
+        "AccountSid": "AC" + "0" * 32,
+        "From": prefix + phone,
+        "To": prefix + "+59122000000",
+        "Body": body,
+        "NumMedia": "0",
+        "SmsStatus": "received",
+        "ApiVersion": "2010-04-01",
+        **extra,
+    }
+
+
+@dataclass
+class Chat:
+    """One resident talking to the engine, no Flask: say() returns the reply text."""
+
+    sessions: sessionmaker[Session]
+    phone: str = "+59171234567"
+    channel: str = "sms"
+    now: datetime | None = None
+    log: list[tuple[str, str]] = field(default_factory=list)
+
+    def say(self, text: str) -> str:
+        replies = receive(
+            self.sessions,
+            "SM" + uuid.uuid4().hex,
+            InboundMessage(phone=self.phone, channel=self.channel, body=text),
+            now=self.now,
+        )
+        reply = "\n".join(replies)
+        self.log.append((text, reply))
+        return reply
+
+    def later(self, minutes: float) -> None:
+        from storage.models import utcnow
+
+        self.now = (self.now or utcnow()) + timedelta(minutes=minutes)
+
+
+@pytest.fixture
+def chat(sessions: sessionmaker[Session]) -> Chat:
+    return Chat(sessions)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = os.environ.get("REDIS_URL")
+    if url:
+        yield url
+        return
+    from worker.queues import EmbeddedRedis
+
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture
+def redis_conn(redis_url: str) -> Iterator[redis.Redis]:
+    conn = redis.Redis.from_url(redis_url)
+    conn.flushdb()
+    yield conn
+    conn.flushdb()
+    conn.close()

@@ -1,0 +1,1 @@
+"""Everything that runs outside a web request: relaying the outbox, sending, RQ jobs."""

@@ -1,0 +1,82 @@
+"""RQ jobs: module-level, idempotent, taking ids. Running one twice never sends twice."""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from storage.models import OutboundMessage, Resident, utcnow
+from storage.queries import add_outbox
+from worker import context
+from worker.sender import SendResult
+
+log = logging.getLogger(__name__)
+
+RATE_RETRY_DELAYS = [5, 15, 45, 120, 300]
+MAX_ATTEMPTS = 6
+
+
+def send_message(message_id: int) -> str:
+    """Send one queued message: claim it (pending -> sending), send, record the outcome."""
+    ctx = context.get()
+    with ctx.sessions() as session, session.begin():
+        claimed = session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id == message_id, OutboundMessage.status == "pending")
+            .values(status="sending", attempts=OutboundMessage.attempts + 1, updated_at=utcnow())
+        ).rowcount  # type: ignore[attr-defined]
+        if not claimed:
+            return "skipped"  # sent, failed or being sent by another worker already
+        message = session.get(OutboundMessage, message_id)
+        assert message is not None
+        resident = session.get(Resident, message.resident_id) if message.resident_id else None
+        if resident is None or resident.status != "active" or not message.to_address:
+            message.status = "canceled"
+            return "canceled"
+        to, body, channel = message.to_address, message.body or "", message.channel
+
+    result = ctx.transport.send(to, body, channel)
+    return record(message_id, result)
+
+
+def record(message_id: int, result: SendResult) -> str:
+    """Store how a send ended; a rate-limited one goes back to pending and is retried."""
+    ctx = context.get()
+    with ctx.sessions() as session, session.begin():
+        message = session.get(OutboundMessage, message_id)
+        assert message is not None
+        message.error_code = result.error_code
+        if result.outcome == "sent":
+            message.status = result.status or "queued"
+            message.twilio_sid = result.sid
+        elif result.outcome == "retry" and message.attempts < MAX_ATTEMPTS:
+            # Never processed by Twilio, so safe to send again: later, through the outbox,
+            # with jitter so a fleet of workers does not retry in step.
+            delay = RATE_RETRY_DELAYS[min(message.attempts, len(RATE_RETRY_DELAYS)) - 1]
+            message.status = "pending"
+            add_outbox(
+                session,
+                "send_message",
+                message_id,
+                not_before=utcnow() + timedelta(seconds=delay * (0.5 + random.random())),
+            )
+        elif result.outcome in ("opted_out", "invalid"):
+            message.status = "failed"
+            resident = session.get(Resident, message.resident_id) if message.resident_id else None
+            if resident is not None and result.outcome == "opted_out":
+                resident.status, resident.opted_out_at = "opted_out", utcnow()
+        elif result.outcome == "unknown":
+            message.status = "unknown"  # may have gone out: never resent blindly
+        else:
+            message.status = "failed"
+    if result.outcome != "sent":
+        log.warning(
+            "message %s: %s %s %s", message_id, result.outcome, result.error_code, result.detail
+        )
+    return result.outcome
+
+
+JOBS = {"send_message": send_message}

@@ -1,0 +1,97 @@
+"""Sending through Twilio (or the console when no account is configured), with error mapping."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Protocol
+
+import requests
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from bot.config import Config
+
+log = logging.getLogger(__name__)
+
+OPTED_OUT_CODES = frozenset({21610})
+BAD_NUMBER_CODES = frozenset({21211, 21614, 21635})
+RATE_LIMIT_CODES = frozenset({20429})
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """How one attempt ended: outcome is sent | opted_out | invalid | retry | failed | unknown."""
+
+    outcome: str
+    sid: str | None = None
+    status: str | None = None
+    error_code: int | None = None
+    detail: str = ""
+
+
+class Transport(Protocol):
+    def send(self, to: str, body: str, channel: str) -> SendResult: ...
+
+
+class ConsoleTransport:
+    """Writes messages to the log: everything works offline with no Twilio account."""
+
+    def send(self, to: str, body: str, channel: str) -> SendResult:
+        log.info("[console %s] to %s: %s", channel, to, body)
+        return SendResult("sent", sid="CO" + uuid.uuid4().hex, status="sent")
+
+
+class TwilioTransport:
+    """The official twilio client, always with a timeout, pointed at the configured API base."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        http = TwilioHttpClient(timeout=config.twilio_timeout, pool_connections=True)
+        self.client = Client(config.twilio_account_sid, config.twilio_auth_token, http_client=http)
+        self.client.api.base_url = config.twilio_api_base_url
+
+    def _sender(self, channel: str) -> dict[str, str]:
+        cfg = self.config
+        if channel == "whatsapp" and cfg.twilio_whatsapp_from:
+            number = cfg.twilio_whatsapp_from
+            return {"from_": number if number.startswith("whatsapp:") else f"whatsapp:{number}"}
+        if channel == "sms" and cfg.twilio_sms_from:
+            return {"from_": cfg.twilio_sms_from}
+        if cfg.twilio_messaging_service_sid:
+            return {"messaging_service_sid": cfg.twilio_messaging_service_sid}
+        raise RuntimeError(f"no sender configured for {channel}: set TWILIO_*_FROM")
+
+    def send(self, to: str, body: str, channel: str) -> SendResult:
+        kwargs = self._sender(channel)
+        if self.config.public_url:
+            kwargs["status_callback"] = self.config.public_url + "/twilio/status"
+        try:
+            message = self.client.messages.create(to=to, body=body, **kwargs)
+        except TwilioRestException as exc:
+            return classify(exc.status, exc.code, str(exc.msg))
+        except TwilioException as exc:
+            return SendResult("unknown", detail=f"twilio error: {exc}")
+        except requests.RequestException as exc:
+            # The request may have reached Twilio: never resend blindly.
+            return SendResult("unknown", detail=f"network: {exc.__class__.__name__}")
+        return SendResult("sent", sid=message.sid, status=message.status or "queued")
+
+
+def classify(http_status: int, code: int | None, detail: str = "") -> SendResult:
+    """Map a Twilio error answer to what we do about it."""
+    if code in OPTED_OUT_CODES:
+        return SendResult("opted_out", error_code=code, detail=detail)
+    if code in BAD_NUMBER_CODES:
+        return SendResult("invalid", error_code=code, detail=detail)
+    if http_status == 429 or code in RATE_LIMIT_CODES:
+        return SendResult("retry", error_code=code, detail=detail)  # never processed: safe
+    if http_status >= 500:
+        return SendResult("unknown", error_code=code, detail=detail)
+    return SendResult("failed", error_code=code, detail=detail)
+
+
+def make_transport(config: Config) -> Transport:
+    return TwilioTransport(config) if config.twilio_configured else ConsoleTransport()
