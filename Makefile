@@ -4,7 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install worker chat lint i18n-compile i18n-check bench clean
+.PHONY: run test install worker chat lint i18n-extract i18n-update i18n-compile i18n-check \
+	i18n-cost bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,11 +32,20 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy bot worker storage
 
+i18n-extract: install ## bot/locales/messages.pot from the N_() calls (babel.cfg)
+	$(BIN)/mibarrio i18n extract
+
+i18n-update: install ## merge new/changed messages into es and ay (changed Spanish -> fuzzy in ay)
+	$(BIN)/mibarrio i18n update
+
 i18n-compile: install
 	$(BIN)/mibarrio i18n compile
 
-i18n-check: install
+i18n-check: install ## missing/fuzzy entries, placeholders, ay plural header, the glossary
 	$(BIN)/mibarrio i18n check
+
+i18n-cost: install ## regenerate docs/sms-cost.md
+	$(BIN)/mibarrio i18n cost --write docs/sms-cost.md
 
 bench: install ## webhook throughput against a bare Flask endpoint (see README)
 	$(BIN)/python bench/webhook.py

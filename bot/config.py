@@ -32,6 +32,13 @@ def _float(name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number, got {raw!r}") from exc
 
 
+def _choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = os.environ.get(name, "").strip().lower() or default
+    if raw not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Config:
     database_url: str = field(default_factory=lambda: f"sqlite:///{INSTANCE_DIR / 'mibarrio.db'}")
@@ -52,6 +59,18 @@ class Config:
     gsm7_fold: bool = True
     # Minutes a flow may sit idle before the next message starts again at the menu.
     flow_timeout_minutes: int = 30
+    # Days after "resolved" before the reporter is asked whether it really was.
+    followup_days: float = 7.0
+    # Local (America/La_Paz) hours when non-urgent broadcasts wait; "off" disables.
+    quiet_hours: str = "21:00-07:00"
+    # Approved WhatsApp template ({{1}} = the message) for residents outside the 24-hour window.
+    twilio_whatsapp_template_sid: str | None = None
+    # What a WhatsApp broadcast does on 63016 (outside the window): "template" or "sms".
+    whatsapp_fallback: str = "template"
+    # Requests in flight per worker process while sending a broadcast.
+    send_threads: int = 32
+    # Seconds after a worker dies before others treat the rows it was sending as unknown.
+    worker_alive_ttl: float = 15.0
 
     # True when no TWILIO_AUTH_TOKEN was given and a local one was generated for signing.
     local_auth_token: bool = False
@@ -83,5 +102,11 @@ class Config:
             port=int(env.get("PORT") or 5000),
             gsm7_fold=env.get("GSM7_FOLD", "1").strip().lower() not in ("0", "false", "no"),
             flow_timeout_minutes=int(env.get("FLOW_TIMEOUT_MINUTES") or 30),
+            followup_days=_float("FOLLOWUP_DAYS", 7.0),
+            quiet_hours=env.get("QUIET_HOURS", "21:00-07:00"),
+            twilio_whatsapp_template_sid=env.get("TWILIO_WHATSAPP_TEMPLATE_SID") or None,
+            whatsapp_fallback=_choice("WHATSAPP_FALLBACK", ("template", "sms"), "template"),
+            send_threads=max(1, int(env.get("SEND_THREADS") or 32)),
+            worker_alive_ttl=max(1.0, _float("WORKER_ALIVE_TTL", 15.0)),
         )
         return replace(cfg, **overrides) if overrides else cfg

@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot import channels, i18n
-from bot.flows import FLOWS, Reply, StepResult, Turn, account
+from bot import i18n
+from bot.flows import FLOWS, Reply, StepResult, Turn, account, leader, menu, polls, reports
+from bot.render import render, text_of
 from bot.text import normalize
 from storage import queries
 from storage.models import utcnow
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 
 # Safety net: a flow that keeps jumping to another flow is a bug, not a conversation.
 MAX_GOTOS = 4
+# Re-prompts before a resident is taken back to the menu.
+MAX_MISSES = 3
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class Outcome:
     replies: list[Reply]
     language: str | None  # None: the resident has not chosen yet
     resident_id: int | None  # None: the resident's row was removed (declined consent)
+    forget: bool = False  # personal data was removed in this turn: keep nothing of it
 
 
 def handle_inbound(
@@ -76,7 +80,8 @@ def handle_inbound(
     replies = _dispatch(turn, flow_timeout)
     # Read after the turn: the resident may just have chosen (or changed) their language.
     kept = resident in session
-    return Outcome(replies, resident.language, resident.id if kept else None)
+    forget = not kept or resident.status == "erased"
+    return Outcome(replies, resident.language, resident.id if kept else None, forget)
 
 
 def _dispatch(turn: Turn, flow_timeout: timedelta) -> list[Reply]:
@@ -99,8 +104,14 @@ def _dispatch(turn: Turn, flow_timeout: timedelta) -> list[Reply]:
     if kw == "optout":
         resident.status = "opted_out"
         resident.opted_out_at = turn.now
+        conv.expect = None
         _save(turn, StepResult([], None, {}), None)
         return [Reply(account.OPTED_OUT, bilingual=resident.language is None)]
+
+    if kw is None:
+        led = _leader(turn, flow_timeout)
+        if led is not None:
+            return led
 
     if not resident.onboarded:
         if kw == "erase":
@@ -117,15 +128,53 @@ def _dispatch(turn: Turn, flow_timeout: timedelta) -> list[Reply]:
     if kw == "help":
         _save(turn, StepResult([], None, {}), None)
         return [Reply(account.HELP)]
-    if kw == "menu":
-        return _start(turn, "menu")
-    if kw == "language":
-        return _start(turn, "language")
-    if kw == "erase":
-        return _start(turn, "erase")
-    if conv.flow and conv.flow in FLOWS and conv.step:
+    if kw in ("menu", "language", "erase"):
+        conv.expect = None  # the resident moved on from whatever we last asked
+        return _start(turn, kw)
+    if conv.flow and conv.flow != "menu" and conv.flow in FLOWS and conv.step:
         return _continue(turn, flow_timeout)
-    return [Reply(account.NOT_UNDERSTOOD), *_start(turn, "menu")]
+    answered = _expected_answer(turn)
+    if answered is not None:
+        return answered
+    # No flow running: the text is a choice from the main menu.
+    return _apply(turn, "menu", menu.on_choose(turn))
+
+
+def _leader(turn: Turn, flow_timeout: timedelta) -> list[Reply] | None:
+    """A council leader's ENCUESTA, AVISO or RESULTADOS, or the leader flow under way.
+
+    Before onboarding: a leader need not be a resident. For anyone who is not a leader these
+    words fall through to the menu as before; global keywords never reach here.
+    """
+    started = leader.command(turn)
+    if started is not None:
+        return _start(turn, started)
+    if turn.conversation.flow in leader.FLOW_NAMES and turn.conversation.step:
+        return _continue(turn, flow_timeout)
+    return None
+
+
+def _expected_answer(turn: Turn) -> list[Reply] | None:
+    """A bare reply to something we asked outside a flow (a poll invitation, a follow-up)."""
+    expect = turn.conversation.expect
+    if not expect:
+        return None
+    until = expect.get("until")
+    if until and datetime.fromisoformat(until) < turn.now:
+        turn.conversation.expect = None
+        return None
+    handler = EXPECTATIONS.get(str(expect.get("kind")))
+    result = handler(turn, expect) if handler else None
+    if result is None:
+        return None
+    turn.conversation.expect = None
+    return _apply(turn, "menu", result)
+
+
+EXPECTATIONS = {
+    "poll": polls.answer_invitation,
+    "followup": reports.answer_followup,
+}
 
 
 def _start(turn: Turn, flow_name: str) -> list[Reply]:
@@ -141,6 +190,11 @@ def _continue(turn: Turn, flow_timeout: timedelta) -> list[Reply]:
     if updated is not None and updated.tzinfo is None:
         updated = updated.replace(tzinfo=UTC)  # SQLite hands back naive UTC
     if flow.times_out and updated is not None and turn.now - updated > flow_timeout:
+        # A stale flow gives way to an answer we are waiting for (a poll, a follow-up).
+        _save(turn, StepResult([], None, {}), None)
+        answered = _expected_answer(turn)
+        if answered is not None:
+            return answered
         return [Reply(account.TIMED_OUT), *_start(turn, "menu")]
     step = flow.steps.get(conv.step or "")
     if step is None:
@@ -150,6 +204,11 @@ def _continue(turn: Turn, flow_timeout: timedelta) -> list[Reply]:
 
 
 def _apply(turn: Turn, flow_name: str, result: StepResult) -> list[Reply]:
+    if result.miss:
+        misses = int(turn.conversation.slots.get("_misses", 0)) + 1
+        if misses >= MAX_MISSES:
+            return [Reply(menu.BACK_TO_MENU), *_start(turn, "menu")]
+        result.slots = {**turn.conversation.slots, **(result.slots or {}), "_misses": misses}
     replies = list(result.replies)
     hops = 0
     while True:
@@ -177,13 +236,4 @@ def _save(turn: Turn, result: StepResult, flow_name: str | None) -> None:
     conv.updated_at = turn.now
 
 
-def render(replies: list[Reply], language: str | None, channel: str, *, fold: bool = True) -> str:
-    """All of one turn's replies as one message, in the resident's language and channel."""
-    parts = []
-    for reply in replies:
-        if reply.bilingual:
-            text = "\n".join(i18n.t(lang, reply.msgid, reply.vars) for lang in i18n.LANGUAGES)
-        else:
-            text = i18n.t(language, reply.msgid, reply.vars)
-        parts.append(text)
-    return channels.render("\n".join(parts), channel, fold=fold)  # type: ignore[arg-type]
+__all__ = ["InboundMessage", "Outcome", "handle_inbound", "render", "text_of"]

@@ -46,14 +46,14 @@ class _KeepPluralCatalog(Catalog):
 
     @property  # type: ignore[override]
     def mime_headers(self) -> list[tuple[str, str]]:
-        headers = list(Catalog.mime_headers.fget(self))  # type: ignore[attr-defined]
+        headers = list(Catalog.mime_headers.fget(self))  # type: ignore[attr-defined,misc]
         if self._num_plurals is not None and not any(k == "Plural-Forms" for k, _ in headers):
             headers.append(("Plural-Forms", self.plural_forms))
         return headers
 
     @mime_headers.setter
     def mime_headers(self, headers: list[tuple[str, str]]) -> None:
-        Catalog.mime_headers.fset(self, headers)  # type: ignore[attr-defined]
+        Catalog.mime_headers.fset(self, headers)  # type: ignore[attr-defined,misc]
 
 
 def read_catalog(po_path: Path) -> Catalog:

@@ -36,11 +36,13 @@ def receive(
             body = render(outcome.replies, outcome.language, msg.channel, fold=fold)
             record.resident_id = outcome.resident_id
             record.replies = [body] if body else []
-            if outcome.resident_id is None:
-                record.body = None  # declined consent: keep nothing they wrote
+            if outcome.forget:
+                record.body = None  # declined consent or erased: keep nothing they wrote
             return list(record.replies)
     except IntegrityError:
         # The same MessageSid was being handled at the same moment: answer with its reply.
         with sessions() as session:
             seen = queries.find_inbound(session, sid)
-            return list(seen.replies or []) if seen else []
+        if seen is None:
+            raise  # some other constraint failed: never swallow a message silently
+        return list(seen.replies or [])

@@ -75,7 +75,8 @@ def _clean(body: str) -> str:
 def inbound() -> Response:
     _verify_signature()
     form = request.form
-    missing = [name for name in ("MessageSid", "From", "To") if not form.get(name)]
+    # Blank counts as missing: a blank MessageSid would be deduped into someone else's reply.
+    missing = [name for name in ("MessageSid", "From", "To") if not form.get(name, "").strip()]
     if missing:
         return _bad_request("missing required field(s): " + ", ".join(missing))
     try:
@@ -83,6 +84,8 @@ def inbound() -> Response:
     except ValueError as exc:
         return _bad_request(f"From is not a phone number: {exc}")
     sid = form["MessageSid"].strip()[:64]
+    if not sid.isprintable():  # PostgreSQL cannot even look up a NUL; Twilio never sends one
+        return _bad_request("MessageSid is not a message id")
     try:
         num_media = max(0, min(int(form.get("NumMedia") or 0), MAX_MEDIA))
     except ValueError:
@@ -114,6 +117,8 @@ def status() -> Response:
     sid, status_value = form.get("MessageSid"), form.get("MessageStatus")
     if not sid or not status_value:
         return _bad_request("missing required field(s): MessageSid, MessageStatus")
+    if not sid.strip().isprintable():
+        return _bad_request("MessageSid is not a message id")
     try:
         error_code = int(form["ErrorCode"]) if form.get("ErrorCode") else None
     except ValueError:

@@ -91,6 +91,8 @@ class Resident(Base):
     erased_at: Mapped[datetime | None]
     last_inbound_at: Mapped[datetime | None]
     whatsapp_last_inbound_at: Mapped[datetime | None]
+    # Twilio said the number cannot receive messages (21211/21614/21635): broadcasts skip it.
+    number_invalid_at: Mapped[datetime | None]
 
     zone: Mapped[Zone | None] = relationship()
     conversation: Mapped[Conversation | None] = relationship(
@@ -114,6 +116,9 @@ class Conversation(Base):
     step: Mapped[str | None] = mapped_column(String(40))
     slots: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # What a bare answer outside any flow refers to, e.g. {"kind": "poll", "id": 3,
+    # "until": ISO time}: set when we send a poll invitation or a "was it fixed?" question.
+    expect: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     resident: Mapped[Resident] = relationship(back_populates="conversation")
 
@@ -167,3 +172,258 @@ class OutboxEntry(Base):
     not_before: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     relayed_at: Mapped[datetime | None]
+
+
+REPORT_CATEGORIES = ("agua", "alumbrado", "basura", "calles", "seguridad", "salud", "otro")
+REPORT_STATUSES = ("received", "in_progress", "resolved", "rejected")
+OPEN_REPORT_STATUSES = ("received", "in_progress")
+
+
+class Report(Base):
+    """A need a resident reported, followed to resolution (received -> in progress -> resolved)."""
+
+    __tablename__ = "reports"
+    __table_args__ = (Index("ix_reports_zone_category_status", "zone_id", "category", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    resident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("residents.id", ondelete="SET NULL"), index=True
+    )
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id"))
+    category: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str | None] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(Text)
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    media_url: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(10), default="sms")
+    status: Mapped[str] = mapped_column(String(16), default="received", index=True)
+    status_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
+    followup_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    followup_sent_at: Mapped[datetime | None]
+
+    zone: Mapped[Zone | None] = relationship()
+    supporters: Mapped[list[ReportSupporter]] = relationship(
+        back_populates="report", cascade="all, delete-orphan"
+    )
+    events: Mapped[list[ReportEvent]] = relationship(
+        back_populates="report", cascade="all, delete-orphan", order_by="ReportEvent.id"
+    )
+
+
+class ReportSupporter(Base):
+    """'Me too': another resident with the same problem, told of every change like the reporter."""
+
+    __tablename__ = "report_supporters"
+    __table_args__ = (UniqueConstraint("report_id", "resident_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    report: Mapped[Report] = relationship(back_populates="supporters")
+
+
+class ReportEvent(Base):
+    """The history of a report's status, with the municipality's note."""
+
+    __tablename__ = "report_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(20), default="municipality")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    report: Mapped[Report] = relationship(back_populates="events")
+
+
+class Audience:
+    """Mixin for things addressed to a target: the whole city, or a set of zonas."""
+
+    target: Mapped[str] = mapped_column(String(400), default="all")
+    citywide: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Poll(Audience, Base):
+    """A question to residents: one current vote per resident, results counted live."""
+
+    __tablename__ = "polls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_es: Mapped[str] = mapped_column(Text)
+    question_ay: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closes_at: Mapped[datetime | None] = mapped_column(index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
+
+    options: Mapped[list[PollOption]] = relationship(
+        back_populates="poll", cascade="all, delete-orphan", order_by="PollOption.position"
+    )
+    zones: Mapped[list[Zone]] = relationship(secondary="poll_zones")
+
+    def is_open(self, now: datetime) -> bool:
+        closes = self.closes_at
+        if closes is not None and closes.tzinfo is None:
+            closes = closes.replace(tzinfo=UTC)
+        return closes is None or now < closes
+
+
+class PollOption(Base):
+    __tablename__ = "poll_options"
+    __table_args__ = (UniqueConstraint("poll_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    label_es: Mapped[str] = mapped_column(String(200))
+    label_ay: Mapped[str | None] = mapped_column(String(200))
+
+    poll: Mapped[Poll] = relationship(back_populates="options")
+
+
+class PollZone(Base):
+    __tablename__ = "poll_zones"
+
+    poll_id: Mapped[int] = mapped_column(
+        ForeignKey("polls.id", ondelete="CASCADE"), primary_key=True
+    )
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id"), primary_key=True, index=True)
+
+
+class Vote(Base):
+    """A resident's current answer to a poll: the database allows one per (poll, resident)."""
+
+    __tablename__ = "votes"
+    __table_args__ = (UniqueConstraint("poll_id", "resident_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"))
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    option_id: Mapped[int] = mapped_column(ForeignKey("poll_options.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NewsItem(Audience, Base):
+    """Neighbourhood news in both languages, for a zona, a macrodistrito or the city."""
+
+    __tablename__ = "news"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text_es: Mapped[str] = mapped_column(Text)
+    text_ay: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    zones: Mapped[list[Zone]] = relationship(secondary="news_zones")
+
+
+class NewsZone(Base):
+    __tablename__ = "news_zones"
+
+    news_id: Mapped[int] = mapped_column(
+        ForeignKey("news.id", ondelete="CASCADE"), primary_key=True
+    )
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id"), primary_key=True, index=True)
+
+
+# --- broadcasts ---------------------------------------------------------------------------
+
+BROADCAST_KINDS = ("announcement", "poll", "notice", "news")
+# The topic a resident must have switched on to receive each kind of broadcast.
+BROADCAST_TOPICS = {
+    "announcement": "announcements",
+    "notice": "announcements",
+    "poll": "polls",
+    "news": "news",
+}
+BROADCAST_STATUSES = ("scheduled", "preparing", "sending", "done", "canceled")
+# Delivery.status: pending -> sending -> a Twilio status (accepted, queued, sent, delivered,
+# read, undelivered, failed) | unknown (may have gone out: never resent) | opted_out | canceled.
+DELIVERY_FINAL = ("opted_out", "canceled", "unknown", "failed")
+
+
+class Broadcast(Audience, Base):
+    """One message to many residents: an announcement, a poll invitation, a notice, news."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    text_es: Mapped[str] = mapped_column(Text)
+    text_ay: Mapped[str | None] = mapped_column(Text)
+    poll_id: Mapped[int | None] = mapped_column(ForeignKey("polls.id", ondelete="SET NULL"))
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("residents.id", ondelete="SET NULL")
+    )
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    send_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16), default="scheduled", index=True)
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    prepared_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    zones: Mapped[list[Zone]] = relationship(secondary="broadcast_zones")
+    poll: Mapped[Poll | None] = relationship()
+
+
+class BroadcastZone(Base):
+    __tablename__ = "broadcast_zones"
+
+    broadcast_id: Mapped[int] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="CASCADE"), primary_key=True
+    )
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id"), primary_key=True, index=True)
+
+
+class Delivery(Base):
+    """One broadcast to one resident: the database allows one per (broadcast, resident)."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("broadcast_id", "resident_id"),
+        Index("ix_deliveries_broadcast_status", "broadcast_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"))
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    channel: Mapped[str | None] = mapped_column(String(10))
+    twilio_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    segments: Mapped[int | None] = mapped_column(Integer)
+    # A rate-limited (429) delivery waits until then before it is claimed again.
+    retry_at: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]
+    # The worker process that claimed it; the sweeper resolves rows whose worker has died.
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    sent_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime | None]
+
+
+class Leader(Base):
+    """A council leader (dirigente) who may send polls and notices to their own zona only."""
+
+    __tablename__ = "leaders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    zone: Mapped[Zone] = relationship()

@@ -11,11 +11,16 @@ from sqlalchemy.orm import Session
 
 from storage.models import (
     Conversation,
+    Delivery,
     Macrodistrict,
+    NewsItem,
     OutboundMessage,
     OutboxEntry,
+    Poll,
     ReceivedMessage,
+    Report,
     Resident,
+    Vote,
     Zone,
     utcnow,
 )
@@ -38,20 +43,25 @@ def lock_resident(session: Session, phone: str) -> tuple[Resident, bool]:
     Returns (resident, created). On PostgreSQL the row is locked FOR UPDATE so two texts from
     one phone are applied one after the other; SQLite already serialises writers.
     """
-    existing = session.scalar(select(Resident.id).where(Resident.phone == phone))
-    created = False
-    if existing is None:
-        _insert_ignoring_conflicts(
-            session, Resident, {"phone": phone, "status": "onboarding", "created_at": utcnow()}
-        )
-        created = True
-    resident = session.scalars(
-        select(Resident)
-        .where(Resident.phone == phone)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
-    return resident, created and resident.last_inbound_at is None
+    for _attempt in range(3):
+        existing = session.scalar(select(Resident.id).where(Resident.phone == phone))
+        created = False
+        if existing is None:
+            _insert_ignoring_conflicts(
+                session, Resident, {"phone": phone, "status": "onboarding", "created_at": utcnow()}
+            )
+            created = True
+        resident = session.scalars(
+            select(Resident)
+            .where(Resident.phone == phone)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one_or_none()
+        if resident is not None:
+            return resident, created and resident.last_inbound_at is None
+        # PostgreSQL: the transaction we waited for deleted the row (declined consent) or
+        # erased its phone; this message starts afresh with a new row, like any new phone.
+    raise RuntimeError(f"could not lock a resident row for {phone}")
 
 
 def conversation_for(session: Session, resident: Resident) -> Conversation:
@@ -121,11 +131,13 @@ def add_outbox(
 
 
 def stats(session: Session) -> dict[str, Any]:
-    """Participation figures the municipality reads.
+    """Participation figures the municipality reads (and the latest broadcasts' progress).
 
     "residents" counts people currently signed up (consented, not opted out, not erased);
     synthetic demo residents are included and also counted apart.
     """
+    from storage.broadcasts import broadcast_stats
+
     active = Resident.status == "active"
 
     def count(*where: Any) -> int:
@@ -149,7 +161,22 @@ def stats(session: Session) -> dict[str, Any]:
         "residents_by_zone": {zone: n for zone, n in by_zone},
         "residents_by_language": {lang or "unknown": n for lang, n in by_lang},
         "synthetic_residents": count(Resident.synthetic.is_(True)),
+        "reports": _count_rows(session, Report),
+        "reports_by_status": {
+            status: n
+            for status, n in session.execute(
+                select(Report.status, func.count()).group_by(Report.status)
+            ).all()
+        },
+        "votes": _count_rows(session, Vote),
+        "polls": _count_rows(session, Poll),
+        "news": _count_rows(session, NewsItem),
+        "broadcasts": broadcast_stats(session),
     }
+
+
+def _count_rows(session: Session, model: type) -> int:
+    return session.scalar(select(func.count()).select_from(model)) or 0
 
 
 # Twilio's message statuses in the order they can happen; a callback only moves a row forward.
@@ -173,7 +200,7 @@ STATUS_RANK: dict[str, int] = {
 
 
 def apply_status(session: Session, sid: str, status: str, error_code: int | None) -> bool:
-    """Apply a delivery status callback forward-only; True if a row changed."""
+    """Apply a status callback forward-only to a message or broadcast delivery; True if changed."""
     status = status.strip().lower()
     rank = STATUS_RANK.get(status)
     if rank is None:
@@ -187,7 +214,17 @@ def apply_status(session: Session, sid: str, status: str, error_code: int | None
         .where(OutboundMessage.twilio_sid == sid, OutboundMessage.status.in_(lower))
         .values(**values)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    changed = bool(result.rowcount)  # type: ignore[attr-defined]
+    if status == "sending":
+        # For a delivery row "sending" means "claimed by a worker": Twilio's own "sending"
+        # adds nothing to "queued" and would confuse the sweeper.
+        return changed
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.twilio_sid == sid, Delivery.status.in_(lower))
+        .values(**values)
+    )
+    return changed or bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def queue_message(

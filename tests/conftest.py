@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import redis
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
 
@@ -24,7 +25,7 @@ from bot import create_app
 from bot.config import Config
 from bot.engine import InboundMessage
 from bot.inbox import receive
-from storage.db import make_engine, make_sessionmaker, transaction
+from storage.db import make_engine, make_sessionmaker, normalize_url, transaction
 from storage.migrate import upgrade
 from storage.models import Base
 from storage.seed import seed_zones
@@ -48,14 +49,25 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
-    url = os.environ["TEST_DATABASE_URL"]
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+    """A database of this run's own on the TEST_DATABASE_URL server, dropped afterwards.
+
+    Concurrent runs (several developers, CI) never wipe each other's tables.
+    """
+    admin_url = make_url(normalize_url(os.environ["TEST_DATABASE_URL"]))
+    name = f"mibarrio_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = make_engine(
+        admin_url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
     upgrade(url)
-    yield url
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -174,7 +186,11 @@ def chat(sessions: sessionmaker[Session]) -> Chat:
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = os.environ.get("REDIS_URL")
     if url:
-        yield url
+        # A database number of this run's own (1-15), so concurrent runs do not flush
+        # each other's queues.
+        import random
+
+        yield str(make_url(url).set(database=str(random.randint(1, 15))))
         return
     from worker.queues import EmbeddedRedis
 

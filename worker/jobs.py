@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import update
 
 from storage.models import OutboundMessage, Resident, utcnow
 from storage.queries import add_outbox
 from worker import context
+from worker.broadcast import JOBS as BROADCAST_JOBS
 from worker.sender import SendResult
 
 log = logging.getLogger(__name__)
@@ -68,6 +71,8 @@ def record(message_id: int, result: SendResult) -> str:
             resident = session.get(Resident, message.resident_id) if message.resident_id else None
             if resident is not None and result.outcome == "opted_out":
                 resident.status, resident.opted_out_at = "opted_out", utcnow()
+            elif resident is not None and resident.number_invalid_at is None:
+                resident.number_invalid_at = utcnow()  # broadcasts skip it from now on
         elif result.outcome == "unknown":
             message.status = "unknown"  # may have gone out: never resent blindly
         else:
@@ -79,4 +84,4 @@ def record(message_id: int, result: SendResult) -> str:
     return result.outcome
 
 
-JOBS = {"send_message": send_message}
+JOBS: dict[str, Callable[..., Any]] = {"send_message": send_message, **BROADCAST_JOBS}

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import redis
 from rq import SimpleWorker
 
 from bot.config import Config
-from worker import context
+from worker import broadcast, context
+from worker.followups import send_due_followups
 from worker.outbox import relay
 from worker.queues import DEFAULT_QUEUE, EmbeddedRedis, connect, embedded_dir, queue
 
 log = logging.getLogger(__name__)
 
 RELAY_INTERVAL = 1.0
+PERIODIC_INTERVAL = 60.0
+SWEEP_INTERVAL = 15.0
+# How long --burst waits, beyond the liveness TTL, for rows claimed by another worker.
+SETTLE_SECONDS = 10.0
 
 
 def redis_url(config: Config) -> tuple[str, EmbeddedRedis | None]:
@@ -47,23 +53,54 @@ def run_worker(config: Config, *, burst: bool = False, queue_name: str | None = 
         stop.set()
         return 0
     finally:
+        broadcast.shutdown()
         conn.close()
         if owned is not None:
             owned.stop()
 
 
+class BurstWorker(SimpleWorker):
+    """A burst worker without RQ's command channel (whose thread takes 1 s to stop)."""
+
+    def subscribe(self) -> None:
+        """Nothing to listen for: the burst ends as soon as the queue is empty."""
+
+
+def periodic(ctx: context.WorkerContext) -> None:
+    """Work that comes due with time rather than with a message."""
+    send_due_followups(ctx.sessions, fold=ctx.config.gsm7_fold)
+
+
 def drain(ctx: context.WorkerContext, q) -> None:  # type: ignore[no-untyped-def]
-    """Relay and run jobs until nothing due is left."""
+    """Relay and run jobs until nothing due is left, broadcasts' stray chunks included."""
+    periodic(ctx)
+    settle_until = time.monotonic() + ctx.config.worker_alive_ttl + SETTLE_SECONDS
+    rounds = 0
     while True:
         relayed = relay(ctx.sessions, q)
-        SimpleWorker([q], connection=q.connection).work(burst=True, logging_level="WARNING")
-        if relayed == 0 and q.count == 0:
-            return
+        if relayed or q.count:
+            BurstWorker([q], connection=q.connection).work(burst=True, logging_level="WARNING")
+        broadcast.wait_idle()  # chunk jobs return with their last sends still in flight
+        swept = broadcast.sweep(ctx, q)
+        rounds += 1
+        if relayed or q.count or ((swept.enqueued or swept.prepared) and rounds < 50):
+            continue
+        if swept.waiting and time.monotonic() < settle_until:
+            time.sleep(1.0)  # rows another worker claimed: wait for them or its death
+            continue
+        return
 
 
 def _relay_loop(ctx: context.WorkerContext, q, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
+    next_periodic = next_sweep = 0.0
     while not stop.is_set():
         try:
+            if time.monotonic() >= next_periodic:
+                periodic(ctx)
+                next_periodic = time.monotonic() + PERIODIC_INTERVAL
+            if time.monotonic() >= next_sweep:
+                next_sweep = time.monotonic() + SWEEP_INTERVAL
+                broadcast.sweep(ctx, q)
             while relay(ctx.sessions, q):
                 pass
         except redis.RedisError as exc:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
 import uuid
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -15,10 +17,14 @@ from twilio.rest import Client
 from bot.config import Config
 
 log = logging.getLogger(__name__)
+# twilio-python logs every request and response (phone numbers and texts) at INFO.
+logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
 OPTED_OUT_CODES = frozenset({21610})
 BAD_NUMBER_CODES = frozenset({21211, 21614, 21635})
 RATE_LIMIT_CODES = frozenset({20429})
+# WhatsApp outside the 24-hour window: only an approved template (or SMS) gets through.
+WHATSAPP_WINDOW_CODE = 63016
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,12 @@ class Transport(Protocol):
     def send(self, to: str, body: str, channel: str) -> SendResult: ...
 
 
+class TemplateTransport(Transport, Protocol):
+    def send_template(self, to: str, content_sid: str, variables: dict[str, str]) -> SendResult:
+        """Send an approved WhatsApp template (ContentSid + ContentVariables)."""
+        ...
+
+
 class ConsoleTransport:
     """Writes messages to the log: everything works offline with no Twilio account."""
 
@@ -43,15 +55,32 @@ class ConsoleTransport:
         log.info("[console %s] to %s: %s", channel, to, body)
         return SendResult("sent", sid="CO" + uuid.uuid4().hex, status="sent")
 
+    def send_template(self, to: str, content_sid: str, variables: dict[str, str]) -> SendResult:
+        log.info("[console whatsapp template %s] to %s: %s", content_sid, to, variables)
+        return SendResult("sent", sid="CO" + uuid.uuid4().hex, status="sent")
+
 
 class TwilioTransport:
-    """The official twilio client, always with a timeout, pointed at the configured API base."""
+    """The official twilio client, always with a timeout, pointed at the configured API base.
+
+    Safe to share between threads: each thread gets its own client (a requests Session is
+    not thread-safe) and so its own keep-alive connection.
+    """
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        http = TwilioHttpClient(timeout=config.twilio_timeout, pool_connections=True)
-        self.client = Client(config.twilio_account_sid, config.twilio_auth_token, http_client=http)
-        self.client.api.base_url = config.twilio_api_base_url
+        self._local = threading.local()
+
+    @property
+    def client(self) -> Client:
+        client: Client | None = getattr(self._local, "client", None)
+        if client is None:
+            cfg = self.config
+            http = TwilioHttpClient(timeout=cfg.twilio_timeout, pool_connections=True)
+            client = Client(cfg.twilio_account_sid, cfg.twilio_auth_token, http_client=http)
+            client.api.base_url = cfg.twilio_api_base_url
+            self._local.client = client
+        return client
 
     def _sender(self, channel: str) -> dict[str, str]:
         cfg = self.config
@@ -64,12 +93,31 @@ class TwilioTransport:
             return {"messaging_service_sid": cfg.twilio_messaging_service_sid}
         raise RuntimeError(f"no sender configured for {channel}: set TWILIO_*_FROM")
 
+    def warm(self) -> None:
+        """Build this thread's client and load twilio's lazily imported modules now, so the
+        first send after a rate-limit slot is not late (and later ones bunched behind it)."""
+        _ = self.client.messages
+
     def send(self, to: str, body: str, channel: str) -> SendResult:
-        kwargs = self._sender(channel)
+        return self._create(channel, to=to, body=body)
+
+    def send_template(self, to: str, content_sid: str, variables: dict[str, str]) -> SendResult:
+        return self._create(
+            "whatsapp",
+            to=to,
+            content_sid=content_sid,
+            content_variables=json.dumps(variables, ensure_ascii=False),
+        )
+
+    def _create(self, channel: str, **fields: Any) -> SendResult:
+        try:
+            kwargs: dict[str, Any] = {**self._sender(channel), **fields}
+        except RuntimeError as exc:
+            return SendResult("failed", detail=str(exc))  # nothing went out: say so, visibly
         if self.config.public_url:
             kwargs["status_callback"] = self.config.public_url + "/twilio/status"
         try:
-            message = self.client.messages.create(to=to, body=body, **kwargs)
+            message = self.client.messages.create(**kwargs)
         except TwilioRestException as exc:
             return classify(exc.status, exc.code, str(exc.msg))
         except TwilioException as exc:

@@ -5,17 +5,35 @@ Flows take text and state and return replies; they never import Twilio, Flask or
 
 from __future__ import annotations
 
-from bot.flows import account, onboarding
-from bot.flows.base import Flow, Reply, StepResult, Turn
+from bot.flows import account, leader, menu, news, onboarding, polls, profile, reports
+from bot.flows.base import Flow, ListOf, Reply, StepResult, Turn
 
 FLOWS: dict[str, Flow] = {
     flow.name: flow
     for flow in (
         onboarding.FLOW,
-        account.MENU_FLOW,
+        menu.FLOW,
         account.LANGUAGE_FLOW,
         account.ERASE_FLOW,
+        reports.FLOW,
+        reports.MY_REPORTS_FLOW,
+        polls.FLOW,
+        news.FLOW,
+        profile.FLOW,
+        *leader.FLOWS,
     )
 }
 
-__all__ = ["FLOWS", "Flow", "Reply", "StepResult", "Turn"]
+__all__ = [
+    "FLOWS",
+    "Flow",
+    "ListOf",
+    "Reply",
+    "StepResult",
+    "Turn",
+    "account",
+    "leader",
+    "menu",
+    "polls",
+    "reports",
+]

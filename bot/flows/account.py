@@ -8,13 +8,11 @@ from bot.i18n import N_
 from bot.text import parse_option
 from storage import queries
 
-MENU = N_("Menú: IDIOMA cambia el idioma, AYUDA, BORRAR sus datos, BAJA para no recibir mensajes.")
 HELP = N_(
     "Mi Barrio, con la Alcaldía de La Paz. MENU: opciones. IDIOMA: idioma. BAJA: no recibir "
     "mensajes. ALTA: volver. BORRAR: sus datos."
 )
-TIMED_OUT = N_("Pasó un buen rato, así que volvemos al inicio.")
-NOT_UNDERSTOOD = N_("No entendí su mensaje.")
+TIMED_OUT = N_("Pasó un buen rato: volvemos al inicio.")
 LANGUAGE_PROMPT = N_("Elija su idioma: 1 Español / 2 Aymar aru")
 LANGUAGE_SET = N_("Listo, le escribiremos en español.")
 ERASE_CONFIRM = N_(
@@ -25,13 +23,6 @@ ERASED = N_("Sus datos fueron borrados. Gracias por participar en Mi Barrio.")
 OPTED_OUT = N_("Listo: no le enviaremos más mensajes. Para volver, escriba ALTA.")
 STILL_OPTED_OUT = N_("Usted se dio de baja de Mi Barrio. Para volver, escriba ALTA.")
 OPTED_IN = N_("¡Qué bueno tenerle de vuelta en Mi Barrio!")
-
-
-def show_menu(turn: Turn) -> StepResult:
-    return StepResult([Reply(MENU)], None, {})
-
-
-MENU_FLOW = Flow(name="menu", begin=show_menu, steps={})
 
 
 def begin_language(turn: Turn) -> StepResult:

@@ -25,6 +25,10 @@ class Reply:
     bilingual: bool = False
 
 
+class ListOf(list[Reply]):
+    """A variable made of several replies, rendered and joined with '; ' inside a message."""
+
+
 @dataclass
 class Turn:
     """Everything a step may look at for one inbound message."""
@@ -61,6 +65,14 @@ class StepResult:
     next_step: str | None = None
     slots: dict[str, Any] | None = None
     goto: str | None = None
+    # The input was not understood: the step stays, and after three misses the engine takes
+    # the resident back to the menu.
+    miss: bool = False
+
+
+def stay(turn: Turn, *replies: Reply) -> StepResult:
+    """Re-prompt: stay on the current step, counting a miss."""
+    return StepResult(list(replies), turn.conversation.step, None, miss=True)
 
 
 Step = Callable[[Turn], StepResult]

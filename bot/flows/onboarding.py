@@ -21,7 +21,7 @@ CONSENT = N_(
 )
 CONSENT_AGAIN = N_("Responda 1 si acepta o 2 si no acepta.")
 DECLINED = N_("Entendido: no guardamos sus datos. Si cambia de idea, escríbanos de nuevo.")
-WELCOME_DONE = N_("¡Listo! Ya es parte de Mi Barrio en {zone}.")
+WELCOME_DONE = N_("¡Listo! Ya es parte de Mi Barrio.")
 
 LANGUAGE_WORDS = {
     "es": {"espanol", "castellano", "spanish", "kastilla", "kastilla aru", "es"},
@@ -146,8 +146,7 @@ def on_consent(turn: Turn) -> StepResult:
         resident = turn.resident
         resident.consent_at = utcnow()
         resident.status = "active"
-        zone = resident.zone.name if resident.zone else ""
-        return StepResult([Reply(WELCOME_DONE, {"zone": zone})], None, {}, goto="menu")
+        return StepResult([Reply(WELCOME_DONE)], None, {}, goto="menu")
     if option == 2 or turn.norm in DECLINE_WORDS:
         queries.erase_resident(turn.session, turn.resident, keep_row=False)
         return StepResult([Reply(DECLINED)], None, {})

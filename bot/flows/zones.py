@@ -35,7 +35,7 @@ def match_zone(query: str, zones: list[Zone]) -> ZoneMatch:
     q = _key(query)
     if not q:
         return ZoneMatch(None, [])
-    by_key = {}
+    by_key: dict[str, list[Zone]] = {}
     for zone in zones:
         by_key.setdefault(_key(zone.name), []).append(zone)
     if q in by_key and len(by_key[q]) == 1:

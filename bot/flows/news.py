@@ -1,0 +1,42 @@
+"""News: the latest item for the resident's zona and the city, one SMS each, MAS for older ones."""
+
+from __future__ import annotations
+
+from bot.flows.base import Flow, Reply, StepResult, Turn
+from bot.flows.menu import on_choose
+from bot.i18n import N_
+from storage.news import news_for
+
+NO_NEWS = N_("No hay noticias para su zona todavía.")
+NO_MORE = N_("No hay más noticias.")
+MORE_HINT = N_("MAS: la anterior")
+MORE_WORDS = {"mas", "+", "siguiente", "anterior", "juk'ampi", "jukampi"}
+
+
+def _item(turn: Turn, offset: int) -> StepResult | None:
+    items = news_for(turn.session, turn.resident.zone_id, offset=offset, limit=2)
+    if not items:
+        return None
+    item = items[0]
+    text = item.text_ay if turn.lang == "ay" and item.text_ay else item.text_es
+    replies = [Reply(N_("{text}"), {"text": text})]
+    if len(items) > 1:
+        replies.append(Reply(MORE_HINT))
+    # Stay on "more" even after the last item, so a MAS then gets a clear answer.
+    return StepResult(replies, "more", {"offset": offset + 1})
+
+
+def begin(turn: Turn) -> StepResult:
+    return _item(turn, 0) or StepResult([Reply(NO_NEWS)], None, {}, goto="menu")
+
+
+def on_more(turn: Turn) -> StepResult:
+    if turn.norm in MORE_WORDS:
+        return _item(turn, int(turn.slots.get("offset", 1))) or StepResult(
+            [Reply(NO_MORE)], None, {}, goto="menu"
+        )
+    # Anything else leaves the news: it is read as a menu choice.
+    return on_choose(turn)
+
+
+FLOW = Flow(name="news", begin=begin, steps={"more": on_more})

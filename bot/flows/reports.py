@@ -1,0 +1,267 @@
+"""Report a need (category, description, place, confirm -> a code) and follow one's reports."""
+
+from __future__ import annotations
+
+from bot.flows.base import Flow, ListOf, Reply, StepResult, Turn, stay
+from bot.i18n import N_
+from bot.text import normalize, parse_option
+from storage import reports as store
+from storage.models import Report
+
+CATEGORY_PROMPT = N_(
+    "¿Qué problema quiere reportar? 1 Agua, 2 Alumbrado, 3 Basura, 4 Calles y veredas, "
+    "5 Seguridad, 6 Salud, 7 Otro"
+)
+SIMILAR = N_(
+    "Ya hay un reporte de {category} en su zona ({code}). 1 Yo también lo tengo / "
+    "2 Es otro problema"
+)
+SUPPORTED = N_("Gracias: sumamos su apoyo al reporte {code}. Le avisaremos de cada cambio.")
+ALREADY_SUPPORTED = N_("Usted ya sigue el reporte {code}. Le avisaremos de cada cambio.")
+DESCRIBE = N_("Cuéntenos el problema en pocas palabras.")
+DESCRIBE_AGAIN = N_("Escriba con palabras cuál es el problema, por favor.")
+WHERE_SMS = N_("¿Dónde es? Escriba la calle, el número o una referencia. 0 para omitir.")
+WHERE_WHATSAPP = N_("¿Dónde es? Escriba la calle o una referencia, o envíe su ubicación. 0 omite.")
+# "2 Cancelar" would invite typing CANCELAR, which is an opt-out keyword.
+SUMMARY = N_("{category} en {zone}: {description}. Lugar: {place}. 1 Enviar / 2 No enviar")
+NO_PLACE = N_("sin dato")
+PIN = N_("ubicación enviada")
+CONFIRM_AGAIN = N_("Responda 1 para enviar el reporte o 2 para cancelarlo.")
+SENT = N_("Reporte {code} recibido. Le avisaremos de cada cambio. Vea sus reportes con 4.")
+CANCELLED = N_("Reporte cancelado.")
+
+NONE_YET = N_("Usted no tiene reportes todavía. Para reportar un problema, escriba 1.")
+MY_REPORTS = N_("Sus reportes: {items}")
+
+# Category labels as residents see them, in the catalogs.
+CATEGORY_LABELS = {
+    "agua": N_("Agua"),
+    "alumbrado": N_("Alumbrado"),
+    "basura": N_("Basura"),
+    "calles": N_("Calles y veredas"),
+    "seguridad": N_("Seguridad"),
+    "salud": N_("Salud"),
+    "otro": N_("Otro"),
+}
+STATUS_LABELS = {
+    "received": N_("recibido"),
+    "in_progress": N_("en curso"),
+    "resolved": N_("resuelto"),
+    "rejected": N_("rechazado"),
+}
+CATEGORIES = list(CATEGORY_LABELS)
+CATEGORY_WORDS = {
+    "agua": {"agua", "uma", "cañeria", "caneria", "alcantarillado"},
+    "alumbrado": {"alumbrado", "luz", "luces", "qhana", "foco", "poste"},
+    "basura": {"basura", "basurero", "residuos"},
+    "calles": {"calle", "calles", "vereda", "veredas", "calles y veredas", "bache", "thakhi"},
+    "seguridad": {"seguridad", "jark'ana", "jark'atana", "robo", "inseguridad"},
+    "salud": {"salud", "qullana", "posta"},
+    "otro": {"otro", "otra", "yaqha"},
+}
+MAX_DESCRIPTION = 500
+SUMMARY_DESCRIPTION = 40
+SUMMARY_PLACE = 25
+
+
+def _category(turn: Turn) -> str | None:
+    option = parse_option(turn.text, len(CATEGORIES))
+    if option:
+        return CATEGORIES[option - 1]
+    for category, words in CATEGORY_WORDS.items():
+        if turn.norm in words:
+            return category
+    return None
+
+
+def begin(turn: Turn) -> StepResult:
+    return StepResult([Reply(CATEGORY_PROMPT)], "category", {})
+
+
+def on_category(turn: Turn) -> StepResult:
+    category = _category(turn)
+    if category is None:
+        return stay(turn, Reply(CATEGORY_PROMPT))
+    similar = store.similar_open_report(turn.session, turn.resident.zone_id, category, turn.now)
+    if similar is not None:
+        return StepResult(
+            [Reply(SIMILAR, {"category": Reply(CATEGORY_LABELS[category]), "code": similar.code})],
+            "similar",
+            {"category": category, "similar": similar.id},
+        )
+    return _ask_description(turn, {"category": category})
+
+
+def _ask_description(turn: Turn, slots: dict[str, object]) -> StepResult:
+    return StepResult([Reply(DESCRIBE)], "description", slots)
+
+
+def on_similar(turn: Turn) -> StepResult:
+    option = parse_option(turn.text, 2)
+    if option == 1 or turn.norm in {"yo tambien", "si", "jisa", "iyaw"}:
+        report = turn.session.get(Report, turn.slots.get("similar"))
+        if report is None:
+            return _ask_description(turn, {"category": turn.slots["category"]})
+        added = store.add_supporter(turn.session, report, turn.resident)
+        text = SUPPORTED if added else ALREADY_SUPPORTED
+        return StepResult([Reply(text, {"code": report.code})], None, {})
+    if option == 2 or turn.norm in {"otro", "es otro problema", "no", "jani", "janiwa"}:
+        return _ask_description(turn, {"category": turn.slots["category"]})
+    return stay(turn, Reply(SIMILAR, _similar_vars(turn)))
+
+
+def _similar_vars(turn: Turn) -> dict[str, object]:
+    report = turn.session.get(Report, turn.slots.get("similar"))
+    return {
+        "category": Reply(CATEGORY_LABELS[turn.slots["category"]]),
+        "code": report.code if report else "",
+    }
+
+
+def _has_words(text: str) -> bool:
+    return any(ch.isalnum() for ch in text)
+
+
+def _where(turn: Turn) -> Reply:
+    return Reply(WHERE_WHATSAPP if turn.channel == "whatsapp" else WHERE_SMS)
+
+
+def on_description(turn: Turn) -> StepResult:
+    slots = dict(turn.slots)
+    if turn.media:
+        slots["media_url"] = turn.media[0]
+    if turn.latitude is not None and turn.longitude is not None:
+        slots.update(latitude=turn.latitude, longitude=turn.longitude, location=turn.address)
+    if not _has_words(turn.text):
+        if turn.media:  # a photo without a caption: keep it, still ask for words
+            return StepResult([Reply(DESCRIBE_AGAIN)], "description", slots)
+        return StepResult([Reply(DESCRIBE_AGAIN)], "description", slots, miss=True)
+    slots["description"] = turn.text[:MAX_DESCRIPTION]
+    return StepResult([_where(turn)], "place", slots)
+
+
+def on_place(turn: Turn) -> StepResult:
+    slots = dict(turn.slots)
+    if turn.media:
+        slots.setdefault("media_url", turn.media[0])
+    if turn.latitude is not None and turn.longitude is not None:
+        slots.update(latitude=turn.latitude, longitude=turn.longitude)
+        slots["location"] = turn.address or turn.text or None
+    elif parse_option(turn.text, 0) == 0:
+        slots.setdefault("location", None)
+    elif _has_words(turn.text):
+        slots["location"] = turn.text[:MAX_DESCRIPTION]
+    elif not turn.media:
+        return stay(turn, _where(turn))
+    return _summary(turn, slots)
+
+
+def _short(text: str | None, limit: int) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
+def _summary(turn: Turn, slots: dict[str, object]) -> StepResult:
+    location = slots.get("location")
+    if location:
+        place: object = _short(str(location), SUMMARY_PLACE)
+    elif slots.get("latitude") is not None:
+        place = Reply(PIN)
+    else:
+        place = Reply(NO_PLACE)
+    zone = turn.resident.zone.name if turn.resident.zone else ""
+    summary = Reply(
+        SUMMARY,
+        {
+            "category": Reply(CATEGORY_LABELS[str(slots["category"])]),
+            "zone": zone,
+            "description": _short(str(slots.get("description", "")), SUMMARY_DESCRIPTION),
+            "place": place,
+        },
+    )
+    return StepResult([summary], "confirm", slots)
+
+
+def on_confirm(turn: Turn) -> StepResult:
+    option = parse_option(turn.text, 2)
+    if option == 1 or turn.norm in {"enviar", "si", "jisa", "apayana"}:
+        slots = turn.slots
+        report = store.create_report(
+            turn.session,
+            turn.resident,
+            category=slots["category"],
+            description=slots.get("description"),
+            location=slots.get("location"),
+            latitude=slots.get("latitude"),
+            longitude=slots.get("longitude"),
+            media_url=slots.get("media_url"),
+            channel=turn.channel,
+            created_at=turn.now,
+            updated_at=turn.now,
+        )
+        return StepResult([Reply(SENT, {"code": report.code})], None, {})
+    if option == 2 or turn.norm in {"no", "jani", "janiwa"}:
+        return StepResult([Reply(CANCELLED)], None, {}, goto="menu")
+    return stay(turn, Reply(CONFIRM_AGAIN))
+
+
+FLOW = Flow(
+    name="report",
+    begin=begin,
+    steps={
+        "category": on_category,
+        "similar": on_similar,
+        "description": on_description,
+        "place": on_place,
+        "confirm": on_confirm,
+    },
+)
+
+
+def report_line(report: Report) -> Reply:
+    return Reply(
+        N_("{code} {category}: {status}"),
+        {
+            "code": report.code,
+            "category": Reply(CATEGORY_LABELS.get(report.category, CATEGORY_LABELS["otro"])),
+            "status": Reply(STATUS_LABELS.get(report.status, STATUS_LABELS["received"])),
+        },
+    )
+
+
+def my_reports(turn: Turn) -> StepResult:
+    reports = store.reports_of(turn.session, turn.resident, limit=4)
+    if not reports:
+        return StepResult([Reply(NONE_YET)], None, {}, goto="menu")
+    items = [report_line(r) for r in reports]
+    return StepResult([Reply(MY_REPORTS, {"items": ListOf(items)})], None, {})
+
+
+MY_REPORTS_FLOW = Flow(name="myreports", begin=my_reports, steps={})
+
+
+# What a resident may answer to "was it fixed?" outside any flow.
+FOLLOWUP_QUESTION = N_(
+    "Su reporte {code} ({category}) figura como resuelto. ¿Se resolvió? 1 Sí / 2 No"
+)
+FOLLOWUP_THANKS = N_("Gracias por confirmar que el reporte {code} se resolvió.")
+FOLLOWUP_REOPENED = N_("Reabrimos el reporte {code}. Le avisaremos de cada cambio.")
+
+
+def answer_followup(turn: Turn, expect: dict[str, object]) -> StepResult | None:
+    """Handle '1'/'2' after a follow-up question; None if the text is not such an answer."""
+    option = parse_option(turn.text, 2)
+    norm = normalize(turn.text)
+    yes = option == 1 or norm in {"si", "jisa", "iyaw", "iyawa"}
+    no = option == 2 or norm in {"no", "jani", "janiwa"}
+    if not (yes or no):
+        return None
+    report = turn.session.get(Report, expect.get("id"))
+    if report is None or report.status != "resolved":
+        return None  # staff moved it on since we asked: the question no longer stands
+    if yes:
+        store.set_status(turn.session, report, "resolved", None, source="resident", now=turn.now)
+        report.followup_due_at = None
+        return StepResult([Reply(FOLLOWUP_THANKS, {"code": report.code})], None, {})
+    store.set_status(turn.session, report, "received", None, source="resident", now=turn.now)
+    return StepResult([Reply(FOLLOWUP_REOPENED, {"code": report.code})], None, {})

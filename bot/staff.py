@@ -1,0 +1,330 @@
+"""Commands for municipal staff: follow reports, create polls, publish news."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import click
+from sqlalchemy import select
+
+from bot import broadcast_cli, channels, targets
+from bot.config import Config
+from bot.flows import polls as poll_flow
+from bot.flows import reports as report_flow
+from bot.flows.base import Reply
+from bot.i18n import LANGUAGES, N_
+from bot.notify import notify
+from bot.render import render
+from storage import polls as poll_store
+from storage import reports as report_store
+from storage.db import make_engine, make_sessionmaker, transaction
+from storage.models import (
+    REPORT_STATUSES,
+    NewsItem,
+    NewsZone,
+    Poll,
+    PollOption,
+    PollZone,
+    Report,
+    Zone,
+    utcnow,
+)
+
+STATUS_CHANGED = N_("Novedad en su reporte {code} ({category}): {status}.")
+STATUS_NOTE = N_("Nota: {note}")
+NOTE_IN_SMS = 70
+
+
+def _sessions():  # type: ignore[no-untyped-def]
+    config = Config.from_env()
+    return config, make_sessionmaker(make_engine(config.database_url))
+
+
+def parse_duration(text: str) -> timedelta:
+    """'3d', '12h', '90m' -> a timedelta."""
+    match = re.fullmatch(r"\s*(\d+)\s*([dhm])\s*", text.lower())
+    if not match:
+        raise click.BadParameter("use a number and d, h or m, e.g. 3d, 12h, 90m")
+    amount, unit = int(match.group(1)), match.group(2)
+    return {
+        "d": timedelta(days=amount),
+        "h": timedelta(hours=amount),
+        "m": timedelta(minutes=amount),
+    }[unit]
+
+
+# --- reports -----------------------------------------------------------------------------
+
+
+@click.group("reports")
+def reports() -> None:
+    """Residents' reports: list them and move them through their statuses."""
+
+
+def _utc(moment: datetime) -> datetime:
+    """The same instant whatever the backend: SQLite hands back naive UTC, PostgreSQL aware."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _report_row(report: Report, zone_names: dict[int, str]) -> dict[str, Any]:
+    return {
+        "code": report.code,
+        "zone": zone_names.get(report.zone_id or 0),
+        "category": report.category,
+        "status": report.status,
+        "supporters": len(report.supporters),
+        "description": report.description,
+        "location": report.location,
+        "latitude": report.latitude,
+        "longitude": report.longitude,
+        "media_url": report.media_url,
+        "created_at": _utc(report.created_at).isoformat(),
+        "note": report.status_note,
+    }
+
+
+@reports.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--status", type=click.Choice([*REPORT_STATUSES, "in-progress"]), default=None)
+def reports_list(as_json: bool, status: str | None) -> None:
+    """Reports, newest first, with code, zona, category, status and supporters."""
+    status = status.replace("-", "_") if status else None
+    _, sessions = _sessions()
+    with sessions() as session:
+        query = select(Report).order_by(Report.created_at.desc(), Report.id.desc())
+        if status:
+            query = query.where(Report.status == status)
+        zone_names = {z.id: z.name for z in session.scalars(select(Zone))}
+        rows = [_report_row(r, zone_names) for r in session.scalars(query)]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for row in rows:
+        click.echo(
+            f"{row['code']}  {row['status']:<11} {row['category']:<10} "
+            f"{row['zone'] or '-':<20} +{row['supporters']}  {row['description'] or ''}"
+        )
+
+
+@reports.command("set-status")
+@click.argument("code")
+@click.argument("status", type=click.Choice([*REPORT_STATUSES, "in-progress"]))
+@click.option("--note", default=None, help="Shown to the reporter and supporters.")
+def reports_set_status(code: str, status: str, note: str | None) -> None:
+    """Move a report to a new status; the reporter and supporters are told in their language."""
+    status = status.replace("-", "_")
+    if status == "rejected" and not note:
+        raise click.UsageError("a rejected report needs --note saying why")
+    config, sessions = _sessions()
+    with transaction(sessions) as session:
+        report = report_store.find_report(session, code)
+        if report is None:
+            raise click.ClickException(f"no report {code!r}")
+        report_store.set_status(
+            session,
+            report,
+            status,
+            note,
+            followup_after=timedelta(days=config.followup_days),
+        )
+        message = [
+            Reply(
+                STATUS_CHANGED,
+                {
+                    "code": report.code,
+                    "category": Reply(report_flow.CATEGORY_LABELS[report.category]),
+                    "status": Reply(report_flow.STATUS_LABELS[status]),
+                },
+            )
+        ]
+        if note:
+            short = note if len(note) <= NOTE_IN_SMS else note[: NOTE_IN_SMS - 3] + "..."
+            message.append(Reply(STATUS_NOTE, {"note": short}))
+        told = 0
+        for resident in report_store.followers(session, report):
+            if notify(session, resident, message, topic="reports", fold=config.gsm7_fold):
+                told += 1
+    click.echo(f"{report.code} is now {status}; {told} resident(s) will be told")
+
+
+# --- polls -------------------------------------------------------------------------------
+
+
+@click.group("poll")
+def poll() -> None:
+    """Polls for the city, a macrodistrito or zonas."""
+
+
+def _split_option(text: str) -> tuple[str, str]:
+    es, _, ay = text.partition("|")
+    es, ay = es.strip(), ay.strip()
+    if not es:
+        raise click.BadParameter(f"empty option {text!r}", param_hint="--option")
+    return es, ay or es
+
+
+@poll.command("create")
+@click.option("--to", "target", required=True, help="all, zona:NAME, macro:NAME (comma-separated)")
+@click.option("--question-es", required=True)
+@click.option("--question-ay", required=True)
+@click.option("--option", "options", multiple=True, required=True, help='"ES|AY", repeat 2-9 times')
+@click.option("--closes-in", default=None, help="e.g. 3d, 12h; open until closed otherwise")
+@click.option(
+    "--broadcast",
+    "send",
+    is_flag=True,
+    help="Also send it as an invitation (residents answer with the option's number).",
+)
+@click.option("--urgent", is_flag=True, help="With --broadcast: send even in quiet hours.")
+def poll_create(
+    target: str,
+    question_es: str,
+    question_ay: str,
+    options: tuple[str, ...],
+    closes_in: str | None,
+    send: bool,
+    urgent: bool,
+) -> None:
+    """Create a poll; prints its id (and, with --broadcast, the invitation's id and cost)."""
+    if not 2 <= len(options) <= 9:
+        raise click.UsageError("a poll needs between 2 and 9 --option")
+    labels = [_split_option(o) for o in options]
+    config, sessions = _sessions()
+    with transaction(sessions) as session:
+        try:
+            resolved = targets.resolve(session, target)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--to") from exc
+        created = Poll(
+            question_es=question_es.strip(),
+            question_ay=question_ay.strip(),
+            target=resolved.spec,
+            citywide=resolved.citywide,
+            closes_at=utcnow() + parse_duration(closes_in) if closes_in else None,
+        )
+        created.options = [
+            PollOption(position=i, label_es=es, label_ay=ay) for i, (es, ay) in enumerate(labels, 1)
+        ]
+        session.add(created)
+        session.flush()
+        for zone_id in sorted(resolved.zone_ids):
+            session.add(PollZone(poll_id=created.id, zone_id=zone_id))
+        _warn_long(created)
+        poll_id = created.id
+        summary = None
+        if send:
+            invitation = broadcast_cli.announce(
+                session,
+                config,
+                kind="poll",
+                target=resolved,
+                text_es=created.question_es,
+                text_ay=created.question_ay,
+                poll_id=poll_id,
+                urgent=urgent,
+            )
+            summary = broadcast_cli.describe(session, config, invitation)
+    click.echo(poll_id)
+    if summary:
+        click.echo(summary)
+
+
+def _warn_long(created: Poll) -> None:
+    for lang in LANGUAGES:
+        options = ", ".join(
+            f"{i} {poll_flow.option_label(o, lang)}" for i, o in enumerate(created.options, 1)
+        )
+        text = render(
+            [
+                Reply(
+                    poll_flow.QUESTION,
+                    {"question": poll_flow.question_text(created, lang), "options": options},
+                )
+            ],
+            lang,
+            "sms",
+        )
+        cost = channels.segments(text)
+        if cost > 1:
+            click.echo(f"warning: the {lang} question costs {cost} SMS per resident", err=True)
+
+
+@poll.command("results")
+@click.argument("poll_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+def poll_results(poll_id: int, as_json: bool) -> None:
+    """Current results: one vote per resident, with turnout."""
+    _, sessions = _sessions()
+    with sessions() as session:
+        found = session.get(Poll, poll_id)
+        if found is None:
+            raise click.ClickException(f"no poll {poll_id}")
+        res = poll_store.results(session, found)
+        data = {
+            "id": found.id,
+            "question": found.question_es,
+            "target": found.target,
+            "open": found.is_open(utcnow()),
+            "votes": res.votes,
+            "eligible": res.eligible,
+            "turnout": round(res.turnout, 4),
+            "options": [
+                {"position": o.position, "label": o.label_es, "votes": n} for o, n in res.counts
+            ],
+        }
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False))
+        return
+    click.echo(f"#{data['id']} {data['question']} ({data['target']})")
+    for option in data["options"]:
+        click.echo(f"  {option['position']}. {option['label']}: {option['votes']}")
+    click.echo(f"  {data['votes']} of {data['eligible']} residents voted ({data['turnout']:.0%})")
+
+
+# --- news --------------------------------------------------------------------------------
+
+
+@click.group("news")
+def news() -> None:
+    """Neighbourhood news residents read with 3 in the menu."""
+
+
+@news.command("add")
+@click.option("--to", "target", required=True, help="all, zona:NAME, macro:NAME (comma-separated)")
+@click.option("--es", "text_es", required=True)
+@click.option("--ay", "text_ay", required=True)
+def news_add(target: str, text_es: str, text_ay: str) -> None:
+    """Publish a news item in both languages; each must fit one SMS."""
+    from bot.flows.news import MORE_HINT
+
+    for lang, text in (("es", text_es), ("ay", text_ay)):
+        shown = render([Reply(N_("{text}"), {"text": text.strip()}), Reply(MORE_HINT)], lang, "sms")
+        if channels.segments(shown) > 1:
+            raise click.BadParameter(
+                f"the {lang} text is too long for one SMS ({len(text.strip())} characters)",
+                param_hint=f"--{lang}",
+            )
+    _, sessions = _sessions()
+    with transaction(sessions) as session:
+        try:
+            resolved = targets.resolve(session, target)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--to") from exc
+        item = NewsItem(
+            text_es=text_es.strip(),
+            text_ay=text_ay.strip(),
+            target=resolved.spec,
+            citywide=resolved.citywide,
+        )
+        session.add(item)
+        session.flush()
+        for zone_id in sorted(resolved.zone_ids):
+            session.add(NewsZone(news_id=item.id, zone_id=zone_id))
+        item_id = item.id
+    click.echo(item_id)
+
+
+COMMANDS = (reports, poll, news, *broadcast_cli.COMMANDS)

@@ -1,0 +1,103 @@
+"""Polls: open polls for a zona, one current vote per resident, live results with turnout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from storage.models import Poll, PollOption, PollZone, Resident, Vote, utcnow
+
+
+def open_polls(session: Session, zone_id: int | None, now: datetime) -> list[Poll]:
+    """Open polls a resident of the zona may answer: the zona's and the city's, newest first."""
+    in_zone = select(PollZone.poll_id).where(PollZone.zone_id == zone_id)
+    return list(
+        session.scalars(
+            select(Poll)
+            .where(
+                or_(Poll.citywide.is_(True), Poll.id.in_(in_zone)),
+                or_(Poll.closes_at.is_(None), Poll.closes_at > now),
+            )
+            .order_by(Poll.created_at.desc(), Poll.id.desc())
+        )
+    )
+
+
+def may_answer(session: Session, poll: Poll, resident: Resident) -> bool:
+    if poll.citywide:
+        return True
+    return (
+        session.scalar(
+            select(PollZone.poll_id).where(
+                PollZone.poll_id == poll.id, PollZone.zone_id == resident.zone_id
+            )
+        )
+        is not None
+    )
+
+
+def cast_vote(session: Session, poll: Poll, resident: Resident, option: PollOption) -> bool:
+    """Record or change the resident's vote; True if it was a new vote.
+
+    The unique (poll, resident) constraint makes a concurrent double vote impossible: the
+    loser of the race updates the row the winner inserted.
+    """
+    now = utcnow()
+    existing = session.scalar(
+        select(Vote).where(Vote.poll_id == poll.id, Vote.resident_id == resident.id)
+    )
+    if existing is not None:
+        existing.option_id, existing.updated_at = option.id, now
+        return False
+    try:
+        with session.begin_nested():
+            session.add(Vote(poll_id=poll.id, resident_id=resident.id, option_id=option.id))
+    except IntegrityError:
+        vote = session.scalars(
+            select(Vote).where(Vote.poll_id == poll.id, Vote.resident_id == resident.id)
+        ).one()
+        vote.option_id, vote.updated_at = option.id, now
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Results:
+    poll: Poll
+    counts: list[tuple[PollOption, int]]
+    votes: int
+    eligible: int
+
+    @property
+    def turnout(self) -> float:
+        return self.votes / self.eligible if self.eligible else 0.0
+
+
+def eligible_residents(session: Session, poll: Poll) -> int:
+    query = select(func.count()).select_from(Resident).where(Resident.status == "active")
+    if not poll.citywide:
+        query = query.where(
+            Resident.zone_id.in_(select(PollZone.zone_id).where(PollZone.poll_id == poll.id))
+        )
+    return session.scalar(query) or 0
+
+
+def results(session: Session, poll: Poll) -> Results:
+    rows: dict[int, int] = dict(
+        session.execute(  # type: ignore[arg-type]
+            select(Vote.option_id, func.count())
+            .where(Vote.poll_id == poll.id)
+            .group_by(Vote.option_id)
+        ).all()
+    )
+    counts = [(option, rows.get(option.id, 0)) for option in poll.options]
+    votes = sum(n for _, n in counts)
+    return Results(poll, counts, votes, max(eligible_residents(session, poll), votes))
+
+
+def vote_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Vote)) or 0

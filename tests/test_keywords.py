@@ -1,0 +1,200 @@
+"""Keywords work at any point, before any flow, in Spanish, Aymara and English."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.i18n import KEYWORDS, keyword
+from bot.text import normalize
+from storage.models import Conversation, ReceivedMessage, Resident
+from tests.conftest import Chat
+
+
+def onboard(chat: Chat, lang: str = "1") -> None:
+    chat.say("hola")
+    chat.say(lang)
+    chat.say("Sopocachi")
+    chat.say("1")
+
+
+def person(chat: Chat) -> Resident | None:
+    with chat.sessions() as session:
+        return session.scalar(select(Resident).where(Resident.phone == chat.phone))
+
+
+OPT_OUT_WORDS = [
+    "BAJA",
+    "Salir",
+    "cancelar",
+    "ALTO",
+    "parar",
+    "Detener",
+    "STOP",
+    "stop!",
+    "Unsubscribe",
+    "QUIT",
+    "baja.",
+    " ¡BAJA! ",
+    "sayt'ayaña",
+]
+
+
+@pytest.mark.parametrize("word", OPT_OUT_WORDS)
+def test_opt_out_words_are_recognised(word: str) -> None:
+    assert keyword(normalize(word)) == "optout"
+
+
+@pytest.mark.parametrize("word", ["jani", "Janiwa", "JANI", "no", "Alto Obrajes", "salir a votar"])
+def test_no_and_zone_names_are_not_opt_out(word: str) -> None:
+    assert keyword(normalize(word)) != "optout"
+
+
+def test_opt_out_wins_in_the_middle_of_onboarding(chat: Chat) -> None:
+    chat.say("hola")
+    chat.say("1")
+    reply = chat.say("BAJA")
+    assert "no le enviaremos más mensajes" in reply.replace("mas", "más")
+    assert person(chat).status == "opted_out"  # type: ignore[union-attr]
+
+
+def test_opt_out_before_choosing_a_language_is_confirmed_in_both(chat: Chat) -> None:
+    chat.say("hola")
+    reply = chat.say("STOP")
+    assert "ALTA" in reply and "Walikiw" in reply and "Listo" in reply
+
+
+def test_opt_out_in_aymara_is_confirmed_in_aymara(chat: Chat) -> None:
+    onboard(chat, "2")
+    reply = chat.say("Baja")
+    assert "janiw juk'amp mensajenak" in reply
+
+
+def test_opted_out_resident_gets_one_line_on_how_to_rejoin(chat: Chat) -> None:
+    onboard(chat)
+    chat.say("SALIR")
+    for text in ("hola", "1", "menu", "AYUDA", "BAJA"):
+        reply = chat.say(text)
+        assert "Para volver, escriba ALTA" in reply
+        assert "\n" not in reply
+    assert person(chat).status == "opted_out"  # type: ignore[union-attr]
+
+
+def test_opt_out_of_an_unknown_number_is_kept_as_suppression(chat: Chat) -> None:
+    reply = chat.say("STOP")
+    assert "ALTA" in reply
+    assert person(chat).status == "opted_out"  # type: ignore[union-attr]
+
+
+def test_opt_back_in_returns_an_onboarded_resident_to_the_menu(chat: Chat) -> None:
+    onboard(chat)
+    chat.say("BAJA")
+    reply = chat.say("ALTA")
+    assert "de vuelta" in reply and "Menu" in reply
+    assert person(chat).status == "active"  # type: ignore[union-attr]
+    assert person(chat).opted_out_at is None  # type: ignore[union-attr]
+
+
+def test_opt_back_in_before_finishing_signup_restarts_onboarding(chat: Chat) -> None:
+    chat.say("STOP")
+    assert "1 Español / 2 Aymar aru" in chat.say("START")
+    assert person(chat).status == "onboarding"  # type: ignore[union-attr]
+
+
+def test_yes_does_nothing_special_for_an_active_resident(chat: Chat) -> None:
+    onboard(chat)
+    assert "No entendí" in chat.say("yes").replace("entendi", "entendí")
+
+
+@pytest.mark.parametrize("word", ["AYUDA", "yanapa", "HELP", "info"])
+def test_help_in_any_language(chat: Chat, word: str) -> None:
+    onboard(chat)
+    reply = chat.say(word)
+    assert "BAJA" in reply and "IDIOMA" in reply
+
+
+def test_help_during_onboarding_keeps_the_step(chat: Chat) -> None:
+    chat.say("hola")
+    chat.say("1")
+    assert "BAJA" in chat.say("ayuda")
+    assert chat.say("Sopocachi").startswith("Zona Sopocachi.")
+
+
+@pytest.mark.parametrize("word", ["MENU", "menú", "Inicio"])
+def test_menu_leaves_any_flow(chat: Chat, word: str) -> None:
+    onboard(chat)
+    chat.say("BORRAR")
+    reply = chat.say(word)
+    assert reply.startswith("Menu:")
+    chat.say("1")  # would have confirmed erasing inside the flow
+    assert person(chat) is not None and person(chat).status == "active"  # type: ignore[union-attr]
+
+
+def test_language_switch_from_spanish_to_aymara_and_back(chat: Chat) -> None:
+    onboard(chat)
+    assert "1 Español / 2 Aymar aru" in chat.say("IDIOMA")
+    reply = chat.say("2")
+    assert "aymar arut" in reply and "Yanapa" in reply
+    assert person(chat).language == "ay"  # type: ignore[union-attr]
+    chat.say("aru")
+    assert "le escribiremos en español" in chat.say("1")
+
+
+def test_idioma_during_onboarding_goes_back_to_the_language_choice(chat: Chat) -> None:
+    chat.say("hola")
+    chat.say("1")
+    assert "1 Español / 2 Aymar aru" in chat.say("idioma")
+    assert "Kawki zonan" in chat.say("2")
+
+
+def test_erase_needs_confirmation_and_removes_personal_data(chat: Chat) -> None:
+    onboard(chat)
+    assert "1 Si, borrar / 2 No" in chat.say("BORRAR")
+    reply = chat.say("1")
+    assert "Sus datos fueron borrados" in reply
+    assert person(chat) is None  # no row with that phone any more
+    with chat.sessions() as session:
+        anonymous = session.scalars(select(Resident)).one()
+        assert anonymous.phone is None and anonymous.status == "erased"
+        assert anonymous.zone_id is not None  # the anonymous aggregate stays
+        assert session.scalar(select(func.count()).select_from(Conversation)) == 0
+        bodies = [b for b in session.scalars(select(ReceivedMessage.body)) if b]
+        assert bodies == []
+    # The same phone writing again is a new person.
+    assert "1 Español / 2 Aymar aru" in chat.say("hola")
+
+
+def test_erase_can_be_declined(chat: Chat) -> None:
+    onboard(chat)
+    chat.say("borrar")
+    assert "No borramos nada" in chat.say("2")
+    assert person(chat).status == "active"  # type: ignore[union-attr]
+
+
+def test_erase_works_for_someone_who_opted_out(chat: Chat) -> None:
+    onboard(chat)
+    chat.say("BAJA")
+    assert "¿Borrar" in chat.say("BORRAR")
+    assert "borrados" in chat.say("1")
+    assert person(chat) is None
+
+
+def test_erase_before_consent_removes_everything_at_once(chat: Chat) -> None:
+    chat.say("hola")
+    chat.say("1")
+    assert "borrados" in chat.say("BORRAR")
+    with chat.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Resident)) == 0
+
+
+def test_keyword_sets_do_not_overlap() -> None:
+    names = list(KEYWORDS)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            assert not KEYWORDS[a] & KEYWORDS[b], (a, b)
+
+
+def test_keywords_are_stored_normalised() -> None:
+    for words in KEYWORDS.values():
+        for word in words:
+            assert normalize(word) == word

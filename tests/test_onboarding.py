@@ -1,0 +1,179 @@
+"""Signing up, as a resident experiences it: language, zona, consent, in Spanish and Aymara."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from bot.channels import is_gsm7, segments
+from storage.models import Conversation, ReceivedMessage, Resident, Zone
+from tests.conftest import Chat
+
+
+def resident(chat: Chat) -> Resident | None:
+    with chat.sessions() as session:
+        return session.scalar(select(Resident).where(Resident.phone == chat.phone))
+
+
+def test_first_message_welcomes_in_both_languages_and_offers_the_choice(chat: Chat) -> None:
+    reply = chat.say("hola")
+    assert "Bienvenido a Mi Barrio" in reply
+    assert "Kamisaki" in reply
+    assert "1 Español / 2 Aymar aru" in reply
+    assert is_gsm7(reply) and segments(reply) == 1
+
+
+def test_any_first_text_gets_the_welcome_even_a_number(chat: Chat) -> None:
+    assert "1 Español / 2 Aymar aru" in chat.say("2")
+
+
+def test_spanish_onboarding_to_the_menu(chat: Chat) -> None:
+    chat.say("Buenas")
+    assert "¿En qué zona vive?" in chat.say("1")
+    consent = chat.say("Sopocachi")
+    assert consent.startswith("Zona Sopocachi.")
+    assert "1 Acepto / 2 No acepto" in consent
+    done = chat.say("1")
+    assert "Ya es parte de Mi Barrio" in done
+    assert "Menú" in done or "Menu" in done
+    person = resident(chat)
+    assert person is not None
+    assert (person.status, person.language) == ("active", "es")
+    assert person.consent_at is not None
+
+
+def test_aymara_onboarding_speaks_aymara_from_the_language_choice(chat: Chat) -> None:
+    chat.say("Kamisaki")
+    assert "Kawki zonan jakasta?" in chat.say("2")
+    consent = chat.say("san sebastian")
+    assert consent.startswith("Zona San Sebastián.") or consent.startswith("Zona San Sebastian.")
+    assert "1 Iyaw / 2 Janiw" in consent
+    done = chat.say("maya")  # Aymara "one" counts as the digit
+    assert "Waliki!" in done
+    person = resident(chat)
+    assert person is not None and person.language == "ay" and person.status == "active"
+
+
+def test_language_can_be_given_as_a_word(chat: Chat) -> None:
+    chat.say("hola")
+    assert "Kawki zonan" in chat.say("Aymar aru")
+    other = Chat(chat.sessions, phone="+59171000001")
+    other.say("hola")
+    assert "¿En qué zona vive?" in other.say("Castellano")
+
+
+def test_a_wrong_language_answer_asks_again(chat: Chat) -> None:
+    chat.say("hola")
+    again = chat.say("no sé")
+    assert "1 Español / 2 Aymar aru" in again
+    assert resident(chat).language is None  # type: ignore[union-attr]
+
+
+def test_exact_zone_name_wins_over_longer_names(chat: Chat) -> None:
+    chat.say("hola")
+    chat.say("1")
+    assert chat.say("SOPOCACHI").startswith("Zona Sopocachi.")
+
+
+def test_zone_matching_forgives_accents_case_and_typos(chat: Chat) -> None:
+    chat.say("hola")
+    chat.say("1")
+    assert chat.say("villa fatima").startswith("Zona Villa Fatima")
+    chat.say("2")  # decline: start over to try a typo
+    chat.say("hola")
+    chat.say("1")
+    assert chat.say("Tembladerany").startswith("Zona Tembladerani")
+
+
+def test_several_close_zones_are_offered_by_number(chat: Chat) -> None:
+    chat.say("hola")
+    chat.say("1")
+    choices = chat.say("Miraflores Zur")
+    assert "Miraflores Sur" in choices and "¿Cual es su zona?" in choices
+    names = [
+        part.split(" ", 1)[1] for part in choices.split("? ", 1)[1].split(". 0")[0].split(", ")
+    ]
+    picked = names.index("Miraflores Sur") + 1
+    assert chat.say(str(picked)).startswith("Zona Miraflores Sur.")
+
+
+def test_unknown_zone_offers_macrodistricts_then_their_zones(chat: Chat) -> None:
+    chat.say("hola")
+    chat.say("1")
+    macros = chat.say("Xyzzy Plugh")
+    assert "No encontramos esa zona" in macros
+    assert "1 Centro" in macros and "Cotahuma" in macros
+    zones = chat.say("1")
+    assert "Zonas de Centro" in zones and "San Sebastián" in zones.replace("Sebastian", "Sebastián")
+    with chat.sessions() as session:
+        centro = sorted(session.scalars(select(Zone.name).where(Zone.macrodistrict_id == 1)).all())
+    pick = centro.index("San Jorge") + 1
+    assert chat.say(str(pick)).startswith("Zona San Jorge.")
+
+
+def test_zero_goes_back_from_a_macrodistrict_to_the_list(chat: Chat) -> None:
+    chat.say("hola")
+    chat.say("1")
+    chat.say("qwerty asdf")
+    chat.say("2")
+    assert "Elija su macrodistrito" in chat.say("0")
+
+
+def test_every_onboarding_reply_fits_one_sms_in_both_languages(chat: Chat) -> None:
+    for lang, phone in (("1", "+59171000011"), ("2", "+59171000012")):
+        person = Chat(chat.sessions, phone=phone)
+        for text in ("hola", lang, "Xyzzy", "2", "0", "Chasquipampa", "1"):
+            reply = person.say(text)
+            assert segments(reply) == 1, (text, reply)
+            assert is_gsm7(reply), reply
+
+
+def test_declining_consent_keeps_no_data(chat: Chat) -> None:
+    chat.say("hola")
+    chat.say("1")
+    chat.say("Sopocachi")
+    reply = chat.say("2")
+    assert "no guardamos sus datos" in reply
+    assert resident(chat) is None
+    with chat.sessions() as session:
+        bodies = session.scalars(select(ReceivedMessage.body)).all()
+        assert "Sopocachi" not in bodies
+        assert session.scalar(select(func.count()).select_from(Conversation)) == 0
+    # Writing again starts from the beginning.
+    assert "1 Español / 2 Aymar aru" in chat.say("hola")
+
+
+def test_consent_needs_a_clear_answer(chat: Chat) -> None:
+    chat.say("hola")
+    chat.say("1")
+    chat.say("Sopocachi")
+    assert "Responda 1 si acepta o 2 si no acepta" in chat.say("tal vez")
+    assert resident(chat).status == "onboarding"  # type: ignore[union-attr]
+
+
+def test_onboarding_waits_however_long_the_resident_takes(chat: Chat) -> None:
+    chat.say("hola")
+    chat.say("1")
+    chat.later(60 * 24)
+    assert chat.say("Sopocachi").startswith("Zona Sopocachi.")
+
+
+def test_an_idle_flow_restarts_at_the_menu_with_a_note(chat: Chat) -> None:
+    chat.say("hola")
+    chat.say("1")
+    chat.say("Sopocachi")
+    chat.say("1")
+    assert "¿Borrar" in chat.say("BORRAR")
+    chat.later(31)
+    reply = chat.say("1")  # would have erased the data had the flow not expired
+    assert "volvemos al inicio" in reply and "Menú" in reply.replace("Menu", "Menú")
+    assert resident(chat) is not None and resident(chat).status == "active"  # type: ignore[union-attr]
+
+
+def test_a_flow_within_thirty_minutes_continues(chat: Chat) -> None:
+    chat.say("hola")
+    chat.say("1")
+    chat.say("Sopocachi")
+    chat.say("1")
+    chat.say("IDIOMA")
+    chat.later(29)
+    assert "aymar arut" in chat.say("2")

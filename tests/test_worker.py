@@ -1,0 +1,583 @@
+"""Outbound messages: outbox -> RQ -> Twilio (the local server), with every way a send can end.
+
+Real parts only: the real twilio library against tests/twilio_local.py, real Redis, real
+SQLite/PostgreSQL. A resident signs up by chatting; a message to them is queued in a transaction
+the way the product does it, relayed by the outbox and sent by an RQ worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import redis
+from rq import Queue, SimpleWorker
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import Config
+from bot.engine import InboundMessage
+from bot.inbox import receive
+from storage.db import make_engine, make_sessionmaker, transaction
+from storage.migrate import upgrade
+from storage.models import OutboundMessage, OutboxEntry, Resident, utcnow
+from storage.queries import add_outbox, queue_message
+from storage.seed import seed_zones
+from tests.twilio_local import TwilioLocal
+from worker import context as worker_context
+from worker.context import WorkerContext
+from worker.jobs import send_message
+from worker.outbox import pending, relay
+from worker.queues import EmbeddedRedis, queue
+from worker.runner import drain
+from worker.sender import SendResult, classify
+
+if TYPE_CHECKING:
+    from tests.conftest import Chat
+
+ACCOUNT = "AC" + "0" * 32
+SMS_FROM = "+59122000000"
+WHATSAPP_FROM = "whatsapp:+59122000001"
+PHONE = "+59171234567"
+BODY = "Mañana no hay agua en Sopocachi de 8:00 a 14:00."
+SIGN_UP = ("Hola", "1", "Sopocachi", "1")
+
+
+# -- fixtures ------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _local_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The twilio client must talk to 127.0.0.1 as is: no edge/region rewriting, no proxy."""
+    monkeypatch.delenv("TWILIO_EDGE", raising=False)
+    monkeypatch.delenv("TWILIO_REGION", raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+
+
+@pytest.fixture
+def tw() -> Iterator[TwilioLocal]:
+    with TwilioLocal(delay=0.0) as server:
+        yield server
+
+
+def twilio_config(config: Config, tw: TwilioLocal) -> Config:
+    return replace(
+        config,
+        twilio_account_sid=ACCOUNT,
+        twilio_auth_token="test-auth-token",
+        local_auth_token=False,
+        twilio_api_base_url=tw.base_url,
+        twilio_sms_from=SMS_FROM,
+        twilio_whatsapp_from=WHATSAPP_FROM,
+        twilio_timeout=5.0,
+    )
+
+
+@contextmanager
+def installed(config: Config) -> Iterator[WorkerContext]:
+    ctx = worker_context.build(config)
+    worker_context.use(ctx)
+    try:
+        yield ctx
+    finally:
+        worker_context.use(None)
+        ctx.engine.dispose()
+
+
+@pytest.fixture
+def ctx(config: Config, tw: TwilioLocal) -> Iterator[WorkerContext]:
+    """The worker's context with Twilio credentials, sending to the local server."""
+    configured = twilio_config(config, tw)
+    assert configured.twilio_configured
+    with installed(configured) as ctx:
+        yield ctx
+
+
+@pytest.fixture
+def console_ctx(config: Config) -> Iterator[WorkerContext]:
+    """The worker's context with no Twilio account: messages go to the log."""
+    assert not config.twilio_configured
+    with installed(config) as ctx:
+        yield ctx
+
+
+@pytest.fixture
+def q(redis_conn: redis.Redis) -> Queue:
+    return queue(redis_conn)
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def sign_up(chat: Chat, phone: str = PHONE, channel: str = "sms") -> int:
+    """A resident onboards by chatting (Spanish, Sopocachi, consent); returns their id."""
+    chat.phone, chat.channel = phone, channel
+    for text in SIGN_UP:
+        chat.say(text)
+    with chat.sessions() as session:
+        resident = session.scalars(select(Resident).where(Resident.phone == phone)).one()
+        assert resident.status == "active"
+        return resident.id
+
+
+def queue_to(
+    sessions: sessionmaker[Session], resident_id: int, body: str = BODY, channel: str | None = None
+) -> int:
+    """Queue a message to a resident the way the product does: one transaction, with its outbox."""
+    with transaction(sessions) as session:
+        resident = session.get(Resident, resident_id)
+        assert resident is not None
+        return queue_message(session, resident, body, channel=channel).id
+
+
+def work(q: Queue) -> None:
+    SimpleWorker([q], connection=q.connection).work(burst=True, logging_level="WARNING")
+
+
+def relay_and_work(ctx: WorkerContext, q: Queue) -> int:
+    relayed = relay(ctx.sessions, q)
+    work(q)
+    return relayed
+
+
+def message(sessions: sessionmaker[Session], message_id: int) -> OutboundMessage:
+    with sessions() as session:
+        row = session.get(OutboundMessage, message_id)
+        assert row is not None
+        return row
+
+
+def resident_status(sessions: sessionmaker[Session], resident_id: int) -> str:
+    with sessions() as session:
+        resident = session.get(Resident, resident_id)
+        assert resident is not None
+        return resident.status
+
+
+def outbox_rows(sessions: sessionmaker[Session]) -> list[OutboxEntry]:
+    with sessions() as session:
+        return list(session.scalars(select(OutboxEntry).order_by(OutboxEntry.id)))
+
+
+def attempts_at_twilio(tw: TwilioLocal) -> int:
+    """Every create request the server saw: accepted, dropped or answered with an error."""
+    return tw.count + len(tw.errors)
+
+
+def aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)  # SQLite: naive UTC
+
+
+def run_again(ctx: WorkerContext, q: Queue, message_id: int) -> None:
+    """Everything that can make a job run twice: RQ re-running it, a duplicate outbox row."""
+    q.enqueue(send_message, message_id)
+    with transaction(ctx.sessions) as session:
+        add_outbox(session, "send_message", message_id)
+    assert relay_and_work(ctx, q) == 1
+    assert q.count == 0 and pending(ctx.sessions) == 0
+
+
+# -- sending -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("channel", "to", "sender"),
+    [("sms", PHONE, SMS_FROM), ("whatsapp", "whatsapp:" + PHONE, WHATSAPP_FROM)],
+)
+def test_queued_message_reaches_twilio_once(
+    chat: Chat, ctx: WorkerContext, q: Queue, tw: TwilioLocal, channel: str, to: str, sender: str
+) -> None:
+    resident_id = sign_up(chat, channel=channel)
+    message_id = queue_to(ctx.sessions, resident_id, channel=channel)
+
+    assert relay_and_work(ctx, q) == 1
+
+    sent = tw.requests
+    assert len(sent) == 1 and tw.errors == []
+    assert (sent[0]["To"], sent[0]["From"], sent[0]["Body"]) == (to, sender, BODY)
+    row = message(ctx.sessions, message_id)
+    assert row.twilio_sid == sent[0]["sid"]
+    assert (row.status, row.attempts, row.error_code) == ("queued", 1, None)
+    assert pending(ctx.sessions) == 0
+
+    run_again(ctx, q, message_id)
+    assert tw.count == 1, "a message went out twice"
+    assert message(ctx.sessions, message_id).twilio_sid == sent[0]["sid"]
+
+
+def test_rerun_job_reports_skipped(
+    chat: Chat, ctx: WorkerContext, q: Queue, tw: TwilioLocal
+) -> None:
+    message_id = queue_to(ctx.sessions, sign_up(chat))
+    relay_and_work(ctx, q)
+    job = q.enqueue(send_message, message_id)
+    work(q)
+    assert job.return_value() == "skipped"
+    assert tw.count == 1
+
+
+def test_no_twilio_account_prints_to_console(
+    chat: Chat,
+    console_ctx: WorkerContext,
+    q: Queue,
+    tw: TwilioLocal,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="worker.sender")
+    message_id = queue_to(console_ctx.sessions, sign_up(chat))
+
+    assert relay_and_work(console_ctx, q) == 1
+
+    assert f"to {PHONE}: {BODY}" in caplog.text
+
+    row = message(console_ctx.sessions, message_id)
+    assert row.status == "sent"
+    assert row.twilio_sid is not None and row.twilio_sid.startswith("CO")
+    assert attempts_at_twilio(tw) == 0
+
+
+def test_opted_out_at_twilio_marks_resident_and_stops_later_messages(
+    chat: Chat, ctx: WorkerContext, q: Queue, tw: TwilioLocal
+) -> None:
+    resident_id = sign_up(chat)
+    tw.fail(PHONE, 400, 21610)
+    first = queue_to(ctx.sessions, resident_id)
+
+    relay_and_work(ctx, q)
+
+    row = message(ctx.sessions, first)
+    assert (row.status, row.error_code, row.twilio_sid) == ("failed", 21610, None)
+    assert resident_status(ctx.sessions, resident_id) == "opted_out"
+    assert attempts_at_twilio(tw) == 1
+
+    later = queue_to(ctx.sessions, resident_id, "Encuesta: ¿qué obra prefiere?")
+    relay_and_work(ctx, q)
+
+    assert message(ctx.sessions, later).status == "canceled"
+    assert attempts_at_twilio(tw) == 1, "someone who opted out was messaged again"
+    assert message(ctx.sessions, first).status == "failed"
+
+
+@pytest.mark.parametrize("code", [21211, 21614, 21635])
+def test_bad_number_fails_without_retry(
+    chat: Chat, ctx: WorkerContext, q: Queue, tw: TwilioLocal, code: int
+) -> None:
+    resident_id = sign_up(chat)
+    tw.fail(PHONE, 400, code)
+    message_id = queue_to(ctx.sessions, resident_id)
+
+    drain(ctx, q)
+
+    row = message(ctx.sessions, message_id)
+    assert (row.status, row.error_code, row.attempts) == ("failed", code, 1)
+    assert attempts_at_twilio(tw) == 1
+    assert [e["code"] for e in tw.errors] == [code]
+    assert pending(ctx.sessions) == 0, "a permanent error was scheduled for a retry"
+    assert resident_status(ctx.sessions, resident_id) != "opted_out"
+
+
+@pytest.mark.parametrize("code", [20429, None])
+def test_rate_limited_send_is_retried_later(
+    chat: Chat, ctx: WorkerContext, q: Queue, tw: TwilioLocal, code: int | None
+) -> None:
+    resident_id = sign_up(chat)
+    tw.fail(PHONE, 429, code, times=1)
+    message_id = queue_to(ctx.sessions, resident_id)
+
+    before = utcnow()
+    relay_and_work(ctx, q)
+    after = utcnow()
+
+    row = message(ctx.sessions, message_id)
+    assert (row.status, row.attempts, row.twilio_sid) == ("pending", 1, None)
+    retry = [e for e in outbox_rows(ctx.sessions) if e.relayed_at is None]
+    assert len(retry) == 1 and retry[0].args == [message_id]
+    assert retry[0].not_before is not None
+    not_before = aware(retry[0].not_before)
+    # First retry: 5 s with +-50 % jitter, so a fleet of workers does not retry in step.
+    assert before + timedelta(seconds=2.5) <= not_before <= after + timedelta(seconds=7.5)
+
+    assert relay(ctx.sessions, q) == 0, "a retry went out before its time"
+    assert attempts_at_twilio(tw) == 1
+
+    with transaction(ctx.sessions) as session:
+        session.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.id == retry[0].id)
+            .values(not_before=utcnow() - timedelta(seconds=1))
+        )
+    assert relay_and_work(ctx, q) == 1
+
+    assert attempts_at_twilio(tw) == 2 and tw.count == 1
+    row = message(ctx.sessions, message_id)
+    assert (row.status, row.attempts) == ("queued", 2)
+    assert row.twilio_sid == tw.requests[0]["sid"]
+
+
+def due_now(sessions: sessionmaker[Session]) -> None:
+    """Let time pass: every waiting outbox row becomes due."""
+    with transaction(sessions) as session:
+        session.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.relayed_at.is_(None))
+            .values(not_before=utcnow() - timedelta(seconds=1))
+        )
+
+
+def test_rate_limited_for_good_gives_up_with_growing_waits(
+    chat: Chat, ctx: WorkerContext, q: Queue, tw: TwilioLocal
+) -> None:
+    """Twilio keeps saying 429: the waits grow and the message fails in the end, not looping."""
+    tw.fail(PHONE, 429, 20429)
+    message_id = queue_to(ctx.sessions, sign_up(chat))
+
+    waits = []
+    for _ in range(10):
+        if not relay_and_work(ctx, q):
+            break
+        waiting = [e for e in outbox_rows(ctx.sessions) if e.relayed_at is None]
+        if waiting:
+            assert len(waiting) == 1 and waiting[0].not_before is not None
+            row = message(ctx.sessions, message_id)
+            waits.append((aware(waiting[0].not_before) - aware(row.updated_at)).total_seconds())
+        due_now(ctx.sessions)
+
+    row = message(ctx.sessions, message_id)
+    assert (row.status, row.error_code, row.attempts) == ("failed", 20429, 6)
+    assert len(tw.errors) == 6 and tw.count == 0
+    assert len(waits) == 5
+    for wait, nominal in zip(waits, [5, 15, 45, 120, 300], strict=True):
+        assert nominal * 0.5 - 0.1 <= wait <= nominal * 1.5, waits
+
+
+def test_retry_delays_are_jittered(
+    chat: Chat, ctx: WorkerContext, q: Queue, tw: TwilioLocal
+) -> None:
+    """Rate-limited messages do not all come back after the same delay (workers in step)."""
+    resident_id = sign_up(chat)
+    tw.fail(PHONE, 429, 20429, times=4)
+    ids = [queue_to(ctx.sessions, resident_id, f"Aviso {n}") for n in range(4)]
+    relay_and_work(ctx, q)
+
+    with ctx.sessions() as session:
+        failed_at = {
+            m.id: aware(m.updated_at)
+            for m in session.scalars(select(OutboundMessage).where(OutboundMessage.id.in_(ids)))
+        }
+    delays = [
+        (aware(e.not_before) - failed_at[e.args[0]]).total_seconds()
+        for e in outbox_rows(ctx.sessions)
+        if e.not_before is not None
+    ]
+    assert len(delays) == 4
+    assert all(2.4 <= d <= 7.6 for d in delays), delays
+    # Uniform jitter over 5 s: four delays within 50 ms of each other would be a fixed delay.
+    assert max(delays) - min(delays) > 0.05, delays
+
+
+@pytest.mark.parametrize("fault", ["500", "503", "drop"])
+def test_unknown_outcome_is_never_resent(
+    chat: Chat, ctx: WorkerContext, q: Queue, tw: TwilioLocal, fault: str
+) -> None:
+    resident_id = sign_up(chat)
+    if fault == "drop":
+        tw.drop(PHONE, times=1)  # Twilio got it, we never heard back
+    else:
+        tw.fail(PHONE, int(fault), None, times=1)
+    message_id = queue_to(ctx.sessions, resident_id)
+
+    relay_and_work(ctx, q)
+
+    assert message(ctx.sessions, message_id).status == "unknown"
+    assert attempts_at_twilio(tw) == 1
+
+    run_again(ctx, q, message_id)  # the next attempt would succeed: it must not happen
+    assert attempts_at_twilio(tw) == 1, "a message that may have gone out was sent again"
+    assert message(ctx.sessions, message_id).status == "unknown"
+
+
+def test_channel_without_a_sender_fails_instead_of_hanging(
+    chat: Chat, config: Config, q: Queue, tw: TwilioLocal
+) -> None:
+    """Only an SMS number configured: a WhatsApp message fails visibly, not stuck in 'sending'."""
+    sms_only = replace(twilio_config(config, tw), twilio_whatsapp_from=None)
+    with installed(sms_only) as ctx:
+        message_id = queue_to(ctx.sessions, sign_up(chat), channel="whatsapp")
+        drain(ctx, q)
+        assert message(ctx.sessions, message_id).status == "failed"
+    assert attempts_at_twilio(tw) == 0
+
+
+def test_resident_who_opts_out_after_queueing_is_not_messaged(
+    chat: Chat, ctx: WorkerContext, q: Queue, tw: TwilioLocal
+) -> None:
+    resident_id = sign_up(chat)
+    message_id = queue_to(ctx.sessions, resident_id)
+    chat.say("BAJA")
+
+    relay_and_work(ctx, q)
+
+    assert message(ctx.sessions, message_id).status == "canceled"
+    assert attempts_at_twilio(tw) == 0
+
+
+def test_redis_down_delays_but_never_loses(
+    chat: Chat, ctx: WorkerContext, q: Queue, tw: TwilioLocal
+) -> None:
+    message_id = queue_to(ctx.sessions, sign_up(chat))
+    down = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
+    try:
+        with pytest.raises(redis.ConnectionError):
+            relay(ctx.sessions, queue(down))
+    finally:
+        down.close()
+
+    assert [e.relayed_at for e in outbox_rows(ctx.sessions)] == [None]
+    assert pending(ctx.sessions) == 1
+    assert message(ctx.sessions, message_id).status == "pending"
+
+    assert relay_and_work(ctx, q) == 1
+    assert [r["Body"] for r in tw.sent_to(PHONE)] == [BODY]
+    assert message(ctx.sessions, message_id).status == "queued"
+
+
+@pytest.mark.parametrize(
+    ("http_status", "code", "outcome"),
+    [
+        (400, 21610, "opted_out"),
+        (400, 21211, "invalid"),
+        (400, 21614, "invalid"),
+        (400, 21635, "invalid"),
+        (429, 20429, "retry"),
+        (429, None, "retry"),
+        (400, 20429, "retry"),
+        (500, None, "unknown"),
+        (502, None, "unknown"),
+        (503, 20500, "unknown"),
+        (500, 21610, "opted_out"),
+        (400, 21408, "failed"),
+        (400, 63016, "failed"),
+        (401, 20003, "failed"),
+        (400, None, "failed"),
+    ],
+)
+def test_classify(http_status: int, code: int | None, outcome: str) -> None:
+    assert classify(http_status, code, "detail") == SendResult(
+        outcome, error_code=code, detail="detail"
+    )
+
+
+# -- processes -----------------------------------------------------------------------------
+
+
+def ping_and(url: str, *commands: tuple[str, ...]) -> list[object]:
+    client = redis.Redis.from_url(url)
+    try:
+        assert client.ping()
+        return [client.execute_command(*command) for command in commands]
+    finally:
+        client.close()
+
+
+def test_embedded_redis_starts_and_stops_cleanly(tmp_path_factory: pytest.TempPathFactory) -> None:
+    server = EmbeddedRedis(tmp_path_factory.mktemp("er"))  # short: unix socket paths are limited
+    seen: list[subprocess.Popen[bytes]] = []
+    try:
+        url = server.start()
+        assert url.startswith("unix://") and server.process is not None
+        seen.append(process := server.process)
+        ping_and(url, ("SET", "queued", "job-1"))
+
+        server.stop()
+
+        assert process.poll() is not None, "redis-server left running"
+        assert not server.socket.exists()
+        assert not server.alive()
+        server.stop()  # twice is harmless
+
+        # The append-only file keeps queued jobs across a restart.
+        url = server.start()
+        assert server.process is not None
+        seen.append(process := server.process)
+        assert ping_and(url, ("GET", "queued")) == [b"job-1"]
+        server.stop()
+        assert process.poll() is not None, "redis-server left running"
+    finally:
+        for leftover in seen:  # even when stop() is broken, leave no redis-server behind
+            if leftover.poll() is None:
+                leftover.kill()
+                leftover.wait()
+
+
+def onboard_directly(sessions: sessionmaker[Session], phone: str) -> int:
+    for text in SIGN_UP:
+        receive(
+            sessions, "SM" + uuid.uuid4().hex, InboundMessage(phone=phone, channel="sms", body=text)
+        )
+    with sessions() as session:
+        return session.scalars(select(Resident.id).where(Resident.phone == phone)).one()
+
+
+def test_worker_command_burst_sends_and_exits(
+    tmp_path: Path, redis_url: str, redis_conn: redis.Redis, tw: TwilioLocal
+) -> None:
+    url = f"sqlite:///{tmp_path / 'worker.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    try:
+        with transaction(sessions) as session:
+            seed_zones(session)
+        message_id = queue_to(sessions, onboard_directly(sessions, PHONE))
+    finally:
+        engine.dispose()
+
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TWILIO_", "DATABASE_URL", "REDIS_URL", "PUBLIC_URL"))
+    }
+    env.update(
+        DATABASE_URL=url,
+        REDIS_URL=redis_url,
+        MIBARRIO_INSTANCE=str(tmp_path / "instance"),
+        TWILIO_ACCOUNT_SID=ACCOUNT,
+        TWILIO_AUTH_TOKEN="test-auth-token",
+        TWILIO_API_BASE_URL=tw.base_url,
+        TWILIO_SMS_FROM=SMS_FROM,
+        TWILIO_WHATSAPP_FROM=WHATSAPP_FROM,
+        TWILIO_TIMEOUT="5",
+        NO_PROXY="127.0.0.1,localhost",
+        no_proxy="127.0.0.1,localhost",
+    )
+    mibarrio = Path(sys.executable).parent / "mibarrio"
+    done = subprocess.run(
+        [str(mibarrio), "worker", "--burst"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+    assert [(r["To"], r["Body"]) for r in tw.requests] == [(PHONE, BODY)]
+    engine = make_engine(url)
+    try:
+        sessions = make_sessionmaker(engine)
+        row = message(sessions, message_id)
+        assert (row.status, row.twilio_sid) == ("queued", tw.requests[0]["sid"])
+        assert pending(sessions) == 0
+    finally:
+        engine.dispose()
