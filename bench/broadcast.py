@@ -52,8 +52,8 @@ from storage.migrate import upgrade  # noqa: E402
 from storage.models import Delivery, OutboxEntry, Resident  # noqa: E402
 from storage.seed import SYNTHETIC_PHONE_BASE, seed_demo_residents, seed_zones  # noqa: E402
 from tests.twilio_local import TwilioLocal  # noqa: E402
-from worker import broadcast as engine  # noqa: E402
 from worker import context  # noqa: E402
+from worker.fanout import prepare  # noqa: E402
 from worker.queues import EmbeddedRedis, connect, queue  # noqa: E402
 
 ACCOUNT = "AC" + "0" * 32
@@ -168,7 +168,7 @@ def prepare_broadcast(s: Stack, cfg: Config) -> tuple[int, float, int]:
             # Prepared right here (timed) rather than by the relay.
             session.execute(delete(OutboxEntry).where(OutboxEntry.job == "prepare_broadcast"))
         started = time.perf_counter()
-        outcome = engine.prepare(ctx, broadcast_id, queue(conn))
+        outcome = prepare(ctx, broadcast_id, queue(conn))
         seconds = time.perf_counter() - started
         assert outcome == "prepared", outcome
         with ctx.sessions() as session:

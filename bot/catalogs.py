@@ -1,5 +1,6 @@
-"""Catalog tooling: extract, update, compile and check the catalogs; the translators' review CSV;
-the SMS cost table.
+"""Catalog tooling: extract, update, compile and check the catalogs.
+
+The translators' review CSV is in bot.review, the SMS cost table in bot.smscost.
 
 Spanish is the source language: the msgids in the code are Spanish and the es catalog carries the
 text residents see (normally the msgid itself). Aymara (ay) is a full catalog whose every entry
@@ -10,26 +11,24 @@ Plural-Forms header of a locale CLDR does not know, so :func:`update` merges its
 
 from __future__ import annotations
 
-import ast
-import csv
 import difflib
+import functools
 import io
 import os
 import re
 import string
 import tempfile
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any
 
-from babel.messages.catalog import Catalog, Message
+from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import unescape, write_po
 
-from bot import channels, glossary
+from bot import glossary
 from bot.i18n import DOMAIN, LANGUAGES, LOCALES_DIR, compile_catalog, read_catalog
 
 ROOT = Path(__file__).parent
@@ -92,7 +91,7 @@ def extract() -> dict[str, list[str]]:
     return {m.msgid: m.locations for m in extract_messages()}
 
 
-def _locations(where: Iterable[str]) -> list[tuple[str, int]]:
+def po_locations(where: Iterable[str]) -> list[tuple[str, int]]:
     return [(w.rsplit(":", 1)[0], int(w.rsplit(":", 1)[1])) for w in where]
 
 
@@ -118,7 +117,7 @@ def write_pot(path: Path | None = None) -> tuple[Path, int]:
     template = Catalog(locale=None, domain=DOMAIN)
     messages = extract_messages()
     for m in messages:
-        template.add(m.msgid, "", locations=_locations(m.locations), auto_comments=m.comments)
+        template.add(m.msgid, "", locations=po_locations(m.locations), auto_comments=m.comments)
     buf = io.BytesIO()
     write_po(buf, template, width=100, omit_header=True)
     _write_atomic(path, POT_HEADER + buf.getvalue().decode("utf-8").lstrip())
@@ -241,7 +240,7 @@ def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
 
 
-def _placeholder_problem(msgid: str, text: str) -> str | None:
+def placeholder_problem(msgid: str, text: str) -> str | None:
     try:
         found = placeholders(text)
     except ValueError as exc:
@@ -255,9 +254,15 @@ def _placeholder_problem(msgid: str, text: str) -> str | None:
     return None
 
 
-def spanish_text(es: Catalog, msgid: str) -> str:
-    message = es.get(msgid)
+def text_for(catalog: Catalog, msgid: str) -> str:
+    """The catalog's text for msgid; the msgid itself (the Spanish) where it has none."""
+    message = catalog.get(msgid)
     return str(message.string) if message is not None and message.string else msgid
+
+
+def translator(catalog: Catalog) -> Callable[[str], str]:
+    """msgid -> text_for(catalog, msgid), to render labels inside other messages."""
+    return functools.partial(text_for, catalog)
 
 
 def check() -> list[str]:
@@ -286,11 +291,11 @@ def check() -> list[str]:
                     was = f" (the Spanish was {message.previous_id[0][:50]!r})"
                 problems.append(f"{label}: fuzzy, needs review{was}")
                 continue
-            wrong = _placeholder_problem(msgid, str(message.string))
+            wrong = placeholder_problem(msgid, str(message.string))
             if wrong:
                 problems.append(f"{label}: {wrong}")
             if lang == "ay":
-                spanish = spanish_text(catalogs["es"], msgid)
+                spanish = text_for(catalogs["es"], msgid)
                 for problem in glossary.problems(msgid, spanish, str(message.string)):
                     problems.append(f"{label}: {problem}")
         for message in catalog:
@@ -333,7 +338,7 @@ def update(*, drop_unused: bool = True) -> UpdateResult:
         gone = [str(m.id) for m in catalog if m.id and m.id not in wanted]
         added = fuzzy = 0
         for msgid, extracted in wanted.items():
-            locations = _locations(extracted.locations)
+            locations = po_locations(extracted.locations)
             message = catalog.get(msgid)
             if message is not None:
                 message.locations = locations
@@ -373,532 +378,3 @@ def update(*, drop_unused: bool = True) -> UpdateResult:
         result.fuzzy[lang] = fuzzy
         result.dropped[lang] = len(gone) if drop_unused else 0
     return result
-
-
-# --- realistic values and SMS cost -----------------------------------------------------------
-
-
-def _samples() -> dict[str, str]:
-    """Realistic values, as long as real ones get: the flows cut texts to these lengths."""
-    from bot.flows.zones import numbered
-    from storage.seed import read_zones
-
-    zones = read_zones()
-    longest = sorted((z.name for z in zones), key=len, reverse=True)
-    macros = list(dict.fromkeys(z.macrodistrict for z in zones))
-    per_macro: dict[str, list[str]] = {}
-    for z in zones:
-        per_macro.setdefault(z.macrodistrict, []).append(z.name)
-    biggest = max(per_macro, key=lambda m: sum(len(n) + 4 for n in per_macro[m]))
-    return {
-        "zone": longest[0],
-        "options": numbered(longest[:5]),
-        "macro": biggest,
-        "macro_options": numbered(macros),
-        "macro_zones": numbered(per_macro[biggest]),
-        "question": "¿Prefiere feria dominical en la plaza o en la calle Murillo?",
-        "poll_options": "1 En la plaza, 2 En la calle Murillo, 3 No sabe",
-        "items": "1 ¿Prefiere feria dominical en l..., 2 ¿Arreglamos primero la ca...",
-        "counts": "En la plaza 120 (55%), En la calle Murillo 80 (37%), No sabe 18 (8%)",
-        "short_counts": "Si 120 (60%), No 80 (40%)",
-        "votes": "218",
-        "eligible": "1534",
-        "residents": "1534",
-        "poll": "¿Prefiere feria dominical en la pl...",
-        "days": "14",
-        "time": "07:00",
-        "code": "R-7K3P",
-        "description": "Hay un bache enorme frente a la escu...",
-        "place": "Calle Murillo esquina...",
-        "note": "Cuadrilla asignada para el lunes; el corte de agua durara hasta las 1...",
-        "text": "Corte de agua el martes de 8:00 a 14:00 en Sopocachi por trabajos "
-        "en la red. Guarde agua con tiempo.",
-        "n": "2",
-    }
-
-
-# Labels shown inside other messages: the sample is their text in the rendering language.
-_LABEL_SAMPLES = {
-    "category": "Calles y veredas",
-    "status": "en curso",
-    "topic": "Encuestas",
-    "state": "sí",
-}
-
-
-def sample_values(msgid: str, translate: Callable[[str], str] = lambda m: m) -> dict[str, str]:
-    """Realistic values for every placeholder of a message; labels via ``translate``."""
-    samples = _samples()
-    values: dict[str, str] = {}
-    for name in placeholders(msgid):
-        if name in _LABEL_SAMPLES:
-            values[name] = translate(_LABEL_SAMPLES[name])
-        elif name == "results":
-            values[name] = translate(
-                "Resultados: {counts}. Votaron {votes} de {eligible} vecinos."
-            ).format(counts=samples["short_counts"], votes="200", eligible="1534")
-        elif name == "topics":
-            line = translate("{n} {topic}: {state}")
-            values[name] = "; ".join(
-                line.format(n=i, topic=translate(label), state=translate(state))
-                for i, (label, state) in enumerate(
-                    [
-                        ("Anuncios", "sí"),
-                        ("Encuestas", "sí"),
-                        ("Noticias", "no"),
-                        ("Sus reportes", "sí"),
-                    ],
-                    start=1,
-                )
-            )
-        else:
-            values[name] = samples.get(name, "1234")
-    if "macrodistrito" in msgid:
-        values["options"] = samples["macro_options"]
-    elif "{macro}" in msgid:
-        values["options"] = samples["macro_zones"]
-    elif "{question}" in msgid and "{options}" in msgid:
-        values["options"] = samples["poll_options"]
-    if "{items}" in msgid and msgid.startswith("Sus reportes"):
-        line = translate("{code} {category}: {status}")
-        values["items"] = "; ".join(
-            line.format(code=code, category=translate(category), status=translate(status))
-            for code, category, status in (
-                ("R-7K3P", "Agua", "en curso"),
-                ("R-AB2C", "Calles y veredas", "recibido"),
-                ("R-XY9Z", "Basura", "resuelto"),
-            )
-        )
-    return values
-
-
-def missing_samples() -> set[str]:
-    """Placeholders with no realistic sample (they get a 4-character stand-in)."""
-    known = set(_samples()) | set(_LABEL_SAMPLES) | {"results", "topics"}
-    return {name for msgid in extract() for name in placeholders(msgid)} - known
-
-
-def render_sample(
-    msgid: str, text: str, translate: Callable[[str], str] = lambda m: m, channel: str = "sms"
-) -> str:
-    """A message as a resident receives it: filled with realistic values, rendered for SMS."""
-    try:
-        filled = text.format(**sample_values(msgid, translate))
-    except (KeyError, IndexError, ValueError):
-        filled = text  # a broken translation: check() reports it; cost what it would show
-    return channels.render(filled, channel)  # type: ignore[arg-type]
-
-
-def _translator(catalog: Catalog) -> Callable[[str], str]:
-    def translate(msgid: str) -> str:
-        message = catalog.get(msgid)
-        return str(message.string) if message is not None and message.string else msgid
-
-    return translate
-
-
-@dataclass
-class Cost:
-    msgid: str
-    text: dict[str, str]  # language -> rendered SMS text
-    translated: dict[str, bool]  # False: no translation yet (the Spanish would be shown)
-
-    def segments(self, lang: str) -> int:
-        return channels.segments(self.text[lang])
-
-    def chars(self, lang: str) -> int:
-        return len(self.text[lang])
-
-
-def costs() -> list[Cost]:
-    """Every message rendered for SMS with realistic values, in both languages."""
-    catalogs = {lang: load(lang) for lang in LANGUAGES}
-    translate = {lang: _translator(c) for lang, c in catalogs.items()}
-    rows = []
-    for msgid in extract():
-        messages = {lang: catalogs[lang].get(msgid) for lang in LANGUAGES}
-        rows.append(
-            Cost(
-                msgid,
-                {
-                    lang: render_sample(msgid, translate[lang](msgid), translate[lang])
-                    for lang in LANGUAGES
-                },
-                {lang: bool(m is not None and m.string) for lang, m in messages.items()},
-            )
-        )
-    return rows
-
-
-def _cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-
-def cost_markdown() -> str:
-    """docs/sms-cost.md: the SMS cost of every message in both languages."""
-    rows = costs()
-    lines = [
-        "# SMS cost of every message",
-        "",
-        "Generated by `mibarrio i18n cost --write docs/sms-cost.md` (or `make i18n-cost`);",
-        "do not edit by hand. `tests/test_sms_cost.py` fails when this file is stale.",
-        "",
-        "Each message is rendered the way a resident receives it by SMS: from the language's",
-        "catalog, filled with realistic values (the longest zona names, a long poll question,",
-        "three reports, ...) and folded to GSM-7 as `GSM7_FOLD=1` does. One segment holds 160",
-        "GSM-7 characters (153 each when split); one character outside GSM-7 would make it 70",
-        "(67). A message the bot sends in both languages at once (the first welcome) is one SMS",
-        "with both texts; the conversation test (`tests/test_sms_cost.py`) measures those too.",
-        "WhatsApp is not billed by length: there every message counts as one.",
-        "",
-    ]
-    for lang, name in (("es", "Spanish"), ("ay", "Aymara")):
-        done = [r for r in rows if r.translated[lang]]
-        single = sum(1 for r in done if r.segments(lang) == 1)
-        gsm = sum(1 for r in done if channels.is_gsm7(r.text[lang]))
-        lines.append(
-            f"- {name}: {single} of {len(done)} messages fit one segment, "
-            f"{gsm} of {len(done)} are GSM-7"
-            + (
-                f"; {len(rows) - len(done)} not translated yet (-)."
-                if len(done) < len(rows)
-                else "."
-            )
-        )
-    lines += [
-        "",
-        "| message | es segments | ay segments | es chars | ay chars |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for r in rows:
-        seg = {lang: str(r.segments(lang)) if r.translated[lang] else "-" for lang in LANGUAGES}
-        chars = {lang: str(r.chars(lang)) if r.translated[lang] else "-" for lang in LANGUAGES}
-        lines.append(
-            f"| {_cell(r.msgid)} | {seg['es']} | {seg['ay']} | {chars['es']} | {chars['ay']} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
-# --- where a message is shown (for translators) ----------------------------------------------
-
-
-@dataclass
-class _Site:
-    start: int
-    end: int
-    label: str  # "MENU", "CATEGORY_LABELS['agua']", or "" for an inline N_() call
-    constant: str | None
-    function: str | None  # the function an inline N_() call sits in
-
-
-def _module_name(path: Path) -> str:
-    return ".".join(path.relative_to(REPO).with_suffix("").parts)
-
-
-def _is_n(node: ast.AST) -> TypeGuard[ast.Call]:
-    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "N_"
-
-
-def _sites(tree: ast.Module) -> list[_Site]:
-    sites: list[_Site] = []
-    for stmt in tree.body:
-        if isinstance(stmt, ast.Assign | ast.AnnAssign):  # NAME = N_(...), NAME = {k: N_(...)}
-            target = stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target
-            name = target.id if isinstance(target, ast.Name) else None
-            value = stmt.value
-            if value is None:
-                continue
-            keys: dict[int, str] = {}
-            if isinstance(value, ast.Dict):
-                for key, item in zip(value.keys, value.values, strict=True):
-                    if isinstance(key, ast.Constant):
-                        keys[id(item)] = repr(key.value)
-            for node in ast.walk(value):
-                if _is_n(node):
-                    label = f"{name}[{keys[id(node)]}]" if id(node) in keys else (name or "")
-                    sites.append(
-                        _Site(node.lineno, node.end_lineno or node.lineno, label, name, None)
-                    )
-        elif isinstance(stmt, ast.FunctionDef | ast.ClassDef):
-            for node in ast.walk(stmt):
-                if _is_n(node):
-                    sites.append(
-                        _Site(node.lineno, node.end_lineno or node.lineno, "", None, stmt.name)
-                    )
-    return sites
-
-
-def _functions(tree: ast.Module) -> list[ast.FunctionDef]:
-    found = []
-    for stmt in tree.body:
-        if isinstance(stmt, ast.FunctionDef):
-            found.append(stmt)
-        elif isinstance(stmt, ast.ClassDef):
-            found.extend(s for s in stmt.body if isinstance(s, ast.FunctionDef))
-    return found
-
-
-def _aliases(tree: ast.Module, modules: set[str]) -> dict[str, tuple[str, str | None]]:
-    """Local name -> (module, attribute) for imports; attribute None when it is a module."""
-    names: dict[str, tuple[str, str | None]] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            for alias in node.names:
-                full = f"{node.module}.{alias.name}"
-                local = alias.asname or alias.name
-                names[local] = (full, None) if full in modules else (node.module, alias.name)
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    names[alias.asname] = (alias.name, None)
-    return names
-
-
-def where_shown() -> dict[str, str]:
-    """'bot/flows/reports.py:26' -> 'SUMMARY, flow reports: on_place()' for every N_() site."""
-    trees = {}
-    for path in sorted(p for d in (ROOT, REPO / "worker") for p in d.rglob("*.py")):
-        try:
-            trees[_module_name(path)] = (path, ast.parse(path.read_text(encoding="utf-8")))
-        except SyntaxError:
-            continue
-    modules = set(trees)
-    # (defining module, constant) -> functions that use it, as "module.function"
-    users: dict[tuple[str, str], set[str]] = {}
-    for module, (_path, tree) in trees.items():
-        aliases = _aliases(tree, modules)
-        for func in _functions(tree):
-            for node in ast.walk(func):
-                ref: tuple[str, str] | None = None
-                if isinstance(node, ast.Name):
-                    target = aliases.get(node.id)
-                    if target and target[1]:
-                        ref = (target[0], target[1])
-                    else:
-                        ref = (module, node.id)
-                elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-                    target = aliases.get(node.value.id)
-                    if target and target[1] is None:
-                        ref = (target[0], node.attr)
-                if ref:
-                    users.setdefault(ref, set()).add(f"{module.rsplit('.', 1)[-1]}.{func.name}")
-    result: dict[str, str] = {}
-    for module, (path, tree) in trees.items():
-        rel = path.relative_to(REPO).as_posix()
-        area = f"flow {path.stem}" if module.startswith("bot.flows.") else f"{path.stem}.py"
-        for site in _sites(tree):
-            if site.function:
-                shown = f"{area}: {site.function}()"
-            else:
-                by = sorted(users.get((module, site.constant or ""), set()))
-                shown = f"{site.label}, {area}" + (
-                    ": " + ", ".join(f"{u}()" for u in by) if by else ""
-                )
-            for line in range(site.start, site.end + 1):
-                result.setdefault(f"{rel}:{line}", shown)
-    return result
-
-
-def context_of(locations: list[str], shown: dict[str, str]) -> str:
-    return " | ".join(f"{loc} {shown[loc]}" if loc in shown else loc for loc in locations)
-
-
-# --- the translators' review CSV -------------------------------------------------------------
-
-COLUMNS = (
-    "msgid",
-    "es",
-    "ay",
-    "es_segments",
-    "ay_segments",
-    "context",
-    "glossary_notes",
-    "status",
-)
-STATUSES = ("missing", "needs review", "draft", "reviewed")
-
-
-def _status(message: Message | None) -> str:
-    if message is None or not message.string:
-        return "missing"
-    if message.fuzzy:
-        return "needs review"
-    if REVIEWED_COMMENT in message.user_comments:
-        return "reviewed"
-    return "draft"
-
-
-def review_rows() -> list[dict[str, str]]:
-    es, ay = load("es"), load("ay")
-    shown = where_shown()
-    es_t, ay_t = _translator(es), _translator(ay)
-    rows = []
-    for m in extract_messages():
-        es_text = spanish_text(es, m.msgid)
-        ay_message = ay.get(m.msgid)
-        ay_text = str(ay_message.string) if ay_message is not None and ay_message.string else ""
-        context = context_of(m.locations, shown)
-        if m.comments:
-            context += " | note: " + " ".join(m.comments)
-        if ay_message is not None and ay_message.fuzzy and ay_message.previous_id:
-            context += f" | the Spanish was: {ay_message.previous_id[0]}"
-        rows.append(
-            {
-                "msgid": m.msgid,
-                "es": es_text,
-                "ay": ay_text,
-                "es_segments": str(channels.segments(render_sample(m.msgid, es_text, es_t))),
-                "ay_segments": str(channels.segments(render_sample(m.msgid, ay_text, ay_t)))
-                if ay_text
-                else "",
-                "context": context,
-                "glossary_notes": glossary.notes(es_text, m.msgid),
-                "status": _status(ay_message),
-            }
-        )
-    return rows
-
-
-def export_review(path: Path) -> int:
-    """Write the review CSV (UTF-8 with a BOM, so spreadsheet programs keep the accents)."""
-    rows = review_rows()
-    with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    return len(rows)
-
-
-_APOSTROPHES = str.maketrans(dict.fromkeys("\u2019\u2018\u02bc\u00b4\u2032", "'"))
-
-
-def _clean(text: str) -> str:
-    """What a spreadsheet or phone keyboard adds: curly apostrophes, CRLF, edge spaces."""
-    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    return text.translate(_APOSTROPHES).strip()
-
-
-@dataclass
-class ImportResult:
-    changed: int = 0
-    unchanged: int = 0
-    refused: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-
-class ReviewFileError(ValueError):
-    """The CSV as a whole cannot be read (wrong columns, not CSV)."""
-
-
-def import_review(path: Path, *, dry_run: bool = False) -> ImportResult:
-    """Merge a review CSV back: each row's es, ay and status.
-
-    A row is refused (and nothing of it written) when its msgid is unknown, a text loses or
-    invents a {placeholder}, a text is emptied, the status is not one of STATUSES, or the msgid
-    appears twice. Accepted rows are written even when others are refused. Rows whose Spanish
-    changed while their Aymara and status did not get the Aymara marked fuzzy (needs review),
-    the old Spanish kept as its previous msgid. A "needs review" row clears when its status is
-    set to draft or reviewed, or when its Aymara is rewritten.
-    """
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in ("msgid", "es", "ay", "status") if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ReviewFileError(
-                f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}"
-            )
-        rows = list(reader)
-    wanted = extract()
-    es, ay = load("es"), load("ay")
-    es_t, ay_t = _translator(es), _translator(ay)
-    result = ImportResult()
-    seen: set[str] = set()
-    changed_any = False
-    for number, row in enumerate(rows, start=2):  # line 1 is the header
-        msgid = row.get("msgid") or ""
-        where = f"row {number} ({msgid[:40]!r})"
-        if msgid in seen:
-            result.refused.append(f"{where}: this msgid appears twice; keep one row")
-            continue
-        seen.add(msgid)
-        if msgid not in wanted:
-            result.refused.append(
-                f"{where}: unknown msgid (not in the code any more?); export a fresh file"
-            )
-            continue
-        new_es, new_ay = _clean(row.get("es") or ""), _clean(row.get("ay") or "")
-        status = (row.get("status") or "").strip().lower() or "draft"
-        es_message, ay_message = es.get(msgid), ay.get(msgid)
-        old_es = spanish_text(es, msgid)
-        old_ay = str(ay_message.string) if ay_message is not None and ay_message.string else ""
-        old_status = _status(ay_message)
-        errors = []
-        if status not in STATUSES:
-            errors.append(f"status {status!r} is not one of {', '.join(STATUSES)}")
-        if not new_es:
-            errors.append("es is empty")
-        if not new_ay and old_ay:
-            errors.append("ay is empty; keep the old text or write a new one")
-        for lang, text in (("es", new_es), ("ay", new_ay)):
-            wrong = _placeholder_problem(msgid, text) if text else None
-            if wrong:
-                errors.append(f"{lang}: {wrong} (the msgid has {_braces(msgid)})")
-        if errors:
-            result.refused.append(f"{where}: " + "; ".join(errors))
-            continue
-        es_changed = new_es != old_es
-        ay_changed = new_ay != old_ay
-        if ay_changed and status == old_status == "needs review":
-            status = "draft"  # the translator rewrote it after the Spanish changed: reviewed
-        if es_changed and not ay_changed and status == old_status and old_ay:
-            status = "needs review"
-        if not new_ay:
-            status = "missing"
-        elif status == "missing":
-            status = "draft"
-        if not (es_changed or ay_changed or status != old_status):
-            result.unchanged += 1
-            continue
-        if es_changed:
-            if es_message is None:
-                es.add(msgid, new_es, locations=_locations(wanted[msgid]))
-            else:
-                es_message.string = new_es
-        if new_ay:
-            if ay_message is None:
-                ay_message = ay.add(msgid, new_ay, locations=_locations(wanted[msgid]))
-            _set_status(ay_message, status, previous=old_es if es_changed else None)
-            ay_message.string = new_ay
-        for lang, text, translate in (("es", new_es, es_t), ("ay", new_ay, ay_t)):
-            if not text:
-                continue
-            cost = channels.segments(render_sample(msgid, text, translate))
-            if cost > 1:
-                result.warnings.append(f"{where}: {lang} costs {cost} SMS with realistic values")
-        if new_ay and status != "needs review":
-            for problem in glossary.problems(msgid, new_es, new_ay):
-                result.warnings.append(f"{where}: {problem}")
-        result.changed += 1
-        changed_any = True
-    if changed_any and not dry_run:
-        save("es", es)
-        save("ay", ay)
-    return result
-
-
-def _braces(msgid: str) -> str:
-    names = sorted(placeholders(msgid))
-    return ", ".join(f"{{{n}}}" for n in names) if names else "no placeholders"
-
-
-def _set_status(message: Message, status: str, previous: str | None) -> None:
-    comments = [c for c in message.user_comments if not c.startswith("review:")]
-    comments.insert(0, REVIEWED_COMMENT if status == "reviewed" else DRAFT_COMMENT)
-    message.user_comments = comments
-    if status == "needs review":
-        message.flags.add("fuzzy")
-        if previous is not None:
-            message.previous_id = [previous]
-    else:
-        message.flags.discard("fuzzy")
-        message.previous_id = []

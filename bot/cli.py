@@ -212,7 +212,10 @@ def i18n() -> None:
 
 @i18n.command("extract")
 @click.option(
-    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
     help="Where to write the template (default bot/locales/messages.pot).",
 )
 def i18n_extract(output: Path | None) -> None:
@@ -266,7 +269,7 @@ def i18n_check() -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def i18n_export_review(file: Path) -> None:
     """Write a CSV for translators: msgid, es, ay, SMS segments, where shown, glossary, status."""
-    from bot.catalogs import export_review
+    from bot.review import export_review
 
     count = export_review(file)
     click.echo(
@@ -280,7 +283,7 @@ def i18n_export_review(file: Path) -> None:
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
 def i18n_import_review(file: Path, dry_run: bool) -> None:
     """Merge an edited review CSV back; rows that break placeholders or are unknown are refused."""
-    from bot.catalogs import ReviewFileError, import_review
+    from bot.review import ReviewFileError, import_review
 
     try:
         result = import_review(file, dry_run=dry_run)
@@ -300,12 +303,15 @@ def i18n_import_review(file: Path, dry_run: bool) -> None:
 
 @i18n.command("cost")
 @click.option(
-    "--write", "target", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    "--write",
+    "target",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
     help="Write the table there (docs/sms-cost.md) instead of printing it.",
 )
 def i18n_cost(target: Path | None) -> None:
     """The SMS segments and characters of every message in es and ay, as a Markdown table."""
-    from bot.catalogs import cost_markdown
+    from bot.smscost import cost_markdown
 
     text = cost_markdown()
     if target is None:

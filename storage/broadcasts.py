@@ -22,6 +22,7 @@ from storage.models import (
     Delivery,
     Leader,
     Resident,
+    aware,
     utcnow,
 )
 from storage.queries import add_outbox
@@ -98,14 +99,14 @@ class QuietHours:
     def contains(self, moment: datetime) -> bool:
         if not self.enabled:
             return False
-        local = _aware(moment).astimezone(self.tz).time()
+        local = aware(moment).astimezone(self.tz).time()
         if self.start < self.end:
             return self.start <= local < self.end
         return local >= self.start or local < self.end
 
     def defer(self, moment: datetime) -> datetime:
         """The moment itself, or the end of the quiet window it falls in (UTC)."""
-        moment = _aware(moment)
+        moment = aware(moment)
         if not self.contains(moment):
             return moment
         local = moment.astimezone(self.tz)
@@ -121,11 +122,6 @@ class QuietHours:
 
 
 DEFAULT_QUIET_HOURS = QuietHours(time(21), time(7))
-
-
-def _aware(moment: datetime) -> datetime:
-    """In UTC (SQLite keeps a datetime's wall time and drops its offset: store UTC only)."""
-    return moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def topic_for(kind: str) -> str:
@@ -197,7 +193,7 @@ def create_broadcast(
     if not target.citywide and not target.zone_ids:
         raise ValueError("a broadcast needs a target: all, zona:NAME or macro:NAME")
     now = utcnow()
-    due = _aware(send_at) if send_at is not None else None
+    due = aware(send_at) if send_at is not None else None
     broadcast = Broadcast(
         kind=kind,
         target=target.spec,
@@ -312,10 +308,10 @@ def broadcast_stats(
                 "status": broadcast.status,
                 "urgent": broadcast.urgent,
                 "recipients": broadcast.recipients,
-                "created_at": _aware(broadcast.created_at).isoformat(),
-                "send_at": _aware(broadcast.send_at).isoformat() if broadcast.send_at else None,
+                "created_at": aware(broadcast.created_at).isoformat(),
+                "send_at": aware(broadcast.send_at).isoformat() if broadcast.send_at else None,
                 "finished_at": (
-                    _aware(broadcast.finished_at).isoformat() if broadcast.finished_at else None
+                    aware(broadcast.finished_at).isoformat() if broadcast.finished_at else None
                 ),
                 "status_counts": counts,
                 **_eta(broadcast, counts, now),
@@ -327,13 +323,13 @@ def broadcast_stats(
 def _eta(broadcast: Broadcast, counts: dict[str, int], now: datetime) -> dict[str, Any]:
     """Remaining time from the pace so far (the rate limit and Twilio's speed both show in it)."""
     if broadcast.status == "scheduled":
-        due = _aware(broadcast.send_at) if broadcast.send_at else None
+        due = aware(broadcast.send_at) if broadcast.send_at else None
         return {"eta": due.isoformat() if due else None, "eta_seconds": None}
     if broadcast.status != "sending" or broadcast.prepared_at is None:
         return {"eta": None, "eta_seconds": None}
     remaining = counts["pending"] + counts["sending"]
     handled = sum(counts.values()) - remaining
-    elapsed = (now - _aware(broadcast.prepared_at)).total_seconds()
+    elapsed = (now - aware(broadcast.prepared_at)).total_seconds()
     if handled == 0 or elapsed <= 0:
         return {"eta": None, "eta_seconds": None}
     seconds = round(remaining * elapsed / handled)

@@ -36,6 +36,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def aware(moment: datetime) -> datetime:
+    """In UTC (SQLite keeps a datetime's wall time and drops its offset: store UTC only)."""
+    return moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: DateTime(timezone=True)}
@@ -363,9 +368,7 @@ class Broadcast(Audience, Base):
     text_es: Mapped[str] = mapped_column(Text)
     text_ay: Mapped[str | None] = mapped_column(Text)
     poll_id: Mapped[int | None] = mapped_column(ForeignKey("polls.id", ondelete="SET NULL"))
-    created_by: Mapped[int | None] = mapped_column(
-        ForeignKey("residents.id", ondelete="SET NULL")
-    )
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     send_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(16), default="scheduled", index=True)

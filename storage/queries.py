@@ -26,15 +26,17 @@ from storage.models import (
 )
 
 
-def _insert_ignoring_conflicts(session: Session, model: type, values: dict[str, Any]) -> None:
+def insert_ignoring_conflicts(session: Session, model: type) -> postgresql.Insert | sqlite.Insert:
+    """INSERT ... ON CONFLICT DO NOTHING into model, for .values() or .from_select().
+
+    A row that would break a unique constraint is skipped instead of failing the transaction.
+    """
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        stmt: Any = postgresql.insert(model).values(**values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(model).values(**values).on_conflict_do_nothing()
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise RuntimeError(f"unsupported database: {dialect}")
-    session.execute(stmt)
+        return postgresql.insert(model).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(model).on_conflict_do_nothing()
+    raise RuntimeError(f"unsupported database: {dialect}")  # pragma: no cover
 
 
 def lock_resident(session: Session, phone: str) -> tuple[Resident, bool]:
@@ -47,8 +49,10 @@ def lock_resident(session: Session, phone: str) -> tuple[Resident, bool]:
         existing = session.scalar(select(Resident.id).where(Resident.phone == phone))
         created = False
         if existing is None:
-            _insert_ignoring_conflicts(
-                session, Resident, {"phone": phone, "status": "onboarding", "created_at": utcnow()}
+            session.execute(
+                insert_ignoring_conflicts(session, Resident).values(
+                    phone=phone, status="onboarding", created_at=utcnow()
+                )
             )
             created = True
         resident = session.scalars(

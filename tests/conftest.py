@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import redis
+from rq import Queue
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,6 +30,7 @@ from storage.db import make_engine, make_sessionmaker, normalize_url, transactio
 from storage.migrate import upgrade
 from storage.models import Base
 from storage.seed import seed_zones
+from tests.twilio_local import TwilioLocal
 
 AUTH_TOKEN = "test-auth-token"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
@@ -206,3 +208,29 @@ def redis_conn(redis_url: str) -> Iterator[redis.Redis]:
     yield conn
     conn.flushdb()
     conn.close()
+
+
+@pytest.fixture
+def q(redis_conn: redis.Redis) -> Queue:
+    from worker.queues import queue
+
+    return queue(redis_conn)
+
+
+@pytest.fixture
+def local_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The twilio client must talk to 127.0.0.1 as is: no edge/region rewriting, no proxy.
+
+    Modules that talk to the local Twilio server use it for every test (pytestmark).
+    """
+    monkeypatch.delenv("TWILIO_EDGE", raising=False)
+    monkeypatch.delenv("TWILIO_REGION", raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+
+
+@pytest.fixture
+def tw() -> Iterator[TwilioLocal]:
+    """Twilio's REST API on 127.0.0.1 (tests/twilio_local.py)."""
+    with TwilioLocal(delay=0.0) as server:
+        yield server

@@ -11,8 +11,6 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -34,17 +32,19 @@ from storage.models import (
     utcnow,
 )
 from storage.queries import apply_status, stats
+from tests.helpers import SMS_FROM, WHATSAPP_FROM, installed, twilio_config
 from tests.twilio_local import TwilioLocal
-from worker import broadcast as engine
 from worker import context as worker_context
+from worker.broadcast import run_chunk
 from worker.context import WorkerContext
+from worker.fanout import chunk_ranges, enqueue_chunks, prepare, prepare_broadcast
 from worker.outbox import relay
+from worker.pool import ALIVE_KEY, shutdown
 from worker.queues import queue
 from worker.runner import drain
+from worker.sender import MAX_ATTEMPTS
+from worker.sweeper import sweep
 
-ACCOUNT = "AC" + "0" * 32
-SMS_FROM = "+59122000000"
-WHATSAPP_FROM = "whatsapp:+59122000001"
 ES = "Mañana no hay agua de 8:00 a 14:00."
 AY = "Qharürux janiw uma utjkaniti 8:00 14:00 ukjakama."
 OFF = store.QuietHours.parse("off")
@@ -52,58 +52,21 @@ OFF = store.QuietHours.parse("off")
 
 # -- fixtures ------------------------------------------------------------------------------
 
+pytestmark = pytest.mark.usefixtures("local_only")
 
-@pytest.fixture(autouse=True)
-def _local_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("TWILIO_EDGE", raising=False)
-    monkeypatch.delenv("TWILIO_REGION", raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+# Broadcast tests run with no quiet hours (unless a test sets some), 8 send threads and a short
+# liveness TTL, so a dead worker is noticed in seconds.
+BROADCASTING: dict[str, object] = {"quiet_hours": "off", "send_threads": 8, "worker_alive_ttl": 2.0}
 
 
-@pytest.fixture
-def tw() -> Iterator[TwilioLocal]:
-    with TwilioLocal(delay=0.0) as server:
-        yield server
-
-
-def twilio_config(config: Config, tw: TwilioLocal, **overrides: object) -> Config:
-    settings: dict[str, object] = {
-        "twilio_account_sid": ACCOUNT,
-        "twilio_auth_token": "test-auth-token",
-        "local_auth_token": False,
-        "twilio_api_base_url": tw.base_url,
-        "twilio_sms_from": SMS_FROM,
-        "twilio_whatsapp_from": WHATSAPP_FROM,
-        "twilio_timeout": 5.0,
-        "quiet_hours": "off",
-        "send_threads": 8,
-        "worker_alive_ttl": 2.0,
-    }
-    return replace(config, **{**settings, **overrides})  # type: ignore[arg-type]
-
-
-@contextmanager
-def installed(config: Config) -> Iterator[WorkerContext]:
-    ctx = worker_context.build(config)
-    worker_context.use(ctx)
-    try:
-        yield ctx
-    finally:
-        engine.shutdown()
-        worker_context.use(None)
-        ctx.engine.dispose()
+def broadcast_config(config: Config, tw: TwilioLocal, **overrides: object) -> Config:
+    return twilio_config(config, tw, **{**BROADCASTING, **overrides})
 
 
 @pytest.fixture
 def ctx(config: Config, tw: TwilioLocal) -> Iterator[WorkerContext]:
-    with installed(twilio_config(config, tw)) as installed_ctx:
+    with installed(broadcast_config(config, tw)) as installed_ctx:
         yield installed_ctx
-
-
-@pytest.fixture
-def q(redis_conn: redis.Redis) -> Queue:
-    return queue(redis_conn)
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -208,9 +171,9 @@ def per_recipient(tw: TwilioLocal) -> Counter[str]:
 
 def prepared(ctx: WorkerContext, broadcast_id: int) -> list[tuple[int, int]]:
     """Prepare without RQ (no chunk jobs enqueued); the chunk ranges."""
-    assert engine.prepare(ctx, broadcast_id, None) == "prepared"
+    assert prepare(ctx, broadcast_id, None) == "prepared"
     with ctx.sessions() as session:
-        return engine.chunk_ranges(session, broadcast_id)
+        return chunk_ranges(session, broadcast_id)
 
 
 def local_window(minutes_before: int, minutes_after: int) -> store.QuietHours:
@@ -274,10 +237,10 @@ def test_rerun_jobs_and_a_second_prepare_send_nothing_more(
     assert tw.count == 120
 
     with ctx.sessions() as session:
-        ranges = engine.chunk_ranges(session, broadcast_id)
+        ranges = chunk_ranges(session, broadcast_id)
     assert len(ranges) == 2  # chunks of about 100
-    engine.enqueue_chunks(q, broadcast_id, ranges * 2)  # RQ running every chunk again, twice
-    q.enqueue(engine.prepare_broadcast, broadcast_id)
+    enqueue_chunks(q, broadcast_id, ranges * 2)  # RQ running every chunk again, twice
+    q.enqueue(prepare_broadcast, broadcast_id)
     with transaction(ctx.sessions) as session:
         session.add(OutboxEntry(job="prepare_broadcast", args=[broadcast_id]))
         session.add(OutboxEntry(job="send_chunk", args=[broadcast_id, *ranges[0]]))
@@ -300,8 +263,8 @@ def test_two_workers_on_the_same_chunks_never_double_send(
     config: Config, tw: TwilioLocal, redis_url: str, redis_conn: redis.Redis
 ) -> None:
     """Two worker contexts (engines, Redis connections, send pools) claim the same rows."""
-    first = worker_context.build(twilio_config(config, tw, send_threads=16))
-    second = worker_context.build(twilio_config(config, tw, send_threads=16))
+    first = worker_context.build(broadcast_config(config, tw, send_threads=16))
+    second = worker_context.build(broadcast_config(config, tw, send_threads=16))
     other_conn = redis.Redis.from_url(redis_url)
     try:
         add_residents(first.sessions, 300)
@@ -313,7 +276,7 @@ def test_two_workers_on_the_same_chunks_never_double_send(
         def worker(ctx: WorkerContext, conn: redis.Redis, order: list[tuple[int, int]]) -> None:
             try:
                 for first_id, last_id in order:
-                    engine.run_chunk(ctx, conn, broadcast_id, first_id, last_id, wait=True)
+                    run_chunk(ctx, conn, broadcast_id, first_id, last_id, wait=True)
             except BaseException as exc:  # noqa: BLE001
                 errors.append(exc)
 
@@ -332,7 +295,7 @@ def test_two_workers_on_the_same_chunks_never_double_send(
         assert Counter(r.status for r in rows.values()) == Counter({"queued": 350})
         assert broadcast(first.sessions, broadcast_id).status == "done"
     finally:
-        engine.shutdown()
+        shutdown()
         other_conn.close()
         first.engine.dispose()
         second.engine.dispose()
@@ -480,13 +443,13 @@ def test_rate_limited_too_often_fails_in_the_end(
     (phone,) = phones(ctx.sessions, [only])
     tw.fail(phone, 429, 20429)
     broadcast_id = announce(ctx.sessions)
-    for _ in range(engine.MAX_ATTEMPTS):
+    for _ in range(MAX_ATTEMPTS):
         with transaction(ctx.sessions) as session:
             session.execute(update(Delivery).values(retry_at=None))
             session.execute(update(OutboxEntry).values(not_before=None))
         drain(ctx, q)
     row = deliveries(ctx.sessions, broadcast_id)[only]
-    assert (row.status, row.attempts, row.error_code) == ("failed", engine.MAX_ATTEMPTS, 20429)
+    assert (row.status, row.attempts, row.error_code) == ("failed", MAX_ATTEMPTS, 20429)
     assert broadcast(ctx.sessions, broadcast_id).status == "done"
 
 
@@ -494,7 +457,7 @@ def test_rate_limited_too_often_fails_in_the_end(
 def test_unknown_outcome_is_never_resent(
     config: Config, tw: TwilioLocal, q: Queue, fault: str
 ) -> None:
-    with installed(twilio_config(config, tw, twilio_timeout=0.5)) as ctx:
+    with installed(broadcast_config(config, tw, twilio_timeout=0.5)) as ctx:
         (only,) = add_residents(ctx.sessions, 1)
         (phone,) = phones(ctx.sessions, [only])
         if fault == "drop":
@@ -508,9 +471,9 @@ def test_unknown_outcome_is_never_resent(
         assert deliveries(ctx.sessions, broadcast_id)[only].status == "unknown"
 
         with ctx.sessions() as session:
-            ranges = engine.chunk_ranges(session, broadcast_id)
-        engine.enqueue_chunks(q, broadcast_id, ranges)
-        engine.sweep(ctx, q)
+            ranges = chunk_ranges(session, broadcast_id)
+        enqueue_chunks(q, broadcast_id, ranges)
+        sweep(ctx, q)
         drain(ctx, q)
         assert per_recipient(tw)[phone] == 1, "a message that may have gone out was sent again"
         assert deliveries(ctx.sessions, broadcast_id)[only].status == "unknown"
@@ -521,7 +484,7 @@ def test_unknown_outcome_is_never_resent(
 def test_whatsapp_outside_the_window_uses_template_or_sms(
     config: Config, tw: TwilioLocal, q: Queue, fallback: str
 ) -> None:
-    cfg = twilio_config(
+    cfg = broadcast_config(
         config, tw, twilio_whatsapp_template_sid="HX" + "1" * 32, whatsapp_fallback=fallback
     )
     with installed(cfg) as ctx:
@@ -650,7 +613,7 @@ def test_worker_holds_non_urgent_sends_during_quiet_hours(
     """The worker checks again: a broadcast created outside quiet hours, sent inside them."""
     quiet = local_window(30, 30)
     hours = f"{quiet.start:%H:%M}-{quiet.end:%H:%M}"
-    with installed(twilio_config(config, tw, quiet_hours=hours)) as ctx:
+    with installed(broadcast_config(config, tw, quiet_hours=hours)) as ctx:
         add_residents(ctx.sessions, 3)
         normal = announce(ctx.sessions)  # no quiet hours at creation
         drain(ctx, q)
@@ -672,8 +635,8 @@ def test_worker_holds_non_urgent_sends_during_quiet_hours(
         ranges = prepared(ctx, normal)
         with transaction(ctx.sessions) as session:
             session.execute(update(Broadcast).where(Broadcast.id == normal).values(urgent=False))
-        assert engine.run_chunk(ctx, q.connection, normal, *ranges[0]) == "quiet"
-        assert engine.sweep(ctx, q).enqueued == 0
+        assert run_chunk(ctx, q.connection, normal, *ranges[0]) == "quiet"
+        assert sweep(ctx, q).enqueued == 0
         assert tw.count == 3
         assert {d.status for d in deliveries(ctx.sessions, normal).values()} == {"pending"}
 
@@ -706,7 +669,7 @@ def test_prepared_but_never_enqueued_chunks_are_picked_up_by_the_sweeper(
     add_residents(ctx.sessions, 150)
     broadcast_id = announce(ctx.sessions)
     prepared(ctx, broadcast_id)  # the process died before enqueueing its chunks
-    swept = engine.sweep(ctx, q)
+    swept = sweep(ctx, q)
     assert swept.enqueued == 2
     drain(ctx, q)
     assert tw.count == 150 and broadcast(ctx.sessions, broadcast_id).status == "done"
@@ -716,7 +679,7 @@ def test_sweeper_without_rq_sends_in_process(ctx: WorkerContext, tw: TwilioLocal
     add_residents(ctx.sessions, 30)
     broadcast_id = announce(ctx.sessions)
     prepared(ctx, broadcast_id)
-    engine.sweep(ctx, None, connection=q.connection)
+    sweep(ctx, None, connection=q.connection)
     assert tw.count == 30 and broadcast(ctx.sessions, broadcast_id).status == "done"
 
 
@@ -734,7 +697,7 @@ def test_claims_of_a_dead_worker_become_unknown_and_the_rest_is_sent(
             .values(status="sending", claimed_by="elsewhere:1:dead", claimed_at=utcnow())
         )
     alive = ids[5:7]
-    q.connection.set(engine.ALIVE_KEY.format("elsewhere:2:alive"), "1", ex=60)
+    q.connection.set(ALIVE_KEY.format("elsewhere:2:alive"), "1", ex=60)
     with transaction(ctx.sessions) as session:  # and these by a worker still running
         session.execute(
             update(Delivery)
@@ -742,7 +705,7 @@ def test_claims_of_a_dead_worker_become_unknown_and_the_rest_is_sent(
             .values(status="sending", claimed_by="elsewhere:2:alive", claimed_at=utcnow())
         )
 
-    swept = engine.sweep(ctx, q)
+    swept = sweep(ctx, q)
     assert (swept.resolved, swept.waiting, swept.enqueued) == (5, 2, 1)
     rows = deliveries(ctx.sessions, broadcast_id)
     assert {rows[i].status for i in claimed} == {"unknown"}
@@ -752,8 +715,8 @@ def test_claims_of_a_dead_worker_become_unknown_and_the_rest_is_sent(
     assert {rows[i].status for i in alive} == {"sending"}
     assert broadcast(ctx.sessions, broadcast_id).status == "sending"
 
-    q.connection.delete(engine.ALIVE_KEY.format("elsewhere:2:alive"))  # it died too
-    engine.sweep(ctx, q)
+    q.connection.delete(ALIVE_KEY.format("elsewhere:2:alive"))  # it died too
+    sweep(ctx, q)
     assert {deliveries(ctx.sessions, broadcast_id)[i].status for i in alive} == {"unknown"}
     assert broadcast(ctx.sessions, broadcast_id).status == "done"
     assert tw.count == 13
@@ -774,11 +737,11 @@ def test_cancel_stops_what_has_not_gone_out(ctx: WorkerContext, q: Queue, tw: Tw
     add_residents(ctx.sessions, 40)
     broadcast_id = announce(ctx.sessions)
     ranges = prepared(ctx, broadcast_id)
-    engine.run_chunk(ctx, q.connection, broadcast_id, ranges[0][0], ranges[0][0] + 9, wait=True)
+    run_chunk(ctx, q.connection, broadcast_id, ranges[0][0], ranges[0][0] + 9, wait=True)
     assert tw.count == 10
     with transaction(ctx.sessions) as session:
         assert store.cancel_broadcast(session, broadcast_id) == 30
-    engine.enqueue_chunks(q, broadcast_id, ranges)
+    enqueue_chunks(q, broadcast_id, ranges)
     drain(ctx, q)
     assert tw.count == 10
     counts = Counter(d.status for d in deliveries(ctx.sessions, broadcast_id).values())
@@ -796,7 +759,7 @@ def test_resident_who_opts_out_after_preparation_is_not_messaged(
     prepared(ctx, broadcast_id)
     with transaction(ctx.sessions) as session:
         session.execute(update(Resident).where(Resident.id == leaving).values(status="opted_out"))
-    engine.sweep(ctx, q)
+    sweep(ctx, q)
     drain(ctx, q)
     rows = deliveries(ctx.sessions, broadcast_id)
     assert (rows[leaving].status, rows[staying].status) == ("opted_out", "queued")
@@ -817,7 +780,7 @@ def test_stats_show_counts_and_an_eta_while_sending(
     add_residents(ctx.sessions, 10)
     broadcast_id = announce(ctx.sessions)
     ranges = prepared(ctx, broadcast_id)
-    engine.run_chunk(ctx, q.connection, broadcast_id, ranges[0][0], ranges[0][0] + 3, wait=True)
+    run_chunk(ctx, q.connection, broadcast_id, ranges[0][0], ranges[0][0] + 3, wait=True)
     with transaction(ctx.sessions) as session:
         session.execute(
             update(Broadcast)
@@ -856,7 +819,7 @@ def aware(value: datetime | None) -> datetime:
 def test_whatsapp_resident_gets_sms_when_no_whatsapp_number_is_configured(
     config: Config, tw: TwilioLocal, q: Queue
 ) -> None:
-    with installed(twilio_config(config, tw, twilio_whatsapp_from=None)) as ctx:
+    with installed(broadcast_config(config, tw, twilio_whatsapp_from=None)) as ctx:
         (only,) = add_residents(ctx.sessions, 1, channel="whatsapp", whatsapp_recent=True)
         (phone,) = phones(ctx.sessions, [only])
         broadcast_id = announce(ctx.sessions)

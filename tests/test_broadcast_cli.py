@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from click.testing import CliRunner, Result
 from rq import Queue
 from sqlalchemy import select
@@ -21,49 +20,27 @@ from sqlalchemy import select
 from bot.cli import main
 from bot.config import Config
 from storage import broadcasts as store
-from storage.models import Broadcast, Conversation, OutboxEntry, Resident, Vote, Zone
+from storage.models import Broadcast, Conversation, OutboxEntry, Resident, Vote, Zone, aware
 from tests.conftest import Chat
-from tests.test_broadcast import add_residents, installed, twilio_config
+from tests.helpers import installed, terminal
+from tests.test_broadcast import add_residents, broadcast_config
 from tests.twilio_local import TwilioLocal
 from worker.context import WorkerContext
-from worker.queues import queue
 from worker.runner import drain
 
-
-@pytest.fixture(autouse=True)
-def _local_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("TWILIO_EDGE", raising=False)
-    monkeypatch.delenv("TWILIO_REGION", raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+pytestmark = pytest.mark.usefixtures("local_only")
 
 
 @pytest.fixture
 def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str) -> CliRunner:
-    instance = tmp_path / "instance"
-    monkeypatch.setenv("MIBARRIO_INSTANCE", str(instance))
-    monkeypatch.setattr("bot.config.INSTANCE_DIR", instance)
-    for name in ("REDIS_URL", "PUBLIC_URL", "GSM7_FOLD", "TWILIO_ACCOUNT_SID"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.setenv("QUIET_HOURS", "off")
-    return CliRunner()
-
-
-@pytest.fixture
-def tw() -> Iterator[TwilioLocal]:
-    with TwilioLocal() as server:
-        yield server
+    unset = ("REDIS_URL", "PUBLIC_URL", "GSM7_FOLD", "TWILIO_ACCOUNT_SID")
+    return terminal(monkeypatch, tmp_path, db_url, unset=unset, QUIET_HOURS="off")
 
 
 @pytest.fixture
 def ctx(config: Config, tw: TwilioLocal) -> Iterator[WorkerContext]:
-    with installed(twilio_config(config, tw)) as worker_ctx:
+    with installed(broadcast_config(config, tw)) as worker_ctx:
         yield worker_ctx
-
-
-@pytest.fixture
-def q(redis_conn: redis.Redis) -> Queue:
-    return queue(redis_conn)
 
 
 def run(runner: CliRunner, *args: str, ok: bool = True) -> Result:
@@ -159,7 +136,7 @@ def test_scheduled_and_urgent_broadcasts(runner: CliRunner, ctx: WorkerContext) 
     local = entry.not_before
     assert local is not None
     want = later.replace(tzinfo=store.LA_PAZ)
-    assert abs((store._aware(local) - want).total_seconds()) < 61
+    assert abs((aware(local) - want).total_seconds()) < 61
 
     run(
         runner,

@@ -6,7 +6,6 @@ local Twilio stand-in (answering after 50 ms, so a broadcast takes long enough t
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -23,10 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import Config
 from storage.db import make_engine, make_sessionmaker
 from storage.models import Resident
+from tests.helpers import worker_env
 from tests.test_broadcast import (
-    ACCOUNT,
-    SMS_FROM,
-    WHATSAPP_FROM,
     add_residents,
     announce,
     broadcast,
@@ -34,8 +31,8 @@ from tests.test_broadcast import (
     phones,
 )
 from tests.twilio_local import TwilioLocal
-from worker import broadcast as engine
 from worker import context as worker_context
+from worker.fanout import chunk_ranges, enqueue_chunks, prepare
 from worker.queues import queue
 
 MIBARRIO = Path(sys.executable).parent / "mibarrio"
@@ -56,30 +53,17 @@ def db(db_url: str) -> Iterator[sessionmaker[Session]]:
     engine_.dispose()
 
 
-def worker_env(db_url: str, redis_url: str, tw: TwilioLocal, tmp_path: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("TWILIO_", "DATABASE_URL", "REDIS_URL", "PUBLIC_URL", "SEND_"))
-    }
-    env.update(
-        DATABASE_URL=db_url,
-        REDIS_URL=redis_url,
-        MIBARRIO_INSTANCE=str(tmp_path / "instance"),
-        TWILIO_ACCOUNT_SID=ACCOUNT,
-        TWILIO_AUTH_TOKEN="test-auth-token",
-        TWILIO_API_BASE_URL=tw.base_url,
-        TWILIO_SMS_FROM=SMS_FROM,
-        TWILIO_WHATSAPP_FROM=WHATSAPP_FROM,
-        TWILIO_TIMEOUT="5",
+def burst_env(db_url: str, redis_url: str, tw: TwilioLocal, tmp_path: Path) -> dict[str, str]:
+    return worker_env(
+        db_url,
+        redis_url,
+        tw,
+        tmp_path,
         SEND_RATE="0",
         SEND_THREADS=str(THREADS),
         WORKER_ALIVE_TTL=str(ALIVE_TTL),
         QUIET_HOURS="off",
-        NO_PROXY="127.0.0.1,localhost",
-        no_proxy="127.0.0.1,localhost",
     )
-    return env
 
 
 def start_worker(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
@@ -109,7 +93,7 @@ def test_sigkilled_worker_costs_no_duplicate_and_the_next_burst_finishes(
 ) -> None:
     ids = add_residents(db, 240) + add_residents(db, 60, language="ay")
     broadcast_id = announce(db)
-    env = worker_env(db_url, redis_url, tw, tmp_path)
+    env = burst_env(db_url, redis_url, tw, tmp_path)
 
     first = start_worker(env, tmp_path)
     deadline = time.monotonic() + 30
@@ -165,14 +149,14 @@ def test_two_worker_processes_with_duplicate_jobs_send_each_message_once(
     ctx = worker_context.build(cfg)
     try:
         q = queue(redis_conn)
-        assert engine.prepare(ctx, broadcast_id, q) == "prepared"
+        assert prepare(ctx, broadcast_id, q) == "prepared"
         with ctx.sessions() as session:
-            ranges = engine.chunk_ranges(session, broadcast_id)
-        engine.enqueue_chunks(q, broadcast_id, ranges[::-1])  # every chunk twice
+            ranges = chunk_ranges(session, broadcast_id)
+        enqueue_chunks(q, broadcast_id, ranges[::-1])  # every chunk twice
     finally:
         ctx.engine.dispose()
 
-    env = worker_env(db_url, redis_url, tw, tmp_path)
+    env = burst_env(db_url, redis_url, tw, tmp_path)
     workers = [start_worker(env, tmp_path) for _ in range(2)]
     for proc in workers:
         finish(proc)

@@ -9,7 +9,7 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import write_po
 
-from bot import catalogs, i18n
+from bot import catalogs, i18n, smscost
 from bot.channels import is_gsm7, render, segments
 
 
@@ -76,14 +76,14 @@ def test_stale_compiled_catalog_is_not_used(
 
 def test_every_placeholder_has_a_realistic_sample() -> None:
     """A placeholder without a sample would be costed with a 4-character stand-in."""
-    assert catalogs.missing_samples() == set()
+    assert smscost.missing_samples() == set()
 
 
 @pytest.mark.parametrize("lang", i18n.LANGUAGES)
 def test_every_message_fits_one_sms_with_realistic_values(lang: str) -> None:
     too_long = []
     for msgid in catalogs.extract():
-        values = catalogs.sample_values(msgid, lambda m: i18n.t(lang, m))
+        values = smscost.sample_values(msgid, lambda m: i18n.t(lang, m))
         text = render(i18n.t(lang, msgid, values), "sms")
         if segments(text) > 1 or not is_gsm7(text):
             too_long.append((segments(text), text))

@@ -16,6 +16,7 @@ from babel.support import Translations
 from click.testing import CliRunner, Result
 
 from bot.cli import main
+from tests.helpers import terminal
 
 SIGN_UP_ES = "Hola\n1\nSopocachi\n1\n"
 SIGN_UP_AY = "Hola\n2\nSopocachi\n1\n"
@@ -24,14 +25,8 @@ SIGN_UP_AY = "Hola\n2\nSopocachi\n1\n"
 @pytest.fixture
 def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
     """A terminal whose environment names only a database of this test's own."""
-    instance = tmp_path / "instance"
-    monkeypatch.setenv("MIBARRIO_INSTANCE", str(instance))
-    # Read at import: point it here too so generated local secrets stay out of the checkout.
-    monkeypatch.setattr("bot.config.INSTANCE_DIR", instance)
-    for name in ("REDIS_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    return CliRunner()
+    unset = ("REDIS_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_URL")
+    return terminal(monkeypatch, tmp_path, f"sqlite:///{tmp_path / 'cli.db'}", unset=unset)
 
 
 def run(runner: CliRunner, *args: str, input: str | None = None, ok: bool = True) -> Result:

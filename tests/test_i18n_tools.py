@@ -17,7 +17,7 @@ import pytest
 from babel.messages.pofile import read_po
 from click.testing import CliRunner
 
-from bot import catalogs, glossary, i18n
+from bot import catalogs, glossary, i18n, review
 from bot.cli import main
 
 REPO = Path(__file__).parent.parent
@@ -50,7 +50,7 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 def write_csv(path: Path, rows: list[dict[str, str]]) -> None:
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=catalogs.COLUMNS)
+        writer = csv.DictWriter(fh, fieldnames=review.COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
 
@@ -221,7 +221,7 @@ def test_review_csv_round_trips(locales: Path, tmp_path: Path) -> None:
     code, out, _ = invoke("export-review", str(path))
     assert code == 0
     rows = read_csv(path)
-    assert tuple(rows[0]) == catalogs.COLUMNS
+    assert tuple(rows[0]) == review.COLUMNS
     assert len(rows) == len(catalogs.extract())
 
     code, out, _ = invoke("import-review", str(path))
@@ -229,7 +229,7 @@ def test_review_csv_round_trips(locales: Path, tmp_path: Path) -> None:
     assert code == 0 and f"changed 0, unchanged {len(rows)}, refused 0" in out
     assert {lang: po_text(locales, lang) for lang in i18n.LANGUAGES} == before
     again = tmp_path / "again.csv"
-    catalogs.export_review(again)
+    review.export_review(again)
     assert again.read_bytes() == path.read_bytes()
 
 
@@ -237,7 +237,7 @@ def test_review_csv_tells_the_translator_where_and_which_terms(
     locales: Path, tmp_path: Path
 ) -> None:
     path = tmp_path / "review.csv"
-    catalogs.export_review(path)
+    review.export_review(path)
     rows = {r["msgid"]: r for r in read_csv(path)}
     menu = next(r for m, r in rows.items() if m.startswith("Menú: 1 Reportar"))
     assert "bot/flows/menu.py:" in menu["context"] and "flow menu" in menu["context"]
@@ -257,7 +257,7 @@ def test_import_applies_edits_and_marks_changed_spanish_for_review(
     locales: Path, tmp_path: Path
 ) -> None:
     path = tmp_path / "review.csv"
-    catalogs.export_review(path)
+    review.export_review(path)
     rows = read_csv(path)
     by_id = {r["msgid"]: r for r in rows}
     by_id["No borramos nada."]["ay"] = "Janiw kunas pichsktti."
@@ -279,7 +279,7 @@ def test_import_applies_edits_and_marks_changed_spanish_for_review(
     assert stale.fuzzy and stale.previous_id == ["No hay más noticias."]
     assert "fuzzy, needs review" in "\n".join(catalogs.check())
     # Seen again by the translator, unchanged but marked draft: no longer needs review.
-    catalogs.export_review(path)
+    review.export_review(path)
     rows = read_csv(path)
     row = next(r for r in rows if r["msgid"] == "No hay más noticias.")
     assert row["status"] == "needs review" and "the Spanish was" in row["context"]
@@ -296,7 +296,7 @@ def test_rewriting_a_fuzzy_translation_is_its_review(locales: Path, tmp_path: Pa
     ay["Reporte cancelado."].previous_id = ["Reporte anulado."]
     catalogs.save("ay", ay)
     path = tmp_path / "review.csv"
-    catalogs.export_review(path)
+    review.export_review(path)
     rows = read_csv(path)
     row = next(r for r in rows if r["msgid"] == "Reporte cancelado.")
     assert row["status"] == "needs review"
@@ -312,7 +312,7 @@ def test_import_refuses_broken_rows_and_writes_only_the_good_ones(
     locales: Path, tmp_path: Path
 ) -> None:
     path = tmp_path / "review.csv"
-    catalogs.export_review(path)
+    review.export_review(path)
     rows = read_csv(path)
     by_id = {r["msgid"]: r for r in rows}
     zone_msgid = next(m for m in by_id if m.startswith("Zona {zone}. Guardamos"))
@@ -360,7 +360,7 @@ def test_import_refuses_a_file_without_the_columns(locales: Path, tmp_path: Path
 
 def test_dry_run_writes_nothing(locales: Path, tmp_path: Path) -> None:
     path = tmp_path / "review.csv"
-    catalogs.export_review(path)
+    review.export_review(path)
     rows = read_csv(path)
     rows[0]["ay"] = rows[0]["ay"] + " "  # stripped: no change
     next(r for r in rows if r["msgid"] == "Salud")["ay"] = "Qullaña"

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import catalogs
+from bot import smscost
 from bot.channels import is_gsm7, segments
 from bot.cli import main
 from storage.db import transaction
@@ -36,6 +36,7 @@ from storage.models import (
     utcnow,
 )
 from tests.conftest import Chat
+from tests.helpers import terminal
 from worker.followups import send_due_followups
 
 CODE = re.compile(r"R-[2-9A-HJ-NP-Z]{4}")
@@ -162,14 +163,8 @@ def _outbound(sessions: sessionmaker[Session], phone: str) -> list[OutboundMessa
 @pytest.fixture
 def staff(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str) -> CliRunner:
     """Municipal staff at a terminal whose DATABASE_URL is the test database."""
-    instance = tmp_path / "instance"
-    monkeypatch.setenv("MIBARRIO_INSTANCE", str(instance))
-    monkeypatch.setattr("bot.config.INSTANCE_DIR", instance)
-    for name in ("REDIS_URL", "PUBLIC_URL", "GSM7_FOLD", "TWILIO_ACCOUNT_SID"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.setenv("FOLLOWUP_DAYS", "0")
-    return CliRunner()
+    unset = ("REDIS_URL", "PUBLIC_URL", "GSM7_FOLD", "TWILIO_ACCOUNT_SID")
+    return terminal(monkeypatch, tmp_path, db_url, unset=unset, FOLLOWUP_DAYS="0")
 
 
 def converse(lang: str, chat: Chat, staff: CliRunner) -> Measure:
@@ -291,6 +286,6 @@ def test_the_aymara_conversation_is_in_aymara(chat: Chat, staff: CliRunner) -> N
 
 def test_sms_cost_doc_is_current() -> None:
     """docs/sms-cost.md is generated; regenerate with `mibarrio i18n cost --write ...`."""
-    assert COST_DOC.read_text(encoding="utf-8") == catalogs.cost_markdown(), (
+    assert COST_DOC.read_text(encoding="utf-8") == smscost.cost_markdown(), (
         "docs/sms-cost.md is stale: run `.venv/bin/mibarrio i18n cost --write docs/sms-cost.md`"
     )

@@ -33,6 +33,7 @@ from storage.models import (
     utcnow,
 )
 from tests.conftest import Chat
+from tests.helpers import terminal
 from tests.test_reports import CODE, neighbour, onboard, report
 from worker.followups import send_due_followups
 
@@ -67,13 +68,8 @@ class Staff:
 
 @pytest.fixture
 def staff(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str) -> Staff:
-    instance = tmp_path / "instance"
-    monkeypatch.setenv("MIBARRIO_INSTANCE", str(instance))
-    monkeypatch.setattr("bot.config.INSTANCE_DIR", instance)
-    for name in ("REDIS_URL", "PUBLIC_URL", "FOLLOWUP_DAYS", "GSM7_FOLD"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    return Staff(CliRunner())
+    unset = ("REDIS_URL", "PUBLIC_URL", "FOLLOWUP_DAYS", "GSM7_FOLD")
+    return Staff(terminal(monkeypatch, tmp_path, db_url, unset=unset))
 
 
 @pytest.fixture

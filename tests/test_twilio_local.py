@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
@@ -15,26 +14,14 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from tests.helpers import ACCOUNT
 from tests.twilio_local import TwilioLocal, sms_segments
 
-ACCOUNT = "AC" + "0" * 32
 SENDER = "+15005550006"
 RESIDENT = "+59171234567"
 
 
-@pytest.fixture(autouse=True)
-def _local_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No edge/region host rewriting, no proxy for 127.0.0.1."""
-    monkeypatch.delenv("TWILIO_EDGE", raising=False)
-    monkeypatch.delenv("TWILIO_REGION", raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-
-
-@pytest.fixture
-def tw() -> Iterator[TwilioLocal]:
-    with TwilioLocal(delay=0.0) as server:
-        yield server
+pytestmark = pytest.mark.usefixtures("local_only")
 
 
 def make_client(tw: TwilioLocal, timeout: float = 5.0) -> Client:

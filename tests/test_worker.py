@@ -8,12 +8,10 @@ the way the product does it, relayed by the outbox and sent by an RQ worker.
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import TYPE_CHECKING
 import pytest
 import redis
 from rq import Queue, SimpleWorker
+from rq.job import Job
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,10 +32,10 @@ from storage.migrate import upgrade
 from storage.models import OutboundMessage, OutboxEntry, Resident, utcnow
 from storage.queries import add_outbox, queue_message
 from storage.seed import seed_zones
+from tests.helpers import SMS_FROM, WHATSAPP_FROM, installed, twilio_config, worker_env
 from tests.twilio_local import TwilioLocal
-from worker import context as worker_context
 from worker.context import WorkerContext
-from worker.jobs import send_message
+from worker.jobs import JOBS, send_message
 from worker.outbox import pending, relay
 from worker.queues import EmbeddedRedis, queue
 from worker.runner import drain
@@ -45,9 +44,6 @@ from worker.sender import SendResult, classify
 if TYPE_CHECKING:
     from tests.conftest import Chat
 
-ACCOUNT = "AC" + "0" * 32
-SMS_FROM = "+59122000000"
-WHATSAPP_FROM = "whatsapp:+59122000001"
 PHONE = "+59171234567"
 BODY = "Mañana no hay agua en Sopocachi de 8:00 a 14:00."
 SIGN_UP = ("Hola", "1", "Sopocachi", "1")
@@ -56,43 +52,7 @@ SIGN_UP = ("Hola", "1", "Sopocachi", "1")
 # -- fixtures ------------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def _local_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The twilio client must talk to 127.0.0.1 as is: no edge/region rewriting, no proxy."""
-    monkeypatch.delenv("TWILIO_EDGE", raising=False)
-    monkeypatch.delenv("TWILIO_REGION", raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-
-
-@pytest.fixture
-def tw() -> Iterator[TwilioLocal]:
-    with TwilioLocal(delay=0.0) as server:
-        yield server
-
-
-def twilio_config(config: Config, tw: TwilioLocal) -> Config:
-    return replace(
-        config,
-        twilio_account_sid=ACCOUNT,
-        twilio_auth_token="test-auth-token",
-        local_auth_token=False,
-        twilio_api_base_url=tw.base_url,
-        twilio_sms_from=SMS_FROM,
-        twilio_whatsapp_from=WHATSAPP_FROM,
-        twilio_timeout=5.0,
-    )
-
-
-@contextmanager
-def installed(config: Config) -> Iterator[WorkerContext]:
-    ctx = worker_context.build(config)
-    worker_context.use(ctx)
-    try:
-        yield ctx
-    finally:
-        worker_context.use(None)
-        ctx.engine.dispose()
+pytestmark = pytest.mark.usefixtures("local_only")
 
 
 @pytest.fixture
@@ -110,11 +70,6 @@ def console_ctx(config: Config) -> Iterator[WorkerContext]:
     assert not config.twilio_configured
     with installed(config) as ctx:
         yield ctx
-
-
-@pytest.fixture
-def q(redis_conn: redis.Redis) -> Queue:
-    return queue(redis_conn)
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -225,6 +180,15 @@ def test_rerun_job_reports_skipped(
     work(q)
     assert job.return_value() == "skipped"
     assert tw.count == 1
+
+
+@pytest.mark.parametrize("name", sorted(JOBS))
+def test_every_job_resolves_by_the_path_rq_stores(name: str, q: Queue) -> None:
+    """RQ keeps a job's function as a dotted path: a worker must import it back to the same."""
+    (job,) = q.enqueue_many([Queue.prepare_data(JOBS[name], args=(1,), job_id=f"path-{name}")])
+    fetched = Job.fetch(job.id, connection=q.connection)
+    assert fetched.func is JOBS[name]
+    assert fetched.func_name == f"{JOBS[name].__module__}.{JOBS[name].__qualname__}"
 
 
 def test_no_twilio_account_prints_to_console(
@@ -543,24 +507,7 @@ def test_worker_command_burst_sends_and_exits(
     finally:
         engine.dispose()
 
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("TWILIO_", "DATABASE_URL", "REDIS_URL", "PUBLIC_URL"))
-    }
-    env.update(
-        DATABASE_URL=url,
-        REDIS_URL=redis_url,
-        MIBARRIO_INSTANCE=str(tmp_path / "instance"),
-        TWILIO_ACCOUNT_SID=ACCOUNT,
-        TWILIO_AUTH_TOKEN="test-auth-token",
-        TWILIO_API_BASE_URL=tw.base_url,
-        TWILIO_SMS_FROM=SMS_FROM,
-        TWILIO_WHATSAPP_FROM=WHATSAPP_FROM,
-        TWILIO_TIMEOUT="5",
-        NO_PROXY="127.0.0.1,localhost",
-        no_proxy="127.0.0.1,localhost",
-    )
+    env = worker_env(url, redis_url, tw, tmp_path)
     mibarrio = Path(sys.executable).parent / "mibarrio"
     done = subprocess.run(
         [str(mibarrio), "worker", "--burst"],

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -13,13 +11,11 @@ from sqlalchemy import update
 from storage.models import OutboundMessage, Resident, utcnow
 from storage.queries import add_outbox
 from worker import context
-from worker.broadcast import JOBS as BROADCAST_JOBS
-from worker.sender import SendResult
+from worker.broadcast import send_chunk
+from worker.fanout import prepare_broadcast
+from worker.sender import SendResult, retry_time
 
 log = logging.getLogger(__name__)
-
-RATE_RETRY_DELAYS = [5, 15, 45, 120, 300]
-MAX_ATTEMPTS = 6
 
 
 def send_message(message_id: int) -> str:
@@ -55,17 +51,13 @@ def record(message_id: int, result: SendResult) -> str:
         if result.outcome == "sent":
             message.status = result.status or "queued"
             message.twilio_sid = result.sid
-        elif result.outcome == "retry" and message.attempts < MAX_ATTEMPTS:
-            # Never processed by Twilio, so safe to send again: later, through the outbox,
-            # with jitter so a fleet of workers does not retry in step.
-            delay = RATE_RETRY_DELAYS[min(message.attempts, len(RATE_RETRY_DELAYS)) - 1]
+        elif (
+            result.outcome == "retry"
+            and (due := retry_time(message.attempts, utcnow())) is not None
+        ):
+            # Never processed by Twilio, so safe to send again: later, through the outbox.
             message.status = "pending"
-            add_outbox(
-                session,
-                "send_message",
-                message_id,
-                not_before=utcnow() + timedelta(seconds=delay * (0.5 + random.random())),
-            )
+            add_outbox(session, "send_message", message_id, not_before=due)
         elif result.outcome in ("opted_out", "invalid"):
             message.status = "failed"
             resident = session.get(Resident, message.resident_id) if message.resident_id else None
@@ -84,4 +76,8 @@ def record(message_id: int, result: SendResult) -> str:
     return result.outcome
 
 
-JOBS: dict[str, Callable[..., Any]] = {"send_message": send_message, **BROADCAST_JOBS}
+JOBS: dict[str, Callable[..., Any]] = {
+    "send_message": send_message,
+    "prepare_broadcast": prepare_broadcast,
+    "send_chunk": send_chunk,
+}

@@ -10,10 +10,11 @@ import redis
 from rq import SimpleWorker
 
 from bot.config import Config
-from worker import broadcast, context
+from worker import context, pool
 from worker.followups import send_due_followups
 from worker.outbox import relay
 from worker.queues import DEFAULT_QUEUE, EmbeddedRedis, connect, embedded_dir, queue
+from worker.sweeper import sweep
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def run_worker(config: Config, *, burst: bool = False, queue_name: str | None = 
         stop.set()
         return 0
     finally:
-        broadcast.shutdown()
+        pool.shutdown()
         conn.close()
         if owned is not None:
             owned.stop()
@@ -80,8 +81,8 @@ def drain(ctx: context.WorkerContext, q) -> None:  # type: ignore[no-untyped-def
         relayed = relay(ctx.sessions, q)
         if relayed or q.count:
             BurstWorker([q], connection=q.connection).work(burst=True, logging_level="WARNING")
-        broadcast.wait_idle()  # chunk jobs return with their last sends still in flight
-        swept = broadcast.sweep(ctx, q)
+        pool.wait_idle()  # chunk jobs return with their last sends still in flight
+        swept = sweep(ctx, q)
         rounds += 1
         if relayed or q.count or ((swept.enqueued or swept.prepared) and rounds < 50):
             continue
@@ -100,7 +101,7 @@ def _relay_loop(ctx: context.WorkerContext, q, stop: threading.Event) -> None:  
                 next_periodic = time.monotonic() + PERIODIC_INTERVAL
             if time.monotonic() >= next_sweep:
                 next_sweep = time.monotonic() + SWEEP_INTERVAL
-                broadcast.sweep(ctx, q)
+                sweep(ctx, q)
             while relay(ctx.sessions, q):
                 pass
         except redis.RedisError as exc:

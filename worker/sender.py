@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import threading
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import requests
@@ -25,6 +27,17 @@ BAD_NUMBER_CODES = frozenset({21211, 21614, 21635})
 RATE_LIMIT_CODES = frozenset({20429})
 # WhatsApp outside the 24-hour window: only an approved template (or SMS) gets through.
 WHATSAPP_WINDOW_CODE = 63016
+RETRY_DELAYS = [5, 15, 45, 120, 300]  # seconds, for 429/20429, with +-50 % jitter
+MAX_ATTEMPTS = 6
+
+
+def retry_time(attempts: int, now: datetime) -> datetime | None:
+    """When a rate-limited send may go again (jittered, so a fleet of workers does not retry in
+    step), or None when out of attempts. Twilio never processed it, so sending again is safe."""
+    if attempts >= MAX_ATTEMPTS:
+        return None
+    delay = RETRY_DELAYS[min(max(attempts, 1), len(RETRY_DELAYS)) - 1]
+    return now + timedelta(seconds=delay * (0.5 + random.random()))
 
 
 @dataclass(frozen=True)

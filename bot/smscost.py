@@ -1,0 +1,207 @@
+"""The SMS cost of every message: rendered with realistic values, counted in segments.
+
+docs/sms-cost.md is generated from cost_markdown() (`mibarrio i18n cost`); the review CSV
+(bot.review) shows the same counts per message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot import channels
+from bot.catalogs import extract, load, placeholders, translator
+from bot.i18n import LANGUAGES
+
+
+def _samples() -> dict[str, str]:
+    """Realistic values, as long as real ones get: the flows cut texts to these lengths."""
+    from bot.flows.zones import numbered
+    from storage.seed import read_zones
+
+    zones = read_zones()
+    longest = sorted((z.name for z in zones), key=len, reverse=True)
+    macros = list(dict.fromkeys(z.macrodistrict for z in zones))
+    per_macro: dict[str, list[str]] = {}
+    for z in zones:
+        per_macro.setdefault(z.macrodistrict, []).append(z.name)
+    biggest = max(per_macro, key=lambda m: sum(len(n) + 4 for n in per_macro[m]))
+    return {
+        "zone": longest[0],
+        "options": numbered(longest[:5]),
+        "macro": biggest,
+        "macro_options": numbered(macros),
+        "macro_zones": numbered(per_macro[biggest]),
+        "question": "¿Prefiere feria dominical en la plaza o en la calle Murillo?",
+        "poll_options": "1 En la plaza, 2 En la calle Murillo, 3 No sabe",
+        "items": "1 ¿Prefiere feria dominical en l..., 2 ¿Arreglamos primero la ca...",
+        "counts": "En la plaza 120 (55%), En la calle Murillo 80 (37%), No sabe 18 (8%)",
+        "short_counts": "Si 120 (60%), No 80 (40%)",
+        "votes": "218",
+        "eligible": "1534",
+        "residents": "1534",
+        "poll": "¿Prefiere feria dominical en la pl...",
+        "days": "14",
+        "time": "07:00",
+        "code": "R-7K3P",
+        "description": "Hay un bache enorme frente a la escu...",
+        "place": "Calle Murillo esquina...",
+        "note": "Cuadrilla asignada para el lunes; el corte de agua durara hasta las 1...",
+        "text": "Corte de agua el martes de 8:00 a 14:00 en Sopocachi por trabajos "
+        "en la red. Guarde agua con tiempo.",
+        "n": "2",
+    }
+
+
+# Labels shown inside other messages: the sample is their text in the rendering language.
+_LABEL_SAMPLES = {
+    "category": "Calles y veredas",
+    "status": "en curso",
+    "topic": "Encuestas",
+    "state": "sí",
+}
+
+
+def sample_values(msgid: str, translate: Callable[[str], str] = lambda m: m) -> dict[str, str]:
+    """Realistic values for every placeholder of a message; labels via ``translate``."""
+    samples = _samples()
+    values: dict[str, str] = {}
+    for name in placeholders(msgid):
+        if name in _LABEL_SAMPLES:
+            values[name] = translate(_LABEL_SAMPLES[name])
+        elif name == "results":
+            values[name] = translate(
+                "Resultados: {counts}. Votaron {votes} de {eligible} vecinos."
+            ).format(counts=samples["short_counts"], votes="200", eligible="1534")
+        elif name == "topics":
+            line = translate("{n} {topic}: {state}")
+            values[name] = "; ".join(
+                line.format(n=i, topic=translate(label), state=translate(state))
+                for i, (label, state) in enumerate(
+                    [
+                        ("Anuncios", "sí"),
+                        ("Encuestas", "sí"),
+                        ("Noticias", "no"),
+                        ("Sus reportes", "sí"),
+                    ],
+                    start=1,
+                )
+            )
+        else:
+            values[name] = samples.get(name, "1234")
+    if "macrodistrito" in msgid:
+        values["options"] = samples["macro_options"]
+    elif "{macro}" in msgid:
+        values["options"] = samples["macro_zones"]
+    elif "{question}" in msgid and "{options}" in msgid:
+        values["options"] = samples["poll_options"]
+    if "{items}" in msgid and msgid.startswith("Sus reportes"):
+        line = translate("{code} {category}: {status}")
+        values["items"] = "; ".join(
+            line.format(code=code, category=translate(category), status=translate(status))
+            for code, category, status in (
+                ("R-7K3P", "Agua", "en curso"),
+                ("R-AB2C", "Calles y veredas", "recibido"),
+                ("R-XY9Z", "Basura", "resuelto"),
+            )
+        )
+    return values
+
+
+def missing_samples() -> set[str]:
+    """Placeholders with no realistic sample (they get a 4-character stand-in)."""
+    known = set(_samples()) | set(_LABEL_SAMPLES) | {"results", "topics"}
+    return {name for msgid in extract() for name in placeholders(msgid)} - known
+
+
+def render_sample(
+    msgid: str, text: str, translate: Callable[[str], str] = lambda m: m, channel: str = "sms"
+) -> str:
+    """A message as a resident receives it: filled with realistic values, rendered for SMS."""
+    try:
+        filled = text.format(**sample_values(msgid, translate))
+    except (KeyError, IndexError, ValueError):
+        filled = text  # a broken translation: check() reports it; cost what it would show
+    return channels.render(filled, channel)  # type: ignore[arg-type]
+
+
+@dataclass
+class Cost:
+    msgid: str
+    text: dict[str, str]  # language -> rendered SMS text
+    translated: dict[str, bool]  # False: no translation yet (the Spanish would be shown)
+
+    def segments(self, lang: str) -> int:
+        return channels.segments(self.text[lang])
+
+    def chars(self, lang: str) -> int:
+        return len(self.text[lang])
+
+
+def costs() -> list[Cost]:
+    """Every message rendered for SMS with realistic values, in both languages."""
+    catalogs = {lang: load(lang) for lang in LANGUAGES}
+    translate = {lang: translator(c) for lang, c in catalogs.items()}
+    rows = []
+    for msgid in extract():
+        messages = {lang: catalogs[lang].get(msgid) for lang in LANGUAGES}
+        rows.append(
+            Cost(
+                msgid,
+                {
+                    lang: render_sample(msgid, translate[lang](msgid), translate[lang])
+                    for lang in LANGUAGES
+                },
+                {lang: bool(m is not None and m.string) for lang, m in messages.items()},
+            )
+        )
+    return rows
+
+
+def _cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def cost_markdown() -> str:
+    """docs/sms-cost.md: the SMS cost of every message in both languages."""
+    rows = costs()
+    lines = [
+        "# SMS cost of every message",
+        "",
+        "Generated by `mibarrio i18n cost --write docs/sms-cost.md` (or `make i18n-cost`);",
+        "do not edit by hand. `tests/test_sms_cost.py` fails when this file is stale.",
+        "",
+        "Each message is rendered the way a resident receives it by SMS: from the language's",
+        "catalog, filled with realistic values (the longest zona names, a long poll question,",
+        "three reports, ...) and folded to GSM-7 as `GSM7_FOLD=1` does. One segment holds 160",
+        "GSM-7 characters (153 each when split); one character outside GSM-7 would make it 70",
+        "(67). A message the bot sends in both languages at once (the first welcome) is one SMS",
+        "with both texts; the conversation test (`tests/test_sms_cost.py`) measures those too.",
+        "WhatsApp is not billed by length: there every message counts as one.",
+        "",
+    ]
+    for lang, name in (("es", "Spanish"), ("ay", "Aymara")):
+        done = [r for r in rows if r.translated[lang]]
+        single = sum(1 for r in done if r.segments(lang) == 1)
+        gsm = sum(1 for r in done if channels.is_gsm7(r.text[lang]))
+        lines.append(
+            f"- {name}: {single} of {len(done)} messages fit one segment, "
+            f"{gsm} of {len(done)} are GSM-7"
+            + (
+                f"; {len(rows) - len(done)} not translated yet (-)."
+                if len(done) < len(rows)
+                else "."
+            )
+        )
+    lines += [
+        "",
+        "| message | es segments | ay segments | es chars | ay chars |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        seg = {lang: str(r.segments(lang)) if r.translated[lang] else "-" for lang in LANGUAGES}
+        chars = {lang: str(r.chars(lang)) if r.translated[lang] else "-" for lang in LANGUAGES}
+        lines.append(
+            f"| {_cell(r.msgid)} | {seg['es']} | {seg['ay']} | {chars['es']} | {chars['ay']} |"
+        )
+    return "\n".join(lines) + "\n"

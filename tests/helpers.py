@@ -1,0 +1,96 @@
+"""Helpers several test modules share: Twilio on the local server, worker contexts, terminals."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.config import Config
+from tests.twilio_local import TwilioLocal
+from worker import context as worker_context
+from worker import pool
+from worker.context import WorkerContext
+
+ACCOUNT = "AC" + "0" * 32
+SMS_FROM = "+59122000000"
+WHATSAPP_FROM = "whatsapp:+59122000001"
+
+
+def twilio_config(config: Config, tw: TwilioLocal, **overrides: object) -> Config:
+    """config with Twilio credentials, sending to the local server."""
+    settings: dict[str, object] = {
+        "twilio_account_sid": ACCOUNT,
+        "twilio_auth_token": "test-auth-token",
+        "local_auth_token": False,
+        "twilio_api_base_url": tw.base_url,
+        "twilio_sms_from": SMS_FROM,
+        "twilio_whatsapp_from": WHATSAPP_FROM,
+        "twilio_timeout": 5.0,
+    }
+    return replace(config, **{**settings, **overrides})  # type: ignore[arg-type]
+
+
+@contextmanager
+def installed(config: Config) -> Iterator[WorkerContext]:
+    """A worker context for this process, as RQ jobs find it; its send threads stopped after."""
+    ctx = worker_context.build(config)
+    worker_context.use(ctx)
+    try:
+        yield ctx
+    finally:
+        pool.shutdown()
+        worker_context.use(None)
+        ctx.engine.dispose()
+
+
+def worker_env(
+    database_url: str, redis_url: str, tw: TwilioLocal, tmp_path: Path, **extra: str
+) -> dict[str, str]:
+    """The environment of a `mibarrio worker` subprocess sending to the local Twilio server."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TWILIO_", "DATABASE_URL", "REDIS_URL", "PUBLIC_URL", "SEND_"))
+    }
+    env.update(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        MIBARRIO_INSTANCE=str(tmp_path / "instance"),
+        TWILIO_ACCOUNT_SID=ACCOUNT,
+        TWILIO_AUTH_TOKEN="test-auth-token",
+        TWILIO_API_BASE_URL=tw.base_url,
+        TWILIO_SMS_FROM=SMS_FROM,
+        TWILIO_WHATSAPP_FROM=WHATSAPP_FROM,
+        TWILIO_TIMEOUT="5",
+        **extra,
+        NO_PROXY="127.0.0.1,localhost",
+        no_proxy="127.0.0.1,localhost",
+    )
+    return env
+
+
+def terminal(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    database_url: str,
+    *,
+    unset: Iterable[str],
+    **env: str,
+) -> CliRunner:
+    """A terminal for `mibarrio` commands: an instance folder of its own, DATABASE_URL, env."""
+    instance = tmp_path / "instance"
+    monkeypatch.setenv("MIBARRIO_INSTANCE", str(instance))
+    # Read at import: point it here too so generated local secrets stay out of the checkout.
+    monkeypatch.setattr("bot.config.INSTANCE_DIR", instance)
+    for name in unset:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return CliRunner()

@@ -1,0 +1,167 @@
+"""The sweeper: picks up after crashed workers and lost jobs, so nothing waits forever.
+
+Rows claimed by a worker that died become "unknown" (they may have gone out, so they are never
+resent blindly) and chunks with pending rows are enqueued again when nothing else would pick
+them up. It reads the database and the workers' liveness keys (worker.pool), not RQ's
+registries, so a SIGKILLed worker costs seconds instead of RQ's abandoned-job timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import redis
+from rq import Queue
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from storage import broadcasts as store
+from storage.models import Broadcast, Delivery, OutboxEntry, aware, utcnow
+from worker import context
+from worker.broadcast import quiet, run_chunk
+from worker.fanout import JOB_OPTIONS, chunk_ranges, enqueue_chunks, prepare, prepare_broadcast
+from worker.pool import ALIVE_KEY
+
+log = logging.getLogger(__name__)
+
+# Without Redis to ask which workers live, a claimed row this old is taken as lost.
+HARD_STALE = timedelta(minutes=10)
+
+
+@dataclass
+class SweepResult:
+    resolved: int = 0  # claimed rows of dead workers marked unknown
+    enqueued: int = 0  # chunk jobs enqueued again (or sent inline)
+    prepared: int = 0  # prepare jobs enqueued again (or run inline)
+    finished: int = 0  # broadcasts marked done
+    waiting: int = 0  # rows claimed by workers that are alive (or not yet known dead)
+
+
+def sweep(
+    ctx: context.WorkerContext,
+    q: Queue | None,
+    *,
+    connection: redis.Redis | None = None,
+    now: datetime | None = None,
+) -> SweepResult:
+    """Resolve rows of dead workers; enqueue again what nothing else would pick up.
+
+    Chunks are enqueued again only when the queue is empty, so a long broadcast waiting its
+    turn is not enqueued twice. With q=None (no RQ) the work is done in this process.
+    """
+    now = now or utcnow()
+    connection = connection if connection is not None else (q.connection if q else None)
+    result = SweepResult()
+    with ctx.sessions() as session, session.begin():
+        sending_ids = list(
+            session.scalars(select(Broadcast.id).where(Broadcast.status == "sending"))
+        )
+        if sending_ids:
+            result.resolved, result.waiting = _resolve_dead_claims(
+                session, sending_ids, connection, now
+            )
+    idle = q is None or q.count == 0
+    work: list[tuple[int, list[tuple[int, int]]]] = []
+    with ctx.sessions() as session, session.begin():
+        for broadcast_id in sending_ids:
+            if store.finish_if_complete(session, broadcast_id, now):
+                result.finished += 1
+                continue
+            broadcast = session.get(Broadcast, broadcast_id)
+            if broadcast is None or not idle or quiet(ctx, broadcast, now) is not None:
+                continue
+            ranges = chunk_ranges(session, broadcast_id, only_due=now)
+            if ranges:
+                work.append((broadcast_id, ranges))
+        stuck = _stuck_preparations(session, now) if idle else []
+    for broadcast_id in stuck:
+        if q is not None:
+            q.enqueue_call(
+                prepare_broadcast,
+                args=(broadcast_id,),
+                job_id=f"prepare-{broadcast_id}-{uuid.uuid4().hex[:8]}",
+                **JOB_OPTIONS,
+            )
+        else:
+            outcome = prepare(ctx, broadcast_id, None)
+            if outcome == "prepared":
+                with ctx.sessions() as session:
+                    work.append((broadcast_id, chunk_ranges(session, broadcast_id, only_due=now)))
+        result.prepared += 1
+    for broadcast_id, ranges in work:
+        if q is not None:
+            result.enqueued += enqueue_chunks(q, broadcast_id, ranges)
+        elif connection is not None:
+            for first, last in ranges:
+                run_chunk(ctx, connection, broadcast_id, first, last, wait=True)
+                result.enqueued += 1
+    if result.resolved or result.enqueued or result.prepared:
+        log.info(
+            "sweeper: %d lost claims marked unknown, %d chunks and %d preparations enqueued again",
+            result.resolved,
+            result.enqueued,
+            result.prepared,
+        )
+    return result
+
+
+def _resolve_dead_claims(
+    session: Session, broadcast_ids: list[int], connection: redis.Redis | None, now: datetime
+) -> tuple[int, int]:
+    """Rows 'sending' whose worker is gone become 'unknown'; returns (resolved, still live)."""
+    claimed = and_(
+        Delivery.broadcast_id.in_(broadcast_ids),
+        Delivery.status == "sending",
+        Delivery.twilio_sid.is_(None),
+    )
+    owners = list(session.scalars(select(Delivery.claimed_by).where(claimed).distinct()))
+    if not owners:
+        return 0, 0
+    dead: list[str] = []
+    if connection is not None:
+        try:
+            pipe = connection.pipeline(transaction=False)
+            for owner in owners:
+                pipe.exists(ALIVE_KEY.format(owner))
+            dead = [o for o, alive in zip(owners, pipe.execute(), strict=True) if o and not alive]
+        except redis.RedisError as exc:
+            log.warning("sweeper: cannot ask Redis which workers live (%s)", exc)
+    lost = or_(Delivery.claimed_at < now - HARD_STALE, Delivery.claimed_by.is_(None))
+    if dead:
+        lost = or_(lost, Delivery.claimed_by.in_(dead))
+    resolved = session.execute(
+        update(Delivery)
+        .where(claimed, lost)
+        .values(status="unknown", updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    waiting = session.scalar(select(func.count()).select_from(Delivery).where(claimed)) or 0
+    return int(resolved or 0), int(waiting)
+
+
+def _stuck_preparations(session: Session, now: datetime) -> list[int]:
+    """Due broadcasts still 'scheduled' a minute on, with no outbox row on its way."""
+    scheduled = list(
+        session.scalars(
+            select(Broadcast).where(
+                Broadcast.status == "scheduled",
+                or_(Broadcast.send_at.is_(None), Broadcast.send_at <= now),
+            )
+        )
+    )
+    if not scheduled:
+        return []
+    waiting = {
+        entry.args[0]
+        for entry in session.scalars(
+            select(OutboxEntry).where(
+                OutboxEntry.job == "prepare_broadcast", OutboxEntry.relayed_at.is_(None)
+            )
+        )
+        if entry.args
+    }
+    stale = now - timedelta(seconds=60)
+    return [b.id for b in scheduled if b.id not in waiting and aware(b.created_at) < stale]
