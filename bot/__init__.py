@@ -17,7 +17,8 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__)
     app.config["SECRET_KEY"] = config.secret_key
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024  # Twilio's forms are a few KB at most
-    engine = make_engine(config.database_url)
+    # No ping per checkout: requests retry once on a dropped connection instead.
+    engine = make_engine(config.database_url, pool_pre_ping=False)
     app.extensions["mibarrio"] = AppState(config, engine, make_sessionmaker(engine))
 
     from bot.webhooks import bp

@@ -7,6 +7,7 @@ switch the whole message to UCS-2 (70 characters a segment instead of 160).
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from typing import Literal
 
@@ -170,6 +171,17 @@ def _fold(text: str, expand: bool) -> str:
     return "".join(out)
 
 
+@functools.cache
+def _quick_table() -> dict[int, str]:
+    """Single-character folds for Latin-1, Latin Extended-A/B and the typography map."""
+    chars = {chr(cp) for cp in range(0xA0, 0x250)} | set(_FOLD_MAP)
+    return {
+        ord(ch): _fold_cluster(ch, expand=True)
+        for ch in chars
+        if ch not in _JOINERS and not is_gsm7(ch)
+    }
+
+
 def fold_gsm7(text: str) -> str:
     """Replace characters GSM-7 lacks by close GSM-7 ones so the SMS costs fewer segments.
 
@@ -179,7 +191,12 @@ def fold_gsm7(text: str) -> str:
     UCS-2 and no content is dropped. Expansions (… -> ..., œ -> oe) are only made when the
     result is GSM-7 and no longer, so folding never costs more segments than the original.
     """
-    full = _fold(text, expand=True)
+    if is_gsm7(text):
+        return text  # nothing to fold: the common case for catalog texts, and cheap
+    # Precomposed accents and typography fold one character at a time: a translate table
+    # gives the same result as the cluster walk whenever the outcome is all GSM-7.
+    quick = text.translate(_quick_table())
+    full = quick if is_gsm7(quick) else _fold(text, expand=True)
     if is_gsm7(full) and segments(full) <= segments(text):
         return full
     return _fold(text, expand=False)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engine import InboundMessage, handle_inbound, render
 from storage import queries
+from storage.db import retry_on_disconnect
 from storage.models import ReceivedMessage
 
 
@@ -21,28 +22,47 @@ def receive(
     flow_timeout: timedelta = timedelta(minutes=30),
     now: datetime | None = None,
 ) -> list[str]:
-    """Apply a message once per sid and return the reply texts (the same ones on a repeat)."""
+    """Apply a message once per sid and return the reply texts (the same ones on a repeat).
+
+    The message row is inserted last, in the same transaction as the step it caused: a
+    repeated MessageSid (a Twilio retry, or the same message racing itself) fails on the
+    unique constraint, the whole transaction rolls back, and the stored reply is returned.
+    Nothing is applied twice, and the usual case costs no extra lookup.
+    """
     try:
-        with sessions() as session, session.begin():
-            seen = queries.find_inbound(session, sid)
-            if seen is not None:
-                return list(seen.replies or [])
-            record = ReceivedMessage(
-                sid=sid, channel=msg.channel, body=msg.body, num_media=len(msg.media)
-            )
-            session.add(record)
-            session.flush()  # a concurrent duplicate fails here, before any step is applied
-            outcome = handle_inbound(session, msg, now=now, flow_timeout=flow_timeout)
-            body = render(outcome.replies, outcome.language, msg.channel, fold=fold)
-            record.resident_id = outcome.resident_id
-            record.replies = [body] if body else []
-            if outcome.forget:
-                record.body = None  # declined consent or erased: keep nothing they wrote
-            return list(record.replies)
+        return retry_on_disconnect(
+            lambda: _apply_once(sessions, sid, msg, fold, flow_timeout, now)
+        )
     except IntegrityError:
-        # The same MessageSid was being handled at the same moment: answer with its reply.
         with sessions() as session:
             seen = queries.find_inbound(session, sid)
         if seen is None:
             raise  # some other constraint failed: never swallow a message silently
         return list(seen.replies or [])
+
+
+def _apply_once(
+    sessions: sessionmaker[Session],
+    sid: str,
+    msg: InboundMessage,
+    fold: bool,
+    flow_timeout: timedelta,
+    now: datetime | None,
+) -> list[str]:
+    with sessions() as session, session.begin():
+        outcome = handle_inbound(session, msg, now=now, flow_timeout=flow_timeout)
+        body = render(outcome.replies, outcome.language, msg.channel, fold=fold)
+        replies = [body] if body else []
+        session.add(
+            ReceivedMessage(
+                sid=sid,
+                channel=msg.channel,
+                # Declined consent or erased: keep nothing they wrote.
+                body=None if outcome.forget else msg.body,
+                num_media=len(msg.media),
+                resident_id=outcome.resident_id,
+                replies=replies,
+            )
+        )
+        session.flush()
+        return replies

@@ -16,6 +16,7 @@ from bot.engine import InboundMessage
 from bot.inbox import receive
 from bot.state import AppState
 from storage import queries
+from storage.db import retry_on_disconnect
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +124,13 @@ def status() -> Response:
         error_code = int(form["ErrorCode"]) if form.get("ErrorCode") else None
     except ValueError:
         error_code = None
-    with _state().sessions() as session, session.begin():
-        queries.apply_status(session, sid.strip(), status_value, error_code)
+    sessions = _state().sessions
+
+    def apply() -> None:
+        with sessions() as session, session.begin():
+            queries.apply_status(session, sid.strip(), status_value, error_code)
+
+    retry_on_disconnect(apply)
     return Response("", status=200)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from storage.models import (
     Conversation,
@@ -40,39 +40,41 @@ def insert_ignoring_conflicts(session: Session, model: type) -> postgresql.Inser
 
 
 def lock_resident(session: Session, phone: str) -> tuple[Resident, bool]:
-    """The resident for a phone, created if new, locked until the transaction ends.
+    """The resident for a phone with its conversation, created if new, locked until commit.
 
-    Returns (resident, created). On PostgreSQL the row is locked FOR UPDATE so two texts from
-    one phone are applied one after the other; SQLite already serialises writers.
+    Returns (resident, created). One statement for a known phone: the row and its
+    conversation, locked FOR UPDATE OF residents on PostgreSQL so two texts from one phone
+    are applied one after the other (SQLite already serialises writers).
     """
+    locked = (
+        select(Resident)
+        .options(joinedload(Resident.conversation))
+        .where(Resident.phone == phone)
+        .with_for_update(of=Resident)
+        .execution_options(populate_existing=True)
+    )
+    created = False
     for _attempt in range(3):
-        existing = session.scalar(select(Resident.id).where(Resident.phone == phone))
-        created = False
-        if existing is None:
-            session.execute(
-                insert_ignoring_conflicts(session, Resident).values(
-                    phone=phone, status="onboarding", created_at=utcnow()
-                )
-            )
-            created = True
-        resident = session.scalars(
-            select(Resident)
-            .where(Resident.phone == phone)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).one_or_none()
+        resident = session.scalars(locked).unique().one_or_none()
         if resident is not None:
             return resident, created and resident.last_inbound_at is None
-        # PostgreSQL: the transaction we waited for deleted the row (declined consent) or
-        # erased its phone; this message starts afresh with a new row, like any new phone.
+        # A new phone, or (PostgreSQL) the transaction we waited for deleted the row
+        # (declined consent) or erased its phone: this message starts afresh.
+        session.execute(
+            insert_ignoring_conflicts(session, Resident).values(
+                phone=phone, status="onboarding", created_at=utcnow()
+            )
+        )
+        created = True
     raise RuntimeError(f"could not lock a resident row for {phone}")
 
 
 def conversation_for(session: Session, resident: Resident) -> Conversation:
-    conv = session.get(Conversation, resident.id)
+    """The resident's conversation row (loaded with the resident), created on first use."""
+    conv = resident.conversation
     if conv is None:
         conv = Conversation(resident_id=resident.id, slots={})
-        session.add(conv)
+        resident.conversation = conv
     return conv
 
 

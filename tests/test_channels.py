@@ -302,3 +302,17 @@ def test_sms_render_of_latin1_letters_is_gsm7(text: str) -> None:
 @given(st.text())
 def test_whatsapp_render_is_identity(text: str) -> None:
     assert render(text, "whatsapp") == text
+
+
+@given(
+    st.text(
+        alphabet=st.characters(max_codepoint=0x024F) | st.sampled_from("’‘“”–—…\u00a0"), max_size=60
+    )
+)
+def test_fast_fold_matches_the_character_cluster_walk(text: str) -> None:
+    """fold_gsm7's translate-table shortcut gives exactly what the full cluster walk gives."""
+    from bot.channels import _fold
+
+    full = _fold(text, expand=True)
+    expected = full if is_gsm7(full) and segments(full) <= segments(text) else _fold(text, False)
+    assert fold_gsm7(text) == (text if is_gsm7(text) else expected)
