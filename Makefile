@@ -50,5 +50,8 @@ i18n-cost: install ## regenerate docs/sms-cost.md
 bench: install ## webhook throughput against a bare Flask endpoint (see README)
 	$(BIN)/python bench/webhook.py
 
+bench-broadcast: install ## 100,000 residents through the broadcast engine (see README)
+	$(BIN)/python bench/broadcast.py
+
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
