@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: run test install worker chat lint i18n-extract i18n-update i18n-compile i18n-check \
-	i18n-cost bench clean
+	i18n-cost bench bench-broadcast clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
