@@ -232,7 +232,7 @@ def report_line(report: Report) -> Reply:
 def my_reports(turn: Turn) -> StepResult:
     reports = store.reports_of(turn.session, turn.resident, limit=4)
     if not reports:
-        return StepResult([Reply(NONE_YET)], None, {}, goto="menu")
+        return StepResult([Reply(NONE_YET)], None, {})  # it says what to type: one SMS
     items = [report_line(r) for r in reports]
     return StepResult([Reply(MY_REPORTS, {"items": ListOf(items)})], None, {})
 
