@@ -15,14 +15,10 @@ from sqlalchemy.orm import Session
 from bot import broadcasts as text
 from bot import channels, targets
 from bot.config import Config
+from bot.console import open_database, resolve_target
 from storage import broadcasts as store
-from storage.db import make_engine, make_sessionmaker, transaction
+from storage.db import transaction
 from storage.models import Broadcast, Leader, Zone, utcnow
-
-
-def _sessions():  # type: ignore[no-untyped-def]
-    config = Config.from_env()
-    return config, make_sessionmaker(make_engine(config.database_url))
 
 
 def parse_when(value: str | None) -> datetime | None:
@@ -129,12 +125,9 @@ def broadcast(
     if not target or not text_es:
         raise click.UsageError("a broadcast needs --to and --es (and --ay for Aymara readers)")
     send_at = parse_when(at)
-    config, sessions = _sessions()
+    config, sessions = open_database()
     with transaction(sessions) as session:
-        try:
-            resolved = targets.resolve(session, target)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--to") from exc
+        resolved = resolve_target(session, target)
         created = announce(
             session,
             config,
@@ -156,7 +149,7 @@ def broadcast(
 @click.argument("broadcast_id", type=int)
 def broadcast_cancel(broadcast_id: int) -> None:
     """Stop a broadcast: residents not yet messaged will not be."""
-    _, sessions = _sessions()
+    _, sessions = open_database()
     with transaction(sessions) as session:
         try:
             canceled = store.cancel_broadcast(session, broadcast_id)
@@ -169,7 +162,7 @@ def broadcast_cancel(broadcast_id: int) -> None:
 @click.option("--limit", type=int, default=10, show_default=True)
 def broadcast_list(limit: int) -> None:
     """The latest broadcasts and how far each has got."""
-    _, sessions = _sessions()
+    _, sessions = open_database()
     with sessions() as session:
         rows = store.broadcast_stats(session, limit=limit)
     for row in rows:
@@ -200,7 +193,7 @@ def leader_add(phone: str, zone_name: str) -> None:
         phone, _ = channels.parse_address(phone)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--phone") from exc
-    _, sessions = _sessions()
+    _, sessions = open_database()
     with transaction(sessions) as session:
         try:
             resolved = targets.resolve(session, f"zona:{zone_name}")
@@ -216,7 +209,7 @@ def leader_add(phone: str, zone_name: str) -> None:
 
 @leader.command("list")
 def leader_list() -> None:
-    _, sessions = _sessions()
+    _, sessions = open_database()
     with sessions() as session:
         rows = session.execute(
             select(Leader.id, Leader.phone, Zone.name)

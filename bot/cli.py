@@ -12,16 +12,17 @@ from datetime import timedelta
 from pathlib import Path
 
 import click
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot import channels
 from bot.config import Config
-from storage.db import make_engine, make_sessionmaker
+from bot.console import open_database
 
 log = logging.getLogger(__name__)
 
 
-def _sessions(config: Config):  # type: ignore[no-untyped-def]
-    return make_sessionmaker(make_engine(config.database_url))
+def _sessions(config: Config) -> sessionmaker[Session]:
+    return open_database(config)[1]
 
 
 @click.group()

@@ -30,9 +30,7 @@ def receive(
     Nothing is applied twice, and the usual case costs no extra lookup.
     """
     try:
-        return retry_on_disconnect(
-            lambda: _apply_once(sessions, sid, msg, fold, flow_timeout, now)
-        )
+        return retry_on_disconnect(lambda: _apply_once(sessions, sid, msg, fold, flow_timeout, now))
     except IntegrityError:
         with sessions() as session:
             seen = queries.find_inbound(session, sid)

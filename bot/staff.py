@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import click
 from sqlalchemy import select
 
-from bot import broadcast_cli, channels, targets
-from bot.config import Config
+from bot import broadcast_cli, channels
+from bot.console import open_database, resolve_target
 from bot.flows import polls as poll_flow
 from bot.flows import reports as report_flow
 from bot.flows.base import Reply
@@ -20,7 +20,7 @@ from bot.notify import notify
 from bot.render import render
 from storage import polls as poll_store
 from storage import reports as report_store
-from storage.db import make_engine, make_sessionmaker, transaction
+from storage.db import transaction
 from storage.models import (
     REPORT_STATUSES,
     NewsItem,
@@ -30,17 +30,13 @@ from storage.models import (
     PollZone,
     Report,
     Zone,
+    aware,
     utcnow,
 )
 
 STATUS_CHANGED = N_("Novedad en su reporte {code} ({category}): {status}.")
 STATUS_NOTE = N_("Nota: {note}")
 NOTE_IN_SMS = 70
-
-
-def _sessions():  # type: ignore[no-untyped-def]
-    config = Config.from_env()
-    return config, make_sessionmaker(make_engine(config.database_url))
 
 
 def parse_duration(text: str) -> timedelta:
@@ -64,11 +60,6 @@ def reports() -> None:
     """Residents' reports: list them and move them through their statuses."""
 
 
-def _utc(moment: datetime) -> datetime:
-    """The same instant whatever the backend: SQLite hands back naive UTC, PostgreSQL aware."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _report_row(report: Report, zone_names: dict[int, str]) -> dict[str, Any]:
     return {
         "code": report.code,
@@ -81,7 +72,7 @@ def _report_row(report: Report, zone_names: dict[int, str]) -> dict[str, Any]:
         "latitude": report.latitude,
         "longitude": report.longitude,
         "media_url": report.media_url,
-        "created_at": _utc(report.created_at).isoformat(),
+        "created_at": aware(report.created_at).isoformat(),
         "note": report.status_note,
     }
 
@@ -92,7 +83,7 @@ def _report_row(report: Report, zone_names: dict[int, str]) -> dict[str, Any]:
 def reports_list(as_json: bool, status: str | None) -> None:
     """Reports, newest first, with code, zona, category, status and supporters."""
     status = status.replace("-", "_") if status else None
-    _, sessions = _sessions()
+    _, sessions = open_database()
     with sessions() as session:
         query = select(Report).order_by(Report.created_at.desc(), Report.id.desc())
         if status:
@@ -118,7 +109,7 @@ def reports_set_status(code: str, status: str, note: str | None) -> None:
     status = status.replace("-", "_")
     if status == "rejected" and not note:
         raise click.UsageError("a rejected report needs --note saying why")
-    config, sessions = _sessions()
+    config, sessions = open_database()
     with transaction(sessions) as session:
         report = report_store.find_report(session, code)
         if report is None:
@@ -192,12 +183,9 @@ def poll_create(
     if not 2 <= len(options) <= 9:
         raise click.UsageError("a poll needs between 2 and 9 --option")
     labels = [_split_option(o) for o in options]
-    config, sessions = _sessions()
+    config, sessions = open_database()
     with transaction(sessions) as session:
-        try:
-            resolved = targets.resolve(session, target)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--to") from exc
+        resolved = resolve_target(session, target)
         created = Poll(
             question_es=question_es.strip(),
             question_ay=question_ay.strip(),
@@ -257,13 +245,13 @@ def _warn_long(created: Poll) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def poll_results(poll_id: int, as_json: bool) -> None:
     """Current results: one vote per resident, with turnout."""
-    _, sessions = _sessions()
+    _, sessions = open_database()
     with sessions() as session:
         found = session.get(Poll, poll_id)
         if found is None:
             raise click.ClickException(f"no poll {poll_id}")
         res = poll_store.results(session, found)
-        data = {
+        data: dict[str, Any] = {
             "id": found.id,
             "question": found.question_es,
             "target": found.target,
@@ -307,12 +295,9 @@ def news_add(target: str, text_es: str, text_ay: str) -> None:
                 f"the {lang} text is too long for one SMS ({len(text.strip())} characters)",
                 param_hint=f"--{lang}",
             )
-    _, sessions = _sessions()
+    _, sessions = open_database()
     with transaction(sessions) as session:
-        try:
-            resolved = targets.resolve(session, target)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--to") from exc
+        resolved = resolve_target(session, target)
         item = NewsItem(
             text_es=text_es.strip(),
             text_ay=text_ay.strip(),
