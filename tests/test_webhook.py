@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import create_app
 from bot.channels import is_gsm7, segments
 from bot.config import Config
-from storage.models import Conversation, OutboundMessage, ReceivedMessage, Resident
+from storage.models import Conversation, OutboundMessage, ReceivedMessage, Report, Resident
 from tests.conftest import AUTH_TOKEN, inbound_params, sign, signed_post
 
 INBOUND = "/twilio/inbound"
@@ -587,3 +587,32 @@ def test_a_callback_with_a_garbled_error_code_still_applies_the_status(
     callback(client, SID, "undelivered", ErrorCode="abc")
     row = outbound(sessions, SID)
     assert (row.status, row.error_code) == ("undelivered", None)
+
+
+def test_whatsapp_report_takes_the_photo_and_the_location_pin_as_they_come(
+    client: Any, sessions: sessionmaker[Session]
+) -> None:
+    """Twilio's own WhatsApp photo and location fields end up on the report."""
+    samples = json.loads((Path(__file__).parent / "data" / "webhook-samples.json").read_text())
+
+    def wa(body: str, **extra: str) -> str:
+        return reply(say(client, body, channel="whatsapp", **extra))
+
+    for text in ("hola", "1", "Sopocachi", "1", "1", "3"):
+        wa(text)
+    photo = {
+        k: v for k, v in samples["whatsapp_photo"].items() if k.startswith(("Media", "NumMedia"))
+    }
+    where = wa("Basura en la esquina", **photo)
+    assert "envíe su ubicación" in where  # WhatsApp keeps the accents
+    pin = {
+        k: samples["whatsapp_location"][k] for k in ("Latitude", "Longitude", "Address", "Label")
+    }
+    summary = wa("", **pin)
+    assert "Lugar: Plaza San Sebastián." in summary
+    assert re.search(r"Reporte R-[2-9A-HJ-NP-Z]{4} recibido", wa("1"))
+    with sessions() as session:
+        saved = session.scalars(select(Report)).one()
+    assert saved.media_url == samples["whatsapp_photo"]["MediaUrl0"]
+    assert (saved.latitude, saved.longitude) == (-16.4958, -68.1381)
+    assert saved.location == "Plaza San Sebastián" and saved.channel == "whatsapp"
