@@ -10,8 +10,10 @@ import sys
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import click
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import channels
@@ -25,7 +27,22 @@ def _sessions(config: Config) -> sessionmaker[Session]:
     return open_database(config)[1]
 
 
-@click.group()
+class _Commands(click.Group):
+    """Turns a database that was never migrated into one clear line instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (OperationalError, ProgrammingError) as exc:
+            text = str(exc.orig).lower()
+            if "no such table" in text or ("relation" in text and "does not exist" in text):
+                raise click.ClickException(
+                    "the database has no tables yet: run `mibarrio db upgrade` (or `make run`)"
+                ) from exc
+            raise
+
+
+@click.group(cls=_Commands)
 @click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
 def main(verbose: bool) -> None:
     """Mi Barrio: neighbourhood participation over SMS and WhatsApp."""

@@ -64,6 +64,16 @@ def test_upgrade_then_seed_loads_la_paz_once(runner: CliRunner) -> None:
     assert "database is up to date" in run(runner, "db", "upgrade").stdout
 
 
+@pytest.mark.parametrize("command", [["stats", "--json"], ["reports", "list"], ["seed"]])
+def test_a_database_never_migrated_gets_one_clear_line(
+    runner: CliRunner, command: list[str]
+) -> None:
+    result = run(runner, *command, ok=False)
+    assert result.exit_code == 1
+    assert "run `mibarrio db upgrade`" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_demo_residents_look_like_la_paz(seeded: CliRunner) -> None:
     assert "1000 demo residents" in run(seeded, "seed", "--demo-residents", "1000").stdout
 
