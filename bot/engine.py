@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -17,7 +17,7 @@ from bot.flows import FLOWS, Reply, StepResult, Turn, account, leader, menu, pol
 from bot.render import render, text_of
 from bot.text import normalize
 from storage import queries
-from storage.models import utcnow
+from storage.models import aware, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def _dispatch(turn: Turn, flow_timeout: timedelta) -> list[Reply]:
         resident.status = "opted_out"
         resident.opted_out_at = turn.now
         conv.expect = None
-        _save(turn, StepResult([], None, {}), None)
+        _end_flow(turn)
         return [Reply(account.OPTED_OUT, bilingual=resident.language is None)]
 
     if kw is None:
@@ -126,7 +126,7 @@ def _dispatch(turn: Turn, flow_timeout: timedelta) -> list[Reply]:
         return _continue(turn, flow_timeout)
 
     if kw == "help":
-        _save(turn, StepResult([], None, {}), None)
+        _end_flow(turn)
         return [Reply(account.HELP)]
     if kw in ("menu", "language", "erase"):
         conv.expect = None  # the resident moved on from whatever we last asked
@@ -186,12 +186,10 @@ def _start(turn: Turn, flow_name: str) -> list[Reply]:
 def _continue(turn: Turn, flow_timeout: timedelta) -> list[Reply]:
     conv = turn.conversation
     flow = FLOWS[conv.flow or "menu"]
-    updated = conv.updated_at
-    if updated is not None and updated.tzinfo is None:
-        updated = updated.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+    updated = aware(conv.updated_at) if conv.updated_at is not None else None
     if flow.times_out and updated is not None and turn.now - updated > flow_timeout:
         # A stale flow gives way to an answer we are waiting for (a poll, a follow-up).
-        _save(turn, StepResult([], None, {}), None)
+        _end_flow(turn)
         answered = _expected_answer(turn)
         if answered is not None:
             return answered
@@ -219,6 +217,11 @@ def _apply(turn: Turn, flow_name: str, result: StepResult) -> list[Reply]:
         flow_name = result.goto
         result = FLOWS[flow_name].begin(turn)
         replies.extend(result.replies)
+
+
+def _end_flow(turn: Turn) -> None:
+    """Leave whatever flow was under way (its half-filled slots go too)."""
+    _save(turn, StepResult([], None, {}), None)
 
 
 def _save(turn: Turn, result: StepResult, flow_name: str | None) -> None:

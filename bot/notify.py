@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from bot.flows.base import Reply
 from bot.render import render
-from storage.models import OutboundMessage, Resident, utcnow
+from storage.models import OutboundMessage, Resident, aware, utcnow
 from storage.queries import queue_message
 
 # WhatsApp only accepts a free-form message we start within 24 hours of the resident's last
@@ -23,9 +23,7 @@ def channel_for(resident: Resident, now: datetime | None = None) -> str:
     last = resident.whatsapp_last_inbound_at
     if last is None:
         return "sms"
-    if last.tzinfo is None:
-        last = last.replace(tzinfo=UTC)  # SQLite hands back naive UTC
-    return "whatsapp" if (now or utcnow()) - last < WHATSAPP_WINDOW else "sms"
+    return "whatsapp" if (now or utcnow()) - aware(last) < WHATSAPP_WINDOW else "sms"
 
 
 def notify(

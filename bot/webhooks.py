@@ -72,21 +72,33 @@ def _clean(body: str) -> str:
     return body.replace("\x00", "")[:MAX_BODY]
 
 
+def _required(*names: str) -> Response | None:
+    """A 400 naming what is missing or unusable, or None when the form has it all.
+
+    Blank counts as missing (a blank MessageSid would be deduped into someone else's reply),
+    and a MessageSid must be printable (PostgreSQL cannot even look up a NUL).
+    """
+    form = request.form
+    missing = [name for name in names if not form.get(name, "").strip()]
+    if missing:
+        return _bad_request("missing required field(s): " + ", ".join(missing))
+    if not form["MessageSid"].strip().isprintable():
+        return _bad_request("MessageSid is not a message id")
+    return None
+
+
 @bp.post("/twilio/inbound")
 def inbound() -> Response:
     _verify_signature()
     form = request.form
-    # Blank counts as missing: a blank MessageSid would be deduped into someone else's reply.
-    missing = [name for name in ("MessageSid", "From", "To") if not form.get(name, "").strip()]
-    if missing:
-        return _bad_request("missing required field(s): " + ", ".join(missing))
+    bad = _required("MessageSid", "From", "To")
+    if bad is not None:
+        return bad
     try:
         phone, channel = channels.parse_address(form["From"])
     except ValueError as exc:
         return _bad_request(f"From is not a phone number: {exc}")
     sid = form["MessageSid"].strip()[:64]
-    if not sid.isprintable():  # PostgreSQL cannot even look up a NUL; Twilio never sends one
-        return _bad_request("MessageSid is not a message id")
     try:
         num_media = max(0, min(int(form.get("NumMedia") or 0), MAX_MEDIA))
     except ValueError:
@@ -115,11 +127,10 @@ def inbound() -> Response:
 def status() -> Response:
     _verify_signature()
     form = request.form
-    sid, status_value = form.get("MessageSid"), form.get("MessageStatus")
-    if not sid or not status_value:
-        return _bad_request("missing required field(s): MessageSid, MessageStatus")
-    if not sid.strip().isprintable():
-        return _bad_request("MessageSid is not a message id")
+    bad = _required("MessageSid", "MessageStatus")
+    if bad is not None:
+        return bad
+    sid, status_value = form["MessageSid"], form["MessageStatus"]
     try:
         error_code = int(form["ErrorCode"]) if form.get("ErrorCode") else None
     except ValueError:

@@ -276,10 +276,7 @@ class Poll(Audience, Base):
     zones: Mapped[list[Zone]] = relationship(secondary="poll_zones")
 
     def is_open(self, now: datetime) -> bool:
-        closes = self.closes_at
-        if closes is not None and closes.tzinfo is None:
-            closes = closes.replace(tzinfo=UTC)
-        return closes is None or now < closes
+        return self.closes_at is None or now < aware(self.closes_at)
 
 
 class PollOption(Base):

@@ -580,6 +580,18 @@ def test_a_callback_without_a_status_is_a_bad_request(client: Any, sessions: Any
     assert outbound(sessions, SID).status == "queued"
 
 
+@pytest.mark.parametrize("field", ["MessageSid", "MessageStatus"])
+def test_a_callback_with_a_blank_field_is_a_bad_request_naming_it(
+    client: Any, sessions: Any, field: str
+) -> None:
+    add_outbound(sessions, SID, "queued")
+    params = {"MessageSid": SID, "MessageStatus": "delivered", field: "   "}
+    resp = signed_post(client, STATUS, params)
+    assert resp.status_code == 400
+    assert field in resp.get_data(as_text=True)
+    assert outbound(sessions, SID).status == "queued"
+
+
 def test_a_callback_with_a_garbled_error_code_still_applies_the_status(
     client: Any, sessions: Any
 ) -> None:
