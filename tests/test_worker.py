@@ -528,3 +528,18 @@ def test_worker_command_burst_sends_and_exits(
         assert pending(sessions) == 0
     finally:
         engine.dispose()
+
+
+def test_single_messages_keep_the_account_wide_send_rate(
+    config: Config, tw: TwilioLocal, q: Queue, chat: Chat
+) -> None:
+    """Report updates and follow-ups share SEND_RATE with broadcasts: 3 messages at 4/s
+    cannot all leave at once (the limiter spaces them about 0.26 s apart)."""
+    resident_id = sign_up(chat)
+    with installed(twilio_config(config, tw, send_rate=4)) as ctx:
+        for _ in range(3):
+            queue_to(ctx.sessions, resident_id)
+        relay_and_work(ctx, q)
+    times = sorted(request["t"] for request in tw.requests)
+    assert len(times) == 3
+    assert times[-1] - times[0] >= 0.45

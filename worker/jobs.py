@@ -6,13 +6,16 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from rq import get_current_job
 from sqlalchemy import update
 
+from bot.channels import segments
 from storage.models import OutboundMessage, Resident, utcnow
 from storage.queries import add_outbox
 from worker import context
 from worker.broadcast import send_chunk
 from worker.fanout import prepare_broadcast
+from worker.ratelimit import account_limiter
 from worker.sender import SendResult, retry_time
 
 log = logging.getLogger(__name__)
@@ -37,6 +40,11 @@ def send_message(message_id: int) -> str:
             return "canceled"
         to, body, channel = message.to_address, message.body or "", message.channel
 
+    # The account-wide rate holds for single messages too, not only for broadcasts.
+    job = get_current_job()
+    if job is not None:
+        cost = segments(body) if channel == "sms" else 1
+        account_limiter(job.connection, ctx.config.send_rate).acquire(cost)
     result = ctx.transport.send(to, body, channel)
     return record(message_id, result)
 

@@ -24,14 +24,12 @@ from typing import Protocol
 import redis
 
 from worker import context
-from worker.ratelimit import RateLimiter
+from worker.ratelimit import account_limiter
 from worker.sender import SendResult
 
 log = logging.getLogger(__name__)
 
 RECORD_BATCH = 200  # most outcomes written in one transaction
-# Pace a little under SEND_RATE: network jitter must not push a one-second window over it.
-RATE_HEADROOM = 0.98
 # Each worker refreshes its liveness key (Config.worker_alive_ttl seconds) every third of its
 # TTL; a missing key means the worker that claimed a row is gone.
 ALIVE_KEY = "mibarrio:alive:{}"
@@ -98,7 +96,7 @@ class Sending:
         self.connection = connection
         self.record = record
         rate = ctx.config.send_rate
-        self.limiter = RateLimiter(connection, rate * RATE_HEADROOM)
+        self.limiter = account_limiter(connection, rate)
         threads = ctx.config.send_threads
         if rate > 0:
             # Enough requests in flight to keep the rate, few enough that a crash leaves few

@@ -92,3 +92,12 @@ class RateLimiter:
             if deadline is not None and time.monotonic() + pause > deadline:
                 return False
             time.sleep(min(pause, 1.0))
+
+
+# Pace a little under SEND_RATE: network jitter must not push a one-second window over it.
+RATE_HEADROOM = 0.98
+
+
+def account_limiter(connection: redis.Redis | None, send_rate: float) -> RateLimiter:
+    """The one limiter every send shares (broadcasts and single messages alike)."""
+    return RateLimiter(connection, send_rate * RATE_HEADROOM)
