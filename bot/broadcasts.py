@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from bot import channels
 from bot.flows import polls as poll_flow
 from bot.flows.base import Reply
-from bot.i18n import LANGUAGES, N_
+from bot.i18n import LANGUAGES, N_, in_language
 from bot.render import render
 from storage.broadcasts import audience_languages
 from storage.models import Broadcast, Poll
@@ -49,7 +49,7 @@ class Content:
         )
 
     def words(self, language: str) -> str:
-        return self.text_ay if language == "ay" and self.text_ay else self.text_es
+        return in_language(language, self.text_es, self.text_ay)
 
 
 def framed(content: Content, language: str) -> Reply:

@@ -84,6 +84,12 @@ def translations(lang: str) -> Translations:
     return Translations(io.BytesIO(compile_catalog(po_path)), domain=DOMAIN)
 
 
+def in_language(lang: str | None, es: str, ay: str | None) -> str:
+    """Content written in both languages (a poll, a news item): the Aymara text for Aymara
+    readers when there is one, else the Spanish."""
+    return ay if lang == "ay" and ay else es
+
+
 def t(lang: str | None, msgid: str, vars: Mapping[str, Any] | None = None, **kw: Any) -> str:
     """Render msgid in lang with {placeholders} filled in."""
     text = translations(lang if lang in LANGUAGES else DEFAULT_LANGUAGE).gettext(msgid)

@@ -18,6 +18,7 @@ from bot.flows.base import Reply
 from bot.i18n import LANGUAGES, N_
 from bot.notify import notify
 from bot.render import render
+from bot.text import shorten
 from storage import polls as poll_store
 from storage import reports as report_store
 from storage.db import transaction
@@ -132,8 +133,7 @@ def reports_set_status(code: str, status: str, note: str | None) -> None:
             )
         ]
         if note:
-            short = note if len(note) <= NOTE_IN_SMS else note[: NOTE_IN_SMS - 3] + "..."
-            message.append(Reply(STATUS_NOTE, {"note": short}))
+            message.append(Reply(STATUS_NOTE, {"note": shorten(note, NOTE_IN_SMS)}))
         told = 0
         for resident in report_store.followers(session, report):
             if notify(session, resident, message, topic="reports", fold=config.gsm7_fold):

@@ -23,7 +23,7 @@ from bot.flows.news import MORE_WORDS
 from bot.flows.polls import option_label, question_text
 from bot.i18n import LANGUAGES, N_
 from bot.targets import Target
-from bot.text import normalize, parse_option
+from bot.text import has_words, normalize, parse_option, shorten
 from storage import polls as poll_store
 from storage.broadcasts import DEFAULT_QUIET_HOURS, LA_PAZ, create_broadcast, leader_for
 from storage.models import Leader, Poll, PollOption, PollZone, Zone
@@ -110,10 +110,6 @@ def _keep(turn: Turn, **new: Any) -> dict[str, Any]:
     return {**{k: v for k, v in turn.slots.items() if k != "_misses"}, **new}
 
 
-def _has_words(text: str) -> bool:
-    return any(ch.isalnum() for ch in text)
-
-
 def _segments(replies: list[Reply], lang: str) -> int:
     """SMS segments these replies take in one language."""
     # bot.render imports bot.flows, so it is imported when used, not with this module.
@@ -188,7 +184,7 @@ def begin_poll(turn: Turn) -> StepResult:
 
 
 def on_question(turn: Turn) -> StepResult:
-    if not _has_words(turn.text):
+    if not has_words(turn.text):
         return stay(turn, Reply(WITH_WORDS))
     cost = _cost(_poll(turn.text, ["Si", "No"]))
     if cost > MAX_SEGMENTS:
@@ -213,7 +209,7 @@ def parse_options(text: str) -> list[str] | None:
         return None
     if len({normalize(label) for label in labels}) != len(labels):
         return None
-    if any(not _has_words(label) or len(label) > MAX_LABEL for label in labels):
+    if any(not has_words(label) or len(label) > MAX_LABEL for label in labels):
         return None
     return labels
 
@@ -311,7 +307,7 @@ def begin_notice(turn: Turn) -> StepResult:
 
 
 def on_notice_text(turn: Turn) -> StepResult:
-    if not _has_words(turn.text):
+    if not has_words(turn.text):
         return stay(turn, Reply(WITH_WORDS))
     found = _leader(turn)
     if found is None:
@@ -361,12 +357,8 @@ def _counts(turn: Turn, poll: Poll, label_chars: int) -> dict[str, Any]:
     parts = []
     for option, count in res.counts:
         share = round(100 * count / res.votes) if res.votes else 0
-        parts.append(f"{_short(option_label(option, turn.lang), label_chars)} {count} ({share}%)")
+        parts.append(f"{shorten(option_label(option, turn.lang), label_chars)} {count} ({share}%)")
     return {"counts": ", ".join(parts), "votes": res.votes, "eligible": res.eligible}
-
-
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
 def _result(turn: Turn, offset: int) -> StepResult | None:
@@ -388,7 +380,7 @@ def _result(turn: Turn, offset: int) -> StepResult | None:
     replies: list[Reply] = []
     # Shorten the question, then the option labels, until it fits one SMS (or nothing helps).
     for question_chars, label_chars in RESULT_FITS:
-        values = {"poll": _short(question, question_chars), **_counts(turn, poll, label_chars)}
+        values = {"poll": shorten(question, question_chars), **_counts(turn, poll, label_chars)}
         replies = [Reply(frame, values)]
         if len(polls) > 1:
             replies.append(Reply(MORE_POLLS))

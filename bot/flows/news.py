@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.flows.base import Flow, Reply, StepResult, Turn
 from bot.flows.menu import on_choose
-from bot.i18n import N_
+from bot.i18n import N_, in_language
 from storage.news import news_for
 
 NO_NEWS = N_("No hay noticias para su zona todavía.")
@@ -18,7 +18,7 @@ def _item(turn: Turn, offset: int) -> StepResult | None:
     if not items:
         return None
     item = items[0]
-    text = item.text_ay if turn.lang == "ay" and item.text_ay else item.text_es
+    text = in_language(turn.lang, item.text_es, item.text_ay)
     replies = [Reply(N_("{text}"), {"text": text})]
     if len(items) > 1:
         replies.append(Reply(MORE_HINT))

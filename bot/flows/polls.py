@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.flows.base import Flow, Reply, StepResult, Turn, stay
-from bot.i18n import N_
-from bot.text import normalize, parse_option
+from bot.i18n import N_, in_language
+from bot.text import normalize, parse_option, shorten
 from storage import polls as store
 from storage.models import Poll, PollOption
 
@@ -22,20 +22,12 @@ NOT_FOR_YOU = N_("Esta encuesta es para otra zona.")
 PICK_QUESTION_CHARS = 30
 
 
-def _lang_text(turn: Turn, es: str, ay: str | None) -> str:
-    return ay if turn.lang == "ay" and ay else es
-
-
 def question_text(poll: Poll, lang: str) -> str:
-    return poll.question_ay if lang == "ay" and poll.question_ay else poll.question_es
+    return in_language(lang, poll.question_es, poll.question_ay)
 
 
 def option_label(option: PollOption, lang: str) -> str:
-    return option.label_ay if lang == "ay" and option.label_ay else option.label_es
-
-
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+    return in_language(lang, option.label_es, option.label_ay)
 
 
 def question(turn: Turn, poll: Poll) -> Reply:
@@ -50,7 +42,7 @@ def results_reply(turn: Turn, poll: Poll) -> Reply:
     parts = []
     for option, count in res.counts:
         share = round(100 * count / res.votes) if res.votes else 0
-        parts.append(f"{_short(option_label(option, turn.lang), 20)} {count} ({share}%)")
+        parts.append(f"{shorten(option_label(option, turn.lang), 20)} {count} ({share}%)")
     return Reply(
         RESULTS, {"counts": ", ".join(parts), "votes": res.votes, "eligible": res.eligible}
     )
@@ -64,7 +56,7 @@ def begin(turn: Turn) -> StepResult:
         return StepResult([question(turn, polls[0])], "vote", {"poll": polls[0].id})
     shown = polls[:5]
     items = ", ".join(
-        f"{i} {_short(question_text(p, turn.lang), PICK_QUESTION_CHARS)}"
+        f"{i} {shorten(question_text(p, turn.lang), PICK_QUESTION_CHARS)}"
         for i, p in enumerate(shown, start=1)
     )
     return StepResult([Reply(PICK, {"items": items})], "pick", {"polls": [p.id for p in shown]})

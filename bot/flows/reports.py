@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.flows.base import Flow, ListOf, Reply, StepResult, Turn, stay
 from bot.i18n import N_
-from bot.text import normalize, parse_option
+from bot.text import has_words, normalize, parse_option, shorten
 from storage import reports as store
 from storage.models import Report
 
@@ -118,10 +118,6 @@ def _similar_vars(turn: Turn) -> dict[str, object]:
     }
 
 
-def _has_words(text: str) -> bool:
-    return any(ch.isalnum() for ch in text)
-
-
 def _where(turn: Turn) -> Reply:
     return Reply(WHERE_WHATSAPP if turn.channel == "whatsapp" else WHERE_SMS)
 
@@ -132,7 +128,7 @@ def on_description(turn: Turn) -> StepResult:
         slots["media_url"] = turn.media[0]
     if turn.latitude is not None and turn.longitude is not None:
         slots.update(latitude=turn.latitude, longitude=turn.longitude, location=turn.address)
-    if not _has_words(turn.text):
+    if not has_words(turn.text):
         if turn.media:  # a photo without a caption: keep it, still ask for words
             return StepResult([Reply(DESCRIBE_AGAIN)], "description", slots)
         return StepResult([Reply(DESCRIBE_AGAIN)], "description", slots, miss=True)
@@ -149,7 +145,7 @@ def on_place(turn: Turn) -> StepResult:
         slots["location"] = turn.address or turn.text or None
     elif parse_option(turn.text, 0) == 0:
         slots.setdefault("location", None)
-    elif _has_words(turn.text):
+    elif has_words(turn.text):
         slots["location"] = turn.text[:MAX_DESCRIPTION]
     elif not turn.media:
         return stay(turn, _where(turn))
@@ -157,8 +153,8 @@ def on_place(turn: Turn) -> StepResult:
 
 
 def _short(text: str | None, limit: int) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+    """A resident's words for the summary: on one line, cut to fit."""
+    return shorten(" ".join((text or "").split()), limit)
 
 
 def _summary(turn: Turn, slots: dict[str, object]) -> StepResult:
