@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from storage.models import (
     Conversation,
@@ -42,13 +42,18 @@ def insert_ignoring_conflicts(session: Session, model: type) -> postgresql.Inser
 def lock_resident(session: Session, phone: str) -> tuple[Resident, bool]:
     """The resident for a phone with its conversation, created if new, locked until commit.
 
-    Returns (resident, created). One statement for a known phone: the row and its
-    conversation, locked FOR UPDATE OF residents on PostgreSQL so two texts from one phone
-    are applied one after the other (SQLite already serialises writers).
+    Returns (resident, created). On PostgreSQL the resident row is locked FOR UPDATE so two
+    texts from one phone are applied one after the other (SQLite already serialises writers).
+    On PostgreSQL the conversation is read by a second statement, after the lock is held:
+    joined into the locking SELECT it would come from the snapshot taken before the wait,
+    i.e. the state the previous text had just replaced. SQLite's transaction already holds
+    the write lock when it starts, so one joined SELECT is fresh there.
     """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    loader = selectinload if postgres else joinedload
     locked = (
         select(Resident)
-        .options(joinedload(Resident.conversation))
+        .options(loader(Resident.conversation))
         .where(Resident.phone == phone)
         .with_for_update(of=Resident)
         .execution_options(populate_existing=True)
