@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 DEFAULT_KEY = "mibarrio:ratelimit:send"
 
 # KEYS[1] = limiter key; ARGV = interval per unit (µs), cost (units), max wait (µs).
-# Returns {booked (1/0), wait in µs}. Lua numbers are doubles: µs since 1970 fit exactly.
+# Returns {booked (1/0), wait in µs, the slot's start in µs since 1970 (Redis clock)}.
+# Lua numbers are doubles: µs since 1970 fit exactly.
 _GCRA = """
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) * 1000000 + tonumber(now_parts[2])
@@ -33,12 +34,12 @@ if tat < now then
 end
 local wait = tat - now
 if wait > max_wait then
-  return {0, wait}
+  return {0, wait, tat}
 end
 local new_tat = tat + interval * cost
 local ttl_ms = math.ceil((new_tat - now) / 1000) + 1000
 redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', ttl_ms)
-return {1, wait}
+return {1, wait, tat}
 """
 
 
@@ -46,6 +47,7 @@ return {1, wait}
 class Slot:
     booked: bool
     wait: float  # seconds until the slot (booked) or until trying again makes sense
+    at: float  # the slot's start, seconds since 1970 by Redis' clock (0.0: unlimited)
 
 
 class RateLimiter:
@@ -71,26 +73,26 @@ class RateLimiter:
     def book(self, cost: int = 1) -> Slot:
         """Book the next slot for `cost` units, unless it is more than max_wait away."""
         if self._script is None:
-            return Slot(True, 0.0)
+            return Slot(True, 0.0, 0.0)
         interval_us = 1_000_000 / self.rate
-        booked, wait_us = self._script(
+        booked, wait_us, at_us = self._script(
             keys=[self.key], args=[f"{interval_us:.3f}", max(cost, 1), int(self.max_wait * 1e6)]
         )
-        return Slot(bool(booked), int(wait_us) / 1e6)
+        return Slot(bool(booked), int(wait_us) / 1e6, int(at_us) / 1e6)
 
-    def acquire(self, cost: int = 1, *, timeout: float | None = None) -> bool:
-        """Wait until a slot is ours; False if that would take longer than `timeout` seconds."""
+    def acquire(self, cost: int = 1, *, timeout: float | None = None) -> Slot | None:
+        """Wait until a slot is ours and return it; None if that would take over `timeout` s."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             slot = self.book(cost)
             if slot.booked:
                 if slot.wait > 0:
                     time.sleep(slot.wait)
-                return True
+                return slot
             # Everything up to max_wait is booked: come back when part of it has gone by.
             pause = max(slot.wait - self.max_wait, 0.01)
             if deadline is not None and time.monotonic() + pause > deadline:
-                return False
+                return None
             time.sleep(min(pause, 1.0))
 
 
