@@ -17,7 +17,7 @@ from bot.flows import FLOWS, Reply, StepResult, Turn, account, leader, menu, pol
 from bot.render import render, text_of
 from bot.text import normalize
 from storage import queries
-from storage.models import aware, utcnow
+from storage.models import Conversation, Resident, aware, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ class Outcome:
     language: str | None  # None: the resident has not chosen yet
     resident_id: int | None  # None: the resident's row was removed (declined consent)
     forget: bool = False  # personal data was removed in this turn: keep nothing of it
+    rows: tuple[Resident | Conversation, ...] = ()  # the locked rows the turn may have changed
 
 
 def handle_inbound(
@@ -57,7 +58,7 @@ def handle_inbound(
 ) -> Outcome:
     """Apply one inbound message to the sender's conversation and return the replies."""
     now = now or utcnow()
-    resident, _created = queries.lock_resident(session, msg.phone)
+    resident = queries.lock_resident(session, msg.phone)
     resident.last_inbound_at = now
     resident.last_channel = msg.channel
     if msg.channel == "whatsapp":
@@ -81,7 +82,13 @@ def handle_inbound(
     # Read after the turn: the resident may just have chosen (or changed) their language.
     kept = resident in session
     forget = not kept or resident.status == "erased"
-    return Outcome(replies, resident.language, resident.id if kept else None, forget)
+    return Outcome(
+        replies,
+        resident.language,
+        resident.id if kept else None,
+        forget,
+        (resident, conv) if kept else (),
+    )
 
 
 def _dispatch(turn: Turn, flow_timeout: timedelta) -> list[Reply]:

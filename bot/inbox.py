@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.engine import InboundMessage, handle_inbound, render
 from storage import queries
 from storage.db import retry_on_disconnect
-from storage.models import ReceivedMessage
 
 
 def receive(
@@ -51,16 +50,15 @@ def _apply_once(
         outcome = handle_inbound(session, msg, now=now, flow_timeout=flow_timeout)
         body = render(outcome.replies, outcome.language, msg.channel, fold=fold)
         replies = [body] if body else []
-        session.add(
-            ReceivedMessage(
-                sid=sid,
-                channel=msg.channel,
-                # Declined consent or erased: keep nothing they wrote.
-                body=None if outcome.forget else msg.body,
-                num_media=len(msg.media),
-                resident_id=outcome.resident_id,
-                replies=replies,
-            )
+        queries.flush_changes(session, *outcome.rows)
+        queries.record_inbound(
+            session,
+            sid=sid,
+            channel=msg.channel,
+            # Declined consent or erased: keep nothing they wrote.
+            body=None if outcome.forget else msg.body,
+            num_media=len(msg.media),
+            resident_id=outcome.resident_id,
+            replies=replies,
         )
-        session.flush()
         return replies

@@ -11,6 +11,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from storage.models import TOPICS, Macrodistrict, Resident, Zone, utcnow
+from storage.queries import ensure_conversations
 
 ZONES_CSV = Path(__file__).parent / "data" / "la-paz-zones.csv"
 # Synthetic residents live in a numbering block of their own, so they never collide with
@@ -101,4 +102,5 @@ def seed_demo_residents(
         )
     for start in range(0, len(rows), 5000):
         session.execute(insert(Resident), rows[start : start + 5000])
+    ensure_conversations(session, Resident.synthetic.is_(True))
     return len(rows)

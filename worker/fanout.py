@@ -19,11 +19,10 @@ from typing import Any
 from rq import Queue, get_current_job
 from sqlalchemy import func, literal, or_, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.types import JSON
 
 from storage import broadcasts as store
-from storage.models import Broadcast, Conversation, Delivery, Poll, aware, utcnow
-from storage.queries import add_outbox, insert_ignoring_conflicts
+from storage.models import Broadcast, Conversation, Delivery, Poll, Resident, aware, utcnow
+from storage.queries import add_outbox, ensure_conversations, insert_ignoring_conflicts
 from worker import context
 from worker.broadcast import quiet, send_chunk
 
@@ -122,21 +121,7 @@ def expect_answers(session: Session, broadcast: Broadcast, now: datetime) -> Non
     until = aware(poll.closes_at) if poll.closes_at else now + store.POLL_ANSWER_WINDOW
     expect = {"kind": "poll", "id": poll.id, "until": until.isoformat()}
     recipients = select(Delivery.resident_id).where(Delivery.broadcast_id == broadcast.id)
-    missing = select(
-        Delivery.resident_id,
-        literal({}, JSON).label("slots"),
-        literal(now).label("updated_at"),
-    ).where(
-        Delivery.broadcast_id == broadcast.id,
-        ~select(Conversation.resident_id)
-        .where(Conversation.resident_id == Delivery.resident_id)
-        .exists(),
-    )
-    session.execute(
-        insert_ignoring_conflicts(session, Conversation).from_select(
-            ["resident_id", "slots", "updated_at"], missing
-        )
-    )
+    ensure_conversations(session, Resident.id.in_(recipients))
     session.execute(
         update(Conversation)
         .where(Conversation.resident_id.in_(recipients))
