@@ -16,7 +16,7 @@ from bot import i18n
 from bot.flows import FLOWS, Reply, StepResult, Turn, account, leader, menu, polls, reports
 from bot.render import render, text_of
 from bot.text import normalize
-from storage import queries
+from storage import queries, turns
 from storage.models import Conversation, Resident, aware, utcnow
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def handle_inbound(
 ) -> Outcome:
     """Apply one inbound message to the sender's conversation and return the replies."""
     now = now or utcnow()
-    resident = queries.lock_resident(session, msg.phone)
+    resident = turns.lock_resident(session, msg.phone)
     resident.last_inbound_at = now
     resident.last_channel = msg.channel
     if msg.channel == "whatsapp":

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engine import InboundMessage, handle_inbound, render
-from storage import queries
+from storage import turns
 from storage.db import retry_on_disconnect
 
 
@@ -32,7 +32,7 @@ def receive(
         return retry_on_disconnect(lambda: _apply_once(sessions, sid, msg, fold, flow_timeout, now))
     except IntegrityError:
         with sessions() as session:
-            seen = queries.find_inbound(session, sid)
+            seen = turns.find_inbound(session, sid)
         if seen is None:
             raise  # some other constraint failed: never swallow a message silently
         return list(seen.replies or [])
@@ -50,9 +50,9 @@ def _apply_once(
         outcome = handle_inbound(session, msg, now=now, flow_timeout=flow_timeout)
         body = render(outcome.replies, outcome.language, msg.channel, fold=fold)
         replies = [body] if body else []
-        queries.flush_changes(session, *outcome.rows)
-        queries.record_inbound(
+        turns.store_turn(
             session,
+            outcome.rows,
             sid=sid,
             channel=msg.channel,
             # Declined consent or erased: keep nothing they wrote.

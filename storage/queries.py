@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
-    JSON,
-    Table,
-    Update,
-    bindparam,
     func,
-    insert,
-    inspect,
-    literal,
     select,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Mapper, Session, contains_eager
+from sqlalchemy.orm import Session
 
 from storage.models import (
-    Base,
     Conversation,
     Delivery,
     Macrodistrict,
@@ -52,60 +43,6 @@ def insert_ignoring_conflicts(session: Session, model: type) -> postgresql.Inser
     raise RuntimeError(f"unsupported database: {dialect}")  # pragma: no cover
 
 
-# Built once: a statement object keeps its cache key, so each use skips computing it again.
-_LOCK_RESIDENT = (
-    select(Resident)
-    .join(Resident.conversation)
-    .options(contains_eager(Resident.conversation))
-    .where(Resident.phone == bindparam("phone"))
-    .with_for_update(of=[Resident, Conversation])
-    .execution_options(populate_existing=True)
-)
-
-
-def lock_resident(session: Session, phone: str) -> Resident:
-    """The resident for a phone with its conversation, created if new, locked until commit.
-
-    One statement reads and locks both rows (FOR UPDATE OF both on PostgreSQL; SQLite
-    already serialises writers), so two texts from one phone are applied one after the
-    other. Both rows must be locked: when the SELECT has to wait, PostgreSQL re-reads the
-    rows it locks once the lock is granted, but a joined row it does not lock would come
-    from the snapshot taken before the wait, i.e. the conversation the previous text had
-    just replaced.
-
-    A resident's conversation row is made with the resident (a row missing since older
-    versions is made on the spot), so the join always finds it.
-    """
-    for _attempt in range(3):
-        resident = session.scalars(_LOCK_RESIDENT, {"phone": phone}).one_or_none()
-        if resident is not None:
-            return resident
-        # A new phone, a resident without a conversation row yet, or (PostgreSQL) the
-        # transaction we waited for deleted the row (declined consent) or erased its phone.
-        session.execute(
-            insert_ignoring_conflicts(session, Resident).values(
-                phone=phone, status="onboarding", created_at=utcnow()
-            )
-        )
-        ensure_conversations(session, Resident.phone == phone)
-    raise RuntimeError(f"could not lock a resident row for {phone}")
-
-
-def ensure_conversations(session: Session, *where: Any) -> None:
-    """Give the residents matching `where` the (empty) conversation row they lack."""
-    missing = select(
-        Resident.id, literal({}, JSON).label("slots"), literal(utcnow()).label("updated_at")
-    ).where(
-        *where,
-        ~select(Conversation.resident_id).where(Conversation.resident_id == Resident.id).exists(),
-    )
-    session.execute(
-        insert_ignoring_conflicts(session, Conversation).from_select(
-            ["resident_id", "slots", "updated_at"], missing
-        )
-    )
-
-
 def conversation_for(session: Session, resident: Resident) -> Conversation:
     """The resident's conversation row (loaded with the resident), created on first use."""
     conv = resident.conversation
@@ -113,79 +50,6 @@ def conversation_for(session: Session, resident: Resident) -> Conversation:
         conv = Conversation(resident_id=resident.id, slots={})
         resident.conversation = conv
     return conv
-
-
-def flush_changes(session: Session, *rows: Base) -> None:
-    """Flush what a unit of work changed; if only some columns of `rows` did, as plain UPDATEs.
-
-    The usual text changes a few columns of two rows (the resident, the conversation), and
-    the ORM's unit of work costs several times what those statements do. So when nothing else
-    is new, deleted or changed, each row's changed columns go out in one UPDATE and the rows
-    leave the session, stored; anything more goes through the ordinary flush.
-    """
-    if session.new or session.deleted or any(obj not in rows for obj in session.dirty):
-        session.flush()
-        return
-    for row in rows:
-        state = inspect(row)
-        if not state.persistent:
-            continue
-        if state.modified:
-            changed = tuple(
-                prop.key
-                for prop in state.mapper.column_attrs
-                if state.attrs[prop.key].history.has_changes()
-            )
-            if changed:
-                params = {f"v_{key}": state.dict[key] for key in changed}
-                for col, value in zip(state.mapper.primary_key, state.identity or (), strict=True):
-                    params[f"pk_{col.key}"] = value
-                session.execute(_update_statement(state.mapper, changed), params)
-    for row in rows:  # afterwards: expunging a resident takes its conversation along
-        if row in session:
-            session.expunge(row)
-
-
-@functools.cache
-def _update_statement(mapper: Mapper[Any], keys: tuple[str, ...]) -> Update:
-    """UPDATE table SET <keys> WHERE <primary key>, with bind parameters, built once per shape."""
-    columns = {key: mapper.get_property(key).columns[0] for key in keys}  # type: ignore[attr-defined]
-    return (
-        update(cast(Table, mapper.local_table))
-        .where(*(col == bindparam(f"pk_{col.key}") for col in mapper.primary_key))
-        .values({col: bindparam(f"v_{key}") for key, col in columns.items()})
-    )
-
-
-def record_inbound(
-    session: Session,
-    *,
-    sid: str,
-    channel: str,
-    body: str | None,
-    num_media: int,
-    resident_id: int | None,
-    replies: list[str],
-) -> None:
-    """Store a received message and the reply it got; a repeated sid fails the transaction."""
-    session.execute(
-        _INSERT_INBOUND,
-        {
-            "sid": sid,
-            "channel": channel,
-            "body": body,
-            "num_media": num_media,
-            "resident_id": resident_id,
-            "replies": replies,
-        },
-    )
-
-
-_INSERT_INBOUND = insert(cast(Table, ReceivedMessage.__table__))
-
-
-def find_inbound(session: Session, sid: str) -> ReceivedMessage | None:
-    return session.scalar(select(ReceivedMessage).where(ReceivedMessage.sid == sid))
 
 
 def all_zones(session: Session) -> list[Zone]:

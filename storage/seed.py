@@ -11,7 +11,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from storage.models import TOPICS, Macrodistrict, Resident, Zone, utcnow
-from storage.queries import ensure_conversations
+from storage.turns import ensure_conversations
 
 ZONES_CSV = Path(__file__).parent / "data" / "la-paz-zones.csv"
 # Synthetic residents live in a numbering block of their own, so they never collide with

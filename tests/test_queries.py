@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from sqlalchemy import event, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage import queries
+from storage import turns
 from storage.db import transaction
 from storage.models import Conversation, Report, Resident, Zone, utcnow
 from tests.conftest import Chat
@@ -63,45 +65,75 @@ def test_a_resident_without_a_conversation_row_gets_one_and_is_answered(
 
 def test_every_new_resident_gets_a_conversation_row_at_once(sessions: Sessions) -> None:
     with transaction(sessions) as session:
-        resident = queries.lock_resident(session, "+59171110001")
+        resident = turns.lock_resident(session, "+59171110001")
         assert resident.conversation is not None
         assert resident.conversation.flow is None
     with sessions() as session:
         assert session.get(Conversation, resident.id) is not None
 
 
-def test_changed_columns_of_the_locked_rows_are_written_and_kept(sessions: Sessions) -> None:
+def store(session: Session, resident: Resident, sid: str = "SM1") -> None:
+    assert resident.conversation is not None
+    turns.store_turn(
+        session,
+        (resident, resident.conversation),
+        sid=sid,
+        channel="sms",
+        body="hola",
+        num_media=0,
+        resident_id=resident.id,
+        replies=["ok"],
+    )
+
+
+def test_changed_columns_of_the_locked_rows_are_written_with_the_message(
+    sessions: Sessions,
+) -> None:
     with transaction(sessions) as session:
-        resident = queries.lock_resident(session, "+59171110002")
+        resident = turns.lock_resident(session, "+59171110002")
         conv = resident.conversation
         assert conv is not None
         resident.language = "ay"
         conv.flow, conv.step, conv.slots = "reports", "category", {"x": 1}
         with statements(session) as sent:
-            queries.flush_changes(session, resident, conv)
+            store(session, resident)
             session.flush()  # nothing left for the ORM to write
-        assert sent == ["UPDATE", "UPDATE"]
+        postgres = session.get_bind().dialect.name == "postgresql"
+        # PostgreSQL: one round trip (WITH <updates> INSERT); SQLite: UPDATE, UPDATE, INSERT.
+        assert sent == (["WITH"] if postgres else ["UPDATE", "UPDATE", "INSERT"])
     with sessions() as session:
         stored = session.scalars(select(Resident).where(Resident.phone == "+59171110002")).one()
+        assert turns.find_inbound(session, "SM1") is not None
         assert stored.language == "ay"
         assert stored.conversation is not None
         assert (stored.conversation.flow, stored.conversation.step) == ("reports", "category")
         assert stored.conversation.slots == {"x": 1}
 
 
-def test_rows_nobody_changed_cost_no_statement(sessions: Sessions) -> None:
+def test_rows_nobody_changed_cost_no_update(sessions: Sessions) -> None:
     with transaction(sessions) as session:
-        resident = queries.lock_resident(session, "+59171110003")
-        assert resident.conversation is not None
+        resident = turns.lock_resident(session, "+59171110003")
         with statements(session) as sent:
-            queries.flush_changes(session, resident, resident.conversation)
-        assert sent == []
+            store(session, resident)
+        assert sent == ["INSERT"]
+
+
+def test_a_repeated_sid_writes_nothing_of_the_turn(sessions: Sessions) -> None:
+    with transaction(sessions) as session:
+        store(session, turns.lock_resident(session, "+59171110005"), sid="SM-same")
+    with pytest.raises(IntegrityError), transaction(sessions) as session:
+        resident = turns.lock_resident(session, "+59171110005")
+        resident.language = "ay"
+        store(session, resident, sid="SM-same")
+    with sessions() as session:
+        stored = session.scalars(select(Resident).where(Resident.phone == "+59171110005")).one()
+        assert stored.language is None
 
 
 def test_anything_else_pending_goes_through_the_full_flush(sessions: Sessions) -> None:
     resident_id = add_resident_without_conversation(sessions, "+59171110004")
     with transaction(sessions) as session:
-        resident = queries.lock_resident(session, "+59171110004")
+        resident = turns.lock_resident(session, "+59171110004")
         resident.language = "ay"
         session.add(
             Report(
@@ -112,8 +144,7 @@ def test_anything_else_pending_goes_through_the_full_flush(sessions: Sessions) -
                 description="sin agua",
             )
         )
-        assert resident.conversation is not None
-        queries.flush_changes(session, resident, resident.conversation)
+        store(session, resident)
     with sessions() as session:
         assert session.get(Resident, resident_id).language == "ay"  # type: ignore[union-attr]
         assert session.scalars(select(Report.code)).all() == ["R-TEST"]

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from storage import broadcasts as store
 from storage.models import Broadcast, Conversation, Delivery, Poll, Resident, aware, utcnow
-from storage.queries import add_outbox, ensure_conversations, insert_ignoring_conflicts
+from storage.queries import add_outbox, insert_ignoring_conflicts
+from storage.turns import ensure_conversations
 from worker import context
 from worker.broadcast import quiet, send_chunk
 

@@ -1,0 +1,186 @@
+"""One text's storage: lock the sender's rows, write what the turn changed, remember the sid.
+
+This is the webhook's path for every message, so it is built to be cheap: one statement reads
+and locks the resident and the conversation, and on PostgreSQL the usual turn is written back
+in one more (the changed columns of both rows and the message row), then COMMIT.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, cast
+
+from sqlalchemy import JSON, Insert, Table, Update, bindparam, insert, inspect, literal, select
+from sqlalchemy import update as update_
+from sqlalchemy.orm import Mapper, Session, contains_eager
+from sqlalchemy.orm.attributes import get_history
+
+from storage.models import Base, Conversation, ReceivedMessage, Resident, utcnow
+from storage.queries import insert_ignoring_conflicts
+
+# Built once: a statement object keeps its cache key, so each use skips computing it again.
+_LOCK_RESIDENT = (
+    select(Resident)
+    .join(Resident.conversation)
+    .options(contains_eager(Resident.conversation))
+    .where(Resident.phone == bindparam("phone"))
+    .with_for_update(of=[Resident, Conversation])
+    .execution_options(populate_existing=True)
+)
+
+
+def lock_resident(session: Session, phone: str) -> Resident:
+    """The resident for a phone with its conversation, created if new, locked until commit.
+
+    One statement reads and locks both rows (FOR UPDATE OF both on PostgreSQL; SQLite
+    already serialises writers), so two texts from one phone are applied one after the
+    other. Both rows must be locked: when the SELECT has to wait, PostgreSQL re-reads the
+    rows it locks once the lock is granted, but a joined row it does not lock would come
+    from the snapshot taken before the wait, i.e. the conversation the previous text had
+    just replaced.
+
+    A resident's conversation row is made with the resident (a row missing since older
+    versions is made on the spot), so the join always finds it.
+    """
+    for _attempt in range(3):
+        resident = session.scalars(_LOCK_RESIDENT, {"phone": phone}).one_or_none()
+        if resident is not None:
+            return resident
+        # A new phone, a resident without a conversation row yet, or (PostgreSQL) the
+        # transaction we waited for deleted the row (declined consent) or erased its phone.
+        session.execute(
+            insert_ignoring_conflicts(session, Resident).values(
+                phone=phone, status="onboarding", created_at=utcnow()
+            )
+        )
+        ensure_conversations(session, Resident.phone == phone)
+    raise RuntimeError(f"could not lock a resident row for {phone}")
+
+
+def ensure_conversations(session: Session, *where: Any) -> None:
+    """Give the residents matching `where` the (empty) conversation row they lack."""
+    missing = select(
+        Resident.id, literal({}, JSON).label("slots"), literal(utcnow()).label("updated_at")
+    ).where(
+        *where,
+        ~select(Conversation.resident_id).where(Conversation.resident_id == Resident.id).exists(),
+    )
+    session.execute(
+        insert_ignoring_conflicts(session, Conversation).from_select(
+            ["resident_id", "slots", "updated_at"], missing
+        )
+    )
+
+
+def store_turn(
+    session: Session,
+    rows: tuple[Base, ...],
+    *,
+    sid: str,
+    channel: str,
+    body: str | None,
+    num_media: int,
+    resident_id: int | None,
+    replies: list[str],
+) -> None:
+    """Write what a turn changed, then the message row; a repeated sid fails the transaction.
+
+    The usual text changes a few columns of two rows (the resident, the conversation), and
+    the ORM's unit of work costs several times what those statements do. So when nothing
+    else is new, deleted or changed, each row's changed columns go out as an UPDATE: on
+    PostgreSQL inside the message row's INSERT (one round trip), elsewhere one after the
+    other. Anything more goes through the ordinary flush first. The rows leave the session.
+    """
+    if session.new or session.deleted or any(obj not in rows for obj in session.dirty):
+        session.flush()
+    updates = [change for change in map(_column_changes, rows) if change is not None]
+    message = {
+        "m_sid": sid,
+        "m_channel": channel,
+        "m_body": body,
+        "m_num_media": num_media,
+        "m_resident_id": resident_id,
+        "m_replies": replies,
+        "m_received_at": utcnow(),
+    }
+    if updates and session.get_bind().dialect.name == "postgresql":
+        shapes = tuple((mapper, keys) for mapper, keys, _ in updates)
+        for _, _, params in updates:
+            message.update(params)
+        session.execute(_insert_message_with(shapes), message)
+    else:
+        for mapper, keys, params in updates:
+            session.execute(_update_statement(mapper, keys), params)
+        session.execute(_INSERT_MESSAGE, message)
+    for row in rows:  # afterwards: expunging a resident takes its conversation along
+        if row in session:
+            session.expunge(row)
+
+
+def _column_changes(row: Base) -> tuple[Mapper[Any], tuple[str, ...], dict[str, Any]] | None:
+    """(mapper, changed column attributes, bind values) for a row, or None if it is clean."""
+    state = inspect(row)
+    if not (state.persistent and state.modified):
+        return None
+    mapper = state.mapper
+    unmodified = state.unmodified  # one set operation; history only for what was assigned
+    keys = tuple(
+        key
+        for key in _column_keys(mapper)
+        if key not in unmodified and get_history(row, key).has_changes()
+    )
+    if not keys:
+        return None
+    prefix = _table(mapper).name
+    params = {f"{prefix}_v_{key}": state.dict[key] for key in keys}
+    for col, value in zip(mapper.primary_key, state.identity or (), strict=True):
+        params[f"{prefix}_pk_{col.key}"] = value
+    return mapper, keys, params
+
+
+@functools.cache
+def _column_keys(mapper: Mapper[Any]) -> tuple[str, ...]:
+    return tuple(prop.key for prop in mapper.column_attrs)
+
+
+@functools.cache
+def _update_statement(mapper: Mapper[Any], keys: tuple[str, ...]) -> Update:
+    """UPDATE table SET <keys> WHERE <primary key>, with bind parameters, built once per shape.
+
+    Bind names carry the table's name, so the updates of two tables can share one statement.
+    """
+    table = _table(mapper)
+    columns = {key: mapper.get_property(key).columns[0] for key in keys}  # type: ignore[attr-defined]
+    return (
+        update_(table)
+        .where(*(col == bindparam(f"{table.name}_pk_{col.key}") for col in mapper.primary_key))
+        .values({col: bindparam(f"{table.name}_v_{key}") for key, col in columns.items()})
+    )
+
+
+def _table(mapper: Mapper[Any]) -> Table:
+    return cast(Table, mapper.local_table)
+
+
+_MESSAGE_COLUMNS = ("sid", "channel", "body", "num_media", "resident_id", "replies", "received_at")
+_INSERT_MESSAGE = insert(cast(Table, ReceivedMessage.__table__)).values(
+    {name: bindparam(f"m_{name}") for name in _MESSAGE_COLUMNS}
+)
+
+
+@functools.cache
+def _insert_message_with(shapes: tuple[tuple[Mapper[Any], tuple[str, ...]], ...]) -> Insert:
+    """WITH <the updates> INSERT INTO inbound_messages ...: a turn's writes in one statement.
+
+    PostgreSQL runs every data-modifying WITH clause exactly once, whatever the INSERT does,
+    and a duplicate sid fails the whole statement.
+    """
+    statement = _INSERT_MESSAGE
+    for mapper, keys in shapes:
+        cte = _update_statement(mapper, keys).cte(f"{_table(mapper).name}_turn")
+        statement = statement.add_cte(cte)
+    return statement
+
+
+def find_inbound(session: Session, sid: str) -> ReceivedMessage | None:
+    return session.scalar(select(ReceivedMessage).where(ReceivedMessage.sid == sid))
