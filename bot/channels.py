@@ -48,7 +48,7 @@ UCS2_PART = 67  # UTF-16 code units per segment of a concatenated message
 
 def is_gsm7(text: str) -> bool:
     """True if every character of ``text`` can be sent in the GSM-7 alphabet."""
-    return all(ch in _GSM7 for ch in text)
+    return _GSM7.issuperset(text)
 
 
 def encoding(text: str) -> Encoding:
@@ -214,11 +214,13 @@ def render(text: str, channel: Channel, *, fold: bool = True) -> str:
 # --- Addressing -------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_address(raw: str) -> tuple[str, Channel]:
     """Twilio's From/To value -> (E.164 phone, channel).
 
     Accepts surrounding spaces, a ``whatsapp:`` prefix in any case and national Bolivian
-    numbers. Raises ValueError for anything that is not a plausible phone number.
+    numbers. Raises ValueError for anything that is not a plausible phone number. Results are
+    cached (residents write again and again from the same number; errors are not cached).
     """
     value = raw.strip()
     channel: Channel = "sms"
