@@ -15,7 +15,7 @@ from bot.config import Config
 from bot.engine import InboundMessage
 from bot.inbox import receive
 from bot.state import AppState
-from storage import queries
+from storage import statuses
 from storage.db import retry_on_disconnect
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ def status() -> Response:
 
     def apply() -> None:
         with sessions() as session, session.begin():
-            queries.apply_status(session, sid.strip(), status_value, error_code)
+            statuses.apply_status(session, sid.strip(), status_value, error_code)
 
     retry_on_disconnect(apply)
     return Response("", status=200)

@@ -145,6 +145,23 @@ class ReceivedMessage(Base):
     replies: Mapped[list[str] | None] = mapped_column(JSON)
 
 
+class EarlyStatus(Base):
+    """A status callback for a sid not stored yet: Twilio can answer before we write the sid.
+
+    Kept until the sid turns up on a message or delivery (then applied, forward-only) or
+    until it is too old to belong to anything we sent.
+    """
+
+    __tablename__ = "early_statuses"
+    __table_args__ = (UniqueConstraint("sid", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sid: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))
+    error_code: Mapped[int | None]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 class OutboundMessage(Base):
     """A message we send ourselves (not a TwiML reply), tracked to its final status."""
 

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from storage.models import (
     Conversation,
-    Delivery,
     Macrodistrict,
     NewsItem,
     OutboundMessage,
@@ -149,54 +148,6 @@ def stats(session: Session) -> dict[str, Any]:
 
 def _count_rows(session: Session, model: type) -> int:
     return session.scalar(select(func.count()).select_from(model)) or 0
-
-
-# Twilio's message statuses in the order they can happen; a callback only moves a row forward.
-# Terminal outcomes share the top ranks: a late "sent" never overwrites "delivered", and
-# "read" (WhatsApp) follows "delivered".
-STATUS_RANK: dict[str, int] = {
-    "pending": 0,
-    "accepted": 1,
-    "scheduled": 1,
-    "queued": 2,
-    "sending": 3,
-    "unknown": 3,
-    "sent": 4,
-    "undelivered": 5,
-    "failed": 5,
-    "canceled": 5,
-    "delivered": 6,
-    "partially_delivered": 6,
-    "read": 7,
-}
-
-
-def apply_status(session: Session, sid: str, status: str, error_code: int | None) -> bool:
-    """Apply a status callback forward-only to a message or broadcast delivery; True if changed."""
-    status = status.strip().lower()
-    rank = STATUS_RANK.get(status)
-    if rank is None:
-        return False
-    lower = [s for s, r in STATUS_RANK.items() if r < rank]
-    values: dict[str, Any] = {"status": status, "updated_at": utcnow()}
-    if error_code is not None:
-        values["error_code"] = error_code
-    result = session.execute(
-        update(OutboundMessage)
-        .where(OutboundMessage.twilio_sid == sid, OutboundMessage.status.in_(lower))
-        .values(**values)
-    )
-    changed = bool(result.rowcount)  # type: ignore[attr-defined]
-    if status == "sending":
-        # For a delivery row "sending" means "claimed by a worker": Twilio's own "sending"
-        # adds nothing to "queued" and would confuse the sweeper.
-        return changed
-    result = session.execute(
-        update(Delivery)
-        .where(Delivery.twilio_sid == sid, Delivery.status.in_(lower))
-        .values(**values)
-    )
-    return changed or bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def queue_message(

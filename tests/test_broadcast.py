@@ -31,7 +31,8 @@ from storage.models import (
     Zone,
     utcnow,
 )
-from storage.queries import apply_status, stats
+from storage.queries import stats
+from storage.statuses import apply_status
 from tests.helpers import SMS_FROM, WHATSAPP_FROM, installed, twilio_config
 from tests.twilio_local import TwilioLocal
 from worker import context as worker_context
@@ -563,6 +564,29 @@ def test_status_callback_webhook_updates_a_delivery(
             client, "/twilio/status", {"MessageSid": sid, "MessageStatus": status}
         )
         assert response.status_code == 200
+    assert deliveries(ctx.sessions, broadcast_id)[only].status == "delivered"
+
+
+def test_a_delivery_callback_that_beats_the_stored_sid_is_applied_by_the_worker(
+    ctx: WorkerContext, q: Queue, tw: TwilioLocal, client: object
+) -> None:
+    from tests.conftest import signed_post
+
+    (only,) = add_residents(ctx.sessions, 1)
+    broadcast_id = announce(ctx.sessions)
+    drain(ctx, q)
+    sid = tw.requests[0]["sid"]
+    # As if the callback had come before the worker's commit: the sid is not stored yet.
+    with transaction(ctx.sessions) as session:
+        session.execute(update(Delivery).values(twilio_sid=None, status="sending"))
+    response = signed_post(
+        client, "/twilio/status", {"MessageSid": sid, "MessageStatus": "delivered"}
+    )
+    assert response.status_code == 200
+    assert deliveries(ctx.sessions, broadcast_id)[only].status == "sending"
+    with transaction(ctx.sessions) as session:  # the worker's commit lands
+        session.execute(update(Delivery).values(twilio_sid=sid, status="queued"))
+    drain(ctx, q)  # the worker's periodic pass
     assert deliveries(ctx.sessions, broadcast_id)[only].status == "delivered"
 
 

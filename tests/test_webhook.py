@@ -11,6 +11,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import create_app
 from bot.channels import is_gsm7, segments
 from bot.config import Config
-from storage.models import Conversation, OutboundMessage, ReceivedMessage, Report, Resident
+from storage.models import (
+    Conversation,
+    EarlyStatus,
+    OutboundMessage,
+    ReceivedMessage,
+    Report,
+    Resident,
+    utcnow,
+)
+from storage.statuses import apply_early_statuses
 from tests.conftest import AUTH_TOKEN, inbound_params, sign, signed_post
 
 INBOUND = "/twilio/inbound"
@@ -564,6 +574,48 @@ def test_a_callback_for_a_message_we_do_not_know_changes_nothing(
     assert resp.status_code == 200
     assert outbound(sessions, SID).status == "queued"
     assert count(sessions, OutboundMessage) == 1
+
+
+def early(sessions: sessionmaker[Session]) -> list[tuple[str, str]]:
+    with sessions() as session:
+        return [(e.sid, e.status) for e in session.scalars(select(EarlyStatus))]
+
+
+def apply_early(sessions: sessionmaker[Session], now: datetime | None = None) -> int:
+    with sessions() as session, session.begin():
+        return apply_early_statuses(session, now)
+
+
+def test_a_callback_that_beats_the_stored_sid_is_applied_once_the_sid_is_stored(
+    client: Any, sessions: Any
+) -> None:
+    # Twilio answered the API call and called back before the worker committed the sid.
+    callback(client, SID, "sent")
+    callback(client, SID, "delivered")
+    assert early(sessions) == [(SID, "sent"), (SID, "delivered")]
+    add_outbound(sessions, SID, "queued")  # the worker's commit lands
+    assert apply_early(sessions) == 2
+    assert outbound(sessions, SID).status == "delivered"
+    assert early(sessions) == []
+    callback(client, SID, "sent")  # late and known now: forward-only, nothing kept
+    assert outbound(sessions, SID).status == "delivered"
+    assert early(sessions) == []
+
+
+def test_early_callbacks_whose_sid_never_turns_up_are_dropped_after_two_days(
+    client: Any, sessions: Any
+) -> None:
+    callback(client, SID, "delivered")
+    assert apply_early(sessions) == 0
+    assert early(sessions) == [(SID, "delivered")]  # still waiting for its sid
+    assert apply_early(sessions, utcnow() + timedelta(days=2, minutes=1)) == 0
+    assert early(sessions) == []
+
+
+def test_a_repeated_early_callback_is_kept_once(client: Any, sessions: Any) -> None:
+    for _ in range(3):
+        callback(client, SID, "delivered")
+    assert early(sessions) == [(SID, "delivered")]
 
 
 def test_a_callback_with_an_unknown_status_changes_nothing(client: Any, sessions: Any) -> None:

@@ -10,6 +10,7 @@ import redis
 from rq import SimpleWorker
 
 from bot.config import Config
+from storage.statuses import apply_early_statuses
 from worker import context, pool
 from worker.followups import send_due_followups
 from worker.outbox import relay
@@ -70,6 +71,10 @@ class BurstWorker(SimpleWorker):
 def periodic(ctx: context.WorkerContext) -> None:
     """Work that comes due with time rather than with a message."""
     send_due_followups(ctx.sessions, fold=ctx.config.gsm7_fold)
+    with ctx.sessions() as session, session.begin():
+        applied = apply_early_statuses(session)
+    if applied:
+        log.info("applied %d status callback(s) that came before their sid was stored", applied)
 
 
 def drain(ctx: context.WorkerContext, q) -> None:  # type: ignore[no-untyped-def]
