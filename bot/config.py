@@ -61,6 +61,8 @@ class Config:
     flow_timeout_minutes: int = 30
     # Days after "resolved" before the reporter is asked whether it really was.
     followup_days: float = 7.0
+    # Days after which a sign-up that never got consent is deleted; 0 keeps them.
+    signup_purge_days: float = 30.0
     # Local (America/La_Paz) hours when non-urgent broadcasts wait; "off" disables.
     quiet_hours: str = "21:00-07:00"
     # Approved WhatsApp template ({{1}} = the message) for residents outside the 24-hour window.
@@ -103,6 +105,7 @@ class Config:
             gsm7_fold=env.get("GSM7_FOLD", "1").strip().lower() not in ("0", "false", "no"),
             flow_timeout_minutes=int(env.get("FLOW_TIMEOUT_MINUTES") or 30),
             followup_days=_float("FOLLOWUP_DAYS", 7.0),
+            signup_purge_days=max(0.0, _float("SIGNUP_PURGE_DAYS", 30.0)),
             quiet_hours=env.get("QUIET_HOURS", "21:00-07:00"),
             twilio_whatsapp_template_sid=env.get("TWILIO_WHATSAPP_TEMPLATE_SID") or None,
             whatsapp_fallback=_choice("WHATSAPP_FALLBACK", ("template", "sms"), "template"),

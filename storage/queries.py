@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -89,6 +89,41 @@ def erase_resident(session: Session, resident: Resident, *, keep_row: bool) -> N
     else:
         session.delete(resident)
     session.flush()
+
+
+def purge_unfinished_signups(session: Session, cutoff: datetime) -> int:
+    """Remove numbers that started signing up before `cutoff`, never consented, and went quiet.
+
+    What they wrote is blanked and their rows go, as if they had declined; someone who opted
+    out stays (we must remember not to write to them). A number being texted right now is
+    skipped (its row is locked) and a later text simply starts afresh. Returns how many.
+    """
+    ids = list(
+        session.scalars(
+            select(Resident.id)
+            .where(
+                Resident.status == "onboarding",
+                Resident.consent_at.is_(None),
+                func.coalesce(Resident.last_inbound_at, Resident.created_at) < cutoff,
+            )
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for start in range(0, len(ids), 1000):
+        batch = ids[start : start + 1000]
+        session.execute(
+            update(ReceivedMessage)
+            .where(ReceivedMessage.resident_id.in_(batch))
+            .values(body=None, replies=None)
+        )
+        session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.resident_id.in_(batch))
+            .values(body=None, to_address=None)
+        )
+        session.execute(delete(Conversation).where(Conversation.resident_id.in_(batch)))
+        session.execute(delete(Resident).where(Resident.id.in_(batch)))
+    return len(ids)
 
 
 def add_outbox(

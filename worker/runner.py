@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import timedelta
 
 import redis
 from rq import SimpleWorker
 
 from bot.config import Config
+from storage.models import utcnow
+from storage.queries import purge_unfinished_signups
 from storage.statuses import apply_early_statuses
 from worker import context, pool
 from worker.followups import send_due_followups
@@ -73,8 +76,14 @@ def periodic(ctx: context.WorkerContext) -> None:
     send_due_followups(ctx.sessions, fold=ctx.config.gsm7_fold)
     with ctx.sessions() as session, session.begin():
         applied = apply_early_statuses(session)
+        purged = 0
+        if ctx.config.signup_purge_days > 0:
+            cutoff = utcnow() - timedelta(days=ctx.config.signup_purge_days)
+            purged = purge_unfinished_signups(session, cutoff)
     if applied:
         log.info("applied %d status callback(s) that came before their sid was stored", applied)
+    if purged:
+        log.info("deleted %d sign-up(s) that never got consent", purged)
 
 
 def drain(ctx: context.WorkerContext, q) -> None:  # type: ignore[no-untyped-def]
