@@ -172,6 +172,7 @@ def create_broadcast(
     urgent: bool = False,
     send_at: datetime | None = None,
     quiet_hours: QuietHours = DEFAULT_QUIET_HOURS,
+    now: datetime | None = None,
 ) -> Broadcast:
     """Write a broadcast and the outbox row that prepares it, in the caller's transaction.
 
@@ -192,7 +193,7 @@ def create_broadcast(
         raise ValueError("a poll broadcast needs its poll")
     if not target.citywide and not target.zone_ids:
         raise ValueError("a broadcast needs a target: all, zona:NAME or macro:NAME")
-    now = utcnow()
+    now = now or utcnow()
     due = aware(send_at) if send_at is not None else None
     broadcast = Broadcast(
         kind=kind,
@@ -355,6 +356,19 @@ def add_leader(session: Session, phone: str, zone_id: int) -> Leader:
 
 def leader_for(session: Session, phone: str) -> Leader | None:
     return session.scalar(select(Leader).where(Leader.phone == phone))
+
+
+def sent_by_today(session: Session, resident_id: int, now: datetime) -> int:
+    """Broadcasts a resident (a leader) has started since midnight in La Paz."""
+    midnight = now.astimezone(LA_PAZ).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Broadcast)
+            .where(Broadcast.created_by == resident_id, Broadcast.created_at >= midnight)
+        )
+        or 0
+    )
 
 
 def leader_zone_ids(session: Session, phone: str) -> frozenset[int]:

@@ -464,3 +464,48 @@ def test_noon_is_daytime_in_la_paz() -> None:
 
     assert not DEFAULT_QUIET_HOURS.contains(NOON)
     assert DEFAULT_QUIET_HOURS.contains(datetime(2026, 1, 1, 3, tzinfo=UTC))
+
+
+def send_notice(lead: Chat, text: str = NOTICE) -> str:
+    lead.say("AVISO")
+    lead.say(text)
+    return lead.say("1")
+
+
+def test_a_leader_sends_at_most_three_a_day_in_la_paz(chat: Chat) -> None:
+    lead = leader(chat)
+    person(lead, "+59171000901")
+    for n in range(3):
+        assert "Listo: su aviso va a 2 vecinos" in send_notice(lead, f"{NOTICE} ({n})")
+    for command in ("AVISO", "ENCUESTA"):
+        refused = lead.say(command)
+        assert "Hoy ya envio 3 mensajes a su zona, el maximo por dia." in refused
+        assert "Podra enviar otro mañana." in refused
+    assert len(broadcasts(chat)) == 3
+    # Midnight in La Paz (UTC-4) is 04:00 UTC: a new day, a new allowance.
+    lead.now = NOON + timedelta(hours=12, minutes=1)
+    assert "Listo: su aviso va a 2 vecinos" in send_notice(lead)
+    assert len(broadcasts(chat)) == 4
+
+
+def test_the_daily_limit_holds_for_a_notice_started_before_it_was_reached(chat: Chat) -> None:
+    lead = leader(chat, lang="2")
+    lead.say("AVISO")
+    lead.say(NOTICE)  # waiting for 1 Enviar / 2 No enviar ...
+    with transaction(chat.sessions) as session:
+        for _ in range(3):  # ... while three others went out (another phone of theirs, say)
+            session.add(
+                Broadcast(
+                    kind="notice",
+                    target="zona:Sopocachi",
+                    citywide=False,
+                    text_es="x",
+                    status="done",
+                    recipients=0,
+                    created_by=resident_id(lead),
+                    created_at=NOON,
+                )
+            )
+    refused = lead.say("1")
+    assert "Jichhürux zonamaruw 3 mensajenak apayxtaxa" in refused
+    assert len(broadcasts(chat)) == 3

@@ -25,7 +25,13 @@ from bot.i18n import LANGUAGES, N_
 from bot.targets import Target
 from bot.text import has_words, normalize, parse_option, shorten
 from storage import polls as poll_store
-from storage.broadcasts import DEFAULT_QUIET_HOURS, LA_PAZ, create_broadcast, leader_for
+from storage.broadcasts import (
+    DEFAULT_QUIET_HOURS,
+    LA_PAZ,
+    create_broadcast,
+    leader_for,
+    sent_by_today,
+)
 from storage.models import Leader, Poll, PollOption, PollZone, Zone
 
 if TYPE_CHECKING:
@@ -60,6 +66,9 @@ RESULT_CLOSED = N_("{poll} (cerrada): {counts}. Votaron {votes} de {eligible}.")
 MORE_POLLS = N_("MAS: la anterior encuesta")
 NO_MORE_POLLS = N_("No hay más encuestas suyas.")
 NOT_A_LEADER = N_("Este número ya no figura como dirigente de una junta vecinal.")
+DAILY_LIMIT_REACHED = N_(
+    "Hoy ya envió {n} mensajes a su zona, el máximo por día. Podrá enviar otro mañana."
+)
 
 # What a leader types (normalised) -> the flow it starts.
 COMMANDS = {
@@ -70,6 +79,9 @@ COMMANDS = {
     "resultados": "leader_results",
     "resultado": "leader_results",
 }
+# Polls and notices one leader may send per La Paz day: each reaches the whole zona, so a
+# slip on a basic phone must not cost the municipality a zona's worth of SMS again and again.
+DAILY_LIMIT = 3
 MIN_OPTIONS, MAX_OPTIONS = 2, 9
 MAX_DAYS = 14
 # A leader's message may take a few SMS, never more: the cost is per resident of the zona.
@@ -103,6 +115,16 @@ def _leader(turn: Turn) -> tuple[Leader, Zone] | None:
 
 def _not_a_leader() -> StepResult:
     return StepResult([Reply(NOT_A_LEADER)], None, {})
+
+
+def _allowed(turn: Turn) -> tuple[Leader, Zone] | StepResult:
+    """The leader and their zona, or the reply when they are none or have sent enough today."""
+    found = _leader(turn)
+    if found is None:
+        return _not_a_leader()
+    if sent_by_today(turn.session, turn.resident.id, turn.now) >= DAILY_LIMIT:
+        return StepResult([Reply(DAILY_LIMIT_REACHED, {"n": DAILY_LIMIT})], None, {})
+    return found
 
 
 def _keep(turn: Turn, **new: Any) -> dict[str, Any]:
@@ -177,9 +199,9 @@ def _confirmed(turn: Turn) -> bool | None:
 
 
 def begin_poll(turn: Turn) -> StepResult:
-    found = _leader(turn)
-    if found is None:
-        return _not_a_leader()
+    found = _allowed(turn)
+    if isinstance(found, StepResult):
+        return found
     return StepResult([Reply(ASK_QUESTION, {"zone": found[1].name})], "question", {})
 
 
@@ -247,9 +269,9 @@ def on_poll_confirm(turn: Turn) -> StepResult:
         return stay(turn, Reply(CONFIRM_AGAIN))
     if not send:
         return StepResult([Reply(NOT_SENT)], None, {})
-    found = _leader(turn)
-    if found is None:
-        return _not_a_leader()
+    found = _allowed(turn)
+    if isinstance(found, StepResult):
+        return found
     _, zone = found
     slots = turn.slots
     question, options, days = str(slots["question"]), list(slots["options"]), int(slots["days"])
@@ -277,6 +299,7 @@ def on_poll_confirm(turn: Turn) -> StepResult:
         text_ay=question,
         poll_id=poll.id,
         created_by=turn.resident.id,
+        now=turn.now,
     )
     return _sent(
         turn,
@@ -300,9 +323,9 @@ POLL_FLOW = Flow(
 
 
 def begin_notice(turn: Turn) -> StepResult:
-    found = _leader(turn)
-    if found is None:
-        return _not_a_leader()
+    found = _allowed(turn)
+    if isinstance(found, StepResult):
+        return found
     return StepResult([Reply(ASK_NOTICE, {"zone": found[1].name})], "text", {})
 
 
@@ -325,9 +348,9 @@ def on_notice_confirm(turn: Turn) -> StepResult:
         return stay(turn, Reply(CONFIRM_AGAIN))
     if not send:
         return StepResult([Reply(NOT_SENT)], None, {})
-    found = _leader(turn)
-    if found is None:
-        return _not_a_leader()
+    found = _allowed(turn)
+    if isinstance(found, StepResult):
+        return found
     _, zone = found
     text = str(turn.slots["text"])
     broadcast = create_broadcast(
@@ -337,6 +360,7 @@ def on_notice_confirm(turn: Turn) -> StepResult:
         text_es=text,
         text_ay=text,
         created_by=turn.resident.id,
+        now=turn.now,
     )
     return _sent(turn, Reply(NOTICE_SENT, {"residents": broadcast.recipients, "zone": zone.name}))
 
