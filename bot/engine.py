@@ -119,6 +119,12 @@ def _dispatch(turn: Turn, flow_timeout: timedelta) -> list[Reply]:
         led = _leader(turn, flow_timeout)
         if led is not None:
             return led
+    elif kw == "help":
+        leader_help = leader.help_reply(turn)
+        if leader_help is not None:  # a leader's AYUDA lists their commands
+            if resident.onboarded:
+                _end_flow(turn)
+            return [leader_help]
 
     if not resident.onboarded:
         if kw == "erase":

@@ -509,3 +509,30 @@ def test_the_daily_limit_holds_for_a_notice_started_before_it_was_reached(chat: 
     refused = lead.say("1")
     assert "Jichhürux zonamaruw 3 mensajenak apayxtaxa" in refused
     assert len(broadcasts(chat)) == 3
+
+
+def test_ayuda_tells_a_leader_their_commands_in_their_language(chat: Chat) -> None:
+    lead = leader(chat)
+    lead.say("AVISO")  # in the middle of a notice: help ends it, as it does for residents
+    help_text = lead.say("AYUDA")
+    assert help_text.startswith("Dirigente de Sopocachi: ENCUESTA crea una encuesta")
+    assert "BAJA" in help_text
+    assert "Menu:" in lead.say("MENU")  # the notice was left; the menu is the menu
+
+
+def test_ayuda_for_an_aymara_speaking_leader(chat: Chat) -> None:
+    lead = leader(chat, lang="2", leads="Achumani")
+    assert lead.say("yanapa").startswith("Achumani dirigente: ENCUESTA")
+
+
+def test_ayuda_from_a_leader_who_is_not_a_resident_lists_the_commands(chat: Chat) -> None:
+    lead = leader(chat, lang=None)
+    help_text = lead.say("AYUDA")
+    assert help_text.startswith("Dirigente de Sopocachi: ENCUESTA")
+    assert "Nuevo aviso para la zona Sopocachi" in lead.say("AVISO")
+
+
+def test_ayuda_from_a_resident_is_the_residents_help(chat: Chat) -> None:
+    onboard(chat)
+    assert "Dirigente" not in chat.say("AYUDA")
+    assert "BORRAR" in chat.say("AYUDA")

@@ -66,6 +66,10 @@ RESULT_CLOSED = N_("{poll} (cerrada): {counts}. Votaron {votes} de {eligible}.")
 MORE_POLLS = N_("MAS: la anterior encuesta")
 NO_MORE_POLLS = N_("No hay más encuestas suyas.")
 NOT_A_LEADER = N_("Este número ya no figura como dirigente de una junta vecinal.")
+LEADER_HELP = N_(
+    "Dirigente de {zone}: ENCUESTA crea una encuesta; AVISO, un aviso; RESULTADOS, los votos. "
+    "MENU: opciones. BAJA: no recibir mensajes."
+)
 DAILY_LIMIT_REACHED = N_(
     "Hoy ya envió {n} mensajes a su zona, el máximo por día. Podrá enviar otro mañana."
 )
@@ -111,6 +115,12 @@ def _leader(turn: Turn) -> tuple[Leader, Zone] | None:
         return None
     zone = turn.session.get(Zone, found.zone_id)
     return (found, zone) if zone is not None else None
+
+
+def help_reply(turn: Turn) -> Reply | None:
+    """What AYUDA tells a leader (their commands); None for everyone else."""
+    found = _leader(turn)
+    return Reply(LEADER_HELP, {"zone": found[1].name}) if found is not None else None
 
 
 def _not_a_leader() -> StepResult:
