@@ -96,6 +96,7 @@ def chat(phone: str, channel: str, as_json: bool) -> None:
     """Talk to the bot from the terminal: stdin lines in, the bot's replies out."""
     from bot.engine import InboundMessage
     from bot.inbox import receive
+    from storage.broadcasts import QuietHours
 
     try:
         phone, _ = channels.parse_address(phone)
@@ -104,11 +105,19 @@ def chat(phone: str, channel: str, as_json: bool) -> None:
     config = Config.from_env()
     sessions = _sessions(config)
     timeout = timedelta(minutes=config.flow_timeout_minutes)
+    hours = QuietHours.parse(config.quiet_hours)
     for line in sys.stdin:
         text = line.rstrip("\r\n")
         msg = InboundMessage(phone=phone, channel=channel, body=text)
         sid = "CH" + uuid.uuid4().hex
-        replies = receive(sessions, sid, msg, fold=config.gsm7_fold, flow_timeout=timeout)
+        replies = receive(
+            sessions,
+            sid,
+            msg,
+            fold=config.gsm7_fold,
+            flow_timeout=timeout,
+            quiet_hours=hours,
+        )
         if as_json:
             click.echo(
                 json.dumps(

@@ -17,6 +17,7 @@ from bot.flows import FLOWS, Reply, StepResult, Turn, account, leader, menu, pol
 from bot.render import render, text_of
 from bot.text import normalize
 from storage import queries, turns
+from storage.broadcasts import DEFAULT_QUIET_HOURS, QuietHours
 from storage.models import Conversation, Resident, aware, utcnow
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ def handle_inbound(
     *,
     now: datetime | None = None,
     flow_timeout: timedelta = timedelta(minutes=30),
+    quiet_hours: QuietHours = DEFAULT_QUIET_HOURS,
 ) -> Outcome:
     """Apply one inbound message to the sender's conversation and return the replies."""
     now = now or utcnow()
@@ -77,6 +79,7 @@ def handle_inbound(
         latitude=msg.latitude,
         longitude=msg.longitude,
         address=msg.address,
+        quiet_hours=quiet_hours,
     )
     replies = _dispatch(turn, flow_timeout)
     # Read after the turn: the resident may just have chosen (or changed) their language.

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engine import InboundMessage, handle_inbound, render
 from storage import turns
+from storage.broadcasts import DEFAULT_QUIET_HOURS, QuietHours
 from storage.db import retry_on_disconnect
 
 
@@ -19,6 +20,7 @@ def receive(
     *,
     fold: bool = True,
     flow_timeout: timedelta = timedelta(minutes=30),
+    quiet_hours: QuietHours = DEFAULT_QUIET_HOURS,
     now: datetime | None = None,
 ) -> list[str]:
     """Apply a message once per sid and return the reply texts (the same ones on a repeat).
@@ -29,7 +31,9 @@ def receive(
     Nothing is applied twice, and the usual case costs no extra lookup.
     """
     try:
-        return retry_on_disconnect(lambda: _apply_once(sessions, sid, msg, fold, flow_timeout, now))
+        return retry_on_disconnect(
+            lambda: _apply_once(sessions, sid, msg, fold, flow_timeout, quiet_hours, now)
+        )
     except IntegrityError:
         with sessions() as session:
             seen = turns.find_inbound(session, sid)
@@ -44,10 +48,13 @@ def _apply_once(
     msg: InboundMessage,
     fold: bool,
     flow_timeout: timedelta,
+    quiet_hours: QuietHours,
     now: datetime | None,
 ) -> list[str]:
     with sessions() as session, session.begin():
-        outcome = handle_inbound(session, msg, now=now, flow_timeout=flow_timeout)
+        outcome = handle_inbound(
+            session, msg, now=now, flow_timeout=flow_timeout, quiet_hours=quiet_hours
+        )
         body = render(outcome.replies, outcome.language, msg.channel, fold=fold)
         replies = [body] if body else []
         turns.store_turn(

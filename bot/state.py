@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -10,6 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Config
+from storage.broadcasts import QuietHours
 
 
 @dataclass
@@ -22,6 +24,10 @@ class AppState:
     @property
     def flow_timeout(self) -> timedelta:
         return timedelta(minutes=self.config.flow_timeout_minutes)
+
+    @functools.cached_property
+    def quiet_hours(self) -> QuietHours:
+        return QuietHours.parse(self.config.quiet_hours)
 
     def redis_health(self) -> str:
         if not self.config.redis_url:

@@ -119,6 +119,7 @@ def inbound() -> Response:
         msg,
         fold=state.config.gsm7_fold,
         flow_timeout=state.flow_timeout,
+        quiet_hours=state.quiet_hours,
     )
     return twiml(replies)
 

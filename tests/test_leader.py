@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,13 +10,16 @@ from sqlalchemy import delete, select
 
 from bot.broadcasts import Content, render_broadcast
 from bot.channels import segments
+from bot.engine import InboundMessage
+from bot.inbox import receive
 from storage import polls as poll_store
-from storage.broadcasts import add_leader
+from storage.broadcasts import LA_PAZ, QuietHours, add_leader
 from storage.db import transaction
 from storage.models import (
     Broadcast,
     BroadcastZone,
     Leader,
+    OutboxEntry,
     Poll,
     PollZone,
     Resident,
@@ -298,6 +302,31 @@ def test_a_notice_after_nine_at_night_says_when_it_goes_out(chat: Chat) -> None:
     lead.say("AVISO")
     lead.say(NOTICE)
     assert "Es de noche: sale a las 07:00." in lead.say("1")
+
+
+def test_the_night_notice_follows_the_configured_quiet_hours(chat: Chat) -> None:
+    leader(chat)
+    late = NOON + timedelta(hours=11)  # 23:00 in La Paz
+    hours = QuietHours.parse("22:00-06:00")
+
+    def say(text: str) -> str:
+        msg = InboundMessage(phone=LEADER, channel="sms", body=text)
+        return "\n".join(
+            receive(chat.sessions, f"SM{uuid.uuid4().hex}", msg, now=late, quiet_hours=hours)
+        )
+
+    say("AVISO")
+    say(NOTICE)
+    assert "Es de noche: sale a las 06:00." in say("1")
+    [(broadcast, _)] = broadcasts(chat)
+    with chat.sessions() as session:
+        prepare = session.scalars(
+            select(OutboxEntry).where(OutboxEntry.job == "prepare_broadcast")
+        ).one()
+    assert prepare.args == [broadcast.id]
+    assert prepare.not_before is not None
+    starts = prepare.not_before.replace(tzinfo=prepare.not_before.tzinfo or UTC)
+    assert starts.astimezone(LA_PAZ).strftime("%H:%M") == "06:00"
 
 
 # --- who may, and what always wins -------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from storage.broadcasts import DEFAULT_QUIET_HOURS, QuietHours
 from storage.models import Conversation, Resident
 
 
@@ -44,6 +45,8 @@ class Turn:
     latitude: float | None = None
     longitude: float | None = None
     address: str | None = None
+    # The configured QUIET_HOURS: what a leader is told about when their message goes out.
+    quiet_hours: QuietHours = DEFAULT_QUIET_HOURS
 
     @property
     def lang(self) -> str:

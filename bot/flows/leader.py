@@ -26,7 +26,6 @@ from bot.targets import Target
 from bot.text import has_words, normalize, parse_option, shorten
 from storage import polls as poll_store
 from storage.broadcasts import (
-    DEFAULT_QUIET_HOURS,
     LA_PAZ,
     create_broadcast,
     leader_for,
@@ -189,7 +188,7 @@ def _target(zone: Zone) -> Target:
 
 def _sent(turn: Turn, message: Reply) -> StepResult:
     replies = [message]
-    due = DEFAULT_QUIET_HOURS.defer(turn.now)
+    due = turn.quiet_hours.defer(turn.now)
     if due > turn.now:
         replies.append(Reply(AT_NIGHT, {"time": f"{due.astimezone(LA_PAZ):%H:%M}"}))
     return StepResult(replies, None, {})
@@ -309,6 +308,7 @@ def on_poll_confirm(turn: Turn) -> StepResult:
         text_ay=question,
         poll_id=poll.id,
         created_by=turn.resident.id,
+        quiet_hours=turn.quiet_hours,
         now=turn.now,
     )
     return _sent(
@@ -370,6 +370,7 @@ def on_notice_confirm(turn: Turn) -> StepResult:
         text_es=text,
         text_ay=text,
         created_by=turn.resident.id,
+        quiet_hours=turn.quiet_hours,
         now=turn.now,
     )
     return _sent(turn, Reply(NOTICE_SENT, {"residents": broadcast.recipients, "zone": zone.name}))
