@@ -209,6 +209,8 @@ def _continue(turn: Turn, flow_timeout: timedelta) -> list[Reply]:
         answered = _expected_answer(turn)
         if answered is not None:
             return answered
+        if not turn.resident.onboarded:
+            return [Reply(account.TIMED_OUT)]  # a leader who is no resident: no menu to show
         return [Reply(account.TIMED_OUT), *_start(turn, "menu")]
     step = flow.steps.get(conv.step or "")
     if step is None:

@@ -565,3 +565,13 @@ def test_ayuda_from_a_resident_is_the_residents_help(chat: Chat) -> None:
     onboard(chat)
     assert "Dirigente" not in chat.say("AYUDA")
     assert "BORRAR" in chat.say("AYUDA")
+
+
+def test_a_leader_who_is_not_a_resident_is_not_shown_the_menu_after_a_pause(chat: Chat) -> None:
+    lead = leader(chat, lang=None)
+    lead.say("AVISO")
+    lead.later(31)
+    reply = lead.say(NOTICE)
+    assert reply == "Paso un buen rato: volvemos al inicio."
+    assert broadcasts(chat) == []
+    assert "Nuevo aviso para la zona Sopocachi" in lead.say("AVISO")
