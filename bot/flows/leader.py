@@ -25,12 +25,7 @@ from bot.i18n import LANGUAGES, N_
 from bot.targets import Target
 from bot.text import has_words, normalize, parse_option, shorten
 from storage import polls as poll_store
-from storage.broadcasts import (
-    LA_PAZ,
-    create_broadcast,
-    leader_for,
-    sent_by_today,
-)
+from storage.broadcasts import LA_PAZ, create_broadcast, leader_for, sent_by_today
 from storage.models import Leader, Poll, PollOption, PollZone, Zone
 
 if TYPE_CHECKING:
