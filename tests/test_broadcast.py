@@ -33,6 +33,7 @@ from storage.models import (
 )
 from storage.queries import stats
 from storage.statuses import apply_status
+from tests.conftest import signed_post
 from tests.helpers import SMS_FROM, WHATSAPP_FROM, installed, twilio_config
 from tests.twilio_local import TwilioLocal
 from worker import context as worker_context
@@ -525,13 +526,18 @@ def test_whatsapp_inside_the_window_is_free_form(
 # -- status callbacks ----------------------------------------------------------------------
 
 
-def test_status_callbacks_move_deliveries_forward_only(
-    ctx: WorkerContext, q: Queue, tw: TwilioLocal
-) -> None:
+def sent_to_one(ctx: WorkerContext, q: Queue, tw: TwilioLocal) -> tuple[int, int, str]:
+    """One resident, an announcement sent to them: (resident id, broadcast id, Twilio sid)."""
     (only,) = add_residents(ctx.sessions, 1)
     broadcast_id = announce(ctx.sessions)
     drain(ctx, q)
-    sid = tw.requests[0]["sid"]
+    return only, broadcast_id, tw.requests[0]["sid"]
+
+
+def test_status_callbacks_move_deliveries_forward_only(
+    ctx: WorkerContext, q: Queue, tw: TwilioLocal
+) -> None:
+    only, broadcast_id, sid = sent_to_one(ctx, q, tw)
 
     def callback(status: str, code: int | None = None) -> str:
         with transaction(ctx.sessions) as session:
@@ -553,12 +559,7 @@ def test_status_callbacks_move_deliveries_forward_only(
 def test_status_callback_webhook_updates_a_delivery(
     ctx: WorkerContext, q: Queue, tw: TwilioLocal, client: object
 ) -> None:
-    from tests.conftest import signed_post
-
-    (only,) = add_residents(ctx.sessions, 1)
-    broadcast_id = announce(ctx.sessions)
-    drain(ctx, q)
-    sid = tw.requests[0]["sid"]
+    only, broadcast_id, sid = sent_to_one(ctx, q, tw)
     for status in ("delivered", "sent"):
         response = signed_post(
             client, "/twilio/status", {"MessageSid": sid, "MessageStatus": status}
@@ -570,12 +571,7 @@ def test_status_callback_webhook_updates_a_delivery(
 def test_a_delivery_callback_that_beats_the_stored_sid_is_applied_by_the_worker(
     ctx: WorkerContext, q: Queue, tw: TwilioLocal, client: object
 ) -> None:
-    from tests.conftest import signed_post
-
-    (only,) = add_residents(ctx.sessions, 1)
-    broadcast_id = announce(ctx.sessions)
-    drain(ctx, q)
-    sid = tw.requests[0]["sid"]
+    only, broadcast_id, sid = sent_to_one(ctx, q, tw)
     # As if the callback had come before the worker's commit: the sid is not stored yet.
     with transaction(ctx.sessions) as session:
         session.execute(update(Delivery).values(twilio_sid=None, status="sending"))
