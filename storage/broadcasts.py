@@ -265,7 +265,13 @@ def cancel_broadcast(session: Session, broadcast_id: int) -> int:
 
 
 def finish_if_complete(session: Session, broadcast_id: int, now: datetime | None = None) -> bool:
-    """Mark a sending broadcast done once no delivery is pending or being sent."""
+    """Mark a sending broadcast done once no delivery is pending or being sent.
+
+    The broadcast's row is locked first, so two workers finishing its last chunks at the same
+    moment take turns: the second looks after the first has committed and sees every row
+    settled. Without the lock each saw the other's rows still 'sending' and neither finished.
+    """
+    session.execute(select(Broadcast.id).where(Broadcast.id == broadcast_id).with_for_update())
     busy = session.scalar(
         select(Delivery.id)
         .where(Delivery.broadcast_id == broadcast_id, Delivery.status.in_(("pending", "sending")))

@@ -261,6 +261,38 @@ def test_rerun_jobs_and_a_second_prepare_send_nothing_more(
         ), "a second prepare added delivery rows"
 
 
+def test_two_workers_settling_the_last_rows_at_once_still_finish_the_broadcast(
+    ctx: WorkerContext,
+) -> None:
+    """Each worker records its own last row; one of them must see both and mark it done."""
+    add_residents(ctx.sessions, 2)
+    broadcast_id = announce(ctx.sessions)
+    prepared(ctx, broadcast_id)
+    with transaction(ctx.sessions) as session:
+        session.execute(update(Delivery).values(status="sending"))
+        session.execute(update(Broadcast).values(status="sending"))
+    first_row, second_row = sorted(deliveries(ctx.sessions, broadcast_id))
+
+    def settle(session: Session, delivery_id: int) -> bool:
+        session.execute(update(Delivery).where(Delivery.id == delivery_id).values(status="queued"))
+        return store.finish_if_complete(session, broadcast_id)
+
+    finished: list[bool] = []
+    with transaction(ctx.sessions) as first:
+        finished.append(settle(first, first_row))  # the other row is still being sent
+
+        def second_worker() -> None:
+            with transaction(ctx.sessions) as second:
+                finished.append(settle(second, second_row))
+
+        other = threading.Thread(target=second_worker)
+        other.start()
+        other.join(0.5)  # it checks while the first worker has not committed yet
+    other.join(10)
+    assert finished == [False, True]
+    assert broadcast(ctx.sessions, broadcast_id).status == "done"
+
+
 def test_two_workers_on_the_same_chunks_never_double_send(
     config: Config, tw: TwilioLocal, redis_url: str, redis_conn: redis.Redis
 ) -> None:
