@@ -69,16 +69,7 @@ def erase_resident(session: Session, resident: Resident, *, keep_row: bool) -> N
     keep_row=True leaves an anonymous row (zona, language, dates) so aggregates stay;
     keep_row=False removes the row entirely (someone who never consented).
     """
-    session.execute(
-        update(ReceivedMessage)
-        .where(ReceivedMessage.resident_id == resident.id)
-        .values(body=None, replies=None)
-    )
-    session.execute(
-        update(OutboundMessage)
-        .where(OutboundMessage.resident_id == resident.id)
-        .values(body=None, to_address=None)
-    )
+    _blank_messages(session, [resident.id])
     if resident.conversation is not None:
         session.delete(resident.conversation)
     if keep_row:
@@ -111,19 +102,24 @@ def purge_unfinished_signups(session: Session, cutoff: datetime) -> int:
     )
     for start in range(0, len(ids), 1000):
         batch = ids[start : start + 1000]
-        session.execute(
-            update(ReceivedMessage)
-            .where(ReceivedMessage.resident_id.in_(batch))
-            .values(body=None, replies=None)
-        )
-        session.execute(
-            update(OutboundMessage)
-            .where(OutboundMessage.resident_id.in_(batch))
-            .values(body=None, to_address=None)
-        )
+        _blank_messages(session, batch)
         session.execute(delete(Conversation).where(Conversation.resident_id.in_(batch)))
         session.execute(delete(Resident).where(Resident.id.in_(batch)))
     return len(ids)
+
+
+def _blank_messages(session: Session, resident_ids: list[int]) -> None:
+    """What these residents wrote and what we wrote to them: texts and addresses go."""
+    session.execute(
+        update(ReceivedMessage)
+        .where(ReceivedMessage.resident_id.in_(resident_ids))
+        .values(body=None, replies=None)
+    )
+    session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.resident_id.in_(resident_ids))
+        .values(body=None, to_address=None)
+    )
 
 
 def add_outbox(
