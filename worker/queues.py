@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import os
+import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -14,6 +18,20 @@ from rq import Queue
 log = logging.getLogger(__name__)
 
 DEFAULT_QUEUE = "mibarrio"
+
+
+def _outlive_ctrl_c_not_the_owner() -> None:
+    """In the redis-server child before exec: its own session; SIGTERM when its owner dies.
+
+    Ctrl-C in a terminal signals the whole foreground group; Redis must outlive the processes
+    that use it (the owner stops it after them), or the worker's last calls fail mid-shutdown.
+    If the owner is killed outright, the kernel stops Redis (Linux; the owner's thread that
+    started it must live as long as the server, as the main thread does).
+    """
+    os.setsid()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 class EmbeddedRedis:
@@ -71,7 +89,9 @@ class EmbeddedRedis:
             "--logfile",
             str(self.directory / "redis.log"),
         ]
-        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL)  # noqa: S603
+        self.process = subprocess.Popen(  # noqa: S603
+            args, stdin=subprocess.DEVNULL, preexec_fn=_outlive_ctrl_c_not_the_owner
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
