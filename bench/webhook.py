@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
 import itertools
 import json
 import os
@@ -56,6 +55,7 @@ from storage.db import make_engine, make_sessionmaker, transaction
 from storage.migrate import upgrade
 from storage.models import Resident
 from storage.seed import SYNTHETIC_PHONE_BASE, read_zones, seed_demo_residents, seed_zones
+from worker.queues import die_with_parent
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "bench"
@@ -287,13 +287,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _die_with_parent() -> None:
-    """In the child: get SIGTERM if the benchmark dies without cleaning up (Linux only)."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(Exception):
-            ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 @dataclass
 class Server:
     name: str
@@ -355,7 +348,7 @@ def start_server(
             stdout=fh,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: killed as one, not by our Ctrl-C
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,  # gunicorn goes if the benchmark dies
         )
     return Server(name, proc, log)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import ColumnElement, delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Delivery, EarlyStatus, OutboundMessage, utcnow
@@ -61,10 +61,7 @@ def apply_status(session: Session, sid: str, status: str, error_code: int | None
 def apply_early_statuses(session: Session, now: datetime | None = None) -> int:
     """Apply kept callbacks whose sid has now been stored; drop those too old. Returns applied."""
     now = now or utcnow()
-    stored = or_(
-        exists().where(OutboundMessage.twilio_sid == EarlyStatus.sid),
-        exists().where(Delivery.twilio_sid == EarlyStatus.sid),
-    )
+    stored = _stored(EarlyStatus.sid)
     due = list(session.scalars(select(EarlyStatus).where(stored).order_by(EarlyStatus.id)))
     for early in due:
         _forward(session, early.sid, early.status, early.error_code)
@@ -98,13 +95,12 @@ def _forward(session: Session, sid: str, status: str, error_code: int | None) ->
 
 
 def _known(session: Session, sid: str) -> bool:
-    return bool(
-        session.scalar(
-            select(
-                or_(
-                    exists().where(OutboundMessage.twilio_sid == sid),
-                    exists().where(Delivery.twilio_sid == sid),
-                )
-            )
-        )
+    return bool(session.scalar(select(_stored(sid))))
+
+
+def _stored(sid: Any) -> ColumnElement[bool]:
+    """True where a message or a delivery carries this sid (a value or a column)."""
+    return or_(
+        exists().where(OutboundMessage.twilio_sid == sid),
+        exists().where(Delivery.twilio_sid == sid),
     )

@@ -20,18 +20,26 @@ log = logging.getLogger(__name__)
 DEFAULT_QUEUE = "mibarrio"
 
 
+def die_with_parent() -> None:
+    """In a child before exec: get SIGTERM when the parent dies (Linux; a no-op elsewhere).
+
+    Strictly, when the parent's thread that started the child ends: start long-lived
+    children from the main thread.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _outlive_ctrl_c_not_the_owner() -> None:
     """In the redis-server child before exec: its own session; SIGTERM when its owner dies.
 
     Ctrl-C in a terminal signals the whole foreground group; Redis must outlive the processes
     that use it (the owner stops it after them), or the worker's last calls fail mid-shutdown.
-    If the owner is killed outright, the kernel stops Redis (Linux; the owner's thread that
-    started it must live as long as the server, as the main thread does).
+    If the owner is killed outright, the kernel stops Redis.
     """
     os.setsid()
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(Exception):
-            ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    die_with_parent()
 
 
 class EmbeddedRedis:
