@@ -27,7 +27,6 @@ def busiest_second(times: list[float]) -> int:
 @dataclass
 class Burst:
     slots: list[float]  # the slots the limiter booked (Redis clock), sorted
-    returned: list[float]  # when each acquire() came back (this machine's clock), sorted
     early: list[float]  # seconds by which an acquire() came back before its slot
 
 
@@ -37,7 +36,7 @@ def burst(limiters: list[RateLimiter], threads: int, each: int, cost: int = 1) -
     Two clocks on purpose: the booked slots say what the limiter promised, exactly; the
     return times say the callers were really held back (they jitter with thread wakeups).
     """
-    result = Burst([], [], [])
+    result = Burst([], [])
     lock = threading.Lock()
 
     def run(limiter: RateLimiter) -> None:
@@ -47,7 +46,6 @@ def burst(limiters: list[RateLimiter], threads: int, each: int, cost: int = 1) -
             assert slot is not None
             with lock:
                 result.slots.append(slot.at)
-                result.returned.append(back)
                 result.early.append(slot.at - back)
 
     workers = [
@@ -58,7 +56,6 @@ def burst(limiters: list[RateLimiter], threads: int, each: int, cost: int = 1) -
     for w in workers:
         w.join(30)
     result.slots.sort()
-    result.returned.sort()
     return result
 
 
@@ -79,8 +76,9 @@ def test_a_burst_at_50_per_second_never_books_more_than_50_in_any_second(
     assert len(sent.slots) == 120
     assert busiest_second(sent.slots) == 50
     assert max(sent.early) < 0.005  # nobody went ahead of their slot
-    mean = (len(sent.returned) - 1) / (sent.returned[-1] - sent.returned[0])
-    assert 48 <= mean <= 51, mean
+    # 50 per second on average over the whole burst: 119 intervals of 1/50 s, as booked.
+    # (When the threads came back depends on how busy the machine is, not on the limiter.)
+    assert sent.slots[-1] - sent.slots[0] == pytest.approx(119 / 50, abs=0.002)
 
 
 def test_cost_is_counted_in_segments(redis_conn: redis.Redis) -> None:
