@@ -7,8 +7,9 @@ For each database: a fresh, migrated database with the zonas and 20,000 syntheti
 signed Twilio requests generated up front (distinct MessageSids, a pool of phones that are
 mostly seeded residents plus new numbers going through onboarding); then gunicorn serving
 `bot:create_app()` and gunicorn serving bench/bare_app.py (the ceiling), each driven by an
-asyncio + aiohttp client (N connections, keep-alive; gunicorn's sync workers, the Procfile's
-and the default here, close each connection after its response, gthread keeps them) to
+small asyncio HTTP/1.1 client (bench/loadclient.py; N connections, keep-alive; gunicorn's sync
+workers, the Procfile's and the default here, close each connection after its response,
+gthread keeps them) to
 127.0.0.1 for a warm-up and a fixed measured window. Then (unless --no-paced) the real app
 once more, open loop at 20% of the bare endpoint's req/s over the same connections: the
 latency a text sees at the load the throughput target asks for, reported as information.
@@ -46,7 +47,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
+from loadclient import Connection, HTTPError, request_head
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from twilio.request_validator import RequestValidator
@@ -95,12 +96,14 @@ class Prepared:
     signature: str
     kind: str  # what the message is, for the mix actually sent: "menu", "onboarding", ...
 
-    def headers(self) -> dict[str, str]:
-        return {
+    def head(self, base: str) -> bytes:
+        """The request line and headers for the server at `base` (http://host:port)."""
+        headers = {
             "Content-Type": "application/x-www-form-urlencoded",
             "X-Twilio-Signature": self.signature,
             "User-Agent": "TwilioProxy/1.1",
         }
+        return request_head("POST", INBOUND_PATH, base.removeprefix("http://"), headers)
 
 
 @dataclass
@@ -355,30 +358,42 @@ def start_server(
 
 async def smoke_test(server: Server, base: str, req: Prepared) -> None:
     """One request before the load: a broken app should fail loudly, not look slow."""
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
-        async with http.post(base + INBOUND_PATH, data=req.body, headers=req.headers()) as resp:
-            body = await resp.text()
-            if resp.status != 200:
-                raise RuntimeError(
-                    f"{server.name}: a single request got HTTP {resp.status}: {body[:300]!r}\n"
-                    f"gunicorn log:\n{server.tail()}"
-                )
+    conn = connection(base)
+    try:
+        status, body = await asyncio.wait_for(conn.request(req.head(base), req.body), 30)
+    finally:
+        conn.close()
+    if status != 200:
+        raise RuntimeError(
+            f"{server.name}: a single request got HTTP {status}: {body[:300]!r}\n"
+            f"gunicorn log:\n{server.tail()}"
+        )
 
 
 async def wait_ready(server: Server, base: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
-        while time.monotonic() < deadline:
-            if server.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn ({server.name}) exited:\n{server.tail()}")
-            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-                async with http.get(base + "/healthz") as resp:
-                    if resp.status == 200:
-                        return
-            await asyncio.sleep(0.2)
+    head = request_head("GET", "/healthz", base.removeprefix("http://"), {})
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            raise RuntimeError(f"gunicorn ({server.name}) exited:\n{server.tail()}")
+        conn = connection(base)
+        try:
+            status, _ = await asyncio.wait_for(conn.request(head, b""), 5)
+            if status == 200:
+                return
+        except (HTTPError, OSError, TimeoutError):
+            pass
+        finally:
+            conn.close()
+        await asyncio.sleep(0.2)
     raise RuntimeError(
         f"gunicorn ({server.name}) not ready after {timeout:.0f} s:\n{server.tail()}"
     )
+
+
+def connection(base: str) -> Connection:
+    host, _, port = base.removeprefix("http://").partition(":")
+    return Connection(host, int(port))
 
 
 # --- CPU accounting from /proc ----------------------------------------------------------------
@@ -507,7 +522,7 @@ async def drive(
     one is answered. Open loop (--rate): requests start on a fixed schedule whatever the
     server does, and latency counts from the scheduled start (no coordinated omission).
     """
-    url = base + INBOUND_PATH
+    timeout = args.timeout
     loop_start = time.perf_counter()
     window_start = loop_start + args.warmup
     window_end = window_start + args.duration
@@ -525,28 +540,43 @@ async def drive(
         next_index += 1
         return req
 
-    async def send(http: aiohttp.ClientSession, req: Prepared, start: float) -> None:
+    async def send(conn: Connection, req: Prepared, start: float) -> None:
         error: str | None = None
         try:
-            async with http.post(url, data=req.body, headers=req.headers()) as resp:
-                await resp.read()
-                if resp.status != 200:
-                    error = f"HTTP {resp.status}"
-        except (aiohttp.ClientError, TimeoutError) as exc:
+            status, _ = await asyncio.wait_for(conn.request(req.head(base), req.body), timeout)
+            if status != 200:
+                error = f"HTTP {status}"
+        except (HTTPError, OSError, TimeoutError) as exc:
+            conn.close()
             error = exc.__class__.__name__
         if start >= window_start:
             lat.append(time.perf_counter() - start)
             if error:
                 errors[error] += 1
 
-    async def closed_loop(http: aiohttp.ClientSession) -> None:
-        while (start := time.perf_counter()) < window_end:
-            req = take()
-            if req is None:
-                return
-            await send(http, req, start)
+    async def closed_loop() -> None:
+        conn = connection(base)
+        try:
+            while (start := time.perf_counter()) < window_end:
+                req = take()
+                if req is None:
+                    return
+                await send(conn, req, start)
+        finally:
+            conn.close()
 
-    async def open_loop(http: aiohttp.ClientSession) -> None:
+    async def open_loop() -> None:
+        idle: asyncio.Queue[Connection] = asyncio.Queue()
+        for _ in range(args.connections):
+            idle.put_nowait(connection(base))
+
+        async def on_a_connection(req: Prepared, due: float) -> None:
+            conn = await idle.get()  # waiting for a free connection counts as latency
+            try:
+                await send(conn, req, due)
+            finally:
+                idle.put_nowait(conn)
+
         pending: set[asyncio.Task[None]] = set()
         backlog = args.connections * 8  # requests waiting for a connection, at most
         for i in itertools.count():
@@ -562,11 +592,13 @@ async def drive(
             req = take()
             if req is None:
                 break
-            task = asyncio.create_task(send(http, req, due))
+            task = asyncio.create_task(on_a_connection(req, due))
             pending.add(task)
             task.add_done_callback(pending.discard)
         if pending:
             await asyncio.gather(*pending)
+        while not idle.empty():
+            idle.get_nowait().close()
 
     snapshots: list[CpuSnapshot] = []
 
@@ -577,13 +609,10 @@ async def drive(
         await asyncio.sleep(max(window_end - time.perf_counter(), 0))
         snapshots.append(CpuSnapshot.take(pids))
 
-    connector = aiohttp.TCPConnector(limit=args.connections, limit_per_host=args.connections)
-    timeout = aiohttp.ClientTimeout(total=args.timeout)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
-        if args.rate:
-            await asyncio.gather(monitor(), open_loop(http))
-        else:
-            await asyncio.gather(monitor(), *(closed_loop(http) for _ in range(args.connections)))
+    if args.rate:
+        await asyncio.gather(monitor(), open_loop())
+    else:
+        await asyncio.gather(monitor(), *(closed_loop() for _ in range(args.connections)))
     last = time.perf_counter()
 
     values = sorted(lat)
