@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import hmac
 import logging
 import math
+from typing import Any
+from urllib.parse import urlparse
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 from sqlalchemy import text
-from twilio.request_validator import RequestValidator
+from twilio.request_validator import RequestValidator, add_port, remove_port
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot import channels
@@ -40,11 +44,32 @@ def signed_url(config: Config) -> str:
 
 def _verify_signature() -> None:
     config = _state().config
-    validator = RequestValidator(config.twilio_auth_token)
     signature = request.headers.get("X-Twilio-Signature", "")
-    if not signature or not validator.validate(signed_url(config), request.form, signature):
+    if not signature or not signature_ok(
+        _validator(config.twilio_auth_token), signed_url(config), request.form, signature
+    ):
         log.warning("rejected request with a bad signature from %s", request.remote_addr)
         abort(Response("invalid Twilio signature\n", status=403, mimetype="text/plain"))
+
+
+@functools.lru_cache(maxsize=4)
+def _validator(token: str) -> RequestValidator:
+    return RequestValidator(token)
+
+
+def signature_ok(validator: RequestValidator, url: str, params: Any, signature: str) -> bool:
+    """RequestValidator.validate's check for a form post, one HMAC in the usual case.
+
+    Twilio may have signed the URL with or without the scheme's default port, so, like the
+    library, both forms are accepted; the second is only computed when the first fails.
+    """
+    parsed = urlparse(url)
+    expected = signature.encode("utf-8", "replace")
+    for candidate in dict.fromkeys((remove_port(parsed), add_port(parsed))):
+        computed = validator.compute_signature(candidate, params).encode("ascii")
+        if hmac.compare_digest(computed, expected):
+            return True
+    return False
 
 
 def _bad_request(reason: str) -> Response:
@@ -52,11 +77,17 @@ def _bad_request(reason: str) -> Response:
 
 
 def twiml(replies: list[str] | None) -> Response:
+    return Response(_twiml_text(tuple(replies or ())), mimetype="text/xml")
+
+
+@functools.lru_cache(maxsize=1024)
+def _twiml_text(replies: tuple[str, ...]) -> str:
+    """The TwiML for a set of replies: most texts are the same few menus, so it is kept."""
     resp = MessagingResponse()
-    for body in replies or []:
+    for body in replies:
         if body:
             resp.message(body)
-    return Response(str(resp), mimetype="text/xml")
+    return str(resp)
 
 
 def _float(value: str | None) -> float | None:

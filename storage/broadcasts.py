@@ -11,7 +11,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, Text, cast, func, literal_column, select, update
+from sqlalchemy import Select, Text, bindparam, cast, func, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -360,8 +360,15 @@ def add_leader(session: Session, phone: str, zone_id: int) -> Leader:
     return leader
 
 
+# Asked on every AYUDA and every ENCUESTA/AVISO/RESULTADOS, from anyone: built once, and
+# without the autoflush that would first write the sender's half-finished turn.
+_LEADER_FOR = (
+    select(Leader).where(Leader.phone == bindparam("phone")).execution_options(autoflush=False)
+)
+
+
 def leader_for(session: Session, phone: str) -> Leader | None:
-    return session.scalar(select(Leader).where(Leader.phone == phone))
+    return session.scalar(_LEADER_FOR, {"phone": phone})
 
 
 def sent_by_today(session: Session, resident_id: int, now: datetime) -> int:

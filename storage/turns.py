@@ -13,7 +13,7 @@ from typing import Any, cast
 from sqlalchemy import JSON, Insert, Table, Update, bindparam, insert, inspect, literal, select
 from sqlalchemy import update as update_
 from sqlalchemy.orm import Mapper, Session, contains_eager
-from sqlalchemy.orm.attributes import get_history
+from sqlalchemy.orm.base import NO_VALUE
 
 from storage.models import Base, Conversation, ReceivedMessage, Resident, utcnow
 from storage.queries import insert_ignoring_conflicts
@@ -103,44 +103,52 @@ def store_turn(
         "m_replies": replies,
         "m_received_at": utcnow(),
     }
-    if updates and session.get_bind().dialect.name == "postgresql":
+    # Core statements on the session's connection: the ORM has nothing to add to them.
+    conn = session.connection()
+    if updates and conn.dialect.name == "postgresql":
         shapes = tuple((mapper, keys) for mapper, keys, _ in updates)
         for _, _, params in updates:
             message.update(params)
-        session.execute(_insert_message_with(shapes), message)
+        conn.execute(_insert_message_with(shapes), message)
     else:
         for mapper, keys, params in updates:
-            session.execute(_update_statement(mapper, keys), params)
-        session.execute(_INSERT_MESSAGE, message)
+            conn.execute(_update_statement(mapper, keys), params)
+        conn.execute(_INSERT_MESSAGE, message)
     for row in rows:  # afterwards: expunging a resident takes its conversation along
         if row in session:
             session.expunge(row)
 
 
 def _column_changes(row: Base) -> tuple[Mapper[Any], tuple[str, ...], dict[str, Any]] | None:
-    """(mapper, changed column attributes, bind values) for a row, or None if it is clean."""
+    """(mapper, changed column attributes, bind values) for a row, or None if it is clean.
+
+    The ORM keeps the loaded value of every attribute assigned since the load (JSON columns
+    here are only ever reassigned, never changed in place); a column whose value is back to
+    what was loaded is left alone.
+    """
     state = inspect(row)
     if not (state.persistent and state.modified):
         return None
     mapper = state.mapper
-    unmodified = state.unmodified  # one set operation; history only for what was assigned
+    columns = _column_keys(mapper)
+    current = state.dict
     keys = tuple(
         key
-        for key in _column_keys(mapper)
-        if key not in unmodified and get_history(row, key).has_changes()
+        for key, loaded in state.committed_state.items()
+        if key in columns and (loaded is NO_VALUE or loaded != current.get(key, NO_VALUE))
     )
     if not keys:
         return None
     prefix = _table(mapper).name
-    params = {f"{prefix}_v_{key}": state.dict[key] for key in keys}
+    params = {f"{prefix}_v_{key}": current[key] for key in keys}
     for col, value in zip(mapper.primary_key, state.identity or (), strict=True):
         params[f"{prefix}_pk_{col.key}"] = value
     return mapper, keys, params
 
 
 @functools.cache
-def _column_keys(mapper: Mapper[Any]) -> tuple[str, ...]:
-    return tuple(prop.key for prop in mapper.column_attrs)
+def _column_keys(mapper: Mapper[Any]) -> frozenset[str]:
+    return frozenset(prop.key for prop in mapper.column_attrs)
 
 
 @functools.cache

@@ -200,6 +200,42 @@ def test_behind_a_proxy_a_query_string_is_part_of_the_signed_url(proxied_app: Fl
     assert resp.status_code == 403
 
 
+@pytest.mark.parametrize(
+    "public_url, twilio_signed",
+    [
+        ("https://bot.example.org", "https://bot.example.org:443"),
+        ("https://bot.example.org:443", "https://bot.example.org"),
+        ("https://bot.example.org", "https://bot.example.org"),
+    ],
+)
+def test_twilio_may_sign_with_or_without_the_default_port(
+    config: Config, public_url: str, twilio_signed: str
+) -> None:
+    application = app_with(config, public_url=public_url)
+    try:
+        client = application.test_client()
+        params = inbound_params("Hola")
+        signature = sign(twilio_signed + INBOUND, params)
+        resp = client.post(INBOUND, data=params, headers={"X-Twilio-Signature": signature})
+        assert "Bienvenido a Mi Barrio" in reply(resp)
+        other_port = sign("https://bot.example.org:8443" + INBOUND, params)
+        resp = client.post(INBOUND, data=params, headers={"X-Twilio-Signature": other_port})
+        assert resp.status_code == 403
+    finally:
+        application.extensions["mibarrio"].engine.dispose()
+
+
+def test_a_signature_header_with_non_ascii_characters_is_refused_not_a_crash(
+    client: Any, sessions: Any
+) -> None:
+    params = inbound_params("Hola")
+    good = sign("http://localhost" + INBOUND, params)
+    headers = {"X-Twilio-Signature": good[:-1] + "ñ"}
+    resp = client.post(INBOUND, data=params, headers=headers)
+    assert resp.status_code == 403
+    assert count(sessions, ReceivedMessage) == 0
+
+
 def test_status_callbacks_need_a_signature_too(client: Any, sessions: Any) -> None:
     add_outbound(sessions, "SM" + "1" * 32, "queued")
     params = {"MessageSid": "SM" + "1" * 32, "MessageStatus": "delivered"}
