@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.engine import InboundMessage, handle_inbound, render
 from storage import turns
 from storage.broadcasts import DEFAULT_QUIET_HOURS, QuietHours
-from storage.db import retry_on_disconnect
+from storage.db import DEFER_WRITE_LOCK, StaleRead, retry_on_disconnect
 
 
 def receive(
@@ -29,11 +29,24 @@ def receive(
     repeated MessageSid (a Twilio retry, or the same message racing itself) fails on the
     unique constraint, the whole transaction rolls back, and the stored reply is returned.
     Nothing is applied twice, and the usual case costs no extra lookup.
+
+    On SQLite the turn first runs without the database's write lock, which it takes at its
+    first write: the rows it read are compared again then, and if they changed the turn is
+    run once more with the lock held throughout. Two workers thus only queue for the writes.
     """
-    try:
+
+    def apply(defer: bool) -> list[str]:
         return retry_on_disconnect(
-            lambda: _apply_once(sessions, sid, msg, fold, flow_timeout, quiet_hours, now)
+            lambda: _apply_once(sessions, sid, msg, fold, flow_timeout, quiet_hours, now, defer)
         )
+
+    try:
+        try:
+            return apply(defer=True)
+        except StaleRead:
+            # Another text from the phone (or another writer) got there first: once more,
+            # this time holding the lock from the first read.
+            return apply(defer=False)
     except IntegrityError:
         with sessions() as session:
             seen = turns.find_inbound(session, sid)
@@ -50,8 +63,11 @@ def _apply_once(
     flow_timeout: timedelta,
     quiet_hours: QuietHours,
     now: datetime | None,
+    defer: bool,
 ) -> list[str]:
     with sessions() as session, session.begin():
+        if defer:  # SQLite: read without the write lock (PostgreSQL locks rows instead)
+            session.connection(execution_options={DEFER_WRITE_LOCK: True})
         outcome = handle_inbound(
             session, msg, now=now, flow_timeout=flow_timeout, quiet_hours=quiet_hours
         )

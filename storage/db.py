@@ -51,6 +51,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
+# Execution option for a session's connection: on SQLite, read without the write lock and
+# take it at the transaction's first write (see WriterLockConnection.defer_writes).
+DEFER_WRITE_LOCK = "mibarrio_defer_write_lock"
+
+
+class StaleRead(Exception):
+    """Rows a transaction read before taking the write lock changed before it got the lock."""
+
+
 def _writer_lock_factory(lock_path: Path) -> type[sqlite3.Connection]:
     """sqlite3 connections that queue for the write lock in the kernel, not by polling.
 
@@ -62,13 +71,41 @@ def _writer_lock_factory(lock_path: Path) -> type[sqlite3.Connection]:
 
     class WriterLockConnection(sqlite3.Connection):
         _lock_fd: int | None = None
+        # A deferred transaction: reads so far, no BEGIN yet; checks to run once locked.
+        deferred = False
+        _checks: tuple[Callable[[sqlite3.Connection], None], ...] = ()
 
         def acquire_writer_lock(self) -> None:
             if self._lock_fd is None:
                 self._lock_fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
 
+        def defer_writes(self) -> None:
+            """Start a transaction that reads (WAL: the latest commit, without waiting) until
+            its first write, which takes the lock and BEGINs, then runs the checks added by
+            check_when_locked: what was read before may have changed by then."""
+            self.deferred, self._checks = True, ()
+
+        def check_when_locked(self, check: Callable[[sqlite3.Connection], None]) -> None:
+            """Run `check` once the lock is taken (nothing to check when it already is)."""
+            if self.deferred:
+                self._checks = (*self._checks, check)
+
+        def start_writing(self) -> None:
+            """The deferred transaction's first write: lock, BEGIN IMMEDIATE, checks."""
+            self.deferred = False
+            self.acquire_writer_lock()
+            try:
+                self.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                self._release()
+                raise
+            checks, self._checks = self._checks, ()
+            for check in checks:
+                check(self)  # raises StaleRead; the caller's rollback releases the lock
+
         def _release(self) -> None:
+            self.deferred, self._checks = False, ()
             if self._lock_fd is not None:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
@@ -102,6 +139,10 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
     and one then fails with "database is locked" without waiting. Taking the write lock at
     BEGIN makes transactions queue instead: one phone's texts, and everybody else's, are
     applied one after the other.
+
+    A connection with the DEFER_WRITE_LOCK execution option (the webhook's turn) takes the
+    lock at its first statement that is not a SELECT instead, so its reads and the work
+    between them hold nobody up; what it read is checked again under the lock.
     """
 
     @event.listens_for(engine, "connect")
@@ -117,6 +158,11 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         dbapi_conn = conn.connection.dbapi_connection
+        if conn.get_execution_options().get(DEFER_WRITE_LOCK) and hasattr(
+            dbapi_conn, "defer_writes"
+        ):
+            dbapi_conn.defer_writes()
+            return
         acquire = getattr(dbapi_conn, "acquire_writer_lock", None)
         if acquire is not None:
             acquire()
@@ -125,6 +171,16 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
         except BaseException:
             dbapi_conn.rollback()  # releases the writer lock
             raise
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_execute(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        dbapi_conn = conn.connection.dbapi_connection
+        if getattr(dbapi_conn, "deferred", False) and not _is_read(statement):
+            dbapi_conn.start_writing()
+
+
+def _is_read(statement: str) -> bool:
+    return statement.lstrip()[:6].upper() == "SELECT"
 
 
 def retry_on_disconnect(work: Callable[[], T], attempts: int = 2) -> T:

@@ -15,6 +15,7 @@ from sqlalchemy import update as update_
 from sqlalchemy.orm import Mapper, Session, contains_eager
 from sqlalchemy.orm.base import NO_VALUE
 
+from storage.db import StaleRead
 from storage.models import Base, Conversation, ReceivedMessage, Resident, utcnow
 from storage.queries import insert_ignoring_conflicts
 
@@ -43,6 +44,7 @@ def lock_resident(session: Session, phone: str) -> Resident:
     versions is made on the spot), so the join always finds it.
     """
     for _attempt in range(3):
+        _check_again_when_locked(session, phone)
         resident = session.scalars(_LOCK_RESIDENT, {"phone": phone}).one_or_none()
         if resident is not None:
             return resident
@@ -55,6 +57,40 @@ def lock_resident(session: Session, phone: str) -> Resident:
         )
         ensure_conversations(session, Resident.phone == phone)
     raise RuntimeError(f"could not lock a resident row for {phone}")
+
+
+def _check_again_when_locked(session: Session, phone: str) -> None:
+    """In a transaction that reads before it locks (SQLite, DEFER_WRITE_LOCK), have both rows
+    compared again once the write lock is taken: if either changed or went, StaleRead.
+
+    The rows are copied before the ORM reads them, so a change that lands in between makes
+    the comparison fail too: never a turn computed from rows older than the lock's view.
+    """
+    raw: Any = session.connection().connection.dbapi_connection
+    if not getattr(raw, "deferred", False):
+        return
+    sql = _snapshot_sql()
+    before = raw.execute(sql, (phone,)).fetchone()
+
+    def unchanged(locked: Any) -> None:
+        if locked.execute(sql, (phone,)).fetchone() != before:
+            raise StaleRead(f"the rows of {phone} changed before the write lock")
+
+    raw.check_when_locked(unchanged)
+
+
+@functools.cache
+def _snapshot_sql() -> str:
+    """Every column of a phone's resident and conversation rows (SQLite's raw SQL)."""
+    columns = [
+        f'{alias}."{col.name}"'
+        for alias, table in (("r", Resident.__table__), ("c", Conversation.__table__))
+        for col in cast(Table, table).columns
+    ]
+    return (
+        f"SELECT {', '.join(columns)} FROM residents AS r "
+        "JOIN conversations AS c ON c.resident_id = r.id WHERE r.phone = ?"
+    )
 
 
 def ensure_conversations(session: Session, *where: Any) -> None:
