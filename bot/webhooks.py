@@ -60,12 +60,14 @@ def _validator(token: str) -> RequestValidator:
 def signature_ok(validator: RequestValidator, url: str, params: Any, signature: str) -> bool:
     """RequestValidator.validate's check for a form post, one HMAC in the usual case.
 
-    Twilio may have signed the URL with or without the scheme's default port, so, like the
-    library, both forms are accepted; the second is only computed when the first fails.
+    Twilio signs the URL as it was configured, which may or may not spell out the scheme's
+    default port, so, like the library, both forms are accepted: the URL as it is first,
+    the other form only when that fails.
     """
     parsed = urlparse(url)
+    other = remove_port(parsed) if parsed.port else add_port(parsed)
     expected = signature.encode("utf-8", "replace")
-    for candidate in dict.fromkeys((remove_port(parsed), add_port(parsed))):
+    for candidate in dict.fromkeys((url, other)):
         computed = validator.compute_signature(candidate, params).encode("ascii")
         if hmac.compare_digest(computed, expected):
             return True
