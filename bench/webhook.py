@@ -6,16 +6,15 @@
 For each database: a fresh, migrated database with the zonas and 20,000 synthetic residents;
 signed Twilio requests generated up front (distinct MessageSids, a pool of phones that are
 mostly seeded residents plus new numbers going through onboarding); then gunicorn serving
-`bot:create_app()` and gunicorn serving bench/bare_app.py (the ceiling), each driven by an
-small asyncio HTTP/1.1 client (bench/loadclient.py; N connections, keep-alive; gunicorn's sync
-workers, the Procfile's and the default here, close each connection after its response,
-gthread keeps them) to
-127.0.0.1 for a warm-up and a fixed measured window. Then (unless --no-paced) the real app
-once more, open loop at 20% of the bare endpoint's req/s over the same connections: the
-latency a text sees at the load the throughput target asks for, reported as information.
-Prints a Markdown table and PASS/FAIL per target, writes bench/results/webhook-<db>.json.
-Exit status: 0 all targets pass, 1 a target fails (or other jobs on the machine made a
-verdict unsure), 2 it could not run.
+`bot:create_app()` and gunicorn serving bench/bare_app.py (the ceiling), each driven by a small
+asyncio HTTP/1.1 client (bench/loadclient.py; N connections, keep-alive; gunicorn's sync
+workers, the Procfile's and the default here, close each connection after its response, gthread
+keeps them) to 127.0.0.1 for a warm-up and a fixed measured window. Then (unless --no-paced) the
+real app once more, open loop at 20% of the bare endpoint's req/s over the same connections: the
+latency a text sees at the load the throughput target asks for, reported as information. Prints
+a Markdown table and PASS/FAIL per target, writes bench/results/webhook-<db>.json. Exit status:
+0 all targets pass, 1 a target fails (or other jobs on the machine made a verdict unsure), 2 it
+could not run.
 
 The client runs on the same machine: the CPU it uses (and gunicorn's, PostgreSQL's and anybody
 else's during the window) is measured from /proc and reported next to the figures.

@@ -33,12 +33,12 @@ _LOCK_RESIDENT = (
 def lock_resident(session: Session, phone: str) -> Resident:
     """The resident for a phone with its conversation, created if new, locked until commit.
 
-    One statement reads and locks both rows (FOR UPDATE OF both on PostgreSQL; SQLite
-    already serialises writers), so two texts from one phone are applied one after the
-    other. Both rows must be locked: when the SELECT has to wait, PostgreSQL re-reads the
-    rows it locks once the lock is granted, but a joined row it does not lock would come
-    from the snapshot taken before the wait, i.e. the conversation the previous text had
-    just replaced.
+    One statement reads and locks both rows (FOR UPDATE OF both on PostgreSQL; on SQLite, in
+    a transaction that defers its write lock, the rows are compared again once the lock is
+    taken), so two texts from one phone are applied one after the other. Both rows must be
+    locked: when the SELECT has to wait, PostgreSQL re-reads the rows it locks once the lock
+    is granted, but a joined row it does not lock would come from the snapshot taken before
+    the wait, i.e. the conversation the previous text had just replaced.
 
     A resident's conversation row is made with the resident (a row missing since older
     versions is made on the spot), so the join always finds it.
