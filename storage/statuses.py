@@ -51,7 +51,7 @@ def apply_status(session: Session, sid: str, status: str, error_code: int | None
         return True
     if not _known(session, sid):
         session.execute(
-            insert_ignoring_conflicts(session, EarlyStatus).values(
+            insert_ignoring_conflicts(EarlyStatus).values(
                 sid=sid, status=status, error_code=error_code, received_at=utcnow()
             )
         )

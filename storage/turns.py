@@ -51,7 +51,7 @@ def lock_resident(session: Session, phone: str) -> Resident:
         # A new phone, a resident without a conversation row yet, or (PostgreSQL) the
         # transaction we waited for deleted the row (declined consent) or erased its phone.
         session.execute(
-            insert_ignoring_conflicts(session, Resident).values(
+            insert_ignoring_conflicts(Resident).values(
                 phone=phone, status="onboarding", created_at=utcnow()
             )
         )
@@ -102,7 +102,7 @@ def ensure_conversations(session: Session, *where: Any) -> None:
         ~select(Conversation.resident_id).where(Conversation.resident_id == Resident.id).exists(),
     )
     session.execute(
-        insert_ignoring_conflicts(session, Conversation).from_select(
+        insert_ignoring_conflicts(Conversation).from_select(
             ["resident_id", "slots", "updated_at"], missing
         )
     )

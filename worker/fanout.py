@@ -105,7 +105,7 @@ def fan_out(session: Session, broadcast: Broadcast, now: datetime) -> int:
         literal(now).label("updated_at"),
     ).where(ids.c.id.is_not(None))  # a WHERE keeps SQLite's upsert parser unambiguous
     columns = ["broadcast_id", "resident_id", "status", "attempts", "updated_at"]
-    session.execute(insert_ignoring_conflicts(session, Delivery).from_select(columns, rows))
+    session.execute(insert_ignoring_conflicts(Delivery).from_select(columns, rows))
     return (
         session.scalar(
             select(func.count()).select_from(Delivery).where(Delivery.broadcast_id == broadcast.id)
