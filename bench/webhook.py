@@ -1,15 +1,17 @@
 """Webhook throughput: the real app against a bare Flask endpoint, both under gunicorn.
 
     .venv/bin/python bench/webhook.py [--db sqlite|postgresql|both] [--connections 32]
-        [--duration 15] [--pg-url postgresql://postgres@127.0.0.1:5432/test]
+        [--duration 15] [--rounds 5] [--pg-url postgresql://postgres@127.0.0.1:5432/test]
 
 For each database: a fresh, migrated database with the zonas and 20,000 synthetic residents;
 signed Twilio requests generated up front (distinct MessageSids, a pool of phones that are
 mostly seeded residents plus new numbers going through onboarding); then gunicorn serving
-`bot:create_app()` and gunicorn serving bench/bare_app.py (the ceiling), each driven by a small
-asyncio HTTP/1.1 client (bench/loadclient.py; N connections, keep-alive; gunicorn's sync
-workers, the Procfile's and the default here, close each connection after its response, gthread
-keeps them) to 127.0.0.1 for a warm-up and a fixed measured window. Then (unless --no-paced) the
+`bot:create_app()` and gunicorn serving bench/bare_app.py (the ceiling), both running, driven
+by a small asyncio HTTP/1.1 client (bench/loadclient.py; N connections, keep-alive; gunicorn's
+sync workers, the Procfile's and the default here, close each connection after its response,
+gthread keeps them) to 127.0.0.1: a warm-up each, then they take turns (--rounds windows each,
+--duration seconds in all per target), so both are measured on the machine as it is in the
+same seconds; what counts is the requests answered inside the windows. Then (unless --no-paced) the
 real app once more, open loop at 20% of the bare endpoint's req/s over the same connections: the
 latency a text sees at the load the throughput target asks for, reported as information. Prints
 a Markdown table and PASS/FAIL per target, writes bench/results/webhook-<db>.json. Exit status:
@@ -80,6 +82,8 @@ RESIDENT_WEIGHTS = (35, 20, 25, 20)
 OTHER_CPU_WARN = 0.25
 # Before each target the machine should be this idle (cores busy); --idle-wait bounds the wait.
 IDLE_CORES = 0.3
+# Unmeasured seconds of load before each later turn of a target, to fill its queue again.
+SETTLE_S = 0.5
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -509,26 +513,41 @@ def percentile(sorted_values: Sequence[float], p: float) -> float:
     return sorted_values[int(rank) - 1]
 
 
+@dataclass
+class Window:
+    """One stretch of load on one server: what it measured, before it is merged."""
+
+    latencies: array[float]
+    errors: Counter[str]
+    seconds: float
+    cpu: dict[str, float]  # cores used on average during the window, by whom
+    taken: int  # requests taken from the list (warm-up and drain included)
+    exhausted: bool
+
+
 async def drive(
-    name: str,
-    app: str,
     base: str,
-    requests: list[Prepared],
+    requests: Sequence[Prepared],
     server: Server,
     args: argparse.Namespace,
-) -> TargetResult:
-    """Closed loop: N keep-alive connections, each sending its next request as soon as the last
-    one is answered. Open loop (--rate): requests start on a fixed schedule whatever the
-    server does, and latency counts from the scheduled start (no coordinated omission).
+    warmup: float,
+    duration: float,
+) -> Window:
+    """Closed loop: N connections, each sending its next request as soon as the last one is
+    answered; what counts is the requests answered during the window (after `warmup`), so
+    the load is steady all through it. Open loop (--rate): requests start on a fixed
+    schedule whatever the server does, and those scheduled in the window count, their
+    latency from the scheduled start (no coordinated omission).
     """
     timeout = args.timeout
     loop_start = time.perf_counter()
-    window_start = loop_start + args.warmup
-    window_end = window_start + args.duration
+    window_start = loop_start + warmup
+    window_end = window_start + duration
     next_index = 0
     exhausted = False
     lat = array("d")
     errors: Counter[str] = Counter()
+    open_loop_run = bool(args.rate)
 
     def take() -> Prepared | None:
         nonlocal next_index, exhausted
@@ -548,19 +567,21 @@ async def drive(
         except (HTTPError, OSError, TimeoutError) as exc:
             conn.close()
             error = exc.__class__.__name__
-        if start >= window_start:
-            lat.append(time.perf_counter() - start)
+        done = time.perf_counter()
+        counted = start >= window_start if open_loop_run else window_start <= done < window_end
+        if counted:
+            lat.append(done - start)
             if error:
                 errors[error] += 1
 
     async def closed_loop() -> None:
         conn = connection(base)
         try:
-            while (start := time.perf_counter()) < window_end:
+            while time.perf_counter() < window_end:
                 req = take()
                 if req is None:
                     return
-                await send(conn, req, start)
+                await send(conn, req, time.perf_counter())
         finally:
             conn.close()
 
@@ -608,21 +629,42 @@ async def drive(
         await asyncio.sleep(max(window_end - time.perf_counter(), 0))
         snapshots.append(CpuSnapshot.take(pids))
 
-    if args.rate:
+    if open_loop_run:
         await asyncio.gather(monitor(), open_loop())
+        seconds = min(time.perf_counter(), window_end) - window_start
     else:
         await asyncio.gather(monitor(), *(closed_loop() for _ in range(args.connections)))
-    last = time.perf_counter()
+        seconds = window_end - window_start
+    return Window(
+        latencies=lat,
+        errors=errors,
+        seconds=max(seconds, 0.0),
+        cpu=cpu_used(snapshots[0], snapshots[1]) if len(snapshots) == 2 else {},
+        taken=next_index,
+        exhausted=exhausted,
+    )
 
-    values = sorted(lat)
-    seconds = min(last, window_end) - window_start
-    cpu = cpu_used(snapshots[0], snapshots[1]) if len(snapshots) == 2 else {}
+
+def summarize(
+    name: str, app: str, windows: Sequence[Window], requests: Sequence[Prepared]
+) -> TargetResult:
+    """One target's figures from its windows (the CPU shares weighted by their length)."""
+    values = sorted(v for w in windows for v in w.latencies)
+    seconds = sum(w.seconds for w in windows)
+    errors: Counter[str] = Counter()
+    cpu: dict[str, float] = {}
+    for w in windows:
+        errors.update(w.errors)
+        for key, cores in w.cpu.items():
+            cpu[key] = cpu.get(key, 0.0) + cores * w.seconds
+    cpu = {key: round(total / seconds, 3) for key, total in cpu.items()} if seconds > 0 else {}
     if values and seconds > 0:
         # CPU milliseconds per request: unlike req/s, barely moved by other jobs on the machine.
         for who in ("client", "gunicorn", "postgres"):
             cpu[f"{who}_ms_per_request"] = round(
                 cpu.get(f"{who}_cores", 0.0) * seconds * 1000 / len(values), 3
             )
+    sent = sum(w.taken for w in windows)
     return TargetResult(
         target=name,
         app=app,
@@ -636,9 +678,9 @@ async def drive(
         mean_ms=round(sum(values) / len(values) * 1000, 2) if values else 0.0,
         errors=sum(errors.values()),
         error_kinds=dict(errors),
-        pool_exhausted=exhausted,
+        pool_exhausted=any(w.exhausted for w in windows),
         cpu=cpu,
-        sent_mix=dict(Counter(r.kind for r in requests[:next_index]).most_common()),
+        sent_mix=dict(Counter(r.kind for r in requests[:sent]).most_common()),
     )
 
 
@@ -659,7 +701,7 @@ def wait_idle(limit: float) -> float:
     return busy
 
 
-def server_env(workdir: Path, port: int, database_url: str | None) -> dict[str, str]:
+def server_env(workdir: Path, port: int, database_url: str | None = None) -> dict[str, str]:
     drop = ("TWILIO_", "DATABASE_URL", "PUBLIC_URL", "REDIS_URL", "SECRET_KEY", "MIBARRIO_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
     env.update(
@@ -674,35 +716,66 @@ def server_env(workdir: Path, port: int, database_url: str | None) -> dict[str, 
     return env
 
 
-async def run_target(
-    name: str,
-    app: str,
-    port: int,
-    env: dict[str, str],
+@dataclass(frozen=True)
+class Target:
+    name: str
+    app: str
+    port: int
+    env: dict[str, str]
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+async def run_targets(
+    targets: Sequence[Target],
     workdir: Path,
     requests: list[Prepared],
     smoke: Prepared,
     args: argparse.Namespace,
-) -> TargetResult:
-    base = f"http://127.0.0.1:{port}"
+) -> list[TargetResult]:
+    """A gunicorn per target, all started up front; then each gets its warm-up and the
+    targets take turns under load, --rounds windows each (one window when there is one
+    target). Taking turns, the real app and the bare endpoint see the machine as it is in
+    the same seconds: its speed drifts from minute to minute, which one long window after
+    the other would read as a difference between them."""
     busy = wait_idle(args.idle_wait)
+    names = " and ".join(t.name for t in targets)
     if busy > IDLE_CORES:
-        print(f"  WARNING: the machine is already using {busy:.2f} cores before {name} starts")
-    server = start_server(name, app, port, env, workdir, args)
+        print(f"  WARNING: the machine is already using {busy:.2f} cores before {names} start")
+    servers = [start_server(t.name, t.app, t.port, t.env, workdir, args) for t in targets]
     try:
-        await wait_ready(server, base)
-        await smoke_test(server, base, smoke)
+        for target, server in zip(targets, servers, strict=True):
+            await wait_ready(server, target.base)
+            await smoke_test(server, target.base, smoke)
+        rounds = args.rounds if len(targets) > 1 else 1
+        window = args.duration / rounds
         print(
-            f"  {name}: {args.warmup:g} s warm-up + {args.duration:g} s, "
-            f"{args.connections} connections ...",
+            f"  {names}: {args.warmup:g} s warm-up + {args.duration:g} s"
+            + (f" in {rounds} turns of {window:g} s each" if rounds > 1 else "")
+            + f", {args.connections} connections ...",
             flush=True,
         )
-        result = await drive(name, app, base, requests, server, args)
-        if server.proc.poll() is not None:
-            raise RuntimeError(f"gunicorn ({name}) died during the run:\n{server.tail()}")
-        return result
+        windows: list[list[Window]] = [[] for _ in targets]
+        taken = [0] * len(targets)
+        for turn in range(rounds):
+            for i, (target, server) in enumerate(zip(targets, servers, strict=True)):
+                settle = args.warmup if turn == 0 else min(args.warmup, SETTLE_S)
+                w = await drive(target.base, requests[taken[i] :], server, args, settle, window)
+                taken[i] += w.taken
+                windows[i].append(w)
+                if server.proc.poll() is not None:
+                    raise RuntimeError(
+                        f"gunicorn ({target.name}) died during the run:\n{server.tail()}"
+                    )
+        return [
+            summarize(target.name, target.app, target_windows, requests)
+            for target, target_windows in zip(targets, windows, strict=True)
+        ]
     finally:
-        server.stop()
+        for server in servers:
+            server.stop()
 
 
 # --- reporting --------------------------------------------------------------------------------
@@ -775,6 +848,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--duration", type=float, default=15.0, help="measured seconds per target")
     p.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds first")
     p.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="turns the real app and the bare endpoint take, --duration / ROUNDS s each",
+    )
+    p.add_argument(
         "--no-paced",
         dest="paced",
         action="store_false",
@@ -833,8 +912,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--only", choices=("real", "bare"), help="run one target (for profiling)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = p.parse_args(argv)
-    if args.connections < 1 or args.duration <= 0 or args.warmup < 0 or args.max_requests < 1:
-        p.error("--connections, --duration and --max-requests must be positive")
+    if (
+        args.connections < 1
+        or args.duration <= 0
+        or args.warmup < 0
+        or args.max_requests < 1
+        or args.rounds < 1
+    ):
+        p.error("--connections, --duration, --rounds and --max-requests must be positive")
     if args.rate is not None and args.rate <= 0:
         p.error("--rate must be positive")
     return args
@@ -853,17 +938,27 @@ def run_real(
     requests: list[Prepared],
     smoke: Prepared,
     name: str = "real",
-) -> tuple[TargetResult, dict[str, Any]]:
-    """The real app against a fresh database; notes say whether the database was emptied."""
+    with_bare: bool = False,
+) -> tuple[list[TargetResult], dict[str, Any]]:
+    """The real app against a fresh database (taking turns with the bare endpoint when
+    `with_bare`); notes say whether the database was emptied meanwhile."""
     print(f"  preparing a fresh {db} database ({args.residents} residents) ...", flush=True)
     t0 = time.perf_counter()
     url = prepare_database(db, workdir, args.pg_url, args.residents)
     print(f"  ready in {time.perf_counter() - t0:.1f} s", flush=True)
-    env = server_env(workdir, port, with_app_name(url) if db == "postgresql" else url)
+    targets = [
+        Target(
+            name,
+            "bot:create_app()",
+            port,  # the port the requests were signed for
+            server_env(workdir, port, with_app_name(url) if db == "postgresql" else url),
+        )
+    ]
+    if with_bare:
+        bare_port = free_port()
+        targets.append(Target("bare", "bare_app:app", bare_port, server_env(workdir, bare_port)))
     before = database_check(url)
-    result = asyncio.run(
-        run_target(name, "bot:create_app()", port, env, workdir, requests, smoke, args)
-    )
+    results = asyncio.run(run_targets(targets, workdir, requests, smoke, args))
     after = database_check(url)
     notes: dict[str, Any] = {"database_before": before, "database_after": after}
     if before.get("other_sessions") or after.get("other_sessions"):
@@ -872,62 +967,51 @@ def run_real(
         # The test suite's fixtures drop the schema and truncate every table.
         notes["collided"] = True
         notes["warning"] = "the database was emptied during the run (someone else's tests?)"
-    return result, notes
+    return results, notes
 
 
 def run_db(
     db: str, args: argparse.Namespace, port: int, requests: list[Prepared], smoke: Prepared
 ) -> tuple[list[TargetResult], list[Check], dict[str, Any]]:
-    """Both targets; each is run again (up to --retries times) when the database was emptied
-    under it or other jobs took CPU during it, and the least disturbed attempt is kept."""
+    """The real app and the bare endpoint, taking turns; run again (up to --retries times)
+    when the database was emptied under them or other jobs took CPU meanwhile, and the
+    least disturbed attempt is kept."""
     print(f"\n## {db}", flush=True)
     workdir = Path(tempfile.mkdtemp(prefix=f"mibarrio-bench-{db}-"))
-    results: list[TargetResult] = []
-    notes: dict[str, Any] = {"attempts": {}}
+    notes: dict[str, Any] = {}
     try:
-        for target in ("real", "bare"):
-            if args.only and args.only != target:
-                continue
-            best: tuple[TargetResult, dict[str, Any]] | None = None
-            for attempt in range(1, args.retries + 2):
-                if target == "real":
-                    result, found_notes = run_real(db, args, port, workdir, requests, smoke)
-                else:
-                    env = server_env(workdir, port, None)
-                    result = asyncio.run(
-                        run_target(
-                            "bare", "bare_app:app", port, env, workdir, requests, smoke, args
-                        )
-                    )
-                    found_notes = {}
-                notes["attempts"][target] = attempt
-                collided = bool(found_notes.get("collided"))
-                better = best is None or (
-                    (collided, disturbance(result))
-                    < (bool(best[1].get("collided")), disturbance(best[0]))
+        best: tuple[list[TargetResult], dict[str, Any]] | None = None
+        for attempt in range(1, args.retries + 2):
+            if args.only == "bare":
+                target = Target("bare", "bare_app:app", port, server_env(workdir, port))
+                found_notes: dict[str, Any] = {}
+                results = asyncio.run(run_targets([target], workdir, requests, smoke, args))
+            else:
+                results, found_notes = run_real(
+                    db, args, port, workdir, requests, smoke, with_bare=not args.only
                 )
-                if better:
-                    best = (result, found_notes)
-                if not collided and disturbance(result) <= OTHER_CPU_WARN:
-                    break
-                if attempt <= args.retries:
-                    why = (
-                        found_notes["warning"]
-                        if collided
-                        else f"other jobs used {disturbance(result):.2f} cores"
-                    )
-                    print(f"  {target}: {why}; running it again", flush=True)
-            assert best is not None
-            results.append(best[0])
-            if target == "real":
-                notes.update(best[1])
+            notes["attempts"] = attempt
+            collided = bool(found_notes.get("collided"))
+            worst = max(disturbance(r) for r in results)
+            if best is None or (collided, worst) < (
+                bool(best[1].get("collided")),
+                max(disturbance(r) for r in best[0]),
+            ):
+                best = (results, found_notes)
+            if not collided and worst <= OTHER_CPU_WARN:
+                break
+            if attempt <= args.retries:
+                why = found_notes["warning"] if collided else f"other jobs used {worst:.2f} cores"
+                print(f"  {why}; running it again", flush=True)
+        assert best is not None
+        results = best[0]
+        notes.update(best[1])
         by_name = {r.target: r for r in results}
         found = []
         if len(by_name) == 2 and not args.rate:
             found = checks(db, by_name["real"], by_name["bare"], args.connections)
             if args.paced:
-                paced = paced_run(db, args, port, workdir, requests, smoke, by_name["bare"])
-                results.append(paced)
+                results.append(paced_run(db, args, port, workdir, requests, smoke, by_name["bare"]))
         return results, found, notes
     finally:
         if args.keep:
@@ -954,8 +1038,8 @@ def paced_run(
     """
     rate = max(1, round(bare.rps * TARGET_RATIO))
     at_rate = argparse.Namespace(**{**vars(args), "rate": rate})
-    result, _notes = run_real(db, at_rate, port, workdir, requests, smoke, name="paced")
-    return result
+    results, _notes = run_real(db, at_rate, port, workdir, requests, smoke, name="paced")
+    return results[0]
 
 
 def write_json(
@@ -986,6 +1070,7 @@ def write_json(
             "connections": args.connections,
             "warmup_s": args.warmup,
             "duration_s": args.duration,
+            "rounds": args.rounds,
             "workers": args.workers,
             "worker_class": args.worker_class,
             "threads": args.threads if args.worker_class == "gthread" else 1,
