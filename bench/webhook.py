@@ -503,6 +503,7 @@ class TargetResult:
     pool_exhausted: bool
     cpu: dict[str, float]
     sent_mix: dict[str, int]  # every request sent, warm-up included
+    turn_rps: list[float] = field(default_factory=list)  # req/s in each of its windows
 
 
 def percentile(sorted_values: Sequence[float], p: float) -> float:
@@ -681,6 +682,9 @@ def summarize(
         pool_exhausted=any(w.exhausted for w in windows),
         cpu=cpu,
         sent_mix=dict(Counter(r.kind for r in requests[:sent]).most_common()),
+        turn_rps=[
+            round(len(w.latencies) / w.seconds, 1) if w.seconds > 0 else 0.0 for w in windows
+        ],
     )
 
 
@@ -1160,7 +1164,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for db in dbs:
         by_name = {r.target: r for d, r in rows if d == db}
         if "real" in by_name and "bare" in by_name and by_name["bare"].rps:
-            print(f"{db}: real/bare = {by_name['real'].rps / by_name['bare'].rps:.1%}")
+            real, bare = by_name["real"], by_name["bare"]
+            pairs = zip(real.turn_rps, bare.turn_rps, strict=True)  # taken in the same turns
+            turns = [f"{r / b:.1%}" for r, b in pairs if b]
+            print(
+                f"{db}: real/bare = {real.rps / bare.rps:.1%}"
+                + (f" (turn by turn: {', '.join(turns)})" if len(turns) > 1 else "")
+            )
     print()
     if args.rate or args.only:
         print("targets not checked: they are defined for the closed loop with both targets")
