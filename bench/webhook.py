@@ -732,6 +732,11 @@ class Target:
         return f"http://127.0.0.1:{self.port}"
 
 
+def bare_target(workdir: Path, port: int) -> Target:
+    """bench/bare_app.py: a fixed TwiML answer, no signature, no database (the ceiling)."""
+    return Target("bare", "bare_app:app", port, server_env(workdir, port))
+
+
 async def run_targets(
     targets: Sequence[Target],
     workdir: Path,
@@ -959,8 +964,7 @@ def run_real(
         )
     ]
     if with_bare:
-        bare_port = free_port()
-        targets.append(Target("bare", "bare_app:app", bare_port, server_env(workdir, bare_port)))
+        targets.append(bare_target(workdir, free_port()))
     before = database_check(url)
     results = asyncio.run(run_targets(targets, workdir, requests, smoke, args))
     after = database_check(url)
@@ -987,9 +991,10 @@ def run_db(
         best: tuple[list[TargetResult], dict[str, Any]] | None = None
         for attempt in range(1, args.retries + 2):
             if args.only == "bare":
-                target = Target("bare", "bare_app:app", port, server_env(workdir, port))
                 found_notes: dict[str, Any] = {}
-                results = asyncio.run(run_targets([target], workdir, requests, smoke, args))
+                results = asyncio.run(
+                    run_targets([bare_target(workdir, port)], workdir, requests, smoke, args)
+                )
             else:
                 results, found_notes = run_real(
                     db, args, port, workdir, requests, smoke, with_bare=not args.only
