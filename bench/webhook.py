@@ -737,6 +737,54 @@ def bare_target(workdir: Path, port: int) -> Target:
     return Target("bare", "bare_app:app", port, server_env(workdir, port))
 
 
+def baseline_target(db: str, args: argparse.Namespace, workdir: Path, signed_port: int) -> Target:
+    """The app as of git revision --baseline, from its own copy of the code (git archive),
+    on its own fresh database migrated and seeded by that code. It answers the requests
+    signed for the working tree's app: its PUBLIC_URL is that app's."""
+    code = workdir / "baseline"
+    if not code.exists():
+        code.mkdir()
+        archive = run_quietly(["git", "-C", str(ROOT), "archive", "--format=tar", args.baseline])
+        run_quietly(["tar", "-x", "-C", str(code)], input=archive)
+    if db == "sqlite":
+        url = f"sqlite:///{workdir / 'baseline.db'}"
+        Path(workdir / "baseline.db").unlink(missing_ok=True)
+    else:
+        url = args.baseline_pg_url or sibling_database(args.pg_url, "_baseline")
+        reset_postgres(url)
+    env = server_env(workdir, signed_port, with_app_name(url) if db == "postgresql" else url)
+    env["PYTHONPATH"] = str(code)  # ahead of the installed (editable) working tree
+    for command in (["db", "upgrade"], ["seed", "--demo-residents", str(args.residents)]):
+        run_quietly([sys.executable, "-c", "from bot.cli import main; main()", *command], code, env)
+    return Target("baseline", "bot:create_app()", free_port(), env)
+
+
+def run_quietly(
+    cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None, input: bytes = b""
+) -> bytes:
+    """Run a command for its output; when it fails, raise with the end of what it said."""
+    proc = subprocess.run(cmd, cwd=cwd, env=env, input=input, capture_output=True)
+    if proc.returncode:
+        said = (proc.stderr or proc.stdout).decode(errors="replace").strip().splitlines()[-3:]
+        raise RuntimeError(f"{' '.join(cmd[:3])} ... failed: {' / '.join(said)}")
+    return proc.stdout
+
+
+def sibling_database(url: str, suffix: str) -> str:
+    """Another database on the same PostgreSQL server, created if it does not exist."""
+    parsed = make_url(url)
+    name = f"{parsed.database}{suffix}"
+    engine = make_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
 async def run_targets(
     targets: Sequence[Target],
     workdir: Path,
@@ -919,6 +967,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=591)
     p.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     p.add_argument("--only", choices=("real", "bare"), help="run one target (for profiling)")
+    p.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="instead of the bare endpoint, the app as of git revision REV takes turns with the "
+        "working tree's, each on its own database: an A/B comparison of a change",
+    )
+    p.add_argument(
+        "--baseline-pg-url",
+        help="PostgreSQL database to WIPE and use for the baseline (default: --pg-url's "
+        "database name + _baseline on the same server, created if missing)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = p.parse_args(argv)
     if (
@@ -931,6 +990,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         p.error("--connections, --duration, --rounds and --max-requests must be positive")
     if args.rate is not None and args.rate <= 0:
         p.error("--rate must be positive")
+    if args.baseline and (args.only or args.rate):
+        p.error("--baseline compares two apps in turns: not with --only or --rate")
     return args
 
 
@@ -947,10 +1008,10 @@ def run_real(
     requests: list[Prepared],
     smoke: Prepared,
     name: str = "real",
-    with_bare: bool = False,
+    partner: str | None = None,
 ) -> tuple[list[TargetResult], dict[str, Any]]:
-    """The real app against a fresh database (taking turns with the bare endpoint when
-    `with_bare`); notes say whether the database was emptied meanwhile."""
+    """The real app against a fresh database, taking turns with the `partner` ("bare" or
+    "baseline") if there is one; notes say whether the database was emptied meanwhile."""
     print(f"  preparing a fresh {db} database ({args.residents} residents) ...", flush=True)
     t0 = time.perf_counter()
     url = prepare_database(db, workdir, args.pg_url, args.residents)
@@ -963,8 +1024,10 @@ def run_real(
             server_env(workdir, port, with_app_name(url) if db == "postgresql" else url),
         )
     ]
-    if with_bare:
+    if partner == "bare":
         targets.append(bare_target(workdir, free_port()))
+    elif partner == "baseline":
+        targets.append(baseline_target(db, args, workdir, port))
     before = database_check(url)
     results = asyncio.run(run_targets(targets, workdir, requests, smoke, args))
     after = database_check(url)
@@ -996,8 +1059,9 @@ def run_db(
                     run_targets([bare_target(workdir, port)], workdir, requests, smoke, args)
                 )
             else:
+                partner = None if args.only else "baseline" if args.baseline else "bare"
                 results, found_notes = run_real(
-                    db, args, port, workdir, requests, smoke, with_bare=not args.only
+                    db, args, port, workdir, requests, smoke, partner=partner
                 )
             notes["attempts"] = attempt
             collided = bool(found_notes.get("collided"))
@@ -1017,7 +1081,7 @@ def run_db(
         notes.update(best[1])
         by_name = {r.target: r for r in results}
         found = []
-        if len(by_name) == 2 and not args.rate:
+        if "bare" in by_name and not args.rate:
             found = checks(db, by_name["real"], by_name["bare"], args.connections)
             if args.paced:
                 results.append(paced_run(db, args, port, workdir, requests, smoke, by_name["bare"]))
@@ -1085,6 +1149,7 @@ def write_json(
             "threads": args.threads if args.worker_class == "gthread" else 1,
             "residents": args.residents,
             "max_requests": args.max_requests,
+            "baseline": baseline_revision(args.baseline),
         },
         "generated": asdict(mix),  # the whole pool; each target's sent_mix is what it got
         "targets": {r.target: asdict(r) for r in results},
@@ -1096,6 +1161,16 @@ def write_json(
     path = args.results_dir / f"webhook-{db}.json"
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     return path
+
+
+def baseline_revision(rev: str | None) -> str | None:
+    """The commit --baseline named (as given when git cannot say)."""
+    if not rev:
+        return None
+    found = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", rev], capture_output=True, text=True
+    )
+    return found.stdout.strip() or rev
 
 
 def _terminate(signum: int, _frame: Any) -> None:
@@ -1168,17 +1243,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     for db in dbs:
         by_name = {r.target: r for d, r in rows if d == db}
-        if "real" in by_name and "bare" in by_name and by_name["bare"].rps:
-            real, bare = by_name["real"], by_name["bare"]
-            pairs = zip(real.turn_rps, bare.turn_rps, strict=True)  # taken in the same turns
-            turns = [f"{r / b:.1%}" for r, b in pairs if b]
-            print(
-                f"{db}: real/bare = {real.rps / bare.rps:.1%}"
-                + (f" (turn by turn: {', '.join(turns)})" if len(turns) > 1 else "")
-            )
+        for partner in ("bare", "baseline"):
+            if "real" in by_name and partner in by_name and by_name[partner].rps:
+                real, other = by_name["real"], by_name[partner]
+                pairs = zip(real.turn_rps, other.turn_rps, strict=True)  # in the same turns
+                turns = [f"{r / b:.1%}" for r, b in pairs if b]
+                print(
+                    f"{db}: real/{partner} = {real.rps / other.rps:.1%}"
+                    + (f" (turn by turn: {', '.join(turns)})" if len(turns) > 1 else "")
+                )
     print()
-    if args.rate or args.only:
-        print("targets not checked: they are defined for the closed loop with both targets")
+    if args.rate or args.only or args.baseline:
+        print("targets not checked: they are defined for the closed loop, real against bare")
     for c in all_checks:
         print(f"{c.verdict}  {c.name}: {c.value}")
     for db, r in rows:
