@@ -51,9 +51,10 @@ from typing import Any
 from loadclient import Connection, HTTPError, request_head
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from twilio.request_validator import RequestValidator
 
-from storage.db import make_engine, make_sessionmaker, transaction
+from storage.db import is_sqlite, make_engine, make_sessionmaker, transaction
 from storage.migrate import upgrade
 from storage.models import Resident
 from storage.seed import SYNTHETIC_PHONE_BASE, read_zones, seed_demo_residents, seed_zones
@@ -258,7 +259,25 @@ def prepare_database(db: str, workdir: Path, pg_url: str, residents: int) -> str
             seed_demo_residents(session, residents)
     finally:
         engine.dispose()
+    settle_database(url)
     return url
+
+
+def settle_database(url: str) -> None:
+    """On PostgreSQL, do now what the server would otherwise do during a measured window
+    after a bulk load: analyze and vacuum the new tables, and write the dirty pages out."""
+    if is_sqlite(url):
+        return
+    engine = make_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+            try:
+                conn.execute(text("CHECKPOINT"))
+            except DBAPIError:  # needs superuser or pg_checkpoint; the vacuum is the main part
+                pass
+    finally:
+        engine.dispose()
 
 
 def database_check(url: str) -> dict[str, Any]:
@@ -756,6 +775,7 @@ def baseline_target(db: str, args: argparse.Namespace, workdir: Path, signed_por
     env["PYTHONPATH"] = str(code)  # ahead of the installed (editable) working tree
     for command in (["db", "upgrade"], ["seed", "--demo-residents", str(args.residents)]):
         run_quietly([sys.executable, "-c", "from bot.cli import main; main()", *command], code, env)
+    settle_database(url)
     return Target("baseline", "bot:create_app()", free_port(), env)
 
 
@@ -796,7 +816,8 @@ async def run_targets(
     targets take turns under load, --rounds windows each (one window when there is one
     target). Taking turns, the real app and the bare endpoint see the machine as it is in
     the same seconds: its speed drifts from minute to minute, which one long window after
-    the other would read as a difference between them."""
+    the other would read as a difference between them. The order alternates (A B, B A,
+    A B ...): whatever favours the first or the second window of a round favours neither."""
     busy = wait_idle(args.idle_wait)
     names = " and ".join(t.name for t in targets)
     if busy > IDLE_CORES:
@@ -817,8 +838,9 @@ async def run_targets(
         windows: list[list[Window]] = [[] for _ in targets]
         taken = [0] * len(targets)
         for turn in range(rounds):
-            for i, (target, server) in enumerate(zip(targets, servers, strict=True)):
-                settle = args.warmup if turn == 0 else min(args.warmup, SETTLE_S)
+            order = list(enumerate(zip(targets, servers, strict=True)))
+            for i, (target, server) in reversed(order) if turn % 2 else order:
+                settle = min(args.warmup, SETTLE_S) if windows[i] else args.warmup
                 w = await drive(target.base, requests[taken[i] :], server, args, settle, window)
                 taken[i] += w.taken
                 windows[i].append(w)
