@@ -244,10 +244,7 @@ def reset_postgres(url: str, attempts: int = 3) -> None:
 def prepare_database(db: str, workdir: Path, pg_url: str, residents: int) -> str:
     """A fresh, migrated database with the zonas and `residents` synthetic residents."""
     if db == "sqlite":
-        path = workdir / "mibarrio.db"
-        for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-            stale.unlink(missing_ok=True)  # a retry starts from scratch too
-        url = f"sqlite:///{path}"
+        url = fresh_sqlite(workdir / "mibarrio.db")
     else:
         url = pg_url
         reset_postgres(url)
@@ -261,6 +258,13 @@ def prepare_database(db: str, workdir: Path, pg_url: str, residents: int) -> str
         engine.dispose()
     settle_database(url)
     return url
+
+
+def fresh_sqlite(path: Path) -> str:
+    """The URL of an SQLite database at `path`, with whatever an earlier attempt left removed."""
+    for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        stale.unlink(missing_ok=True)
+    return f"sqlite:///{path}"
 
 
 def settle_database(url: str) -> None:
@@ -766,8 +770,7 @@ def baseline_target(db: str, args: argparse.Namespace, workdir: Path, signed_por
         archive = run_quietly(["git", "-C", str(ROOT), "archive", "--format=tar", args.baseline])
         run_quietly(["tar", "-x", "-C", str(code)], input=archive)
     if db == "sqlite":
-        url = f"sqlite:///{workdir / 'baseline.db'}"
-        Path(workdir / "baseline.db").unlink(missing_ok=True)
+        url = fresh_sqlite(workdir / "baseline.db")
     else:
         url = args.baseline_pg_url or sibling_database(args.pg_url, "_baseline")
         reset_postgres(url)
