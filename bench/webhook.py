@@ -1003,8 +1003,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="PostgreSQL database to WIPE and use for the baseline (default: --pg-url's "
         "database name + _baseline on the same server, created if missing)",
     )
+    p.add_argument(
+        "--env",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="set this in the environment of the working tree's app only (repeatable), e.g. "
+        "with --baseline HEAD to compare a setting: PGOPTIONS='-c synchronous_commit=off'",
+    )
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = p.parse_args(argv)
+    if any("=" not in item for item in args.env):
+        p.error("--env takes KEY=VALUE")
+    args.env = dict(item.split("=", 1) for item in args.env)
     if (
         args.connections < 1
         or args.duration <= 0
@@ -1046,7 +1057,10 @@ def run_real(
             name,
             "bot:create_app()",
             port,  # the port the requests were signed for
-            server_env(workdir, port, with_app_name(url) if db == "postgresql" else url),
+            {
+                **server_env(workdir, port, with_app_name(url) if db == "postgresql" else url),
+                **args.env,
+            },
         )
     ]
     if partner == "bare":
@@ -1175,6 +1189,7 @@ def write_json(
             "residents": args.residents,
             "max_requests": args.max_requests,
             "baseline": baseline_revision(args.baseline),
+            "env": args.env,
         },
         "generated": asdict(mix),  # the whole pool; each target's sent_mix is what it got
         "targets": {r.target: asdict(r) for r in results},

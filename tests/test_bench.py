@@ -67,3 +67,14 @@ def test_a_change_is_compared_with_a_git_revision_of_the_app_in_turns(tmp_path: 
         assert (kept / "baseline.db").is_file()
     finally:
         shutil.rmtree(kept, ignore_errors=True)
+
+
+def test_a_setting_given_with_env_reaches_the_working_trees_app(tmp_path: Path) -> None:
+    # Another auth token: the working tree's app refuses the signed requests (403) and the
+    # run stops at its first one; without --env the same run goes through (test above).
+    cmd = [*TINY, "--results-dir", str(tmp_path), "--baseline", "HEAD"]
+    cmd += ["--env", "TWILIO_AUTH_TOKEN=not-the-one-the-requests-were-signed-with"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=180)
+
+    assert proc.returncode == 2, proc.stdout + proc.stderr  # the real app's smoke test fails
+    assert "real: a single request got HTTP 403" in proc.stderr
