@@ -1242,6 +1242,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"; open loop at {args.rate:g} req/s"
             if args.rate
             else f"; closed loop, {args.connections} connections"
+        )
+        + "".join(
+            f"; the working tree's app with {key}={value}" for key, value in args.env.items()
         ),
         flush=True,
     )

@@ -78,3 +78,4 @@ def test_a_setting_given_with_env_reaches_the_working_trees_app(tmp_path: Path) 
 
     assert proc.returncode == 2, proc.stdout + proc.stderr  # the real app's smoke test fails
     assert "real: a single request got HTTP 403" in proc.stderr
+    assert "the working tree's app with TWILIO_AUTH_TOKEN=" in proc.stdout  # said up front
