@@ -10,13 +10,17 @@ mostly seeded residents plus new numbers going through onboarding); then gunicor
 by a small asyncio HTTP/1.1 client (bench/loadclient.py; N connections, keep-alive; gunicorn's
 sync workers, the Procfile's and the default here, close each connection after its response,
 gthread keeps them) to 127.0.0.1: a warm-up each, then they take turns (--rounds windows each,
---duration seconds in all per target), so both are measured on the machine as it is in the
-same seconds; what counts is the requests answered inside the windows. Then (unless --no-paced) the
-real app once more, open loop at 20% of the bare endpoint's req/s over the same connections: the
-latency a text sees at the load the throughput target asks for, reported as information. Prints
-a Markdown table and PASS/FAIL per target, writes bench/results/webhook-<db>.json. Exit status:
-0 all targets pass, 1 a target fails (or other jobs on the machine made a verdict unsure), 2 it
-could not run.
+--duration seconds in all per target, in alternating order), so both are measured on the
+machine as it is in the same seconds; what counts is the requests answered inside the windows.
+Then (unless --no-paced) the real app once more, open loop at 20% of the bare endpoint's req/s
+over the same connections: the latency a text sees at the load the throughput target asks for,
+reported as information. Prints a Markdown table and PASS/FAIL per target, writes
+bench/results/webhook-<db>.json. Exit status: 0 all targets pass, 1 a target fails (or other
+jobs on the machine made a verdict unsure), 2 it could not run.
+
+A change, A/B: --baseline REV runs the app as of git revision REV (its own copy and database)
+in the bare endpoint's place, and --env KEY=VALUE sets a variable for the working tree's app
+only; the run prints real/baseline and checks no targets.
 
 The client runs on the same machine: the CPU it uses (and gunicorn's, PostgreSQL's and anybody
 else's during the window) is measured from /proc and reported next to the figures.
