@@ -117,6 +117,7 @@ def chat(phone: str, channel: str, as_json: bool) -> None:
             fold=config.gsm7_fold,
             flow_timeout=timeout,
             quiet_hours=hours,
+            async_navigation=config.async_navigation_commits,
         )
         if as_json:
             click.echo(

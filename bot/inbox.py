@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.engine import InboundMessage, handle_inbound, render
 from storage import turns
 from storage.broadcasts import DEFAULT_QUIET_HOURS, QuietHours
-from storage.db import DEFER_WRITE_LOCK, StaleRead, retry_on_disconnect
+from storage.db import DEFER_WRITE_LOCK, StaleRead, retry_on_disconnect, writes_sent
 
 
 def receive(
@@ -22,6 +22,7 @@ def receive(
     flow_timeout: timedelta = timedelta(minutes=30),
     quiet_hours: QuietHours = DEFAULT_QUIET_HOURS,
     now: datetime | None = None,
+    async_navigation: bool = False,
 ) -> list[str]:
     """Apply a message once per sid and return the reply texts (the same ones on a repeat).
 
@@ -33,11 +34,16 @@ def receive(
     On SQLite the turn first runs without the database's write lock, which it takes at its
     first write: the rows it read are compared again then, and if they changed the turn is
     run once more with the lock held throughout. Two workers thus only queue for the writes.
+
+    With `async_navigation` (PostgreSQL), a turn that only moved through menus commits without
+    waiting for its WAL flush (see storage.turns.store_turn).
     """
 
     def apply(defer: bool) -> list[str]:
         return retry_on_disconnect(
-            lambda: _apply_once(sessions, sid, msg, fold, flow_timeout, quiet_hours, now, defer)
+            lambda: _apply_once(
+                sessions, sid, msg, fold, flow_timeout, quiet_hours, now, defer, async_navigation
+            )
         )
 
     try:
@@ -64,10 +70,12 @@ def _apply_once(
     quiet_hours: QuietHours,
     now: datetime | None,
     defer: bool,
+    async_navigation: bool,
 ) -> list[str]:
     with sessions() as session, session.begin():
         if defer:  # SQLite: read without the write lock (PostgreSQL locks rows instead)
             session.connection(execution_options={DEFER_WRITE_LOCK: True})
+        written = writes_sent(session) if async_navigation else None
         outcome = handle_inbound(
             session, msg, now=now, flow_timeout=flow_timeout, quiet_hours=quiet_hours
         )
@@ -83,5 +91,7 @@ def _apply_once(
             num_media=len(msg.media),
             resident_id=outcome.resident_id,
             replies=replies,
+            # Only if nothing was written yet: a new resident's row, a vote, an erasure ...
+            async_navigation=written is not None and writes_sent(session) == written,
         )
         return replies

@@ -153,6 +153,7 @@ def inbound() -> Response:
         fold=state.config.gsm7_fold,
         flow_timeout=state.flow_timeout,
         quiet_hours=state.quiet_hours,
+        async_navigation=state.config.async_navigation_commits,
     )
     return twiml(replies)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import functools
 import logging
 import os
 import sqlite3
@@ -48,7 +49,42 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         _serialise_sqlite_writers(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("connect_args", {}).setdefault("cursor_factory", _write_counting_cursor())
     return create_engine(url, **kwargs)
+
+
+@functools.cache
+def _write_counting_cursor() -> type:
+    """psycopg cursors that count the statements other than SELECT sent on their connection."""
+    import psycopg
+
+    class WriteCountingCursor(psycopg.Cursor):  # type: ignore[type-arg]
+        def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+            _count_write(self.connection, query)
+            return super().execute(query, params, **kwargs)
+
+        def executemany(self, query: Any, params_seq: Any, **kwargs: Any) -> Any:
+            _count_write(self.connection, query)
+            return super().executemany(query, params_seq, **kwargs)
+
+    return WriteCountingCursor
+
+
+_WRITES = "mibarrio_writes"
+
+
+def _count_write(connection: Any, query: Any) -> None:
+    if not (isinstance(query, str) and _is_read(query)):
+        setattr(connection, _WRITES, getattr(connection, _WRITES, 0) + 1)
+
+
+def writes_sent(session: Session) -> int | None:
+    """Statements other than SELECT sent so far on the session's PostgreSQL connection (None
+    on SQLite): two readings tell whether a transaction wrote anything in between."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        return None
+    return int(getattr(conn.connection.dbapi_connection, _WRITES, 0))
 
 
 # Execution option for a session's connection: on SQLite, read without the write lock and

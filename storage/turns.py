@@ -10,7 +10,18 @@ from __future__ import annotations
 import functools
 from typing import Any, cast
 
-from sqlalchemy import JSON, Insert, Table, Update, bindparam, insert, inspect, literal, select
+from sqlalchemy import (
+    JSON,
+    Insert,
+    Table,
+    Update,
+    bindparam,
+    func,
+    insert,
+    inspect,
+    literal,
+    select,
+)
 from sqlalchemy import update as update_
 from sqlalchemy.orm import Mapper, Session, contains_eager
 from sqlalchemy.orm.base import NO_VALUE
@@ -118,6 +129,7 @@ def store_turn(
     num_media: int,
     resident_id: int | None,
     replies: list[str],
+    async_navigation: bool = False,
 ) -> None:
     """Write what a turn changed, then the message row; a repeated sid fails the transaction.
 
@@ -126,8 +138,15 @@ def store_turn(
     else is new, deleted or changed, each row's changed columns go out as an UPDATE: on
     PostgreSQL inside the message row's INSERT (one round trip), elsewhere one after the
     other. Anything more goes through the ordinary flush first. The rows leave the session.
+
+    With `async_navigation` (the caller saw the transaction write nothing so far), a PostgreSQL
+    turn that changes nothing but the conversation and when and how the resident last wrote
+    commits without waiting for its WAL flush: a database crash may lose such a turn (the
+    resident is a menu step back), never a consent, an opt-out, an erasure, a report, a vote
+    or anything else a turn records.
     """
-    if session.new or session.deleted or any(obj not in rows for obj in session.dirty):
+    more = session.new or session.deleted or any(obj not in rows for obj in session.dirty)
+    if more:
         session.flush()
     updates = [change for change in map(_column_changes, rows) if change is not None]
     message = {
@@ -145,7 +164,8 @@ def store_turn(
         shapes = tuple((mapper, keys) for mapper, keys, _ in updates)
         for _, _, params in updates:
             message.update(params)
-        conn.execute(_insert_message_with(shapes), message)
+        asynchronous = async_navigation and not more and _navigation_only(updates)
+        conn.execute(_insert_message_with(shapes, asynchronous), message)
     else:
         for mapper, keys, params in updates:
             conn.execute(_update_statement(mapper, keys), params)
@@ -153,6 +173,17 @@ def store_turn(
     for row in rows:  # afterwards: expunging a resident takes its conversation along
         if row in session:
             session.expunge(row)
+
+
+# What a turn may change of the resident and still be navigation: when and how they wrote.
+_NAVIGATION_COLUMNS = frozenset({"last_inbound_at", "last_channel", "whatsapp_last_inbound_at"})
+
+
+def _navigation_only(updates: list[tuple[Mapper[Any], tuple[str, ...], dict[str, Any]]]) -> bool:
+    return all(
+        mapper.class_ is not Resident or _NAVIGATION_COLUMNS.issuperset(keys)
+        for mapper, keys, _ in updates
+    )
 
 
 def _column_changes(row: Base) -> tuple[Mapper[Any], tuple[str, ...], dict[str, Any]] | None:
@@ -213,13 +244,24 @@ _INSERT_MESSAGE = insert(cast(Table, ReceivedMessage.__table__)).values(
 
 
 @functools.cache
-def _insert_message_with(shapes: tuple[tuple[Mapper[Any], tuple[str, ...]], ...]) -> Insert:
+def _insert_message_with(
+    shapes: tuple[tuple[Mapper[Any], tuple[str, ...]], ...], asynchronous: bool = False
+) -> Insert:
     """WITH <the updates> INSERT INTO inbound_messages ...: a turn's writes in one statement.
 
     PostgreSQL runs every data-modifying WITH clause exactly once, whatever the INSERT does,
-    and a duplicate sid fails the whole statement.
+    and a duplicate sid fails the whole statement. When `asynchronous`, the statement also
+    sets synchronous_commit off for its transaction (PostgreSQL applies the setting in effect
+    at COMMIT): a plain WITH clause runs only when read, so the row's num_media is read
+    through it, which saves the turn a statement of its own.
     """
     statement = _INSERT_MESSAGE
+    if asynchronous:
+        setting = select(func.set_config("synchronous_commit", "off", True).label("setting")).cte(
+            "commit_asynchronously"
+        )
+        num_media = select(bindparam("m_num_media")).select_from(setting).scalar_subquery()
+        statement = statement.values(num_media=num_media)
     for mapper, keys in shapes:
         cte = _update_statement(mapper, keys).cte(f"{_table(mapper).name}_turn")
         statement = statement.add_cte(cte)
