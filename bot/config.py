@@ -32,6 +32,16 @@ def _float(name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number, got {raw!r}") from exc
 
 
+def _flag(name: str, default: bool) -> bool:
+    """An on/off variable: 1/true/yes or 0/false/no; unset or anything else keeps `default`."""
+    raw = os.environ.get(name, "").strip().lower()
+    if raw in ("1", "true", "yes"):
+        return True
+    if raw in ("0", "false", "no"):
+        return False
+    return default
+
+
 def _choice(name: str, choices: tuple[str, ...], default: str) -> str:
     raw = os.environ.get(name, "").strip().lower() or default
     if raw not in choices:
@@ -104,7 +114,7 @@ class Config:
             secret_key=env.get("SECRET_KEY") or _local_secret("secret_key", 32),
             send_rate=_float("SEND_RATE", 10.0),
             port=int(env.get("PORT") or 5000),
-            gsm7_fold=env.get("GSM7_FOLD", "1").strip().lower() not in ("0", "false", "no"),
+            gsm7_fold=_flag("GSM7_FOLD", True),
             flow_timeout_minutes=int(env.get("FLOW_TIMEOUT_MINUTES") or 30),
             followup_days=_float("FOLLOWUP_DAYS", 7.0),
             signup_purge_days=max(0.0, _float("SIGNUP_PURGE_DAYS", 30.0)),
@@ -113,7 +123,6 @@ class Config:
             whatsapp_fallback=_choice("WHATSAPP_FALLBACK", ("template", "sms"), "template"),
             send_threads=max(1, int(env.get("SEND_THREADS") or 32)),
             worker_alive_ttl=max(1.0, _float("WORKER_ALIVE_TTL", 15.0)),
-            async_navigation_commits=env.get("ASYNC_NAVIGATION_COMMITS", "").strip().lower()
-            in ("1", "true", "yes"),
+            async_navigation_commits=_flag("ASYNC_NAVIGATION_COMMITS", False),
         )
         return replace(cfg, **overrides) if overrides else cfg
