@@ -2,16 +2,20 @@
 
 This is the webhook's path for every message, so it is built to be cheap: one statement reads
 and locks the resident and the conversation, and on PostgreSQL the usual turn is written back
-in one more (the changed columns of both rows and the message row), then COMMIT.
+in one more (the changed columns of both rows and the message row), then COMMIT. These fixed
+statements go out as driver SQL (storage.driver_sql), and the two rows become ORM objects
+without the ORM's load.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     JSON,
+    ColumnElement,
+    Dialect,
     Insert,
     Table,
     Update,
@@ -23,14 +27,24 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import update as update_
-from sqlalchemy.orm import Mapper, Session, contains_eager
+from sqlalchemy.orm import (
+    Mapper,
+    Session,
+    class_mapper,
+    contains_eager,
+    make_transient_to_detached,
+)
+from sqlalchemy.orm.attributes import instance_dict
 from sqlalchemy.orm.base import NO_VALUE
 
 from storage.db import StaleRead
+from storage.driver_sql import Processor, driver_statement, process_row, row_processors
 from storage.models import Base, Conversation, ReceivedMessage, Resident, utcnow
 from storage.queries import insert_ignoring_conflicts
 
-# Built once: a statement object keeps its cache key, so each use skips computing it again.
+T = TypeVar("T")
+
+# The ORM's own locked load, for rows the session already holds (see _load_locked).
 _LOCK_RESIDENT = (
     select(Resident)
     .join(Resident.conversation)
@@ -55,8 +69,7 @@ def lock_resident(session: Session, phone: str) -> Resident:
     versions is made on the spot), so the join always finds it.
     """
     for _attempt in range(3):
-        _check_again_when_locked(session, phone)
-        resident = session.scalars(_LOCK_RESIDENT, {"phone": phone}).one_or_none()
+        resident = _load_locked(session, phone)
         if resident is not None:
             return resident
         # A new phone, a resident without a conversation row yet, or (PostgreSQL) the
@@ -70,38 +83,95 @@ def lock_resident(session: Session, phone: str) -> Resident:
     raise RuntimeError(f"could not lock a resident row for {phone}")
 
 
-def _check_again_when_locked(session: Session, phone: str) -> None:
-    """In a transaction that reads before it locks (SQLite, DEFER_WRITE_LOCK), have both rows
-    compared again once the write lock is taken: if either changed or went, StaleRead.
+def _columns(mapper: Mapper[Any]) -> list[tuple[str, ColumnElement[Any]]]:
+    return [(prop.key, prop.columns[0]) for prop in mapper.column_attrs]
 
-    The rows are copied before the ORM reads them, so a change that lands in between makes
-    the comparison fail too: never a turn computed from rows older than the lock's view.
+
+_RESIDENT_COLUMNS = _columns(inspect(Resident))
+_CONVERSATION_COLUMNS = _columns(inspect(Conversation))
+_LOCKED_COLUMNS = [col for _, col in _RESIDENT_COLUMNS + _CONVERSATION_COLUMNS]
+_RESIDENT_KEYS = [key for key, _ in _RESIDENT_COLUMNS]
+_CONVERSATION_KEYS = [key for key, _ in _CONVERSATION_COLUMNS]
+# Every column of a phone's resident and conversation rows, both locked (SQLite has no FOR
+# UPDATE: there the write lock, and the comparison made once it is taken, do that job).
+_LOCK_ROWS = (
+    select(*_LOCKED_COLUMNS)
+    .join_from(Resident.__table__, Conversation.__table__)
+    .where(Resident.__table__.c.phone == bindparam("phone"))
+    .with_for_update(of=[Resident.__table__, Conversation.__table__])
+)
+
+
+def _load_locked(session: Session, phone: str) -> Resident | None:
+    """Read and lock a phone's two rows, and put them in the session as if the ORM had.
+
+    The ORM's own load (a compiled-cache lookup, row processors built for each result, the
+    identity map) costs several times the statement itself, and this runs for every text:
+    the statement goes out as driver SQL and the two objects are made directly, as loaded
+    and unchanged. If either row is already in the session, its objects are refreshed
+    through the ORM instead, so the session never holds two copies of a row.
     """
-    raw: Any = session.connection().connection.dbapi_connection
-    if not getattr(raw, "deferred", False):
-        return
-    sql = _snapshot_sql()
-    before = raw.execute(sql, (phone,)).fetchone()
+    conn = session.connection()
+    statement = driver_statement(_LOCK_ROWS, conn.dialect)
+    params = statement.params({"phone": phone})
+    raw: Any = conn.connection.dbapi_connection
+    if getattr(raw, "deferred", False):
+        # SQLite before its write lock: the rows read now are compared again under the lock.
+        row = raw.execute(statement.sql, params).fetchone()
+        _check_again_when_locked(raw, statement.sql, params, row)
+    else:
+        row = conn.exec_driver_sql(statement.sql, params).fetchone()  # type: ignore[arg-type]
+    if row is None:
+        return None
+    values = process_row(_row_processors(conn.dialect), row)
+    split = len(_RESIDENT_KEYS)
+    resident_values = dict(zip(_RESIDENT_KEYS, values[:split], strict=True))
+    conversation_values = dict(zip(_CONVERSATION_KEYS, values[split:], strict=True))
+    if _in_session(session, Resident, resident_values) or _in_session(
+        session, Conversation, conversation_values
+    ):
+        return session.scalars(_LOCK_RESIDENT, {"phone": phone}).one_or_none()
+    resident = _loaded(Resident, resident_values)
+    conversation = _loaded(Conversation, conversation_values)
+    instance_dict(resident)["conversation"] = conversation
+    instance_dict(conversation)["resident"] = resident
+    make_transient_to_detached(resident)
+    make_transient_to_detached(conversation)
+    session.add(resident)  # persistent, unchanged; the conversation comes along
+    return resident
 
-    def unchanged(locked: Any) -> None:
-        if locked.execute(sql, (phone,)).fetchone() != before:
-            raise StaleRead(f"the rows of {phone} changed before the write lock")
 
-    raw.check_when_locked(unchanged)
+def _loaded(cls: type[T], values: dict[str, Any]) -> T:
+    obj: T = class_mapper(cls).class_manager.new_instance()
+    instance_dict(obj).update(values)
+    return obj
+
+
+def _in_session(session: Session, cls: type[Base], values: dict[str, Any]) -> bool:
+    mapper = class_mapper(cls)
+    key = mapper.identity_key_from_primary_key(tuple(values[k] for k in _primary_key(mapper)))
+    return key in session.identity_map
 
 
 @functools.cache
-def _snapshot_sql() -> str:
-    """Every column of a phone's resident and conversation rows (SQLite's raw SQL)."""
-    columns = [
-        f'{alias}."{col.name}"'
-        for alias, table in (("r", Resident.__table__), ("c", Conversation.__table__))
-        for col in cast(Table, table).columns
-    ]
-    return (
-        f"SELECT {', '.join(columns)} FROM residents AS r "
-        "JOIN conversations AS c ON c.resident_id = r.id WHERE r.phone = ?"
-    )
+def _primary_key(mapper: Mapper[Any]) -> tuple[str, ...]:
+    return tuple(mapper.get_property_by_column(col).key for col in mapper.primary_key)
+
+
+@functools.cache
+def _row_processors(dialect: Dialect) -> tuple[Processor, ...]:
+    return row_processors(_LOCKED_COLUMNS, dialect)
+
+
+def _check_again_when_locked(raw: Any, sql: str, params: Any, before: Any) -> None:
+    """Once the deferred transaction takes SQLite's write lock, read the rows again: if
+    either changed or went in between, StaleRead (the turn is then run again, locked)."""
+
+    def unchanged(locked: Any) -> None:
+        if locked.execute(sql, params).fetchone() != before:
+            raise StaleRead("the sender's rows changed before the write lock")
+
+    raw.check_when_locked(unchanged)
 
 
 def ensure_conversations(session: Session, *where: Any) -> None:
@@ -158,18 +228,20 @@ def store_turn(
         "m_replies": replies,
         "m_received_at": utcnow(),
     }
-    # Core statements on the session's connection: the ORM has nothing to add to them.
+    # Fixed statements on the session's connection: the ORM has nothing to add to them.
     conn = session.connection()
     if updates and conn.dialect.name == "postgresql":
         shapes = tuple((mapper, keys) for mapper, keys, _ in updates)
         for _, _, params in updates:
             message.update(params)
         asynchronous = async_navigation and not more and _navigation_only(updates)
-        conn.execute(_insert_message_with(shapes, asynchronous), message)
+        driver_statement(_insert_message_with(shapes, asynchronous), conn.dialect).execute(
+            conn, message
+        )
     else:
         for mapper, keys, params in updates:
-            conn.execute(_update_statement(mapper, keys), params)
-        conn.execute(_INSERT_MESSAGE, message)
+            driver_statement(_update_statement(mapper, keys), conn.dialect).execute(conn, params)
+        driver_statement(_INSERT_MESSAGE, conn.dialect).execute(conn, message)
     for row in rows:  # afterwards: expunging a resident takes its conversation along
         if row in session:
             session.expunge(row)

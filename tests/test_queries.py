@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -148,3 +149,71 @@ def test_anything_else_pending_goes_through_the_full_flush(sessions: Sessions) -
     with sessions() as session:
         assert session.get(Resident, resident_id).language == "ay"  # type: ignore[union-attr]
         assert session.scalars(select(Report.code)).all() == ["R-TEST"]
+
+
+def _columns(obj: object) -> dict[str, object]:
+    mapper = inspect(obj).mapper
+    return {prop.key: getattr(obj, prop.key) for prop in mapper.column_attrs}
+
+
+def test_the_locked_rows_are_the_rows_the_orm_would_load(sessions: Sessions) -> None:
+    """Every column, with its Python type: datetimes, JSON, booleans, NULLs."""
+    phone = "+59171110006"
+    with transaction(sessions) as session:
+        resident = turns.lock_resident(session, phone)
+        resident.language, resident.status, resident.synthetic = "ay", "active", True
+        resident.consent_at = resident.last_inbound_at = datetime(2026, 5, 1, 12, 30, 15, 123456)
+        resident.topics = ["agua", "luz"]
+        conv = resident.conversation
+        assert conv is not None
+        conv.flow, conv.step = "reports", "describe"
+        conv.slots = {"category": "agua", "n": 2, "nested": {"ok": True}, "text": "Ñuñoa"}
+        conv.expect = {"kind": "poll", "id": 3, "until": "2026-05-02T00:00:00+00:00"}
+    with transaction(sessions) as session:
+        direct = turns.lock_resident(session, phone)
+        got = _columns(direct), _columns(direct.conversation)
+    with sessions() as session:
+        orm = session.scalars(select(Resident).where(Resident.phone == phone)).one()
+        want = _columns(orm), _columns(orm.conversation)
+    assert got == want
+    for mine, theirs in zip(got, want, strict=True):
+        assert {k: type(v) for k, v in mine.items()} == {k: type(v) for k, v in theirs.items()}
+    assert got[1]["slots"]["text"] == "Ñuñoa" and got[0]["synthetic"] is True
+
+
+def test_locked_rows_are_in_the_session_unchanged_and_write_only_what_a_turn_changes(
+    sessions: Sessions,
+) -> None:
+    with transaction(sessions) as session:
+        turns.lock_resident(session, "+59171110007")
+    with transaction(sessions) as session:
+        resident = turns.lock_resident(session, "+59171110007")
+        conv = resident.conversation
+        assert conv is not None and conv.resident is resident
+        assert inspect(resident).persistent and inspect(conv).persistent
+        assert not session.dirty and not session.new
+        with statements(session) as sent:
+            session.flush()
+            assert sent == []  # loaded means clean: nothing to write back
+            conv.step = "category"
+            session.flush()
+        assert sent == ["UPDATE"]
+        # Relationships load on access as after any ORM load.
+        assert resident.zone is None and session.get(Resident, resident.id) is resident
+
+
+def test_rows_already_in_the_session_are_refreshed_not_duplicated(sessions: Sessions) -> None:
+    with transaction(sessions) as session:
+        first = turns.lock_resident(session, "+59171110008")
+        # The row changes behind the loaded object's back ...
+        session.execute(
+            update(Resident)
+            .where(Resident.id == first.id)
+            .values(language="ay")
+            .execution_options(synchronize_session=False)
+        )
+        assert first.language is None
+        again = turns.lock_resident(session, "+59171110008")
+        # ... and locking it again gives the same object, with the row's values.
+        assert again is first and again.conversation is first.conversation
+        assert again.language == "ay"
