@@ -207,7 +207,8 @@ def store_turn(
     the ORM's unit of work costs several times what those statements do. So when nothing
     else is new, deleted or changed, each row's changed columns go out as an UPDATE: on
     PostgreSQL inside the message row's INSERT (one round trip), elsewhere one after the
-    other. Anything more goes through the ordinary flush first. The rows leave the session.
+    other. Anything more goes through the ordinary flush first. Then every object leaves the
+session: the ORM would otherwise write the rows' changes a second time at COMMIT.
 
     With `async_navigation` (the caller saw the transaction write nothing so far), a PostgreSQL
     turn that changes nothing but the conversation and when and how the resident last wrote
@@ -242,9 +243,7 @@ def store_turn(
         for mapper, keys, params in updates:
             driver_statement(_update_statement(mapper, keys), conn.dialect).execute(conn, params)
         driver_statement(_INSERT_MESSAGE, conn.dialect).execute(conn, message)
-    for row in rows:  # afterwards: expunging a resident takes its conversation along
-        if row in session:
-            session.expunge(row)
+    session.expunge_all()  # afterwards, and all at once: cheaper than one by one
 
 
 # What a turn may change of the resident and still be navigation: when and how they wrote.
