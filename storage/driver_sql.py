@@ -7,6 +7,8 @@ keeps the compiled SQL and the bind processors of each parameter's type, and sen
 statement with `Connection.exec_driver_sql`: the same SQL and values, the same events (SQLite's
 deferred write lock hangs on one) and the same error wrapping and reconnection handling.
 Rows come back as the driver returns them; `row_processors` converts them like a typed result.
+`fetch_one` reads a row on the driver's own cursor: exec_driver_sql builds a result's column
+metadata on every call, which for a row of twenty columns costs more than the query.
 """
 
 from __future__ import annotations
@@ -46,6 +48,30 @@ class DriverStatement:
 
     def execute(self, conn: Connection, values: Mapping[str, Any]) -> CursorResult[Any]:
         return conn.exec_driver_sql(self.sql, self.params(values))  # type: ignore[arg-type]
+
+
+def fetch_one(
+    conn: Connection, statement: DriverStatement, values: Mapping[str, Any]
+) -> Sequence[Any] | None:
+    """The first row of a statement that reads (nothing else: no event sees it), as the
+    driver returns it.
+
+    A driver error is handed to SQLAlchemy exactly as one in its own execution is: wrapped
+    in its exception classes, and a dead connection invalidated (so that the caller's retry,
+    storage.db.retry_on_disconnect, gets a new one).
+    """
+    params = statement.params(values)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(statement.sql, params)
+        row: Sequence[Any] | None = cursor.fetchone()
+    except Exception as exc:
+        # SQLAlchemy's own handler (the same in every 2.0 release) keeps this path's errors
+        # and disconnects the same as every other statement's.
+        conn._handle_dbapi_exception(exc, statement.sql, params, cursor, None)
+    finally:
+        cursor.close()
+    return row
 
 
 def _process(proc: Processor, value: Any) -> Any:

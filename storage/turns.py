@@ -38,7 +38,13 @@ from sqlalchemy.orm.attributes import instance_dict
 from sqlalchemy.orm.base import NO_VALUE
 
 from storage.db import StaleRead
-from storage.driver_sql import Processor, driver_statement, process_row, row_processors
+from storage.driver_sql import (
+    Processor,
+    driver_statement,
+    fetch_one,
+    process_row,
+    row_processors,
+)
 from storage.models import Base, Conversation, ReceivedMessage, Resident, utcnow
 from storage.queries import insert_ignoring_conflicts
 
@@ -113,14 +119,11 @@ def _load_locked(session: Session, phone: str) -> Resident | None:
     """
     conn = session.connection()
     statement = driver_statement(_LOCK_ROWS, conn.dialect)
-    params = statement.params({"phone": phone})
+    row = fetch_one(conn, statement, {"phone": phone})
     raw: Any = conn.connection.dbapi_connection
     if getattr(raw, "deferred", False):
         # SQLite before its write lock: the rows read now are compared again under the lock.
-        row = raw.execute(statement.sql, params).fetchone()
-        _check_again_when_locked(raw, statement.sql, params, row)
-    else:
-        row = conn.exec_driver_sql(statement.sql, params).fetchone()  # type: ignore[arg-type]
+        _check_again_when_locked(raw, statement.sql, statement.params({"phone": phone}), row)
     if row is None:
         return None
     values = process_row(_row_processors(conn.dialect), row)
@@ -203,18 +206,18 @@ def store_turn(
 ) -> None:
     """Write what a turn changed, then the message row; a repeated sid fails the transaction.
 
-    The usual text changes a few columns of two rows (the resident, the conversation), and
-    the ORM's unit of work costs several times what those statements do. So when nothing
-    else is new, deleted or changed, each row's changed columns go out as an UPDATE: on
-    PostgreSQL inside the message row's INSERT (one round trip), elsewhere one after the
-    other. Anything more goes through the ordinary flush first. Then every object leaves the
-session: the ORM would otherwise write the rows' changes a second time at COMMIT.
+        The usual text changes a few columns of two rows (the resident, the conversation), and
+        the ORM's unit of work costs several times what those statements do. So when nothing
+        else is new, deleted or changed, each row's changed columns go out as an UPDATE: on
+        PostgreSQL inside the message row's INSERT (one round trip), elsewhere one after the
+        other. Anything more goes through the ordinary flush first. Then every object leaves the
+    session: the ORM would otherwise write the rows' changes a second time at COMMIT.
 
-    With `async_navigation` (the caller saw the transaction write nothing so far), a PostgreSQL
-    turn that changes nothing but the conversation and when and how the resident last wrote
-    commits without waiting for its WAL flush: a database crash may lose such a turn (the
-    resident is a menu step back), never a consent, an opt-out, an erasure, a report, a vote
-    or anything else a turn records.
+        With `async_navigation` (the caller saw the transaction write nothing so far), a PostgreSQL
+        turn that changes nothing but the conversation and when and how the resident last wrote
+        commits without waiting for its WAL flush: a database crash may lose such a turn (the
+        resident is a menu step back), never a consent, an opt-out, an erasure, a report, a vote
+        or anything else a turn records.
     """
     more = session.new or session.deleted or any(obj not in rows for obj in session.dirty)
     if more:
