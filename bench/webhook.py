@@ -770,9 +770,7 @@ def baseline_target(db: str, args: argparse.Namespace, workdir: Path, signed_por
     signed for the working tree's app: its PUBLIC_URL is that app's."""
     code = workdir / "baseline"
     if not code.exists():
-        code.mkdir()
-        archive = run_quietly(["git", "-C", str(ROOT), "archive", "--format=tar", args.baseline])
-        run_quietly(["tar", "-x", "-C", str(code)], input=archive)
+        export_revision(args.baseline, code)
     if db == "sqlite":
         url = fresh_sqlite(workdir / "baseline.db")
     else:
@@ -780,10 +778,22 @@ def baseline_target(db: str, args: argparse.Namespace, workdir: Path, signed_por
         reset_postgres(url)
     env = server_env(workdir, signed_port, with_app_name(url) if db == "postgresql" else url)
     env["PYTHONPATH"] = str(code)  # ahead of the installed (editable) working tree
-    for command in (["db", "upgrade"], ["seed", "--demo-residents", str(args.residents)]):
-        run_quietly([sys.executable, "-c", "from bot.cli import main; main()", *command], code, env)
+    migrate_and_seed(code, env, args.residents)
     settle_database(url)
     return Target("baseline", "bot:create_app()", free_port(), env)
+
+
+def export_revision(rev: str, dest: Path) -> None:
+    """The code of git revision `rev` (git archive), unpacked into the directory `dest`."""
+    dest.mkdir(parents=True, exist_ok=True)
+    archive = run_quietly(["git", "-C", str(ROOT), "archive", "--format=tar", rev])
+    run_quietly(["tar", "-x", "-C", str(dest)], input=archive)
+
+
+def migrate_and_seed(code: Path, env: dict[str, str], residents: int) -> None:
+    """Migrate and seed env's DATABASE_URL with the CLI of the code in `code` (PYTHONPATH)."""
+    for command in (["db", "upgrade"], ["seed", "--demo-residents", str(residents)]):
+        run_quietly([sys.executable, "-c", "from bot.cli import main; main()", *command], code, env)
 
 
 def run_quietly(

@@ -7,10 +7,14 @@ loaded in turns, answered every request, and that the results were written and p
 from __future__ import annotations
 
 import json
+import os
+import pickle
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,3 +83,45 @@ def test_a_setting_given_with_env_reaches_the_working_trees_app(tmp_path: Path) 
     assert proc.returncode == 2, proc.stdout + proc.stderr  # the real app's smoke test fails
     assert "real: a single request got HTTP 403" in proc.stderr
     assert "the working tree's app with TWILIO_AUTH_TOKEN=" in proc.stdout  # said up front
+
+
+def test_the_instruction_count_replays_the_mix_on_each_tree_and_writes_its_results(
+    tmp_path: Path,
+) -> None:
+    cmd = [
+        sys.executable, "bench/instructions.py", "--texts", "3", "--skip", "1",
+        "--residents", "50", "--phones", "40", "--no-count", "--baseline", "HEAD",
+        "--results-dir", str(tmp_path),
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=180)
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr  # a non-200 answer fails the replay
+    results = json.loads((tmp_path / "instructions-sqlite.json").read_text())
+    assert results["baseline_revision"] == "HEAD" and sum(results["mix"].values()) == 4
+    assert "work: not counted" in proc.stdout and "baseline: not counted" in proc.stdout
+
+
+def test_the_replay_fails_when_the_app_does_not_answer(tmp_path: Path) -> None:
+    """What makes a count mean something: every request was answered with 200."""
+    requests = tmp_path / "requests.pickle"
+    with requests.open("wb") as f:  # signed with another token: the app must refuse it
+        pickle.dump([(b"From=%2B59171234567&To=%2B59122000000&MessageSid=SM1", "bad")], f)
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "PYTHONPATH": str(ROOT)}
+    env["TWILIO_AUTH_TOKEN"] = "token"
+    cmd = [sys.executable, "bench/instructions.py", "replay", str(requests), "1"]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and "the app answered 403" in proc.stderr
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
+def test_instructions_are_counted_the_same_each_time_and_grow_with_the_work() -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        from instructions import instructions
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    idle = [instructions([sys.executable, "-S", "-c", "pass"], env) for _ in range(2)]
+    busy = instructions([sys.executable, "-S", "-c", "sum(range(10**6))"], env)
+    assert abs(idle[0] - idle[1]) < idle[0] / 1000  # the same run, the same count
+    assert busy > idle[0] + 10**7  # a million additions cost far more than starting
