@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, Text, bindparam, cast, func, literal_column, select, update
 from sqlalchemy.orm import Session
 
+from storage.driver_sql import driver_statement, fetch_one
 from storage.models import (
     BROADCAST_KINDS,
     BROADCAST_TOPICS,
@@ -365,9 +366,15 @@ def add_leader(session: Session, phone: str, zone_id: int) -> Leader:
 _LEADER_FOR = (
     select(Leader).where(Leader.phone == bindparam("phone")).execution_options(autoflush=False)
 )
+_IS_LEADER = select(Leader.id).where(Leader.phone == bindparam("phone"))
 
 
 def leader_for(session: Session, phone: str) -> Leader | None:
+    """The leader with this phone, if any. Almost every sender is none, which a read on the
+    driver's cursor says at a fraction of the ORM query's cost (and without autoflush too)."""
+    conn = session.connection()
+    if fetch_one(conn, driver_statement(_IS_LEADER, conn.dialect), {"phone": phone}) is None:
+        return None
     return session.scalar(_LEADER_FOR, {"phone": phone})
 
 
