@@ -206,18 +206,18 @@ def store_turn(
 ) -> None:
     """Write what a turn changed, then the message row; a repeated sid fails the transaction.
 
-        The usual text changes a few columns of two rows (the resident, the conversation), and
-        the ORM's unit of work costs several times what those statements do. So when nothing
-        else is new, deleted or changed, each row's changed columns go out as an UPDATE: on
-        PostgreSQL inside the message row's INSERT (one round trip), elsewhere one after the
-        other. Anything more goes through the ordinary flush first. Then every object leaves the
+    The usual text changes a few columns of two rows (the resident, the conversation), and
+    the ORM's unit of work costs several times what those statements do. So when nothing
+    else is new, deleted or changed, each row's changed columns go out as an UPDATE: on
+    PostgreSQL inside the message row's INSERT (one round trip), elsewhere one after the
+    other. Anything more goes through the ordinary flush first. Then every object leaves the
     session: the ORM would otherwise write the rows' changes a second time at COMMIT.
 
-        With `async_navigation` (the caller saw the transaction write nothing so far), a PostgreSQL
-        turn that changes nothing but the conversation and when and how the resident last wrote
-        commits without waiting for its WAL flush: a database crash may lose such a turn (the
-        resident is a menu step back), never a consent, an opt-out, an erasure, a report, a vote
-        or anything else a turn records.
+    With `async_navigation` (the caller saw the transaction write nothing so far), a PostgreSQL
+    turn that changes nothing but the conversation and when and how the resident last wrote
+    commits without waiting for its WAL flush: a database crash may lose such a turn (the
+    resident is a menu step back), never a consent, an opt-out, an erasure, a report, a vote
+    or anything else a turn records.
     """
     more = session.new or session.deleted or any(obj not in rows for obj in session.dirty)
     if more:
