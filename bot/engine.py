@@ -136,7 +136,9 @@ def _dispatch(turn: Turn, flow_timeout: timedelta) -> list[Reply]:
         if conv.flow != "onboarding":
             return _start(turn, "onboarding")
         if kw == "help":
-            return [Reply(account.HELP, bilingual=resident.language is None)]
+            if resident.language is None:  # still at the language choice
+                return account.help_before_language()
+            return [Reply(account.HELP)]
         if kw == "language":
             return _start(turn, "onboarding")
         return _continue(turn, flow_timeout)

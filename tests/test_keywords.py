@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from bot.channels import is_gsm7, segments
 from bot.i18n import KEYWORDS, keyword
 from bot.text import normalize
 from storage.models import Conversation, ReceivedMessage, Resident
@@ -111,6 +112,19 @@ def test_help_in_any_language(chat: Chat, word: str) -> None:
     onboard(chat)
     reply = chat.say(word)
     assert "BAJA" in reply and "IDIOMA" in reply
+
+
+@pytest.mark.parametrize("word", ["AYUDA", "yanapa", "help"])
+def test_help_before_a_language_is_chosen_fits_one_sms_in_both_languages(
+    chat: Chat, word: str
+) -> None:
+    chat.say("hola")
+    reply = chat.say(word)
+    assert "BAJA: no recibir mensajes" in reply
+    assert "BAJA: mensajenak jan katuqaña" in reply
+    assert reply.endswith("1 Español / 2 Aymar aru")
+    assert is_gsm7(reply) and segments(reply) == 1
+    assert "¿En qué zona vive?" in chat.say("1")  # the choice is still the step
 
 
 def test_help_during_onboarding_keeps_the_step(chat: Chat) -> None:

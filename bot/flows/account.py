@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.flows.base import Flow, Reply, StepResult, Turn
-from bot.flows.onboarding import pick_language
+from bot.flows.onboarding import CHOOSE_LANGUAGE, pick_language
 from bot.i18n import N_
 from bot.text import parse_option
 from storage import queries
@@ -12,6 +12,9 @@ HELP = N_(
     "Mi Barrio, con la Alcaldía de La Paz. MENU: opciones. IDIOMA: idioma. BAJA: no recibir "
     "mensajes. ALTA: volver. BORRAR: sus datos."
 )
+# Before a language is chosen, help goes out in both languages and must still fit one SMS:
+# what matters then is how to stop, and the language choice that follows it.
+HELP_FIRST = N_("Mi Barrio, con la Alcaldía de La Paz. BAJA: no recibir mensajes.")
 TIMED_OUT = N_("Pasó un buen rato: volvemos al inicio.")
 LANGUAGE_PROMPT = N_("Elija su idioma: 1 Español / 2 Aymar aru")
 LANGUAGE_SET = N_("Listo, le escribiremos en español.")
@@ -23,6 +26,10 @@ ERASED = N_("Sus datos fueron borrados. Gracias por participar en Mi Barrio.")
 OPTED_OUT = N_("Listo: no le enviaremos más mensajes. Para volver, escriba ALTA.")
 STILL_OPTED_OUT = N_("Usted se dio de baja de Mi Barrio. Para volver, escriba ALTA.")
 OPTED_IN = N_("¡Qué bueno tenerle de vuelta en Mi Barrio!")
+
+
+def help_before_language() -> list[Reply]:
+    return [Reply(HELP_FIRST, bilingual=True), Reply(CHOOSE_LANGUAGE)]
 
 
 def begin_language(turn: Turn) -> StepResult:
