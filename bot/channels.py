@@ -202,6 +202,36 @@ def fold_gsm7(text: str) -> str:
     return _fold(text, expand=False)
 
 
+def quote(text: str, limit: int) -> str:
+    """Someone's words quoted inside a reply: on one line, at most `limit` septets once folded.
+
+    Replies quote what a resident, a leader or the municipality wrote (a report's place, a
+    poll's question, a status note). One emoji or letter of another script would turn the whole
+    SMS into UCS-2, where one segment holds 70 characters instead of 160, so what has no GSM-7
+    form is left out of the quote (the text stays stored as it was written). Accents stay: SMS
+    folds them with the rest of the message, WhatsApp shows them. Longer than `limit` (counted
+    as folded: an extension character costs 2): cut with "...".
+    """
+    kept = "".join(c for c in _clusters(text) if _septets(c) is not None)
+    clusters = [c for c in _clusters(" ".join(kept.split())) if _septets(c) is not None]
+    costs = [_septets(c) or 0 for c in clusters]
+    if sum(costs) <= limit:
+        return "".join(clusters)
+    end, used = 0, 0
+    while used + costs[end] <= limit - 3:
+        used += costs[end]
+        end += 1
+    return "".join(clusters[:end]).rstrip() + "..."
+
+
+def _septets(cluster: str) -> int | None:
+    """What a cluster costs in an SMS once folded, or None when GSM-7 cannot carry it."""
+    folded = _fold_cluster(cluster, expand=True)
+    if not is_gsm7(folded):
+        return None
+    return sum(2 if ch in GSM7_EXTENDED else 1 for ch in folded)
+
+
 def render(text: str, channel: Channel, *, fold: bool = True) -> str:
     """The single outbound rendering point: fold to GSM-7 on SMS, leave WhatsApp text alone."""
     if channel not in CHANNELS:

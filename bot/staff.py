@@ -18,7 +18,6 @@ from bot.flows.base import Reply
 from bot.i18n import LANGUAGES, N_
 from bot.notify import notify
 from bot.render import render
-from bot.text import shorten
 from storage import polls as poll_store
 from storage import reports as report_store
 from storage.db import transaction
@@ -133,7 +132,7 @@ def reports_set_status(code: str, status: str, note: str | None) -> None:
             )
         ]
         if note:
-            message.append(Reply(STATUS_NOTE, {"note": shorten(note, NOTE_IN_SMS)}))
+            message.append(Reply(STATUS_NOTE, {"note": channels.quote(note, NOTE_IN_SMS)}))
         told = 0
         for resident in report_store.followers(session, report):
             if notify(session, resident, message, topic="reports", fold=config.gsm7_fold):

@@ -121,11 +121,6 @@ def parse_option(text: str, maximum: int | None = None) -> int | None:
     return value
 
 
-def shorten(text: str, limit: int) -> str:
-    """At most `limit` characters, cut with "..." so a quote never breaks the SMS budget."""
-    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
-
-
 def has_words(text: str) -> bool:
     """True if the text says something (a letter or a digit), not just emoji or punctuation."""
     return any(ch.isalnum() for ch in text)

@@ -19,6 +19,7 @@ from bot.channels import (
     fold_gsm7,
     is_gsm7,
     parse_address,
+    quote,
     render,
     segments,
 )
@@ -316,3 +317,37 @@ def test_fast_fold_matches_the_character_cluster_walk(text: str) -> None:
     full = _fold(text, expand=True)
     expected = full if is_gsm7(full) and segments(full) <= segments(text) else _fold(text, False)
     assert fold_gsm7(text) == (text if is_gsm7(text) else expected)
+
+
+def test_quote_keeps_short_text_and_cuts_long_text_within_the_limit() -> None:
+    assert quote("Calle Murillo", 25) == "Calle Murillo"
+    cut = quote("Hay un bache enorme frente a la escuela", 20)
+    assert cut == "Hay un bache enor..." and len(cut) <= 20
+    assert quote("Hay un bache      enorme", 16) == "Hay un bache..."  # no space before ...
+    assert quote("frente\na la\tplaza", 25) == "frente a la plaza"  # one line
+
+
+def test_quote_keeps_accents_and_leaves_out_what_gsm7_cannot_carry() -> None:
+    assert quote("Jach'a uta, plaza Ñuñoa: Sebastián", 40) == "Jach'a uta, plaza Ñuñoa: Sebastián"
+    assert quote("frente a la tienda " + EMOJI + " “Doña Ana”", 40) == (
+        "frente a la tienda “Doña Ana”"
+    )
+    assert quote("안녕 水 \x18calle", 25) == "calle"
+
+
+def test_quote_counts_what_a_character_costs_once_folded() -> None:
+    cut = quote("[" * 30, 20)  # each [ is an extension character: 2 septets
+    assert cut == "[" * 8 + "..."
+    assert quote("a…b", 5) == "a…b"  # … folds to ... : 5 septets
+    assert quote("a…bc", 5) == "a..."
+
+
+def _septets_of(text: str) -> int:
+    return sum(2 if ch in GSM7_EXTENDED else 1 for ch in text)
+
+
+@given(st.text(), st.integers(min_value=5, max_value=200))
+def test_a_quote_never_makes_an_sms_ucs2_nor_outgrows_its_budget(text: str, limit: int) -> None:
+    folded = fold_gsm7(quote(text, limit))
+    assert is_gsm7(folded)
+    assert _septets_of(folded) <= limit

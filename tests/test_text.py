@@ -222,15 +222,6 @@ def test_parse_option_reads_every_number_word_in_any_case(word: str, template: s
     assert parse_option(template.format(word.title())) == expected
 
 
-def test_shorten_keeps_short_text_and_cuts_long_text_within_the_limit() -> None:
-    from bot.text import shorten
-
-    assert shorten("Calle Murillo", 25) == "Calle Murillo"
-    cut = shorten("Hay un bache enorme frente a la escuela", 20)
-    assert cut == "Hay un bache enor..." and len(cut) <= 20
-    assert shorten("Hay un bache      enorme", 16) == "Hay un bache..."  # no space before ...
-
-
 def test_has_words_tells_words_from_emoji_and_punctuation() -> None:
     from bot.text import has_words
 

@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from bot.channels import segments
+from bot.channels import quote, segments
 from bot.flows.base import Flow, Reply, StepResult, Turn, stay
 from bot.flows.menu import on_choose
 from bot.flows.news import MORE_WORDS
 from bot.flows.polls import option_label, question_text
 from bot.i18n import LANGUAGES, N_
 from bot.targets import Target
-from bot.text import has_words, normalize, parse_option, shorten
+from bot.text import has_words, normalize, parse_option
 from storage import polls as poll_store
 from storage.broadcasts import LA_PAZ, create_broadcast, leader_for, sent_by_today
 from storage.models import Leader, Poll, PollOption, PollZone, Zone
@@ -387,7 +387,7 @@ def _counts(turn: Turn, poll: Poll, label_chars: int) -> dict[str, Any]:
     parts = []
     for option, count in res.counts:
         share = round(100 * count / res.votes) if res.votes else 0
-        parts.append(f"{shorten(option_label(option, turn.lang), label_chars)} {count} ({share}%)")
+        parts.append(f"{quote(option_label(option, turn.lang), label_chars)} {count} ({share}%)")
     return {"counts": ", ".join(parts), "votes": res.votes, "eligible": res.eligible}
 
 
@@ -410,7 +410,7 @@ def _result(turn: Turn, offset: int) -> StepResult | None:
     replies: list[Reply] = []
     # Shorten the question, then the option labels, until it fits one SMS (or nothing helps).
     for question_chars, label_chars in RESULT_FITS:
-        values = {"poll": shorten(question, question_chars), **_counts(turn, poll, label_chars)}
+        values = {"poll": quote(question, question_chars), **_counts(turn, poll, label_chars)}
         replies = [Reply(frame, values)]
         if len(polls) > 1:
             replies.append(Reply(MORE_POLLS))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.channels import quote
 from bot.flows.base import Flow, Reply, StepResult, Turn, stay
 from bot.i18n import N_, in_language
-from bot.text import normalize, parse_option, shorten
+from bot.text import normalize, parse_option
 from storage import polls as store
 from storage.models import Poll, PollOption
 
@@ -42,7 +43,7 @@ def results_reply(turn: Turn, poll: Poll) -> Reply:
     parts = []
     for option, count in res.counts:
         share = round(100 * count / res.votes) if res.votes else 0
-        parts.append(f"{shorten(option_label(option, turn.lang), 20)} {count} ({share}%)")
+        parts.append(f"{quote(option_label(option, turn.lang), 20)} {count} ({share}%)")
     return Reply(
         RESULTS, {"counts": ", ".join(parts), "votes": res.votes, "eligible": res.eligible}
     )
@@ -56,7 +57,7 @@ def begin(turn: Turn) -> StepResult:
         return StepResult([question(turn, polls[0])], "vote", {"poll": polls[0].id})
     shown = polls[:5]
     items = ", ".join(
-        f"{i} {shorten(question_text(p, turn.lang), PICK_QUESTION_CHARS)}"
+        f"{i} {quote(question_text(p, turn.lang), PICK_QUESTION_CHARS)}"
         for i, p in enumerate(shown, start=1)
     )
     return StepResult([Reply(PICK, {"items": items})], "pick", {"polls": [p.id for p in shown]})

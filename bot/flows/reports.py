@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from bot.channels import quote
 from bot.flows.base import Flow, ListOf, Reply, StepResult, Turn, stay
 from bot.i18n import N_
-from bot.text import has_words, normalize, parse_option, shorten
+from bot.text import has_words, normalize, parse_option
 from storage import reports as store
 from storage.models import Report
 
@@ -153,8 +154,8 @@ def on_place(turn: Turn) -> StepResult:
 
 
 def _short(text: str | None, limit: int) -> str:
-    """A resident's words for the summary: on one line, cut to fit."""
-    return shorten(" ".join((text or "").split()), limit)
+    """A resident's words for the summary (see bot.channels.quote)."""
+    return quote(text or "", limit)
 
 
 def _summary(turn: Turn, slots: dict[str, object]) -> StepResult:
