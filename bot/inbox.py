@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -11,6 +12,14 @@ from bot.engine import InboundMessage, handle_inbound, render
 from storage import turns
 from storage.broadcasts import DEFAULT_QUIET_HOURS, QuietHours
 from storage.db import DEFER_WRITE_LOCK, StaleRead, retry_on_disconnect, writes_sent
+
+MAX_BODY = 1600  # Twilio's own limit for a message body
+
+
+def clean_body(body: str) -> str:
+    """What is kept of a message's text, whoever passed it on (the webhook, `mibarrio chat`):
+    PostgreSQL text cannot hold NUL; other control characters are kept as sent."""
+    return body.replace("\x00", "")[:MAX_BODY]
 
 
 def receive(
@@ -38,6 +47,8 @@ def receive(
     With `async_navigation` (PostgreSQL), a turn that only moved through menus commits without
     waiting for its WAL flush (see storage.turns.store_turn).
     """
+
+    msg = replace(msg, body=clean_body(msg.body))
 
     def apply(defer: bool) -> list[str]:
         return retry_on_disconnect(

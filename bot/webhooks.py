@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("twilio", __name__)
 
-MAX_BODY = 1600
 MAX_MEDIA = 10
 
 
@@ -100,11 +99,6 @@ def _float(value: str | None) -> float | None:
     return number if number is not None and math.isfinite(number) else None
 
 
-def _clean(body: str) -> str:
-    # PostgreSQL text cannot hold NUL; other control characters are kept as sent.
-    return body.replace("\x00", "")[:MAX_BODY]
-
-
 def _required(*names: str) -> Response | None:
     """A 400 naming what is missing or unusable, or None when the form has it all.
 
@@ -139,7 +133,7 @@ def inbound() -> Response:
     msg = InboundMessage(
         phone=phone,
         channel=channel,
-        body=_clean(form.get("Body", "")),
+        body=form.get("Body", ""),
         media=[form[f"MediaUrl{i}"] for i in range(num_media) if form.get(f"MediaUrl{i}")],
         latitude=_float(form.get("Latitude")),
         longitude=_float(form.get("Longitude")),

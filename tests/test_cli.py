@@ -237,3 +237,11 @@ def test_stats_and_chat_on_the_test_database(
     assert (figures["residents"], figures["opted_out"]) == (1, 1)
     assert figures["residents_by_zone"] == {"Sopocachi": 1}
     assert figures["residents_by_language"] == {"ay": 1}
+
+
+def test_chat_takes_a_nul_in_a_line_as_the_webhook_does(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, db_url: str
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    lines = chat(runner, "Hola\n1\nSopo\x00cachi\n", "--phone", "+59171234567")
+    assert "Sopocachi" in lines[2]["replies"][0]  # PostgreSQL cannot store a NUL: it is dropped
