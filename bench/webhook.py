@@ -986,7 +986,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--worker-class",
         choices=("sync", "gthread"),
         default="sync",
-        help="sync: what the Procfile runs; gthread: keep-alive and threads (see README)",
+        help="sync: what the Procfile runs; gthread: keep-alive and threads (README: Webhook "
+        "benchmark)",
     )
     p.add_argument("--threads", type=int, default=2, help="threads per gthread worker")
     p.add_argument("--timeout", type=float, default=10.0, help="per-request client timeout (s)")
