@@ -8,7 +8,7 @@ After every text:
 - on SMS it is GSM-7 and fits one segment (what they pay for and what a basic phone shows);
 - an opt-out word always opts out, and an opted-out resident hears nothing but how to come back
   (unless they come back, erase their data, or are answering the erasure's question);
-- a repeated MessageSid gets the same reply and changes nothing.
+- a repeated MessageSid gets the same reply and changes nothing (votes and reports included).
 
 The examples are derandomised, so every run (and CI) replays the same conversations.
 """
@@ -22,7 +22,7 @@ from datetime import timedelta
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels import is_gsm7, segments
@@ -32,7 +32,21 @@ from bot.i18n import keyword
 from bot.inbox import receive
 from bot.render import render
 from bot.text import normalize
-from storage.models import Conversation, Resident, utcnow
+from storage.db import transaction
+from storage.models import (
+    Conversation,
+    NewsItem,
+    NewsZone,
+    Poll,
+    PollOption,
+    PollZone,
+    Report,
+    ReportSupporter,
+    Resident,
+    Vote,
+    Zone,
+    utcnow,
+)
 
 WORDS = [
     *"0123456789",
@@ -101,9 +115,13 @@ STEPS = st.builds(
     much_later=st.integers(0, 9).map(lambda n: n == 0),
 )
 
-# Most examples start from a finished sign-up, so that the menus and flows get typed at too.
+# Most examples start from a finished sign-up, some from a report about to be sent or sent, so
+# that the menus and flows get typed at too.
+SIGN_UP_ES = ("hola", "1", "Sopocachi", "1")
+SIGN_UP_AY = ("Kamisaki", "2", "San Pedro", "1")
+REPORT = ("1", "3", "Basura en la esquina", "Calle Murillo")
 SIGNED_UP = st.sampled_from(
-    [(), ("hola", "1", "Sopocachi", "1"), ("Kamisaki", "2", "San Pedro", "1")]
+    [(), SIGN_UP_ES, SIGN_UP_AY, SIGN_UP_ES + REPORT, SIGN_UP_AY + REPORT + ("1",)]
 ).map(lambda texts: [Step(text, "sms", repeated=False, much_later=False) for text in texts])
 
 _phones = itertools.count(1)
@@ -117,20 +135,74 @@ class Seen:
     language: str | None
     flow: str | None
     step: str | None
+    votes: tuple[tuple[int, int], ...] = ()  # (poll, option)
+    reports: int = 0
+    supported: int = 0  # "me too" on someone else's report
 
 
 def seen(sessions: sessionmaker[Session], phone: str) -> Seen:
     with sessions() as session:
         row = session.execute(
-            select(Resident.status, Resident.language, Conversation.flow, Conversation.step)
+            select(
+                Resident.id,
+                Resident.status,
+                Resident.language,
+                Conversation.flow,
+                Conversation.step,
+            )
             .outerjoin(Conversation, Conversation.resident_id == Resident.id)
             .where(Resident.phone == phone)
         ).one_or_none()
-    return Seen(*row) if row else Seen(None, None, None, None)
+        if row is None:
+            return Seen(None, None, None, None)
+        votes = session.execute(
+            select(Vote.poll_id, Vote.option_id)
+            .where(Vote.resident_id == row.id)
+            .order_by(Vote.poll_id)
+        )
+        reports = session.scalar(select(func.count()).where(Report.resident_id == row.id))
+        supported = session.scalar(
+            select(func.count()).where(ReportSupporter.resident_id == row.id)
+        )
+    return Seen(*row[1:], tuple((p, o) for p, o in votes), reports or 0, supported or 0)
+
+
+def open_polls_and_news(sessions: sessionmaker[Session]) -> None:
+    """A city poll, a Sopocachi poll and news, once per database: the menus then lead somewhere."""
+    with transaction(sessions) as session:
+        if session.scalar(select(func.count()).select_from(Poll)):
+            return
+        sopocachi = session.scalars(select(Zone.id).where(Zone.name == "Sopocachi")).one()
+        for question, zone in (("¿Feria el domingo?", None), ("¿Arreglamos la plaza?", sopocachi)):
+            poll = Poll(
+                question_es=question,
+                question_ay="Domingo feria lurañani?",
+                target="all" if zone is None else "zona:Sopocachi",
+                citywide=zone is None,
+                closes_at=utcnow() + timedelta(days=3),
+            )
+            poll.options = [
+                PollOption(position=1, label_es="Sí", label_ay="Jisa"),
+                PollOption(position=2, label_es="No", label_ay="Janiwa"),
+                PollOption(position=3, label_es="Tal vez", label_ay="Inas"),
+            ]
+            session.add(poll)
+            session.flush()
+            if zone is not None:
+                session.add(PollZone(poll_id=poll.id, zone_id=zone))
+        news = NewsItem(
+            text_es="Corte de agua el martes de 9 a 13.",
+            text_ay="Martes urux uma janiw utjkaniti.",
+            target="zona:Sopocachi",
+            citywide=False,
+        )
+        session.add(news)
+        session.flush()
+        session.add(NewsZone(news_id=news.id, zone_id=sopocachi))
 
 
 @settings(
-    max_examples=150,
+    max_examples=200,
     derandomize=True,
     database=None,
     deadline=None,
@@ -140,6 +212,7 @@ def seen(sessions: sessionmaker[Session], phone: str) -> Seen:
 def test_any_conversation_keeps_what_every_text_promises(
     sessions: sessionmaker[Session], signed_up: list[Step], more: list[Step]
 ) -> None:
+    open_polls_and_news(sessions)
     phone = f"+5917{next(_phones) % 10**7:07d}"  # a new resident per example
     now = utcnow()
     before = seen(sessions, phone)
@@ -169,4 +242,8 @@ def test_any_conversation_keeps_what_every_text_promises(
             assert receive(sessions, sid, msg, now=now) == replies, said
             assert seen(sessions, phone) == after, said
         event(f"reached {after.status} / {after.flow}")
+        if after.votes:
+            event("voted")
+        if after.reports or after.supported:
+            event("reported or supported a report")
         before = after
