@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.channels import segments
@@ -121,6 +122,18 @@ def test_several_polls_are_listed_then_one_is_picked(chat: Chat) -> None:
     first = listing.split("1 ", 1)[1].split(",")[0]
     question = chat.say("1")
     assert question.startswith(first.rstrip(".").rstrip())
+
+
+@pytest.mark.parametrize("lang", ["1", "2"])
+def test_many_long_open_polls_are_listed_in_one_sms(chat: Chat, lang: str) -> None:
+    for n in range(6):
+        make_poll(chat, question=f"¿Está de acuerdo con arreglar la plaza número {n} este mes?")
+    onboard(chat, lang)
+    listing = chat.say("2")
+    assert segments(listing) == 1, listing
+    assert ", 3 " in listing  # still a choice of several
+    first = listing.split("1 ", 1)[1].split(", 2 ")[0].removesuffix("...").rstrip()
+    assert chat.say("1").startswith(first)
 
 
 def test_a_closed_poll_says_so_and_shows_results(chat: Chat) -> None:

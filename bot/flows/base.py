@@ -73,6 +73,15 @@ class StepResult:
     miss: bool = False
 
 
+def sms_segments(replies: list[Reply], lang: str) -> int:
+    """SMS segments these replies take in one language, rendered as they are sent."""
+    # bot.render imports bot.flows, so it is imported when used, not with this module.
+    from bot.channels import segments
+    from bot.render import render
+
+    return segments(render(replies, lang, "sms"))
+
+
 def stay(turn: Turn, *replies: Reply) -> StepResult:
     """Re-prompt: stay on the current step, counting a miss."""
     return StepResult(list(replies), turn.conversation.step, None, miss=True)

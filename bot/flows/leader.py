@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from bot.channels import quote, segments
-from bot.flows.base import Flow, Reply, StepResult, Turn, stay
+from bot.flows.base import Flow, Reply, StepResult, Turn, sms_segments, stay
 from bot.flows.menu import on_choose
 from bot.flows.news import MORE_WORDS
 from bot.flows.polls import option_label, question_text
@@ -134,14 +134,6 @@ def _allowed(turn: Turn) -> tuple[Leader, Zone] | StepResult:
 def _keep(turn: Turn, **new: Any) -> dict[str, Any]:
     """The flow's slots with new values; a good answer clears the count of misses."""
     return {**{k: v for k, v in turn.slots.items() if k != "_misses"}, **new}
-
-
-def _segments(replies: list[Reply], lang: str) -> int:
-    """SMS segments these replies take in one language."""
-    # bot.render imports bot.flows, so it is imported when used, not with this module.
-    from bot.render import render
-
-    return segments(render(replies, lang, "sms"))
 
 
 def _notice(zone: Zone, text: str) -> Content:
@@ -414,7 +406,7 @@ def _result(turn: Turn, offset: int) -> StepResult | None:
         replies = [Reply(frame, values)]
         if len(polls) > 1:
             replies.append(Reply(MORE_POLLS))
-        if _segments(replies, turn.lang) == 1:
+        if sms_segments(replies, turn.lang) == 1:
             break
     return StepResult(replies, "more", {"offset": offset + 1})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.channels import quote
-from bot.flows.base import Flow, Reply, StepResult, Turn, stay
+from bot.flows.base import Flow, Reply, StepResult, Turn, sms_segments, stay
 from bot.i18n import N_, in_language
 from bot.text import normalize, parse_option
 from storage import polls as store
@@ -20,7 +20,8 @@ THANKS = N_("Gracias, su voto cuenta. {results}")
 CHANGED = N_("Cambiamos su voto. {results}")
 NOT_FOR_YOU = N_("Esta encuesta es para otra zona.")
 
-PICK_QUESTION_CHARS = 30
+# (open polls listed, characters of each question): the first that fits one SMS is used.
+PICK_FITS = ((5, 30), (5, 20), (4, 20), (3, 20), (3, 12))
 
 
 def question_text(poll: Poll, lang: str) -> str:
@@ -55,12 +56,15 @@ def begin(turn: Turn) -> StepResult:
         return StepResult([Reply(NO_POLLS)], None, {}, goto="menu")
     if len(polls) == 1:
         return StepResult([question(turn, polls[0])], "vote", {"poll": polls[0].id})
-    shown = polls[:5]
-    items = ", ".join(
-        f"{i} {quote(question_text(p, turn.lang), PICK_QUESTION_CHARS)}"
-        for i, p in enumerate(shown, start=1)
-    )
-    return StepResult([Reply(PICK, {"items": items})], "pick", {"polls": [p.id for p in shown]})
+    for count, chars in PICK_FITS:  # the newest first: open_polls' order
+        shown = polls[:count]
+        items = ", ".join(
+            f"{i} {quote(question_text(p, turn.lang), chars)}" for i, p in enumerate(shown, 1)
+        )
+        replies = [Reply(PICK, {"items": items})]
+        if sms_segments(replies, turn.lang) == 1:
+            break
+    return StepResult(replies, "pick", {"polls": [p.id for p in shown]})
 
 
 def on_pick(turn: Turn) -> StepResult:
