@@ -32,11 +32,14 @@ from bot.i18n import keyword
 from bot.inbox import receive
 from bot.render import render
 from bot.text import normalize
+from storage.broadcasts import add_leader
 from storage.db import transaction
 from storage.models import (
+    Broadcast,
     Conversation,
     NewsItem,
     NewsZone,
+    OutboxEntry,
     Poll,
     PollOption,
     PollZone,
@@ -201,13 +204,16 @@ def open_polls_and_news(sessions: sessionmaker[Session]) -> None:
         session.add(NewsZone(news_id=news.id, zone_id=sopocachi))
 
 
-@settings(
+FUZZ = settings(
     max_examples=200,
     derandomize=True,
     database=None,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+
+
+@FUZZ
 @given(signed_up=SIGNED_UP, more=st.lists(STEPS, min_size=1, max_size=25))
 def test_any_conversation_keeps_what_every_text_promises(
     sessions: sessionmaker[Session], signed_up: list[Step], more: list[Step]
@@ -247,3 +253,97 @@ def test_any_conversation_keeps_what_every_text_promises(
         if after.reports or after.supported:
             event("reported or supported a report")
         before = after
+
+
+LEADER_WORDS = [
+    "ENCUESTA",
+    "encuesta",
+    "AVISO",
+    "RESULTADOS",
+    "MAS",
+    "MENU",
+    "AYUDA",
+    "BAJA",
+    "ALTA",
+    *"0123",
+    "7",
+    "14",
+    "99",
+    "Si, No",
+    "Sí / No / Tal vez",
+    "Si\nNo\nTal vez",
+    "¿Arreglamos la plaza el sábado?",
+    "Corte de agua el martes de 9 a 13 en toda la zona. Guarden agua.",
+    "Reunión de la junta 🏛️ el jueves 19:00 en la sede ✅",
+    "[urgente] {ver} ~todos~ | €5",
+    "a" * 1600,
+    "",
+]
+LEADER_STEPS = st.builds(
+    Step,
+    text=st.one_of(st.sampled_from(LEADER_WORDS), st.text(max_size=200)),
+    channel=st.sampled_from(["sms", "sms", "whatsapp"]),
+    repeated=st.booleans(),
+    much_later=st.integers(0, 9).map(lambda n: n == 0),
+)
+# Some examples start with a notice or a poll waiting for "1 Enviar".
+NOTICE = ("AVISO", "Corte de agua el martes de 9 a 13 en toda la zona.")
+POLL = ("ENCUESTA", "¿Arreglamos la plaza el sábado?", "Si, No", "3")
+# The reply that shows a leader their poll or notice as the residents will get it, with what it
+# costs: that one is as long as what they wrote.
+PREVIEW_COST = ("SMS por vecino", "SMS chaniniwa")
+
+
+def sent(sessions: sessionmaker[Session]) -> tuple[int, int, int]:
+    """Polls, broadcasts and outbox entries in the database."""
+    with sessions() as session:
+        return tuple(  # type: ignore[return-value]
+            session.scalar(select(func.count()).select_from(table)) or 0
+            for table in (Poll, Broadcast, OutboxEntry)
+        )
+
+
+@FUZZ
+@given(
+    signed_up=st.sampled_from([(), SIGN_UP_ES, SIGN_UP_AY]).map(
+        lambda texts: [Step(text, "sms", repeated=False, much_later=False) for text in texts]
+    ),
+    started=st.sampled_from([(), NOTICE, POLL, (*NOTICE, "1"), (*POLL, "1")]).map(
+        # Twilio delivering "1 Enviar" twice must not send twice.
+        lambda texts: [Step(text, "sms", repeated=True, much_later=False) for text in texts]
+    ),
+    more=st.lists(LEADER_STEPS, min_size=1, max_size=25),
+)
+def test_any_leader_conversation_keeps_what_every_text_promises(
+    sessions: sessionmaker[Session], signed_up: list[Step], started: list[Step], more: list[Step]
+) -> None:
+    """A junta's leader (signed up or not) typing anything: one reply per text, one SMS unless
+    it previews their own poll or notice with its cost, and a repeated text never sends twice."""
+    phone = f"+5916{next(_phones) % 10**7:07d}"
+    now = utcnow().replace(hour=16, minute=0, second=0, microsecond=0)  # noon in La Paz
+    for step in signed_up:
+        receive(sessions, "SM" + uuid.uuid4().hex, InboundMessage(phone, "sms", step.text), now=now)
+    with transaction(sessions) as session:
+        sopocachi = session.scalars(select(Zone.id).where(Zone.name == "Sopocachi")).one()
+        add_leader(session, phone, sopocachi)
+    for step in [*started, *more]:
+        if step.much_later:
+            now += timedelta(minutes=31)
+        msg = InboundMessage(phone=phone, channel=step.channel, body=step.text)
+        sid = "SM" + uuid.uuid4().hex
+        replies = receive(sessions, sid, msg, now=now)
+        said = f"{step.text!r} on {step.channel}: {replies!r}"
+
+        assert len(replies) == 1 and replies[0].strip(), said
+        if step.channel == "sms":
+            assert is_gsm7(replies[0]) or any(cost in replies[0] for cost in PREVIEW_COST), said
+            if segments(replies[0]) > 1:
+                assert any(cost in replies[0] for cost in PREVIEW_COST), said
+                event("previewed a long poll or notice")
+
+        if step.repeated:
+            before = sent(sessions)
+            assert receive(sessions, sid, msg, now=now) == replies, said
+            assert sent(sessions) == before, said
+    polls, broadcasts, _ = sent(sessions)
+    event(f"polls or notices sent: {'yes' if polls or broadcasts else 'no'}")
