@@ -427,6 +427,23 @@ def test_results_latest_first_one_sms_each(chat: Chat) -> None:
     assert "No hay mas encuestas suyas" in lead.say("mas")
 
 
+@pytest.mark.parametrize("lang", ["1", "2"])
+def test_results_of_nine_long_options_still_fit_one_sms(chat: Chat, lang: str) -> None:
+    lead = leader(chat, lang=lang)
+    create_poll(
+        lead,
+        "¿Dónde hacemos la feria de Alasitas este año en la zona?",
+        "En la plaza Avaroa, En la calle Ecuador, En el parque Triangular, En la cancha del "
+        "colegio, En la sede vecinal, En la avenida 6 de Agosto, En el mercado, En la calle "
+        "Rosendo Gutiérrez, No hacerla",
+    )
+    (poll,) = polls(chat)
+    vote(chat, LEADER, poll.id, 9)
+    results = lead.say("RESULTADOS")
+    assert segments(results) == 1, results
+    assert "No ha... 1" in results or "9: 1" in results  # the vote, on the last option
+
+
 def test_results_of_a_closed_poll_in_aymara_only_the_leaders_own(chat: Chat) -> None:
     lead = leader(chat, lang="2")
     create_poll(lead, "Domingo feria lurañani?", "Jisa, Janiwa", days="1")

@@ -136,6 +136,41 @@ def test_many_long_open_polls_are_listed_in_one_sms(chat: Chat, lang: str) -> No
     assert chat.say("1").startswith(first)
 
 
+PLACES = [
+    "En la plaza Avaroa",
+    "En la calle Ecuador",
+    "En el parque Triangular",
+    "En la cancha del colegio",
+    "En la sede vecinal",
+    "En la avenida 6 de Agosto",
+    "En el mercado",
+    "En la calle Rosendo Gutiérrez",
+    "No hacerla este año",
+]
+
+
+@pytest.mark.parametrize("lang", ["1", "2"])
+def test_results_of_a_poll_with_nine_long_options_fit_one_sms(chat: Chat, lang: str) -> None:
+    with transaction(chat.sessions) as session:
+        poll = Poll(
+            question_es="¿Dónde hacemos la feria de Alasitas este año en la zona?",
+            target="all",
+            citywide=True,
+            closes_at=utcnow() + timedelta(days=3),
+        )
+        poll.options = [
+            PollOption(position=n, label_es=label, label_ay=label)
+            for n, label in enumerate(PLACES, start=1)
+        ]
+        session.add(poll)
+    onboard(chat, lang)
+    chat.say("2")
+    thanks = chat.say("9")
+    assert segments(thanks) == 1, thanks
+    assert "9: 1" in thanks or "No hacerla" in thanks  # the vote shows in the counts
+    assert votes(chat) == 1
+
+
 def test_a_closed_poll_says_so_and_shows_results(chat: Chat) -> None:
     poll_id = make_poll(chat)
     onboard(chat)

@@ -20,7 +20,7 @@ from bot.channels import quote, segments
 from bot.flows.base import Flow, Reply, StepResult, Turn, sms_segments, stay
 from bot.flows.menu import on_choose
 from bot.flows.news import MORE_WORDS
-from bot.flows.polls import option_label, question_text
+from bot.flows.polls import counts, question_text
 from bot.i18n import LANGUAGES, N_
 from bot.targets import Target
 from bot.text import has_words, normalize, parse_option
@@ -86,7 +86,18 @@ MAX_DAYS = 14
 MAX_SEGMENTS = 3
 MAX_LABEL = 200  # PollOption.label_es
 # (question, option label) lengths tried in turn for RESULTADOS to fit one SMS.
-RESULT_FITS = ((60, 20), (40, 20), (25, 20), (40, 12), (25, 12), (15, 10), (15, 6))
+# (characters of the question, of each option's label, percentages shown), fullest first.
+RESULT_FITS = (
+    (60, 20, True),
+    (40, 20, True),
+    (25, 20, True),
+    (40, 12, True),
+    (25, 12, True),
+    (15, 10, True),
+    (15, 6, True),
+    (25, 8, False),
+    (15, 0, False),
+)
 
 YES = {"enviar", "si", "jisa", "iyaw", "iyawa", "apayana"}
 NO = {"no", "no enviar", "jani", "janiwa", "jan apayana"}
@@ -373,16 +384,6 @@ NOTICE_FLOW = Flow(
 # --- RESULTADOS --------------------------------------------------------------------------
 
 
-def _counts(turn: Turn, poll: Poll, label_chars: int) -> dict[str, Any]:
-    """Live results (storage.polls.results), counted as residents see them after voting."""
-    res = poll_store.results(turn.session, poll)
-    parts = []
-    for option, count in res.counts:
-        share = round(100 * count / res.votes) if res.votes else 0
-        parts.append(f"{quote(option_label(option, turn.lang), label_chars)} {count} ({share}%)")
-    return {"counts": ", ".join(parts), "votes": res.votes, "eligible": res.eligible}
-
-
 def _result(turn: Turn, offset: int) -> StepResult | None:
     """The leader's poll at this offset (latest first) in one SMS; None when there is none."""
     polls = list(
@@ -401,8 +402,12 @@ def _result(turn: Turn, offset: int) -> StepResult | None:
     question = question_text(poll, turn.lang)
     replies: list[Reply] = []
     # Shorten the question, then the option labels, until it fits one SMS (or nothing helps).
-    for question_chars, label_chars in RESULT_FITS:
-        values = {"poll": quote(question, question_chars), **_counts(turn, poll, label_chars)}
+    res = poll_store.results(turn.session, poll)
+    for question_chars, label_chars, shares in RESULT_FITS:
+        values = {
+            "poll": quote(question, question_chars),
+            **counts(res, turn.lang, label_chars, shares),
+        }
         replies = [Reply(frame, values)]
         if len(polls) > 1:
             replies.append(Reply(MORE_POLLS))

@@ -39,15 +39,34 @@ def question(turn: Turn, poll: Poll) -> Reply:
     return Reply(QUESTION, {"question": question_text(poll, turn.lang), "options": options})
 
 
-def results_reply(turn: Turn, poll: Poll) -> Reply:
-    res = store.results(turn.session, poll)
+def counts(res: store.Results, lang: str, label_chars: int, shares: bool = True) -> dict[str, Any]:
+    """Live results as residents see them: each option's label cut to `label_chars` (0: its
+    number stands for it), its votes and, with `shares`, its percentage."""
     parts = []
     for option, count in res.counts:
-        share = round(100 * count / res.votes) if res.votes else 0
-        parts.append(f"{quote(option_label(option, turn.lang), 20)} {count} ({share}%)")
-    return Reply(
-        RESULTS, {"counts": ", ".join(parts), "votes": res.votes, "eligible": res.eligible}
-    )
+        label = (
+            quote(option_label(option, lang), label_chars) if label_chars else f"{option.position}:"
+        )
+        share = f" ({round(100 * count / res.votes) if res.votes else 0}%)" if shares else ""
+        parts.append(f"{label} {count}{share}")
+    return {"counts": ", ".join(parts), "votes": res.votes, "eligible": res.eligible}
+
+
+# (characters of each option's label, percentages shown), fullest first: the first that lets
+# the reply fit one SMS is used, however many options the poll has.
+COUNT_FITS = ((20, True), (12, True), (8, True), (8, False), (0, False))
+
+
+def with_results(turn: Turn, poll: Poll, message: str) -> list[Reply]:
+    """`message` (a text with a {results} place) and the poll's results, in one SMS."""
+    res = store.results(turn.session, poll)
+    replies: list[Reply] = []
+    for label_chars, shares in COUNT_FITS:
+        results = Reply(RESULTS, counts(res, turn.lang, label_chars, shares))
+        replies = [Reply(message, {"results": results})]
+        if sms_segments(replies, turn.lang) == 1:
+            break
+    return replies
 
 
 def begin(turn: Turn) -> StepResult:
@@ -91,7 +110,7 @@ def pick_option(turn: Turn, poll: Poll) -> PollOption | None:
 def vote(turn: Turn, poll: Poll) -> StepResult | None:
     """Cast the resident's vote from this turn's text; None when the text is no option."""
     if not poll.is_open(turn.now):
-        return StepResult([Reply(CLOSED, {"results": results_reply(turn, poll)})], None, {})
+        return StepResult(with_results(turn, poll, CLOSED), None, {})
     if not store.may_answer(turn.session, poll, turn.resident):
         return StepResult([Reply(NOT_FOR_YOU)], None, {})
     option = pick_option(turn, poll)
@@ -99,9 +118,7 @@ def vote(turn: Turn, poll: Poll) -> StepResult | None:
         return None
     new = store.cast_vote(turn.session, poll, turn.resident, option)
     turn.session.flush()
-    return StepResult(
-        [Reply(THANKS if new else CHANGED, {"results": results_reply(turn, poll)})], None, {}
-    )
+    return StepResult(with_results(turn, poll, THANKS if new else CHANGED), None, {})
 
 
 def on_vote(turn: Turn) -> StepResult:
