@@ -136,7 +136,9 @@ def due_followups(session: Session, now: datetime, limit: int = 500) -> list[Rep
     )
 
 
-def reports_of(session: Session, resident: Resident, limit: int = 5) -> list[Report]:
+def reports_of(
+    session: Session, resident: Resident, limit: int = 5, offset: int = 0
+) -> list[Report]:
     """The resident's reports (made or supported), newest first."""
     supported = select(ReportSupporter.report_id).where(ReportSupporter.resident_id == resident.id)
     return list(
@@ -144,6 +146,7 @@ def reports_of(session: Session, resident: Resident, limit: int = 5) -> list[Rep
             select(Report)
             .where(or_(Report.resident_id == resident.id, Report.id.in_(supported)))
             .order_by(Report.created_at.desc(), Report.id.desc())
+            .offset(offset)
             .limit(limit)
         )
     )

@@ -199,6 +199,26 @@ def test_my_reports_newest_first_in_one_sms(chat: Chat) -> None:
     assert segments(listing) == 1
 
 
+@pytest.mark.parametrize(
+    ("lang", "more", "no_more"),
+    [("1", "MAS", "No hay mas reportes suyos"), ("2", "juk'ampi", "Janiw juk'amp reportenakamax")],
+)
+def test_older_reports_come_with_mas_one_sms_at_a_time(
+    chat: Chat, lang: str, more: str, no_more: str
+) -> None:
+    onboard(chat, lang)
+    codes = [CODE.search(report(chat, category)).group(0) for category in "1234567"]  # type: ignore[union-attr]
+    pages = [chat.say("4")]
+    while CODE.search(pages[-1]):
+        assert segments(pages[-1]) == 1, pages[-1]
+        pages.append(chat.say(more))
+    assert no_more in pages[-1]
+    listed = CODE.findall(" ".join(pages))
+    assert listed == codes[::-1]  # each once, newest first
+    assert len(pages) >= 3  # seven reports do not fit one SMS
+    assert "MAS" in pages[0]
+
+
 def test_whatsapp_photo_and_location_are_kept(chat: Chat) -> None:
     from bot.engine import InboundMessage
     from bot.inbox import receive

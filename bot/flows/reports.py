@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from bot.channels import quote
-from bot.flows.base import Flow, ListOf, Reply, StepResult, Turn, stay
+from bot.flows.base import Flow, ListOf, Reply, StepResult, Turn, sms_segments, stay
+from bot.flows.menu import on_choose
+from bot.flows.news import MORE_WORDS
 from bot.i18n import N_
 from bot.text import has_words, normalize, parse_option
 from storage import reports as store
@@ -33,6 +35,8 @@ CANCELLED = N_("Reporte cancelado.")
 
 NONE_YET = N_("Usted no tiene reportes todavía. Para reportar un problema, escriba 1.")
 MY_REPORTS = N_("Sus reportes: {items}")
+MY_REPORTS_MORE = N_("MAS: los anteriores")
+NO_MORE_REPORTS = N_("No hay más reportes suyos.")
 
 # Category labels as residents see them, in the catalogs.
 CATEGORY_LABELS = {
@@ -226,15 +230,43 @@ def report_line(report: Report) -> Reply:
     )
 
 
-def my_reports(turn: Turn) -> StepResult:
-    reports = store.reports_of(turn.session, turn.resident, limit=4)
+MY_REPORTS_PAGE = 4
+
+
+def _my_reports_page(turn: Turn, offset: int) -> StepResult | None:
+    """Up to four of the resident's reports from `offset` on, newest first, in one SMS; MAS
+    shows the ones before. None when there are no more."""
+    reports = store.reports_of(turn.session, turn.resident, MY_REPORTS_PAGE + 1, offset)
     if not reports:
-        return StepResult([Reply(NONE_YET)], None, {})  # it says what to type: one SMS
-    items = [report_line(r) for r in reports]
-    return StepResult([Reply(MY_REPORTS, {"items": ListOf(items)})], None, {})
+        return None
+    replies: list[Reply] = []
+    for shown in range(min(len(reports), MY_REPORTS_PAGE), 0, -1):
+        replies = [Reply(MY_REPORTS, {"items": ListOf(map(report_line, reports[:shown]))})]
+        if len(reports) > shown:
+            replies.append(Reply(MY_REPORTS_MORE))
+        if sms_segments(replies, turn.lang) == 1:
+            break
+    # Stay on "more" even after the last page, so a MAS then gets a clear answer.
+    return StepResult(replies, "more", {"offset": offset + shown})
 
 
-MY_REPORTS_FLOW = Flow(name="myreports", begin=my_reports, steps={})
+def my_reports(turn: Turn) -> StepResult:
+    return _my_reports_page(turn, 0) or StepResult(
+        [Reply(NONE_YET)],
+        None,
+        {},  # it says what to type: one SMS
+    )
+
+
+def on_more_reports(turn: Turn) -> StepResult:
+    if turn.norm in MORE_WORDS:
+        return _my_reports_page(turn, int(turn.slots.get("offset", 0))) or StepResult(
+            [Reply(NO_MORE_REPORTS)], None, {}, goto="menu"
+        )
+    return on_choose(turn)  # anything else is read as a menu choice
+
+
+MY_REPORTS_FLOW = Flow(name="myreports", begin=my_reports, steps={"more": on_more_reports})
 
 
 # What a resident may answer to "was it fixed?" outside any flow.
