@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -134,6 +135,49 @@ def test_many_long_open_polls_are_listed_in_one_sms(chat: Chat, lang: str) -> No
     assert ", 3 " in listing  # still a choice of several
     first = listing.split("1 ", 1)[1].split(", 2 ")[0].removesuffix("...").rstrip()
     assert chat.say("1").startswith(first)
+
+
+def plaza_polls(chat: Chat, count: int) -> None:
+    """`count` open city polls, the newest last, each naming its plaza by number."""
+    for n in range(count):
+        with transaction(chat.sessions) as session:
+            poll = Poll(
+                question_es=f"Plaza {n}: ¿la arreglamos este mes con el presupuesto vecinal?",
+                question_ay=f"Plaza {n}: aka phaxsi askichañatakix iyaw sasmati?",
+                target="all",
+                citywide=True,
+                created_at=utcnow() - timedelta(minutes=count - n),
+                closes_at=utcnow() + timedelta(days=3),
+            )
+            poll.options = [
+                PollOption(position=1, label_es="Sí", label_ay="Jisa"),
+                PollOption(position=2, label_es="No", label_ay="Janiwa"),
+            ]
+            session.add(poll)
+
+
+def plazas(text: str) -> list[int]:
+    return [int(n) for n in re.findall(r"Plaza (\d)", text)]
+
+
+@pytest.mark.parametrize(("lang", "no_more"), [("1", "No hay mas encuestas"), ("2", "Janiw")])
+def test_more_open_polls_than_fit_come_page_by_page_with_mas(
+    chat: Chat, lang: str, no_more: str
+) -> None:
+    plaza_polls(chat, 7)
+    onboard(chat, lang)
+    pages = [chat.say("2")]
+    assert chat.say("no entiendo") == pages[0]  # not a choice: the same page again
+    while "MAS" in pages[-1]:
+        assert segments(pages[-1]) == 1, pages[-1]
+        pages.append(chat.say("MAS"))
+    assert segments(pages[-1]) == 1, pages[-1]
+    assert len(pages) >= 2
+    listed = [n for page in pages for n in plazas(page)]
+    assert listed == [6, 5, 4, 3, 2, 1, 0]  # each once, newest first
+    assert no_more in chat.say("MAS")
+    # Numbers count from 1 on every page: 1 is the first poll of the last page shown.
+    assert plazas(chat.say("1")) == plazas(pages[-1])[:1]
 
 
 PLACES = [

@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.channels import quote
 from bot.flows.base import Flow, Reply, StepResult, Turn, sms_segments, stay
+from bot.flows.news import MORE_WORDS
 from bot.i18n import N_, in_language
 from bot.text import normalize, parse_option
 from storage import polls as store
@@ -13,6 +14,8 @@ from storage.models import Poll, PollOption
 
 NO_POLLS = N_("No hay encuestas abiertas para su zona ahora.")
 PICK = N_("Encuestas abiertas: {items}. Responda con el número.")
+PICK_MORE = N_("MAS: más encuestas")
+NO_MORE_POLLS = N_("No hay más encuestas abiertas.")
 QUESTION = N_("{question} {options}. Responda con el número.")
 CLOSED = N_("Esta encuesta ya cerró. {results}")
 RESULTS = N_("Resultados: {counts}. Votaron {votes} de {eligible} vecinos.")
@@ -75,24 +78,43 @@ def begin(turn: Turn) -> StepResult:
         return StepResult([Reply(NO_POLLS)], None, {}, goto="menu")
     if len(polls) == 1:
         return StepResult([question(turn, polls[0])], "vote", {"poll": polls[0].id})
-    for count, chars in PICK_FITS:  # the newest first: open_polls' order
-        shown = polls[:count]
+    return _pick_page(turn, polls, 0)
+
+
+def _pick_page(turn: Turn, polls: list[Poll], start: int) -> StepResult:
+    """The open polls from `start` on (newest first, open_polls' order), numbered from 1, as
+    many as fit one SMS, with MAS when there are more."""
+    rest = polls[start:]
+    replies: list[Reply] = []
+    for count, chars in PICK_FITS:
+        shown = rest[:count]
         items = ", ".join(
             f"{i} {quote(question_text(p, turn.lang), chars)}" for i, p in enumerate(shown, 1)
         )
         replies = [Reply(PICK, {"items": items})]
+        if len(rest) > count:
+            replies.append(Reply(PICK_MORE))
         if sms_segments(replies, turn.lang) == 1:
             break
-    return StepResult(replies, "pick", {"polls": [p.id for p in shown]})
+    return StepResult(replies, "pick", {"polls": [p.id for p in shown], "start": start})
 
 
 def on_pick(turn: Turn) -> StepResult:
     ids: list[int] = turn.slots.get("polls", [])
+    start = int(turn.slots.get("start", 0))
     option = parse_option(turn.text, len(ids))
     poll = turn.session.get(Poll, ids[option - 1]) if option else None
-    if poll is None:
-        return stay(turn, *begin(turn).replies)
-    return StepResult([question(turn, poll)], "vote", {"poll": poll.id})
+    if poll is not None:
+        return StepResult([question(turn, poll)], "vote", {"poll": poll.id})
+    polls = store.open_polls(turn.session, turn.resident.zone_id, turn.now)
+    if turn.norm in MORE_WORDS:
+        if start + len(ids) >= len(polls):
+            return StepResult([Reply(NO_MORE_POLLS)], "pick")  # a number still picks
+        return _pick_page(turn, polls, start + len(ids))
+    if not polls:
+        return StepResult([Reply(NO_POLLS)], None, {}, goto="menu")
+    page = _pick_page(turn, polls, min(start, len(polls) - 1))
+    return StepResult(page.replies, "pick", page.slots, miss=True)  # the same page again
 
 
 def pick_option(turn: Turn, poll: Poll) -> PollOption | None:
