@@ -85,8 +85,8 @@ MAX_DAYS = 14
 # A leader's message may take a few SMS, never more: the cost is per resident of the zona.
 MAX_SEGMENTS = 3
 MAX_LABEL = 200  # PollOption.label_es
-# (question, option label) lengths tried in turn for RESULTADOS to fit one SMS.
-# (characters of the question, of each option's label, percentages shown), fullest first.
+# RESULTADOS tries these in turn until it fits one SMS: (characters of the question, of each
+# option's label, 0 for its number instead; percentages shown).
 RESULT_FITS = (
     (60, 20, True),
     (40, 20, True),
@@ -401,7 +401,7 @@ def _result(turn: Turn, offset: int) -> StepResult | None:
     frame = RESULT_OPEN if poll.is_open(turn.now) else RESULT_CLOSED
     question = question_text(poll, turn.lang)
     replies: list[Reply] = []
-    # Shorten the question, then the option labels, until it fits one SMS (or nothing helps).
+    # Shorten the question and the option labels, then drop percentages, until it fits one SMS.
     res = poll_store.results(turn.session, poll)
     for question_chars, label_chars, shares in RESULT_FITS:
         values = {

@@ -251,11 +251,8 @@ def _my_reports_page(turn: Turn, offset: int) -> StepResult | None:
 
 
 def my_reports(turn: Turn) -> StepResult:
-    return _my_reports_page(turn, 0) or StepResult(
-        [Reply(NONE_YET)],
-        None,
-        {},  # it says what to type: one SMS
-    )
+    # No reports: NONE_YET says what to type, so the flow ends there.
+    return _my_reports_page(turn, 0) or StepResult([Reply(NONE_YET)], None, {})
 
 
 def on_more_reports(turn: Turn) -> StepResult:
