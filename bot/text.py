@@ -63,6 +63,27 @@ def normalize(text: str) -> str:
     return _strip_edges(" ".join(folded.split()))
 
 
+def bare_words(normalized: str) -> list[str]:
+    """The words of a normalised message without the punctuation and symbols around each
+    (emoji too): "baja, 🙏" -> ["baja"]. Punctuation inside a word stays (sayt'ayana)."""
+    words = []
+    for word in normalized.split():
+        start, end = 0, len(word)
+        while start < end and _is_around_a_word(word[start]):
+            start += 1
+        while end > start and _is_around_a_word(word[end - 1]):
+            end -= 1
+        if start < end:
+            words.append(word[start:end])
+    return words
+
+
+def _is_around_a_word(ch: str) -> bool:
+    # Punctuation, symbols (emoji) and marks left alone at an edge (an emoji's variation
+    # selector).
+    return unicodedata.category(ch)[0] in "PSM"
+
+
 _NUMBER_SPELLINGS: dict[str, int] = {
     # Spanish
     "cero": 0,

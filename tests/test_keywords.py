@@ -38,6 +38,17 @@ OPT_OUT_WORDS = [
     "baja.",
     " ¡BAJA! ",
     "sayt'ayaña",
+    # Courtesy, emoji and repetition around the word, and plain requests to stop.
+    "BAJA por favor",
+    "baja, gracias 🙏",
+    "STOP please",
+    "BAJA BAJA",
+    "❤️ Baja",
+    "Sayt’ayaña 🙏",
+    "Ya basta!",
+    "Quiero darme de baja",
+    "No me manden más mensajes",
+    "no quiero recibir mensajes",
 ]
 
 
@@ -46,9 +57,41 @@ def test_opt_out_words_are_recognised(word: str) -> None:
     assert keyword(normalize(word)) == "optout"
 
 
-@pytest.mark.parametrize("word", ["jani", "Janiwa", "JANI", "no", "Alto Obrajes", "salir a votar"])
-def test_no_and_zone_names_are_not_opt_out(word: str) -> None:
+@pytest.mark.parametrize(
+    "word",
+    [
+        "jani",
+        "Janiwa",
+        "JANI",
+        "no",
+        "no, por favor",
+        "Alto Obrajes",
+        "Sopocachi Alto",
+        "salir a votar",
+        "el agua sale baja",  # a report, not BAJA
+        "presión baja por favor",
+        "por favor",
+        "ya",
+    ],
+)
+def test_no_zone_names_and_reports_are_not_opt_out(word: str) -> None:
     assert keyword(normalize(word)) != "optout"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("ayuda por favor", "help"), ("Menú, gracias", "menu"), ("ALTA porfa 🙏", "optin")],
+)
+def test_courtesy_around_any_keyword_is_understood(text: str, expected: str) -> None:
+    assert keyword(normalize(text)) == expected
+
+
+def test_opt_out_said_politely_in_the_middle_of_a_report_still_wins(chat: Chat) -> None:
+    onboard(chat)
+    chat.say("1")
+    chat.say("1")
+    reply = chat.say("Ya no quiero recibir mensajes, gracias")  # "ya" and "gracias" aside
+    assert person(chat).status == "opted_out", reply  # type: ignore[union-attr]
 
 
 def test_opt_out_wins_in_the_middle_of_onboarding(chat: Chat) -> None:
