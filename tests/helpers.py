@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, settings
 
 from bot.config import Config
 from tests.twilio_local import TwilioLocal
@@ -94,3 +95,16 @@ def terminal(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return CliRunner()
+
+
+def fuzz_settings(max_examples: int) -> settings:
+    """Hypothesis for the fuzz tests: derandomised, so every run (and CI) replays the same
+    examples; nothing kept between runs; no deadline (PostgreSQL is slower); function-scoped
+    fixtures allowed, each example making its own phone numbers or requests."""
+    return settings(
+        max_examples=max_examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )

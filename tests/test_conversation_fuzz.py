@@ -18,9 +18,9 @@ from __future__ import annotations
 import itertools
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -50,6 +50,7 @@ from storage.models import (
     Zone,
     utcnow,
 )
+from tests.helpers import fuzz_settings
 
 WORDS = [
     *"0123456789",
@@ -208,13 +209,18 @@ def open_polls_and_news(sessions: sessionmaker[Session]) -> None:
         session.add(NewsZone(news_id=news.id, zone_id=sopocachi))
 
 
-FUZZ = settings(
-    max_examples=200,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+def send(
+    sessions: sessionmaker[Session], phone: str, step: Step, now: datetime
+) -> tuple[datetime, str, InboundMessage, list[str]]:
+    """One step's text received under a new MessageSid, after the flow timeout if it says so."""
+    if step.much_later:
+        now += timedelta(minutes=31)
+    msg = InboundMessage(phone=phone, channel=step.channel, body=step.text)
+    sid = "SM" + uuid.uuid4().hex
+    return now, sid, msg, receive(sessions, sid, msg, now=now)
+
+
+FUZZ = fuzz_settings(200)
 
 
 @FUZZ
@@ -228,11 +234,7 @@ def test_any_conversation_keeps_what_every_text_promises(
     before = seen(sessions, phone)
     assert before.status is None
     for step in [*signed_up, *more]:
-        if step.much_later:
-            now += timedelta(minutes=31)
-        msg = InboundMessage(phone=phone, channel=step.channel, body=step.text)
-        sid = "SM" + uuid.uuid4().hex
-        replies = receive(sessions, sid, msg, now=now)
+        now, sid, msg, replies = send(sessions, phone, step, now)
         after = seen(sessions, phone)
         said = f"{step.text!r} on {step.channel} ({before} -> {after}): {replies!r}"
 
@@ -331,11 +333,7 @@ def test_any_leader_conversation_keeps_what_every_text_promises(
         sopocachi = session.scalars(select(Zone.id).where(Zone.name == "Sopocachi")).one()
         add_leader(session, phone, sopocachi)
     for step in [*started, *more]:
-        if step.much_later:
-            now += timedelta(minutes=31)
-        msg = InboundMessage(phone=phone, channel=step.channel, body=step.text)
-        sid = "SM" + uuid.uuid4().hex
-        replies = receive(sessions, sid, msg, now=now)
+        now, sid, msg, replies = send(sessions, phone, step, now)
         said = f"{step.text!r} on {step.channel}: {replies!r}"
 
         assert len(replies) == 1 and replies[0].strip(), said

@@ -11,10 +11,11 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from tests.conftest import signed_post
+from tests.helpers import fuzz_settings
 
 PHONES = st.sampled_from(
     ["+59171234567", "whatsapp:+59171234567", "+59122000000", "whatsapp:+59122000001", "+1 555"]
@@ -56,13 +57,7 @@ FORMS = st.one_of(
     st.fixed_dictionaries({}, optional={**FIELDS, **EXTRA}),
 )
 
-FUZZ = settings(
-    max_examples=150,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+FUZZ = fuzz_settings(150)
 
 
 @FUZZ
