@@ -41,8 +41,6 @@ from storage.models import (
     NewsZone,
     OutboxEntry,
     Poll,
-    PollOption,
-    PollZone,
     Report,
     ReportSupporter,
     Resident,
@@ -50,7 +48,7 @@ from storage.models import (
     Zone,
     utcnow,
 )
-from tests.helpers import fuzz_settings
+from tests.helpers import add_poll, fuzz_settings
 
 WORDS = [
     *"0123456789",
@@ -180,24 +178,10 @@ def open_polls_and_news(sessions: sessionmaker[Session]) -> None:
     with transaction(sessions) as session:
         if session.scalar(select(func.count()).select_from(Poll)):
             return
+        options = [("Sí", "Jisa"), ("No", "Janiwa"), ("Tal vez", "Inas")]
+        add_poll(session, "¿Feria el domingo?", options=options)
+        add_poll(session, "¿Arreglamos la plaza?", options=options, zone="Sopocachi")
         sopocachi = session.scalars(select(Zone.id).where(Zone.name == "Sopocachi")).one()
-        for question, zone in (("¿Feria el domingo?", None), ("¿Arreglamos la plaza?", sopocachi)):
-            poll = Poll(
-                question_es=question,
-                question_ay="Domingo feria lurañani?",
-                target="all" if zone is None else "zona:Sopocachi",
-                citywide=zone is None,
-                closes_at=utcnow() + timedelta(days=3),
-            )
-            poll.options = [
-                PollOption(position=1, label_es="Sí", label_ay="Jisa"),
-                PollOption(position=2, label_es="No", label_ay="Janiwa"),
-                PollOption(position=3, label_es="Tal vez", label_ay="Inas"),
-            ]
-            session.add(poll)
-            session.flush()
-            if zone is not None:
-                session.add(PollZone(poll_id=poll.id, zone_id=zone))
         news = NewsItem(
             text_es="Corte de agua el martes de 9 a 13.",
             text_ay="Martes urux uma janiw utjkaniti.",

@@ -14,14 +14,13 @@ from storage.models import (
     NewsItem,
     NewsZone,
     Poll,
-    PollOption,
-    PollZone,
     Resident,
     Vote,
     Zone,
     utcnow,
 )
 from tests.conftest import Chat
+from tests.helpers import add_poll
 
 
 def onboard(chat: Chat, lang: str = "1", zone: str = "Sopocachi") -> Chat:
@@ -43,23 +42,7 @@ def make_poll(
     closes_in: timedelta | None = timedelta(days=3),
 ) -> int:
     with transaction(chat.sessions) as session:
-        poll = Poll(
-            question_es=question,
-            question_ay="Domingo feria lurañani?",
-            target=f"zona:{zone}" if zone else "all",
-            citywide=zone is None,
-            closes_at=utcnow() + closes_in if closes_in else None,
-        )
-        poll.options = [
-            PollOption(position=1, label_es="Sí", label_ay="Jisa"),
-            PollOption(position=2, label_es="No", label_ay="Janiwa"),
-        ]
-        session.add(poll)
-        session.flush()
-        if zone:
-            zid = session.scalars(select(Zone.id).where(Zone.name == zone)).one()
-            session.add(PollZone(poll_id=poll.id, zone_id=zid))
-        return poll.id
+        return add_poll(session, question, zone=zone, closes_in=closes_in).id
 
 
 def votes(chat: Chat) -> int:
@@ -139,21 +122,14 @@ def test_many_long_open_polls_are_listed_in_one_sms(chat: Chat, lang: str) -> No
 
 def plaza_polls(chat: Chat, count: int) -> None:
     """`count` open city polls, the newest last, each naming its plaza by number."""
-    for n in range(count):
-        with transaction(chat.sessions) as session:
-            poll = Poll(
-                question_es=f"Plaza {n}: ¿la arreglamos este mes con el presupuesto vecinal?",
-                question_ay=f"Plaza {n}: aka phaxsi askichañatakix iyaw sasmati?",
-                target="all",
-                citywide=True,
+    with transaction(chat.sessions) as session:
+        for n in range(count):
+            add_poll(
+                session,
+                f"Plaza {n}: ¿la arreglamos este mes con el presupuesto vecinal?",
+                f"Plaza {n}: aka phaxsi askichañatakix iyaw sasmati?",
                 created_at=utcnow() - timedelta(minutes=count - n),
-                closes_at=utcnow() + timedelta(days=3),
             )
-            poll.options = [
-                PollOption(position=1, label_es="Sí", label_ay="Jisa"),
-                PollOption(position=2, label_es="No", label_ay="Janiwa"),
-            ]
-            session.add(poll)
 
 
 def plazas(text: str) -> list[int]:
@@ -196,17 +172,8 @@ PLACES = [
 @pytest.mark.parametrize("lang", ["1", "2"])
 def test_results_of_a_poll_with_nine_long_options_fit_one_sms(chat: Chat, lang: str) -> None:
     with transaction(chat.sessions) as session:
-        poll = Poll(
-            question_es="¿Dónde hacemos la feria de Alasitas este año en la zona?",
-            target="all",
-            citywide=True,
-            closes_at=utcnow() + timedelta(days=3),
-        )
-        poll.options = [
-            PollOption(position=n, label_es=label, label_ay=label)
-            for n, label in enumerate(PLACES, start=1)
-        ]
-        session.add(poll)
+        question = "¿Dónde hacemos la feria de Alasitas este año en la zona?"
+        add_poll(session, question, None, options=[(label, label) for label in PLACES])
     onboard(chat, lang)
     chat.say("2")
     thanks = chat.say("9")

@@ -28,15 +28,12 @@ from storage.models import (
     NewsItem,
     NewsZone,
     OutboundMessage,
-    Poll,
-    PollOption,
-    PollZone,
     Resident,
     Zone,
     utcnow,
 )
 from tests.conftest import Chat
-from tests.helpers import terminal
+from tests.helpers import add_poll, terminal
 from worker.followups import send_due_followups
 
 CODE = re.compile(r"R-[2-9A-HJ-NP-Z]{4}")
@@ -114,23 +111,13 @@ def _zone_id(sessions: sessionmaker[Session], name: str) -> int:
 
 
 def _poll(sessions: sessionmaker[Session], question_es: str, question_ay: str) -> None:
-    zone_id = _zone_id(sessions, "Sopocachi")
+    options = [
+        ("En la plaza", "Plazana"),
+        ("En la calle Murillo", "Murillo thakhina"),
+        ("No sabe", "Janiw yatkiti"),
+    ]
     with transaction(sessions) as session:
-        poll = Poll(
-            question_es=question_es,
-            question_ay=question_ay,
-            target="zona:Sopocachi",
-            citywide=False,
-            closes_at=utcnow() + timedelta(days=3),
-        )
-        poll.options = [
-            PollOption(position=1, label_es="En la plaza", label_ay="Plazana"),
-            PollOption(position=2, label_es="En la calle Murillo", label_ay="Murillo thakhina"),
-            PollOption(position=3, label_es="No sabe", label_ay="Janiw yatkiti"),
-        ]
-        session.add(poll)
-        session.flush()
-        session.add(PollZone(poll_id=poll.id, zone_id=zone_id))
+        add_poll(session, question_es, question_ay, options=options, zone="Sopocachi")
 
 
 def _news(sessions: sessionmaker[Session], es: str, ay: str, minutes_ago: int) -> None:
