@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
 from storage.broadcasts import DEFAULT_QUIET_HOURS, QuietHours
 from storage.models import Conversation, Resident
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -73,13 +75,23 @@ class StepResult:
     miss: bool = False
 
 
-def sms_segments(replies: list[Reply], lang: str) -> int:
-    """SMS segments these replies take in one language, rendered as they are sent."""
+def fit_one_sms(
+    lang: str, fits: Iterable[T], build: Callable[[T], list[Reply]]
+) -> tuple[T, list[Reply]]:
+    """The first of `fits` (fullest first) whose replies, `build(fit)`, take one SMS in `lang`
+    as they are sent, with those replies; the last one when none does."""
     # bot.render imports bot.flows, so it is imported when used, not with this module.
     from bot.channels import segments
     from bot.render import render
 
-    return segments(render(replies, lang, "sms"))
+    chosen: tuple[T, list[Reply]] | None = None
+    for fit in fits:
+        chosen = fit, build(fit)
+        if segments(render(chosen[1], lang, "sms")) == 1:
+            break
+    if chosen is None:
+        raise ValueError("nothing to fit")
+    return chosen
 
 
 def stay(turn: Turn, *replies: Reply) -> StepResult:

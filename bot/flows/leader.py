@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from bot.channels import quote, segments
-from bot.flows.base import Flow, Reply, StepResult, Turn, sms_segments, stay
+from bot.flows.base import Flow, Reply, StepResult, Turn, fit_one_sms, stay
 from bot.flows.menu import on_choose
 from bot.flows.news import MORE_WORDS
 from bot.flows.polls import counts, question_text
@@ -400,19 +400,19 @@ def _result(turn: Turn, offset: int) -> StepResult | None:
     poll = polls[0]
     frame = RESULT_OPEN if poll.is_open(turn.now) else RESULT_CLOSED
     question = question_text(poll, turn.lang)
-    replies: list[Reply] = []
-    # Shorten the question and the option labels, then drop percentages, until it fits one SMS.
     res = poll_store.results(turn.session, poll)
-    for question_chars, label_chars, shares in RESULT_FITS:
+    more = [Reply(MORE_POLLS)] if len(polls) > 1 else []
+
+    # Shorten the question and the option labels, then drop percentages, until it fits one SMS.
+    def build(fit: tuple[int, int, bool]) -> list[Reply]:
+        question_chars, label_chars, shares = fit
         values = {
             "poll": quote(question, question_chars),
             **counts(res, turn.lang, label_chars, shares),
         }
-        replies = [Reply(frame, values)]
-        if len(polls) > 1:
-            replies.append(Reply(MORE_POLLS))
-        if sms_segments(replies, turn.lang) == 1:
-            break
+        return [Reply(frame, values), *more]
+
+    replies = fit_one_sms(turn.lang, RESULT_FITS, build)[1]
     return StepResult(replies, "more", {"offset": offset + 1})
 
 

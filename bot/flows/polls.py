@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.channels import quote
-from bot.flows.base import Flow, Reply, StepResult, Turn, sms_segments, stay
+from bot.flows.base import Flow, Reply, StepResult, Turn, fit_one_sms, stay
 from bot.flows.news import MORE_WORDS
 from bot.i18n import N_, in_language
 from bot.text import normalize, parse_option
@@ -63,13 +63,11 @@ COUNT_FITS = ((20, True), (12, True), (8, True), (8, False), (0, False))
 def with_results(turn: Turn, poll: Poll, message: str) -> list[Reply]:
     """`message` (a text with a {results} place) and the poll's results, in one SMS."""
     res = store.results(turn.session, poll)
-    replies: list[Reply] = []
-    for label_chars, shares in COUNT_FITS:
-        results = Reply(RESULTS, counts(res, turn.lang, label_chars, shares))
-        replies = [Reply(message, {"results": results})]
-        if sms_segments(replies, turn.lang) == 1:
-            break
-    return replies
+
+    def build(fit: tuple[int, bool]) -> list[Reply]:
+        return [Reply(message, {"results": Reply(RESULTS, counts(res, turn.lang, *fit))})]
+
+    return fit_one_sms(turn.lang, COUNT_FITS, build)[1]
 
 
 def begin(turn: Turn) -> StepResult:
@@ -85,18 +83,18 @@ def _pick_page(turn: Turn, polls: list[Poll], start: int) -> StepResult:
     """The open polls from `start` on (newest first, open_polls' order), numbered from 1, as
     many as fit one SMS, with MAS when there are more."""
     rest = polls[start:]
-    replies: list[Reply] = []
-    for count, chars in PICK_FITS:
-        shown = rest[:count]
+
+    def build(fit: tuple[int, int]) -> list[Reply]:
+        count, chars = fit
         items = ", ".join(
-            f"{i} {quote(question_text(p, turn.lang), chars)}" for i, p in enumerate(shown, 1)
+            f"{i} {quote(question_text(p, turn.lang), chars)}"
+            for i, p in enumerate(rest[:count], 1)
         )
-        replies = [Reply(PICK, {"items": items})]
-        if len(rest) > count:
-            replies.append(Reply(PICK_MORE))
-        if sms_segments(replies, turn.lang) == 1:
-            break
-    return StepResult(replies, "pick", {"polls": [p.id for p in shown], "start": start})
+        more = [Reply(PICK_MORE)] if len(rest) > count else []
+        return [Reply(PICK, {"items": items}), *more]
+
+    (count, _), replies = fit_one_sms(turn.lang, PICK_FITS, build)
+    return StepResult(replies, "pick", {"polls": [p.id for p in rest[:count]], "start": start})
 
 
 def on_pick(turn: Turn) -> StepResult:

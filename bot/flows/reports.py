@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.channels import quote
-from bot.flows.base import Flow, ListOf, Reply, StepResult, Turn, sms_segments, stay
+from bot.flows.base import Flow, ListOf, Reply, StepResult, Turn, fit_one_sms, stay
 from bot.flows.menu import on_choose
 from bot.flows.news import MORE_WORDS
 from bot.i18n import N_
@@ -239,13 +239,14 @@ def _my_reports_page(turn: Turn, offset: int) -> StepResult | None:
     reports = store.reports_of(turn.session, turn.resident, MY_REPORTS_PAGE + 1, offset)
     if not reports:
         return None
-    replies: list[Reply] = []
-    for shown in range(min(len(reports), MY_REPORTS_PAGE), 0, -1):
-        replies = [Reply(MY_REPORTS, {"items": ListOf(map(report_line, reports[:shown]))})]
-        if len(reports) > shown:
-            replies.append(Reply(MY_REPORTS_MORE))
-        if sms_segments(replies, turn.lang) == 1:
-            break
+
+    def build(shown: int) -> list[Reply]:
+        items = ListOf(map(report_line, reports[:shown]))
+        more = [Reply(MY_REPORTS_MORE)] if len(reports) > shown else []
+        return [Reply(MY_REPORTS, {"items": items}), *more]
+
+    fits = range(min(len(reports), MY_REPORTS_PAGE), 0, -1)
+    shown, replies = fit_one_sms(turn.lang, fits, build)
     # Stay on "more" even after the last page, so a MAS then gets a clear answer.
     return StepResult(replies, "more", {"offset": offset + shown})
 
