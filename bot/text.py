@@ -8,6 +8,7 @@ never show the output of :func:`normalize` or :func:`strip_accents` to anyone.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 
 # Apostrophe look-alikes phones and keyboards produce; Aymara uses the apostrophe for glottalized
 # consonants (jark'aña), so they must all match the ASCII one.
@@ -36,12 +37,13 @@ def _is_edge_junk(ch: str) -> bool:
     return ch.isspace() or unicodedata.category(ch).startswith("P")
 
 
-def _strip_edges(text: str) -> str:
-    """Strip whitespace and punctuation at both ends, keeping inner punctuation (jark'a)."""
+def _strip_edges(text: str, junk: Callable[[str], bool] = _is_edge_junk) -> str:
+    """Strip `junk` at both ends (by default whitespace and punctuation), keeping what is
+    inside (jark'a)."""
     start, end = 0, len(text)
-    while start < end and _is_edge_junk(text[start]):
+    while start < end and junk(text[start]):
         start += 1
-    while end > start and _is_edge_junk(text[end - 1]):
+    while end > start and junk(text[end - 1]):
         end -= 1
     return text[start:end]
 
@@ -66,16 +68,8 @@ def normalize(text: str) -> str:
 def bare_words(normalized: str) -> list[str]:
     """The words of a normalised message without the punctuation and symbols around each
     (emoji too): "baja, 🙏" -> ["baja"]. Punctuation inside a word stays (sayt'ayana)."""
-    words = []
-    for word in normalized.split():
-        start, end = 0, len(word)
-        while start < end and _is_around_a_word(word[start]):
-            start += 1
-        while end > start and _is_around_a_word(word[end - 1]):
-            end -= 1
-        if start < end:
-            words.append(word[start:end])
-    return words
+    stripped = (_strip_edges(word, _is_around_a_word) for word in normalized.split())
+    return [word for word in stripped if word]
 
 
 def _is_around_a_word(ch: str) -> bool:
