@@ -69,6 +69,11 @@ def _pack(costs: list[int], single: int, part: int) -> int:
     return count
 
 
+def _septet_costs(text: str) -> list[int]:
+    """Septets each character of a GSM-7 text takes: 2 for the extension table's, else 1."""
+    return [2 if ch in GSM7_EXTENDED else 1 for ch in text]
+
+
 def segments(text: str) -> int:
     """Number of SMS segments Twilio bills for ``text``.
 
@@ -78,8 +83,7 @@ def segments(text: str) -> int:
     never split. An empty body returns 1, because Twilio still sends (and bills) one message.
     """
     if is_gsm7(text):
-        costs = [2 if ch in GSM7_EXTENDED else 1 for ch in text]
-        return _pack(costs, GSM7_SINGLE, GSM7_PART)
+        return _pack(_septet_costs(text), GSM7_SINGLE, GSM7_PART)
     costs = [2 if ord(ch) > 0xFFFF else 1 for ch in text]
     return _pack(costs, UCS2_SINGLE, UCS2_PART)
 
@@ -213,23 +217,21 @@ def quote(text: str, limit: int) -> str:
     as folded: an extension character costs 2): cut with "...".
     """
     kept = "".join(c for c in _clusters(text) if _septets(c) is not None)
-    clusters = [c for c in _clusters(" ".join(kept.split())) if _septets(c) is not None]
-    costs = [_septets(c) or 0 for c in clusters]
-    if sum(costs) <= limit:
-        return "".join(clusters)
+    # One line: dropping a cluster can leave spaces side by side, or a mark after a space.
+    priced = [(c, n) for c in _clusters(" ".join(kept.split())) if (n := _septets(c)) is not None]
+    if sum(n for _, n in priced) <= limit:
+        return "".join(c for c, _ in priced)
     end, used = 0, 0
-    while used + costs[end] <= limit - 3:
-        used += costs[end]
+    while used + priced[end][1] <= limit - 3:
+        used += priced[end][1]
         end += 1
-    return "".join(clusters[:end]).rstrip() + "..."
+    return "".join(c for c, _ in priced[:end]).rstrip() + "..."
 
 
 def _septets(cluster: str) -> int | None:
     """What a cluster costs in an SMS once folded, or None when GSM-7 cannot carry it."""
     folded = _fold_cluster(cluster, expand=True)
-    if not is_gsm7(folded):
-        return None
-    return sum(2 if ch in GSM7_EXTENDED else 1 for ch in folded)
+    return sum(_septet_costs(folded)) if is_gsm7(folded) else None
 
 
 def render(text: str, channel: Channel, *, fold: bool = True) -> str:
