@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -54,7 +54,7 @@ class _KeepPluralCatalog(Catalog):
         return headers
 
     @mime_headers.setter
-    def mime_headers(self, headers: list[tuple[str, str]]) -> None:
+    def mime_headers(self, headers: Iterable[tuple[str, str]]) -> None:
         Catalog.mime_headers.fset(self, headers)  # type: ignore[attr-defined,misc]
 
 
