@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot import i18n
+from bot import keywords
 from bot.flows import FLOWS, Reply, StepResult, Turn, account, leader, menu, polls, reports
 from bot.render import render, text_of
 from bot.text import normalize
@@ -96,7 +96,7 @@ def handle_inbound(
 
 def _dispatch(turn: Turn, flow_timeout: timedelta) -> list[Reply]:
     resident, conv = turn.resident, turn.conversation
-    kw = i18n.keyword(turn.norm)
+    kw = keywords.keyword(turn.norm)
 
     if resident.status == "opted_out":
         if kw == "optin":

@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels import is_gsm7, segments
 from bot.engine import InboundMessage
 from bot.flows import Reply, account
-from bot.i18n import keyword
 from bot.inbox import receive
+from bot.keywords import keyword
 from bot.render import render
 from bot.text import normalize
 from storage.broadcasts import add_leader

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.channels import is_gsm7, segments
-from bot.i18n import KEYWORDS, keyword
+from bot.keywords import KEYWORDS, keyword
 from bot.text import normalize
 from storage.models import Conversation, ReceivedMessage, Resident
 from tests.conftest import Chat
