@@ -6,7 +6,83 @@ normalised form (bot.text.normalize).
 
 from __future__ import annotations
 
+import itertools
+
 from bot.text import bare_words
+
+
+def _phrases(*parts: tuple[str, ...]) -> frozenset[str]:
+    """Every phrase made of one choice from each part, in order ("" leaves the part out)."""
+    return frozenset(
+        " ".join(word for word in choice if word) for choice in itertools.product(*parts)
+    )
+
+
+_OPTIONAL_MORE = ("", "mas")
+_MESSAGES = ("mensajes", "sms", "sus mensajes", "estos mensajes", "los mensajes", "notificaciones")
+
+# How people ask in plain words not to be written to any more, beyond the one-word keywords:
+# "ya no me escriban", "no me manden nada", "dejen de enviarme mensajes", "sáquenme de la
+# lista", "stop texting me". Each is a whole message (give or take courtesy words), and every
+# phrase has a verb of sending or leaving, so "no me llegan los mensajes" (a complaint) and
+# "no me envíen al técnico" are read as text, not as an opt-out.
+ASKING_TO_STOP: frozenset[str] = (
+    _phrases(
+        ("no",),
+        ("me", "nos", ""),
+        # Usted, ustedes and tú: residents address the bot every way.
+        ("manden", "mande", "mandes", "envien", "envie", "envies")
+        + ("escriban", "escriba", "escribas", "molesten", "moleste", "molestes"),
+        ("", "mas", "nada", "nada mas", "mas nada", "ningun mensaje", "nunca mas")
+        + _MESSAGES
+        + tuple(f"mas {m}" for m in _MESSAGES)
+        + tuple(f"{m} mas" for m in _MESSAGES),
+    )
+    | _phrases(
+        ("no",),
+        ("quiero", "deseo", "queremos"),
+        ("recibir", "que me manden", "que me envien", "que me escriban"),
+        _OPTIONAL_MORE,
+        ("", "nada") + _MESSAGES,
+        _OPTIONAL_MORE,
+    )
+    | _phrases(("no",), ("quiero", "deseo", "queremos"), _OPTIONAL_MORE, _MESSAGES, _OPTIONAL_MORE)
+    | _phrases(
+        ("", "quiero", "deseo", "quisiera", "queremos"),
+        ("dejar de recibir",),
+        ("",) + _MESSAGES,
+    )
+    | _phrases(
+        ("", "quiero", "deseo", "quisiera"),
+        ("darme de baja", "salirme", "salir", "desuscribirme", "retirarme", "cancelar")
+        + ("cancelar mi suscripcion",),
+        ("", "de la lista", "de mi barrio", "de los mensajes", "de este servicio"),
+    )
+    | _phrases(
+        ("dejen de", "deje de", "deja de"),
+        ("mandarme", "enviarme", "escribirme", "molestarme", "mandarnos", "enviarnos")
+        + ("escribirnos", "mandar", "enviar"),
+        ("", "mensajes", "sms"),
+    )
+    | _phrases(
+        ("sacame", "saqueme", "saquenme", "quitame", "quiteme", "quitenme")
+        + ("borrame", "borreme", "borrenme"),
+        ("de la lista", "de mi barrio", "de los mensajes", "de este servicio"),
+    )
+    # English
+    | _phrases(
+        ("stop",), ("texting", "messaging", "sending"), ("", "me"), ("", "messages", "texts")
+    )
+    | _phrases(
+        ("dont", "don't", "do not"),
+        ("text", "message", "send"),
+        ("me",),
+        ("", "anymore", "any more", "again", "messages"),
+    )
+    | _phrases(("remove me",), ("", "from the list", "from this list", "from your list"))
+    | _phrases(("no more",), ("messages", "texts"))
+)
+
 
 # Keywords, written already normalised (see bot.text.normalize): case-folded, accents removed.
 # A keyword counts only when it is the whole message, so "Alto Obrajes" is a zona, not ALTO and
@@ -52,7 +128,8 @@ KEYWORDS: dict[str, frozenset[str]] = {
             "saytayana",
             "mistuna",
         }
-    ),
+    )
+    | ASKING_TO_STOP,
     # Only meaningful to someone who opted out ("yes" is Twilio's own re-subscribe word).
     "optin": frozenset({"alta", "darme de alta", "iniciar", "start", "unstop", "yes"}),
     "help": frozenset({"ayuda", "info", "help", "yanapa", "yanapana"}),

@@ -6,9 +6,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.channels import is_gsm7, segments
-from bot.keywords import KEYWORDS, keyword
+from bot.keywords import COURTESY, KEYWORDS, keyword
 from bot.text import normalize
 from storage.models import Conversation, ReceivedMessage, Resident
+from storage.seed import read_zones
 from tests.conftest import Chat
 
 
@@ -49,6 +50,22 @@ OPT_OUT_WORDS = [
     "Quiero darme de baja",
     "No me manden más mensajes",
     "no quiero recibir mensajes",
+    # Plain words, however the resident addresses the bot (bot.keywords.ASKING_TO_STOP).
+    "Ya no me escriban",
+    "no me manden nada por favor",
+    "No me envíe más SMS",
+    "no nos escriban nunca más",
+    "No quiero que me manden más mensajes",
+    "No quiero recibir nada",
+    "Quiero dejar de recibir mensajes",
+    "Dejen de enviarme mensajes!!",
+    "deja de escribirme",
+    "Sáquenme de la lista, gracias",
+    "Quiero salir de la lista",
+    "quisiera darme de baja de mi barrio",
+    "Please stop texting me",
+    "don't text me anymore",
+    "Remove me from the list",
 ]
 
 
@@ -72,6 +89,15 @@ def test_opt_out_words_are_recognised(word: str) -> None:
         "presión baja por favor",
         "por favor",
         "ya",
+        # Complaints and reports that share words with a request to stop.
+        "no me llegan los mensajes",
+        "no me envíen al técnico, vengan ustedes",
+        "no quiero nada",
+        "no quiero",
+        "no me escriban en inglés",
+        "dejen de tirar basura",
+        "saquen la basura de la esquina",
+        "stop sign broken",
     ],
 )
 def test_no_zone_names_and_reports_are_not_opt_out(word: str) -> None:
@@ -92,6 +118,20 @@ def test_opt_out_said_politely_in_the_middle_of_a_report_still_wins(chat: Chat) 
     chat.say("1")
     reply = chat.say("Ya no quiero recibir mensajes, gracias")  # "ya" and "gracias" aside
     assert person(chat).status == "opted_out", reply  # type: ignore[union-attr]
+
+
+def test_asking_in_plain_words_in_the_middle_of_a_report_opts_out(chat: Chat) -> None:
+    onboard(chat)
+    chat.say("1")
+    chat.say("3")
+    reply = chat.say("Ya no me escriban, por favor")
+    assert person(chat).status == "opted_out", reply  # type: ignore[union-attr]
+    assert "no le enviaremos más mensajes" in reply.replace("mas", "más")
+
+
+def test_no_zona_is_taken_for_an_opt_out() -> None:
+    for zone in read_zones():
+        assert keyword(normalize(zone.name)) != "optout", zone.name
 
 
 def test_opt_out_wins_in_the_middle_of_onboarding(chat: Chat) -> None:
@@ -249,6 +289,14 @@ def test_keyword_sets_do_not_overlap() -> None:
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
             assert not KEYWORDS[a] & KEYWORDS[b], (a, b)
+
+
+def test_no_keyword_holds_a_courtesy_word() -> None:
+    # keyword() sets courtesy words aside before its second look: one inside a keyword would
+    # make "ya no me escriban" and "no me escriban" two different things.
+    for words in KEYWORDS.values():
+        for word in words:
+            assert not set(word.split()) & COURTESY, word
 
 
 def test_keywords_are_stored_normalised() -> None:
