@@ -104,13 +104,6 @@ KEYWORDS: dict[str, frozenset[str]] = {
             "no mas mensajes",
             "no mas sms",
             "darse de baja",
-            "quiero darme de baja",
-            "quiero salir",
-            "no quiero mas mensajes",
-            "no quiero recibir mensajes",
-            "no quiero recibir mas mensajes",
-            "no me manden mas mensajes",
-            "no me envien mas mensajes",
             "basta",
             "desuscribir",
             "desuscribirme",
@@ -129,6 +122,7 @@ KEYWORDS: dict[str, frozenset[str]] = {
             "mistuna",
         }
     )
+    # Sentences ("quiero darme de baja", "no me manden más mensajes") come from the grammar.
     | ASKING_TO_STOP,
     # Only meaningful to someone who opted out ("yes" is Twilio's own re-subscribe word).
     "optin": frozenset({"alta", "darme de alta", "iniciar", "start", "unstop", "yes"}),
