@@ -67,7 +67,7 @@ def instructions(command: Sequence[str], env: dict[str, str] | None = None) -> i
 
 def replay(requests_file: Path, count: int) -> None:
     """Create the app from the environment and have it answer the first `count` requests."""
-    from bot import create_app
+    from bot.app import create_app
 
     app = create_app()
     with requests_file.open("rb") as f:

@@ -6,7 +6,7 @@
 For each database: a fresh, migrated database with the zonas and 20,000 synthetic residents;
 signed Twilio requests generated up front (distinct MessageSids, a pool of phones that are
 mostly seeded residents plus new numbers going through onboarding); then gunicorn serving
-`bot:create_app()` and gunicorn serving bench/bare_app.py (the ceiling), both running, driven
+`bot.app:create_app()` and gunicorn serving bench/bare_app.py (the ceiling), both running, driven
 by a small asyncio HTTP/1.1 client (bench/loadclient.py; N connections, keep-alive; gunicorn's
 sync workers, the Procfile's and the default here, close each connection after its response,
 gthread keeps them) to 127.0.0.1: a warm-up each, then they take turns (--rounds windows each,
@@ -780,7 +780,7 @@ def baseline_target(db: str, args: argparse.Namespace, workdir: Path, signed_por
     env["PYTHONPATH"] = str(code)  # ahead of the installed (editable) working tree
     migrate_and_seed(code, env, args.residents)
     settle_database(url)
-    return Target("baseline", "bot:create_app()", free_port(), env)
+    return Target("baseline", "bot.app:create_app()", free_port(), env)
 
 
 def export_revision(rev: str, dest: Path) -> None:
@@ -1070,7 +1070,7 @@ def run_real(
     targets = [
         Target(
             name,
-            "bot:create_app()",
+            "bot.app:create_app()",
             port,  # the port the requests were signed for
             {
                 **server_env(workdir, port, with_app_name(url) if db == "postgresql" else url),

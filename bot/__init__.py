@@ -1,43 +1,5 @@
-"""Mi Barrio: the Flask face (Twilio webhooks) and the conversation engine."""
+"""Mi Barrio: the Flask face (Twilio webhooks), the conversation engine and the staff commands.
 
-from __future__ import annotations
-
-import logging
-
-from flask import Flask, Request
-from flask.sessions import SessionInterface, SessionMixin
-
-from bot.config import Config
-from bot.state import AppState
-from storage.db import make_engine, make_sessionmaker
-
-
-def create_app(config: Config | None = None) -> Flask:
-    """The only app factory: config from the environment unless one is given."""
-    config = config or Config.from_env()
-    app = Flask(__name__)
-    app.config["SECRET_KEY"] = config.secret_key
-    app.session_interface = _NoSessions()
-    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024  # Twilio's forms are a few KB at most
-    # No ping per checkout: requests retry once on a dropped connection instead.
-    engine = make_engine(config.database_url, pool_pre_ping=False)
-    app.extensions["mibarrio"] = AppState(config, engine, make_sessionmaker(engine))
-
-    from bot.webhooks import bp
-
-    app.register_blueprint(bp)
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-        )
-    return app
-
-
-class _NoSessions(SessionInterface):
-    """Twilio sends no cookies and the app keeps no browser sessions: skip opening one."""
-
-    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
-        return self.make_null_session(app)
-
-    def save_session(self, app: Flask, session: SessionMixin, response: object) -> None:
-        return None
+The app factory is bot.app.create_app; this package itself imports nothing, so the worker can
+use bot.config, bot.i18n, bot.channels, bot.render and bot.outbound without loading Flask.
+"""

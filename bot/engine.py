@@ -12,11 +12,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot import keywords
-from bot.flows import FLOWS, Reply, StepResult, Turn, account, leader, menu, polls, reports
-from bot.render import render, text_of
+from bot.flows import FLOWS, StepResult, Turn, account, leader, menu, polls, reports
+from bot.i18n import keywords
+from bot.render import Reply, render, text_of
 from bot.text import normalize
-from storage import queries, turns
+from storage import conversations, residents
 from storage.broadcasts import DEFAULT_QUIET_HOURS, QuietHours
 from storage.models import Conversation, Resident, aware, utcnow
 
@@ -42,7 +42,7 @@ class InboundMessage:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Handled:
     replies: list[Reply]
     language: str | None  # None: the resident has not chosen yet
     resident_id: int | None  # None: the resident's row was removed (declined consent)
@@ -57,15 +57,15 @@ def handle_inbound(
     now: datetime | None = None,
     flow_timeout: timedelta = timedelta(minutes=30),
     quiet_hours: QuietHours = DEFAULT_QUIET_HOURS,
-) -> Outcome:
+) -> Handled:
     """Apply one inbound message to the sender's conversation and return the replies."""
     now = now or utcnow()
-    resident = turns.lock_resident(session, msg.phone)
+    resident = conversations.lock_resident(session, msg.phone)
     resident.last_inbound_at = now
     resident.last_channel = msg.channel
     if msg.channel == "whatsapp":
         resident.whatsapp_last_inbound_at = now
-    conv = queries.conversation_for(session, resident)
+    conv = conversations.conversation_for(session, resident)
     text = (msg.body or "").strip()
     turn = Turn(
         session=session,
@@ -85,7 +85,7 @@ def handle_inbound(
     # Read after the turn: the resident may just have chosen (or changed) their language.
     kept = resident in session
     forget = not kept or resident.status == "erased"
-    return Outcome(
+    return Handled(
         replies,
         resident.language,
         resident.id if kept else None,
@@ -131,7 +131,7 @@ def _dispatch(turn: Turn, flow_timeout: timedelta) -> list[Reply]:
 
     if not resident.onboarded:
         if kw == "erase":
-            queries.erase_resident(turn.session, resident, keep_row=False)
+            residents.erase_resident(turn.session, resident, keep_row=False)
             return [Reply(account.ERASED, bilingual=resident.language is None)]
         if conv.flow != "onboarding":
             return _start(turn, "onboarding")
@@ -259,4 +259,4 @@ def _save(turn: Turn, result: StepResult, flow_name: str | None) -> None:
     conv.updated_at = turn.now
 
 
-__all__ = ["InboundMessage", "Outcome", "handle_inbound", "render", "text_of"]
+__all__ = ["InboundMessage", "Handled", "handle_inbound", "render", "text_of"]

@@ -1,11 +1,33 @@
-"""The one place replies become text: the resident's language, then the channel (GSM-7 on SMS)."""
+"""Replies and the one place they become text: the resident's language, then the channel.
+
+Flows return Reply values (a message id and its variables); the webhook's answers, the outbox's
+messages and broadcasts are all rendered here, so a preview is exactly what is sent.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot import channels, i18n
-from bot.flows.base import ListOf, Reply
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message id and its variables; rendered later in the resident's language and channel.
+
+    bilingual=True renders the Spanish and the Aymara text one under the other, for residents
+    whose language we do not know yet.
+    """
+
+    msgid: str
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    bilingual: bool = False
+
+
+class ListOf(list[Reply]):
+    """A variable made of several replies, rendered and joined with '; ' inside a message."""
 
 
 def text_of(reply: Reply, language: str | None) -> str:

@@ -15,10 +15,10 @@ from twilio.request_validator import RequestValidator, add_port, remove_port
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot import channels
+from bot.app_state import AppState
 from bot.config import Config
 from bot.engine import InboundMessage
-from bot.inbox import receive
-from bot.state import AppState
+from bot.inbound import receive
 from storage import statuses
 from storage.db import retry_on_disconnect
 

@@ -11,22 +11,20 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, Text, bindparam, cast, func, literal_column, select, update
+from sqlalchemy import Select, Text, cast, func, literal_column, select, update
 from sqlalchemy.orm import Session
 
-from storage.driver_sql import driver_statement, fetch_one
 from storage.models import (
     BROADCAST_KINDS,
     BROADCAST_TOPICS,
     Broadcast,
     BroadcastZone,
     Delivery,
-    Leader,
     Resident,
     aware,
     utcnow,
 )
-from storage.queries import add_outbox
+from storage.outbox import add_outbox
 
 LA_PAZ = ZoneInfo("America/La_Paz")
 # How long a bare reply is read as an answer to a poll invitation with no closing time.
@@ -344,69 +342,14 @@ def _eta(broadcast: Broadcast, counts: dict[str, int], now: datetime) -> dict[st
     return {"eta": (now + timedelta(seconds=seconds)).isoformat(), "eta_seconds": seconds}
 
 
-# --- leaders -----------------------------------------------------------------------------
-
-
-def add_leader(session: Session, phone: str, zone_id: int) -> Leader:
-    """Register a council leader for a zona (moving them if the phone is already a leader)."""
-    if not phone.startswith("+") or not phone[1:].isdigit():
-        raise ValueError(f"a leader's phone must be E.164 (+591...), not {phone!r}")
-    leader = session.scalar(select(Leader).where(Leader.phone == phone))
-    if leader is None:
-        leader = Leader(phone=phone, zone_id=zone_id, created_at=utcnow())
-        session.add(leader)
-    else:
-        leader.zone_id = zone_id
-    session.flush()
-    return leader
-
-
-# Asked on every AYUDA and every ENCUESTA/AVISO/RESULTADOS, from anyone: built once, and
-# without the autoflush that would first write the sender's half-finished turn.
-_LEADER_FOR = (
-    select(Leader).where(Leader.phone == bindparam("phone")).execution_options(autoflush=False)
-)
-_IS_LEADER = select(Leader.id).where(Leader.phone == bindparam("phone"))
-
-
-def leader_for(session: Session, phone: str) -> Leader | None:
-    """The leader with this phone, if any. Almost every sender is none, which a read on the
-    driver's cursor says at a fraction of the ORM query's cost (and without autoflush too)."""
-    conn = session.connection()
-    if fetch_one(conn, driver_statement(_IS_LEADER, conn.dialect), {"phone": phone}) is None:
-        return None
-    return session.scalar(_LEADER_FOR, {"phone": phone})
-
-
-def sent_by_today(session: Session, resident_id: int, now: datetime) -> int:
-    """Broadcasts a resident (a leader) has started since midnight in La Paz."""
-    midnight = now.astimezone(LA_PAZ).replace(hour=0, minute=0, second=0, microsecond=0)
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(Broadcast)
-            .where(Broadcast.created_by == resident_id, Broadcast.created_at >= midnight)
-        )
-        or 0
-    )
-
-
-def leader_zone_ids(session: Session, phone: str) -> frozenset[int]:
-    """Zonas a phone may broadcast to as a leader (empty when it is no leader)."""
-    return frozenset(session.scalars(select(Leader.zone_id).where(Leader.phone == phone)))
-
-
 __all__ = [
     "DEFAULT_QUIET_HOURS",
     "MissingLanguageError",
     "QuietHours",
-    "add_leader",
     "audience_languages",
     "broadcast_stats",
     "cancel_broadcast",
     "create_broadcast",
     "finish_if_complete",
-    "leader_for",
-    "leader_zone_ids",
     "recipients_query",
 ]

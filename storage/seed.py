@@ -10,8 +10,8 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from storage.conversations import ensure_conversations
 from storage.models import TOPICS, Macrodistrict, Resident, Zone, utcnow
-from storage.turns import ensure_conversations
 
 ZONES_CSV = Path(__file__).parent / "data" / "la-paz-zones.csv"
 # Synthetic residents live in a numbering block of their own, so they never collide with

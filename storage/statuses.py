@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
+from storage.db import insert_ignoring_conflicts
 from storage.models import Delivery, EarlyStatus, OutboundMessage, utcnow
-from storage.queries import insert_ignoring_conflicts
 
 # Twilio's message statuses in the order they can happen; a callback only moves a row forward.
 # Terminal outcomes share the top ranks: a late "sent" never overwrites "delivered", and

@@ -22,10 +22,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
 
-from bot import create_app
+from bot.app import create_app
 from bot.config import Config
 from bot.engine import InboundMessage
-from bot.inbox import receive
+from bot.inbound import receive
 from storage.db import make_engine, make_sessionmaker, normalize_url, transaction
 from storage.migrate import upgrade
 from storage.models import Base

@@ -10,7 +10,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engine import InboundMessage
-from bot.inbox import receive
+from bot.inbound import receive
 from storage.models import ReceivedMessage
 from tests.conftest import BACKENDS, Chat
 from tests.test_reports import onboard, report

@@ -31,7 +31,7 @@ from storage.models import (
     Zone,
     utcnow,
 )
-from storage.queries import stats
+from storage.stats import stats
 from storage.statuses import apply_status
 from tests.conftest import signed_post
 from tests.helpers import SMS_FROM, WHATSAPP_FROM, installed, twilio_config

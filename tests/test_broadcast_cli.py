@@ -20,6 +20,7 @@ from sqlalchemy import select
 from bot.cli import main
 from bot.config import Config
 from storage import broadcasts as store
+from storage import leaders
 from storage.models import Broadcast, Conversation, OutboxEntry, Resident, Vote, Zone, aware
 from tests.conftest import Chat
 from tests.helpers import installed, terminal
@@ -192,7 +193,7 @@ def test_leader_add_registers_a_leader_for_one_zona(runner: CliRunner, sessions:
     out = run(runner, "leader", "add", "--phone", "71234567", "--zone", "sopocachi").stdout
     assert "+59171234567 for zona Sopocachi" in out
     with sessions() as session:
-        leader = store.leader_for(session, "+59171234567")
+        leader = leaders.leader_for(session, "+59171234567")
         assert leader is not None
         zone = session.get(Zone, leader.zone_id)
         assert zone is not None and zone.name == "Sopocachi"

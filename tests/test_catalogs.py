@@ -9,8 +9,10 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import write_po
 
-from bot import catalogs, i18n, smscost
+from bot import i18n
 from bot.channels import is_gsm7, render, segments
+from bot.i18n import catalogs
+from bot.i18n import cost as smscost
 
 
 def test_catalogs_have_every_message_in_both_languages() -> None:

@@ -1,7 +1,7 @@
 """Texts from one phone arriving at the same moment never corrupt a conversation.
 
 Real threads against real databases (SQLite and, with TEST_DATABASE_URL, PostgreSQL): the engine
-is called through bot.inbox.receive, the same transaction the webhook uses, and once through
+is called through bot.inbound.receive, the same transaction the webhook uses, and once through
 the Flask app. Nothing is mocked.
 """
 
@@ -21,11 +21,11 @@ from flask import Flask
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import inbox
+from bot import inbound
 from bot.engine import InboundMessage, handle_inbound
 from bot.flows import FLOWS
-from bot.inbox import receive
-from storage import turns
+from bot.inbound import receive
+from storage import conversations
 from storage.db import DEFER_WRITE_LOCK, StaleRead, is_sqlite, make_engine, make_sessionmaker
 from storage.models import Conversation, ReceivedMessage, Resident
 from tests.conftest import Chat, inbound_params, signed_post
@@ -246,7 +246,7 @@ def test_on_sqlite_a_turn_still_reading_holds_up_no_other_text(sqlite_sessions: 
     text_in(sqlite_sessions, "Hola")
     with ThreadPoolExecutor(max_workers=1) as pool:
         with deferred(sqlite_sessions) as reading:  # closed (lock or not) before the pool
-            turns.lock_resident(reading, PHONE)  # read, and not yet written
+            conversations.lock_resident(reading, PHONE)  # read, and not yet written
             other = pool.submit(text_in, sqlite_sessions, "Hola", phone="+59171234568")
             assert "Bienvenido a Mi Barrio" in other.result(timeout=10)[0]
     assert count(sqlite_sessions, Resident) == 2
@@ -258,7 +258,7 @@ def test_on_sqlite_rows_that_changed_before_the_write_lock_refuse_the_write(
     text_in(sqlite_sessions, "Hola")
     with ThreadPoolExecutor(max_workers=1) as pool:
         with deferred(sqlite_sessions) as unrelated:
-            turns.lock_resident(unrelated, PHONE)
+            conversations.lock_resident(unrelated, PHONE)
             # Someone else's text lands meanwhile (in a thread: never a hang if it had to wait).
             pool.submit(text_in, sqlite_sessions, "Hola", phone="+59171234568").result(10)
             unrelated.execute(SET_SPANISH, {"phone": PHONE})
@@ -266,7 +266,7 @@ def test_on_sqlite_rows_that_changed_before_the_write_lock_refuse_the_write(
         assert state(sqlite_sessions)[0].language == "es"
 
         with deferred(sqlite_sessions) as stale:
-            turns.lock_resident(stale, PHONE)
+            conversations.lock_resident(stale, PHONE)
             pool.submit(text_in, sqlite_sessions, "2").result(timeout=10)  # the phone's next
             with pytest.raises(StaleRead):
                 stale.execute(SET_SPANISH, {"phone": PHONE})
@@ -288,7 +288,7 @@ def test_on_sqlite_a_turn_overtaken_by_the_next_text_is_run_again_on_fresh_rows(
             assert overtaken.wait(10)  # ...while "2" (Aymara) is applied in full
         return outcome
 
-    monkeypatch.setattr(inbox, "handle_inbound", slow_first_turn)
+    monkeypatch.setattr(inbound, "handle_inbound", slow_first_turn)
     with ThreadPoolExecutor(max_workers=1) as pool:
         first = pool.submit(text_in, sqlite_sessions, "1")
         assert read.wait(10)

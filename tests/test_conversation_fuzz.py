@@ -27,13 +27,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels import is_gsm7, segments
 from bot.engine import InboundMessage
-from bot.flows import Reply, account
-from bot.inbox import receive
-from bot.keywords import keyword
-from bot.render import render
+from bot.flows import account
+from bot.i18n.keywords import keyword
+from bot.inbound import receive
+from bot.render import Reply, render
 from bot.text import normalize
-from storage.broadcasts import add_leader
 from storage.db import transaction
+from storage.leaders import add_leader
 from storage.models import (
     Broadcast,
     Conversation,

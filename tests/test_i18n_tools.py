@@ -17,8 +17,9 @@ import pytest
 from babel.messages.pofile import read_po
 from click.testing import CliRunner
 
-from bot import catalogs, glossary, i18n, review
+from bot import i18n
 from bot.cli import main
+from bot.i18n import catalogs, glossary, review
 
 REPO = Path(__file__).parent.parent
 GLOSSARY_DOC = REPO / "docs" / "aymara-glossary.md"
@@ -149,7 +150,7 @@ def test_glossary_term_used_inconsistently_fails_the_check(locales: Path) -> Non
     )
     set_ay("No borramos nada.", "Janiw kunas pichsutakiti’.")
     problems = "\n".join(catalogs.check())
-    assert "'Agua' (bot/flows/reports.py" in problems
+    assert "'Agua' (bot/outbound.py" in problems
     assert "'agua' must be 'uma' in Aymara" in problems
     assert "'chimpuntawi' is not the chosen form" in problems
     assert "numbers: the digits differ" in problems
@@ -249,7 +250,8 @@ def test_review_csv_tells_the_translator_where_and_which_terms(
     agua = rows["Agua"]
     assert (
         "CATEGORY_LABELS['agua']" in agua["context"]
-        and "staff.reports_set_status" in agua["context"]
+        and "outbound.category_label()" in agua["context"]
+        and "reports.on_category()" in agua["context"]
     )
 
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.channels import is_gsm7, segments
-from bot.keywords import COURTESY, KEYWORDS, keyword
+from bot.i18n.keywords import COURTESY, KEYWORDS, keyword
 from bot.text import normalize
 from storage.models import Conversation, ReceivedMessage, Resident
 from storage.seed import read_zones
@@ -50,7 +50,7 @@ OPT_OUT_WORDS = [
     "Quiero darme de baja",
     "No me manden más mensajes",
     "no quiero recibir mensajes",
-    # Plain words, however the resident addresses the bot (bot.keywords.ASKING_TO_STOP).
+    # Plain words, however the resident addresses the bot (bot.i18n.keywords.ASKING_TO_STOP).
     "Ya no me escriban",
     "no me manden nada por favor",
     "No me envíe más SMS",

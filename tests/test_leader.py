@@ -8,13 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import delete, select
 
-from bot.broadcasts import Content, render_broadcast
 from bot.channels import segments
 from bot.engine import InboundMessage
-from bot.inbox import receive
+from bot.inbound import receive
+from bot.outbound import Content, render_broadcast
 from storage import polls as poll_store
-from storage.broadcasts import LA_PAZ, QuietHours, add_leader
+from storage.broadcasts import LA_PAZ, QuietHours
 from storage.db import transaction
+from storage.leaders import add_leader
 from storage.models import (
     Broadcast,
     BroadcastZone,

@@ -11,7 +11,7 @@ from sqlalchemy import event, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage import turns
+from storage import conversations
 from storage.db import transaction
 from storage.models import Conversation, Report, Resident, Zone, utcnow
 from tests.conftest import Chat
@@ -66,7 +66,7 @@ def test_a_resident_without_a_conversation_row_gets_one_and_is_answered(
 
 def test_every_new_resident_gets_a_conversation_row_at_once(sessions: Sessions) -> None:
     with transaction(sessions) as session:
-        resident = turns.lock_resident(session, "+59171110001")
+        resident = conversations.lock_resident(session, "+59171110001")
         assert resident.conversation is not None
         assert resident.conversation.flow is None
     with sessions() as session:
@@ -75,7 +75,7 @@ def test_every_new_resident_gets_a_conversation_row_at_once(sessions: Sessions) 
 
 def store(session: Session, resident: Resident, sid: str = "SM1") -> None:
     assert resident.conversation is not None
-    turns.store_turn(
+    conversations.store_turn(
         session,
         (resident, resident.conversation),
         sid=sid,
@@ -91,7 +91,7 @@ def test_changed_columns_of_the_locked_rows_are_written_with_the_message(
     sessions: Sessions,
 ) -> None:
     with transaction(sessions) as session:
-        resident = turns.lock_resident(session, "+59171110002")
+        resident = conversations.lock_resident(session, "+59171110002")
         conv = resident.conversation
         assert conv is not None
         resident.language = "ay"
@@ -104,7 +104,7 @@ def test_changed_columns_of_the_locked_rows_are_written_with_the_message(
         assert sent == (["WITH"] if postgres else ["UPDATE", "UPDATE", "INSERT"])
     with sessions() as session:
         stored = session.scalars(select(Resident).where(Resident.phone == "+59171110002")).one()
-        assert turns.find_inbound(session, "SM1") is not None
+        assert conversations.find_inbound(session, "SM1") is not None
         assert stored.language == "ay"
         assert stored.conversation is not None
         assert (stored.conversation.flow, stored.conversation.step) == ("reports", "category")
@@ -113,7 +113,7 @@ def test_changed_columns_of_the_locked_rows_are_written_with_the_message(
 
 def test_rows_nobody_changed_cost_no_update(sessions: Sessions) -> None:
     with transaction(sessions) as session:
-        resident = turns.lock_resident(session, "+59171110003")
+        resident = conversations.lock_resident(session, "+59171110003")
         with statements(session) as sent:
             store(session, resident)
         assert sent == ["INSERT"]
@@ -121,9 +121,9 @@ def test_rows_nobody_changed_cost_no_update(sessions: Sessions) -> None:
 
 def test_a_repeated_sid_writes_nothing_of_the_turn(sessions: Sessions) -> None:
     with transaction(sessions) as session:
-        store(session, turns.lock_resident(session, "+59171110005"), sid="SM-same")
+        store(session, conversations.lock_resident(session, "+59171110005"), sid="SM-same")
     with pytest.raises(IntegrityError), transaction(sessions) as session:
-        resident = turns.lock_resident(session, "+59171110005")
+        resident = conversations.lock_resident(session, "+59171110005")
         resident.language = "ay"
         store(session, resident, sid="SM-same")
     with sessions() as session:
@@ -134,7 +134,7 @@ def test_a_repeated_sid_writes_nothing_of_the_turn(sessions: Sessions) -> None:
 def test_anything_else_pending_goes_through_the_full_flush(sessions: Sessions) -> None:
     resident_id = add_resident_without_conversation(sessions, "+59171110004")
     with transaction(sessions) as session:
-        resident = turns.lock_resident(session, "+59171110004")
+        resident = conversations.lock_resident(session, "+59171110004")
         resident.language = "ay"
         session.add(
             Report(
@@ -160,7 +160,7 @@ def test_the_locked_rows_are_the_rows_the_orm_would_load(sessions: Sessions) -> 
     """Every column, with its Python type: datetimes, JSON, booleans, NULLs."""
     phone = "+59171110006"
     with transaction(sessions) as session:
-        resident = turns.lock_resident(session, phone)
+        resident = conversations.lock_resident(session, phone)
         resident.language, resident.status, resident.synthetic = "ay", "active", True
         resident.consent_at = resident.last_inbound_at = datetime(2026, 5, 1, 12, 30, 15, 123456)
         resident.topics = ["agua", "luz"]
@@ -170,7 +170,7 @@ def test_the_locked_rows_are_the_rows_the_orm_would_load(sessions: Sessions) -> 
         conv.slots = {"category": "agua", "n": 2, "nested": {"ok": True}, "text": "Ñuñoa"}
         conv.expect = {"kind": "poll", "id": 3, "until": "2026-05-02T00:00:00+00:00"}
     with transaction(sessions) as session:
-        direct = turns.lock_resident(session, phone)
+        direct = conversations.lock_resident(session, phone)
         got = _columns(direct), _columns(direct.conversation)
     with sessions() as session:
         orm = session.scalars(select(Resident).where(Resident.phone == phone)).one()
@@ -185,9 +185,9 @@ def test_locked_rows_are_in_the_session_unchanged_and_write_only_what_a_turn_cha
     sessions: Sessions,
 ) -> None:
     with transaction(sessions) as session:
-        turns.lock_resident(session, "+59171110007")
+        conversations.lock_resident(session, "+59171110007")
     with transaction(sessions) as session:
-        resident = turns.lock_resident(session, "+59171110007")
+        resident = conversations.lock_resident(session, "+59171110007")
         conv = resident.conversation
         assert conv is not None and conv.resident is resident
         assert inspect(resident).persistent and inspect(conv).persistent
@@ -204,7 +204,7 @@ def test_locked_rows_are_in_the_session_unchanged_and_write_only_what_a_turn_cha
 
 def test_rows_already_in_the_session_are_refreshed_not_duplicated(sessions: Sessions) -> None:
     with transaction(sessions) as session:
-        first = turns.lock_resident(session, "+59171110008")
+        first = conversations.lock_resident(session, "+59171110008")
         # The row changes behind the loaded object's back ...
         session.execute(
             update(Resident)
@@ -213,7 +213,7 @@ def test_rows_already_in_the_session_are_refreshed_not_duplicated(sessions: Sess
             .execution_options(synchronize_session=False)
         )
         assert first.language is None
-        again = turns.lock_resident(session, "+59171110008")
+        again = conversations.lock_resident(session, "+59171110008")
         # ... and locking it again gives the same object, with the row's values.
         assert again is first and again.conversation is first.conversation
         assert again.language == "ay"

@@ -221,7 +221,7 @@ def test_older_reports_come_with_mas_one_sms_at_a_time(
 
 def test_whatsapp_photo_and_location_are_kept(chat: Chat) -> None:
     from bot.engine import InboundMessage
-    from bot.inbox import receive
+    from bot.inbound import receive
 
     onboard(chat)
     wa = "whatsapp"

@@ -20,9 +20,9 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import smscost
 from bot.channels import is_gsm7, segments
 from bot.cli import main
+from bot.i18n import cost as smscost
 from storage.db import transaction
 from storage.models import (
     NewsItem,

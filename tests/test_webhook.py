@@ -20,7 +20,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import create_app
+from bot.app import create_app
 from bot.channels import is_gsm7, segments
 from bot.config import Config
 from storage.models import (

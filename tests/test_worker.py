@@ -26,11 +26,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Config
 from bot.engine import InboundMessage
-from bot.inbox import receive
+from bot.inbound import receive
 from storage.db import make_engine, make_sessionmaker, transaction
 from storage.migrate import upgrade
 from storage.models import OutboundMessage, OutboxEntry, Resident, utcnow
-from storage.queries import add_outbox, queue_message
+from storage.outbox import add_outbox, queue_message
 from storage.seed import seed_zones
 from tests.helpers import SMS_FROM, WHATSAPP_FROM, installed, twilio_config, worker_env
 from tests.twilio_local import TwilioLocal

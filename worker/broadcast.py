@@ -18,13 +18,12 @@ from sqlalchemy import bindparam, func, literal_column, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from bot import channels
-from bot.broadcasts import Content, render_broadcast
-from bot.notify import channel_for
+from bot.outbound import Content, channel_for, render_broadcast
 from storage import broadcasts as store
 from storage.models import Broadcast, Delivery, OutboxEntry, Poll, Resident, aware, utcnow
-from storage.queries import add_outbox
+from storage.outbox import add_outbox
 from worker import context
-from worker.pool import Outcome, Outgoing, Sending, sending_for
+from worker.pool import SendOutcome, Outgoing, Sending, sending_for
 from worker.sender import WHATSAPP_WINDOW_CODE, SendResult, retry_time
 
 log = logging.getLogger(__name__)
@@ -115,15 +114,15 @@ class _Chunk:
             claimed = self.claim(free)
             total += len(claimed)
             for item in claimed:
-                if isinstance(item, Outcome):
+                if isinstance(item, SendOutcome):
                     self.sending.done(item)
                 else:
                     self.sending.submit(self, item)
             if len(claimed) < free:
                 return total
 
-    def outcome(self, item: Outgoing, result: SendResult, **extra: Any) -> Outcome:
-        return Outcome(
+    def outcome(self, item: Outgoing, result: SendResult, **extra: Any) -> SendOutcome:
+        return SendOutcome(
             item.delivery_id,
             item.resident_id,
             result,
@@ -135,7 +134,7 @@ class _Chunk:
 
     # -- claiming --------------------------------------------------------------------------
 
-    def claim(self, limit: int) -> list[Outgoing | Outcome]:
+    def claim(self, limit: int) -> list[Outgoing | SendOutcome]:
         """Take up to `limit` pending rows of the range (pending -> sending) in one UPDATE."""
         now = utcnow()
         with self.ctx.sessions() as session, session.begin():
@@ -188,7 +187,7 @@ class _Chunk:
                 )
             }
         topic = store.topic_for(self.content.kind)
-        items: list[Outgoing | Outcome] = []
+        items: list[Outgoing | SendOutcome] = []
         for delivery_id, resident_id, attempts in sorted(rows):
             resident = residents.get(resident_id)
             if (
@@ -200,7 +199,7 @@ class _Chunk:
             ):
                 gone = resident is not None and resident.status == "opted_out"
                 items.append(
-                    Outcome(
+                    SendOutcome(
                         delivery_id,
                         resident_id,
                         SendResult("opted_out" if gone else "skip"),
@@ -239,7 +238,7 @@ class _Chunk:
 
     # -- sending (in a pool thread) --------------------------------------------------------
 
-    def send_one(self, item: Outgoing) -> Outcome:
+    def send_one(self, item: Outgoing) -> SendOutcome:
         warm = getattr(self.ctx.transport, "warm", None)
         if warm is not None:
             warm()  # before taking a slot: the slot's time is when the request leaves
@@ -276,7 +275,7 @@ class _Chunk:
         return self.ctx.transport.send(item.phone, body, "sms"), "sms", cost
 
 
-def record(ctx: context.WorkerContext, outcomes: list[Outcome]) -> None:
+def record(ctx: context.WorkerContext, outcomes: list[SendOutcome]) -> None:
     """Write a batch of outcomes in one transaction (rows still 'sending' or 'unknown')."""
     if not outcomes:
         return

@@ -21,9 +21,10 @@ from sqlalchemy import func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage import broadcasts as store
+from storage.conversations import ensure_conversations
+from storage.db import insert_ignoring_conflicts
 from storage.models import Broadcast, Conversation, Delivery, Poll, Resident, aware, utcnow
-from storage.queries import add_outbox, insert_ignoring_conflicts
-from storage.turns import ensure_conversations
+from storage.outbox import add_outbox
 from worker import context
 from worker.broadcast import quiet, send_chunk
 

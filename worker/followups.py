@@ -7,10 +7,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.flows import reports as report_flow
-from bot.flows.base import Reply
-from bot.notify import notify
-from storage import queries
+from bot.outbound import followup_question, notify
+from storage import conversations
 from storage import reports as store
 from storage.models import Conversation, Resident, utcnow
 
@@ -35,17 +33,11 @@ def send_due_followups(
             report.followup_sent_at = now
             if resident is None:
                 continue
-            question = Reply(
-                report_flow.FOLLOWUP_QUESTION,
-                {
-                    "code": report.code,
-                    "category": Reply(report_flow.CATEGORY_LABELS[report.category]),
-                },
-            )
+            question = followup_question(report)
             told = notify(session, resident, [question], topic="reports", fold=fold, now=now)
             if told is None:
                 continue
-            conv = queries.conversation_for(session, resident)
+            conv = conversations.conversation_for(session, resident)
             conv.expect = {
                 "kind": "followup",
                 "id": report.id,

@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from bot.channels import segments
 from storage.models import OutboundMessage, Resident, utcnow
-from storage.queries import add_outbox
+from storage.outbox import add_outbox
 from worker import context
 from worker.broadcast import send_chunk
 from worker.fanout import prepare_broadcast

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from rq import Queue
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import OutboxEntry, utcnow
@@ -63,8 +63,6 @@ def relay(sessions: sessionmaker[Session], q: Queue, limit: int = BATCH) -> int:
 
 def pending(sessions: sessionmaker[Session]) -> int:
     """Outbox rows not yet relayed (due or not)."""
-    from sqlalchemy import func
-
     with sessions() as session:
         return (
             session.scalar(

@@ -51,7 +51,7 @@ class Outgoing:
 
 
 @dataclass
-class Outcome:
+class SendOutcome:
     delivery_id: int
     resident_id: int
     result: SendResult
@@ -65,13 +65,13 @@ class Outcome:
 class Chunk(Protocol):
     """What hands rows over: it sends one, and turns a send that blew up into an outcome."""
 
-    def send_one(self, item: Outgoing) -> Outcome: ...
+    def send_one(self, item: Outgoing) -> SendOutcome: ...
 
-    def outcome(self, item: Outgoing, result: SendResult) -> Outcome: ...
+    def outcome(self, item: Outgoing, result: SendResult) -> SendOutcome: ...
 
 
 # Writes a batch of outcomes in one transaction (worker.broadcast.record).
-Record = Callable[[context.WorkerContext, list[Outcome]], None]
+Record = Callable[[context.WorkerContext, list[SendOutcome]], None]
 
 
 def _worker_id() -> str:
@@ -111,7 +111,7 @@ class Sending:
         self._cond = threading.Condition()
         self._in_flight = 0  # handed to a send thread, not finished
         self._unrecorded = 0  # handed over, outcome not yet written
-        self._outcomes: queue.SimpleQueue[Outcome | None] = queue.SimpleQueue()
+        self._outcomes: queue.SimpleQueue[SendOutcome | None] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._beat()
         self._heart = threading.Thread(target=self._heartbeat, name="alive", daemon=True)
@@ -147,7 +147,7 @@ class Sending:
             self._unrecorded += 1
         self.pool.submit(self._run, chunk, item)
 
-    def done(self, outcome: Outcome) -> None:
+    def done(self, outcome: SendOutcome) -> None:
         """An outcome reached without a send (the resident left, for instance)."""
         with self._cond:
             self._unrecorded += 1
@@ -196,7 +196,7 @@ class Sending:
             if stop:
                 return
 
-    def _write(self, batch: list[Outcome]) -> None:
+    def _write(self, batch: list[SendOutcome]) -> None:
         for attempt in range(1, 11):
             try:
                 self.record(self.ctx, batch)

@@ -15,6 +15,8 @@ from pathlib import Path
 import redis
 from rq import Queue
 
+from bot.config import INSTANCE_DIR
+
 log = logging.getLogger(__name__)
 
 DEFAULT_QUEUE = "mibarrio"
@@ -134,8 +136,6 @@ def connect(url: str) -> redis.Redis:
 
 
 def embedded_dir() -> Path:
-    from bot.config import INSTANCE_DIR
-
     return Path(os.environ.get("MIBARRIO_REDIS_DIR") or INSTANCE_DIR / "redis")
 
 

@@ -12,7 +12,7 @@ from rq import SimpleWorker
 
 from bot.config import Config
 from storage.models import utcnow
-from storage.queries import purge_unfinished_signups
+from storage.residents import purge_unfinished_signups
 from storage.statuses import apply_early_statuses
 from worker import context, pool
 from worker.followups import send_due_followups

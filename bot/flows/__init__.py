@@ -6,7 +6,8 @@ Flows take text and state and return replies; they never import Twilio, Flask or
 from __future__ import annotations
 
 from bot.flows import account, leader, menu, news, onboarding, polls, profile, reports
-from bot.flows.base import Flow, ListOf, Reply, StepResult, Turn
+from bot.flows.base import Flow, StepResult, Turn
+from bot.render import ListOf, Reply
 
 FLOWS: dict[str, Flow] = {
     flow.name: flow

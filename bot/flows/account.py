@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from bot.flows.base import Flow, Reply, StepResult, Turn
+from bot.flows.base import Flow, StepResult, Turn
 from bot.flows.onboarding import CHOOSE_LANGUAGE, pick_language
 from bot.i18n import N_
+from bot.render import Reply
 from bot.text import parse_option
-from storage import queries
+from storage import residents
 
 HELP = N_(
     "Mi Barrio, con la Alcaldía de La Paz. MENU: opciones. IDIOMA: idioma. BAJA: no recibir "
@@ -54,7 +55,7 @@ def begin_erase(turn: Turn) -> StepResult:
 def on_erase_confirm(turn: Turn) -> StepResult:
     option = parse_option(turn.text, 2)
     if option == 1 or turn.norm in {"si", "si borrar", "jisa", "iyaw", "iyawa"}:
-        queries.erase_resident(turn.session, turn.resident, keep_row=True)
+        residents.erase_resident(turn.session, turn.resident, keep_row=True)
         return StepResult([Reply(ERASED)], None, {})
     if option == 2 or turn.norm in {"no", "jani", "janiwa"}:
         return StepResult([Reply(ERASE_KEPT)], None, {}, goto="menu")

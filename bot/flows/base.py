@@ -9,27 +9,12 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
+from bot.channels import segments
+from bot.render import Reply, render
 from storage.broadcasts import DEFAULT_QUIET_HOURS, QuietHours
 from storage.models import Conversation, Resident
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Reply:
-    """A message id and its variables; rendered later in the resident's language and channel.
-
-    bilingual=True renders the Spanish and the Aymara text one under the other, for residents
-    whose language we do not know yet.
-    """
-
-    msgid: str
-    vars: Mapping[str, Any] = field(default_factory=dict)
-    bilingual: bool = False
-
-
-class ListOf(list[Reply]):
-    """A variable made of several replies, rendered and joined with '; ' inside a message."""
 
 
 @dataclass
@@ -80,10 +65,6 @@ def fit_one_sms(
 ) -> tuple[T, list[Reply]]:
     """The first of `fits` (fullest first) whose replies, `build(fit)`, take one SMS in `lang`
     as they are sent, with those replies; the last one when none does."""
-    # bot.render imports bot.flows, so it is imported when used, not with this module.
-    from bot.channels import segments
-    from bot.render import render
-
     chosen: tuple[T, list[Reply]] | None = None
     for fit in fits:
         chosen = fit, build(fit)

@@ -4,32 +4,32 @@ A leader is a phone in the leaders table (`mibarrio leader add`). ENCUESTA, AVIS
 start these flows for a leader only; for anyone else they mean what they always meant. The zona
 comes from the leaders table, never from what the leader types, so a leader cannot reach beyond
 it. The leader's words go out as written (as both the Spanish and the Aymara text); the frame
-around them is bot.broadcasts' (NOTICE, POLL), in each resident's language. Previews and costs
-are rendered by bot.broadcasts too, so the leader sees what residents will get.
+around them is bot.outbound's (NOTICE, POLL), in each resident's language. Previews and costs
+are rendered by bot.outbound too, so the leader sees what residents will get.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 
 from bot.channels import quote, segments
-from bot.flows.base import Flow, Reply, StepResult, Turn, fit_one_sms, stay
+from bot.flows.base import Flow, StepResult, Turn, fit_one_sms, stay
 from bot.flows.menu import on_choose
 from bot.flows.news import MORE_WORDS
-from bot.flows.polls import counts, question_text
+from bot.flows.polls import counts
 from bot.i18n import LANGUAGES, N_
+from bot.outbound import Content, framed, question_text, render_broadcast
+from bot.render import Reply
 from bot.targets import Target
 from bot.text import has_words, normalize, parse_option
 from storage import polls as poll_store
-from storage.broadcasts import LA_PAZ, create_broadcast, leader_for, sent_by_today
+from storage.broadcasts import LA_PAZ, create_broadcast
+from storage.leaders import leader_for, sent_by_today
 from storage.models import Leader, Poll, PollOption, PollZone, Zone
-
-if TYPE_CHECKING:
-    from bot.broadcasts import Content
 
 ASK_QUESTION = N_("Nueva encuesta para la zona {zone}. Escriba la pregunta.")
 ASK_OPTIONS = N_(
@@ -148,15 +148,11 @@ def _keep(turn: Turn, **new: Any) -> dict[str, Any]:
 
 
 def _notice(zone: Zone, text: str) -> Content:
-    from bot.broadcasts import Content
-
     return Content(kind="notice", text_es=text, text_ay=text, zone=zone.name)
 
 
 def _poll(question: str, options: list[str]) -> Content:
     """A poll broadcast's content before the poll exists (a transient Poll, never added)."""
-    from bot.broadcasts import Content
-
     poll = Poll(question_es=question, question_ay=question)
     poll.options = [
         PollOption(position=i, label_es=label, label_ay=label)
@@ -167,15 +163,11 @@ def _poll(question: str, options: list[str]) -> Content:
 
 def _cost(content: Content) -> int:
     """SMS segments each resident's message takes, exactly as sent: the worse language."""
-    from bot.broadcasts import render_broadcast
-
     return max(segments(render_broadcast(content, lang, "sms")) for lang in LANGUAGES)
 
 
 def _preview(turn: Turn, content: Content, cost: int) -> list[Reply]:
     """The message as residents of the leader's language will read it, and what it costs."""
-    from bot.broadcasts import framed
-
     return [framed(content, turn.lang), Reply(COST, {"n": cost})]
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from bot.flows.base import Flow, Reply, StepResult, Turn
+from bot.flows.account import HELP
+from bot.flows.base import Flow, StepResult, Turn
 from bot.i18n import N_
+from bot.render import Reply
 from bot.text import parse_option
 
 MENU = N_(
@@ -52,8 +54,6 @@ def show(turn: Turn) -> StepResult:
 def on_choose(turn: Turn) -> StepResult:
     picked = choice(turn)
     if picked == "help":
-        from bot.flows.account import HELP
-
         return StepResult([Reply(HELP)], "choose", {})
     if picked is not None:
         return StepResult([], None, {}, goto=picked)

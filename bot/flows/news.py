@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from bot.flows.base import Flow, Reply, StepResult, Turn
+from bot.flows.base import Flow, StepResult, Turn
 from bot.flows.menu import on_choose
 from bot.i18n import N_, in_language
+from bot.render import Reply
 from storage.news import news_for
 
 NO_NEWS = N_("No hay noticias para su zona todavía.")

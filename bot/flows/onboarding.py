@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from bot.flows.base import Flow, Reply, StepResult, Turn
+from bot.flows.base import Flow, StepResult, Turn
 from bot.flows.zones import match_zone, numbered
 from bot.i18n import N_
+from bot.render import Reply
 from bot.text import parse_option
-from storage import queries
+from storage import residents
+from storage import zones as zone_store
 from storage.models import Macrodistrict, Zone, utcnow
 
 WELCOME = N_("Bienvenido a Mi Barrio, la voz de su zona ante la Alcaldía de La Paz.")
@@ -67,7 +69,7 @@ def _ask_consent(turn: Turn, zone_id: int) -> StepResult:
 
 
 def _offer_macros(turn: Turn) -> StepResult:
-    macros = queries.macrodistricts(turn.session)
+    macros = zone_store.macrodistricts(turn.session)
     options = numbered([m.name for m in macros])
     return StepResult(
         [Reply(ZONE_UNKNOWN, {"options": options})], "macro", {"macros": [m.id for m in macros]}
@@ -77,7 +79,7 @@ def _offer_macros(turn: Turn) -> StepResult:
 def on_zone(turn: Turn) -> StepResult:
     if not turn.norm:
         return StepResult([Reply(ZONE_PROMPT)], "zone")
-    match = match_zone(turn.text, queries.all_zones(turn.session))
+    match = match_zone(turn.text, zone_store.all_zones(turn.session))
     if match.exact is not None:
         return _ask_consent(turn, match.exact.id)
     if match.candidates:
@@ -115,7 +117,7 @@ def _show_macro(turn: Turn, macro_ids: list[int], macro_id: int) -> StepResult:
     macro = turn.session.get(Macrodistrict, macro_id)
     if macro is None:
         return _offer_macros(turn)
-    zones = queries.zones_in(turn.session, macro_id)
+    zones = zone_store.zones_in(turn.session, macro_id)
     return StepResult(
         [Reply(MACRO_ZONES, {"macro": macro.name, "options": numbered([z.name for z in zones])})],
         "macro_zone",
@@ -148,7 +150,7 @@ def on_consent(turn: Turn) -> StepResult:
         resident.status = "active"
         return StepResult([Reply(WELCOME_DONE)], None, {}, goto="menu")
     if option == 2 or turn.norm in DECLINE_WORDS:
-        queries.erase_resident(turn.session, turn.resident, keep_row=False)
+        residents.erase_resident(turn.session, turn.resident, keep_row=False)
         return StepResult([Reply(DECLINED)], None, {})
     return StepResult([Reply(CONSENT_AGAIN)], "consent")
 

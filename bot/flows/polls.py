@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from bot.channels import quote
-from bot.flows.base import Flow, Reply, StepResult, Turn, fit_one_sms, stay
+from bot.flows.base import Flow, StepResult, Turn, fit_one_sms, stay
 from bot.flows.news import MORE_WORDS
-from bot.i18n import N_, in_language
+from bot.i18n import N_
+from bot.outbound import numbered_options, option_label, question_text
+from bot.render import Reply
 from bot.text import normalize, parse_option
 from storage import polls as store
 from storage.models import Poll, PollOption
@@ -27,18 +29,8 @@ NOT_FOR_YOU = N_("Esta encuesta es para otra zona.")
 PICK_FITS = ((5, 30), (5, 20), (4, 20), (3, 20), (3, 12))
 
 
-def question_text(poll: Poll, lang: str) -> str:
-    return in_language(lang, poll.question_es, poll.question_ay)
-
-
-def option_label(option: PollOption, lang: str) -> str:
-    return in_language(lang, option.label_es, option.label_ay)
-
-
 def question(turn: Turn, poll: Poll) -> Reply:
-    options = ", ".join(
-        f"{i} {option_label(o, turn.lang)}" for i, o in enumerate(poll.options, start=1)
-    )
+    options = numbered_options(poll, turn.lang)
     return Reply(QUESTION, {"question": question_text(poll, turn.lang), "options": options})
 
 

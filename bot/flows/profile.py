@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from bot.flows import onboarding
-from bot.flows.base import Flow, ListOf, Reply, StepResult, Turn, stay
+from bot.flows.base import Flow, StepResult, Turn, stay
 from bot.i18n import N_
+from bot.render import ListOf, Reply
 from bot.text import parse_option
 from storage.models import TOPICS, Zone
 

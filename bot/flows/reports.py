@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from bot.channels import quote
-from bot.flows.base import Flow, ListOf, Reply, StepResult, Turn, fit_one_sms, stay
+from bot.flows.base import Flow, StepResult, Turn, fit_one_sms, stay
 from bot.flows.menu import on_choose
 from bot.flows.news import MORE_WORDS
 from bot.i18n import N_
+from bot.outbound import CATEGORY_LABELS, category_label, status_label
+from bot.render import ListOf, Reply
 from bot.text import has_words, normalize, parse_option
 from storage import reports as store
 from storage.models import Report
@@ -38,22 +40,6 @@ MY_REPORTS = N_("Sus reportes: {items}")
 MY_REPORTS_MORE = N_("MAS: los anteriores")
 NO_MORE_REPORTS = N_("No hay más reportes suyos.")
 
-# Category labels as residents see them, in the catalogs.
-CATEGORY_LABELS = {
-    "agua": N_("Agua"),
-    "alumbrado": N_("Alumbrado"),
-    "basura": N_("Basura"),
-    "calles": N_("Calles y veredas"),
-    "seguridad": N_("Seguridad"),
-    "salud": N_("Salud"),
-    "otro": N_("Otro"),
-}
-STATUS_LABELS = {
-    "received": N_("recibido"),
-    "in_progress": N_("en curso"),
-    "resolved": N_("resuelto"),
-    "rejected": N_("rechazado"),
-}
 CATEGORIES = list(CATEGORY_LABELS)
 CATEGORY_WORDS = {
     "agua": {"agua", "uma", "cañeria", "caneria", "alcantarillado"},
@@ -224,8 +210,8 @@ def report_line(report: Report) -> Reply:
         N_("{code} {category}: {status}"),
         {
             "code": report.code,
-            "category": Reply(CATEGORY_LABELS.get(report.category, CATEGORY_LABELS["otro"])),
-            "status": Reply(STATUS_LABELS.get(report.status, STATUS_LABELS["received"])),
+            "category": category_label(report.category),
+            "status": status_label(report.status),
         },
     )
 
@@ -267,10 +253,6 @@ def on_more_reports(turn: Turn) -> StepResult:
 MY_REPORTS_FLOW = Flow(name="myreports", begin=my_reports, steps={"more": on_more_reports})
 
 
-# What a resident may answer to "was it fixed?" outside any flow.
-FOLLOWUP_QUESTION = N_(
-    "Su reporte {code} ({category}) figura como resuelto. ¿Se resolvió? 1 Sí / 2 No"
-)
 FOLLOWUP_THANKS = N_("Gracias por confirmar que el reporte {code} se resolvió.")
 FOLLOWUP_REOPENED = N_("Reabrimos el reporte {code}. Le avisaremos de cada cambio.")
 

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engine import InboundMessage, handle_inbound, render
-from storage import turns
+from storage import conversations
 from storage.broadcasts import DEFAULT_QUIET_HOURS, QuietHours
 from storage.db import DEFER_WRITE_LOCK, StaleRead, retry_on_disconnect, writes_sent
 
@@ -45,7 +45,7 @@ def receive(
     run once more with the lock held throughout. Two workers thus only queue for the writes.
 
     With `async_navigation` (PostgreSQL), a turn that only moved through menus commits without
-    waiting for its WAL flush (see storage.turns.store_turn).
+    waiting for its WAL flush (see storage.conversations.store_turn).
     """
 
     msg = replace(msg, body=clean_body(msg.body))
@@ -66,7 +66,7 @@ def receive(
             return apply(defer=False)
     except IntegrityError:
         with sessions() as session:
-            seen = turns.find_inbound(session, sid)
+            seen = conversations.find_inbound(session, sid)
         if seen is None:
             raise  # some other constraint failed: never swallow a message silently
         return list(seen.replies or [])
@@ -92,7 +92,7 @@ def _apply_once(
         )
         body = render(outcome.replies, outcome.language, msg.channel, fold=fold)
         replies = [body] if body else []
-        turns.store_turn(
+        conversations.store_turn(
             session,
             outcome.rows,
             sid=sid,

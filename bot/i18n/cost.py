@@ -1,7 +1,7 @@
 """The SMS cost of every message: rendered with realistic values, counted in segments.
 
 docs/sms-cost.md is generated from cost_markdown() (`mibarrio i18n cost`); the review CSV
-(bot.review) shows the same counts per message.
+(bot.i18n.review) shows the same counts per message.
 """
 
 from __future__ import annotations
@@ -10,15 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot import channels
-from bot.catalogs import extract, load, placeholders, translator
+from bot.flows.zones import numbered
 from bot.i18n import LANGUAGES
+from bot.i18n.catalogs import extract, load, placeholders, translator
+from storage.seed import read_zones
 
 
 def _samples() -> dict[str, str]:
     """Realistic values, as long as real ones get: the flows cut texts to these lengths."""
-    from bot.flows.zones import numbered
-    from storage.seed import read_zones
-
     zones = read_zones()
     longest = sorted((z.name for z in zones), key=len, reverse=True)
     macros = list(dict.fromkeys(z.macrodistrict for z in zones))

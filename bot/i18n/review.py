@@ -15,8 +15,9 @@ from typing import TypeGuard
 
 from babel.messages.catalog import Message
 
-from bot import channels, glossary
-from bot.catalogs import (
+from bot import channels
+from bot.i18n import glossary
+from bot.i18n.catalogs import (
     DRAFT_COMMENT,
     REPO,
     REVIEWED_COMMENT,
@@ -31,7 +32,7 @@ from bot.catalogs import (
     text_for,
     translator,
 )
-from bot.smscost import render_sample
+from bot.i18n.cost import render_sample
 
 # --- where a message is shown (for translators) ----------------------------------------------
 

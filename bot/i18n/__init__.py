@@ -1,4 +1,4 @@
-"""Catalogs per language and message rendering (the keywords residents type: bot.keywords).
+"""Catalogs per language and message rendering (the keywords residents type: bot.i18n.keywords).
 
 The resident's language is stored per resident and passed in explicitly: never taken from a
 request header. CLDR knows nothing of Aymara, so catalogs are loaded with
@@ -21,7 +21,7 @@ from babel.support import Translations
 
 log = logging.getLogger(__name__)
 
-LOCALES_DIR = Path(__file__).parent / "locales"
+LOCALES_DIR = Path(__file__).parent.parent / "locales"
 DOMAIN = "messages"
 LANGUAGES = ("es", "ay")
 DEFAULT_LANGUAGE = "es"

@@ -37,7 +37,7 @@ from sqlalchemy.orm import (
 from sqlalchemy.orm.attributes import instance_dict
 from sqlalchemy.orm.base import NO_VALUE
 
-from storage.db import StaleRead
+from storage.db import StaleRead, insert_ignoring_conflicts
 from storage.driver_sql import (
     Processor,
     driver_statement,
@@ -46,7 +46,6 @@ from storage.driver_sql import (
     row_processors,
 )
 from storage.models import Base, Conversation, ReceivedMessage, Resident, utcnow
-from storage.queries import insert_ignoring_conflicts
 
 T = TypeVar("T")
 
@@ -175,6 +174,15 @@ def _check_again_when_locked(raw: Any, sql: str, params: Any, before: Any) -> No
             raise StaleRead("the sender's rows changed before the write lock")
 
     raw.check_when_locked(unchanged)
+
+
+def conversation_for(session: Session, resident: Resident) -> Conversation:
+    """The resident's conversation row (loaded with the resident), created on first use."""
+    conv = resident.conversation
+    if conv is None:
+        conv = Conversation(resident_id=resident.id, slots={})
+        resident.conversation = conv
+    return conv
 
 
 def ensure_conversations(session: Session, *where: Any) -> None:

@@ -1,6 +1,6 @@
 """Catalog tooling: extract, update, compile and check the catalogs.
 
-The translators' review CSV is in bot.review, the SMS cost table in bot.smscost.
+The translators' review CSV is in bot.i18n.review, the SMS cost table in bot.i18n.cost.
 
 Spanish is the source language: the msgids in the code are Spanish and the es catalog carries the
 text residents see (normally the msgid itself). Aymara (ay) is a full catalog whose every entry
@@ -28,10 +28,9 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import unescape, write_po
 
-from bot import glossary
-from bot.i18n import DOMAIN, LANGUAGES, LOCALES_DIR, compile_catalog, read_catalog
+from bot.i18n import DOMAIN, LANGUAGES, LOCALES_DIR, compile_catalog, glossary, read_catalog
 
-ROOT = Path(__file__).parent
+ROOT = Path(__file__).parent.parent  # bot/
 REPO = ROOT.parent
 BABEL_CFG = REPO / "babel.cfg"
 AY_PLURAL = "nplurals=1; plural=0;"

@@ -12,11 +12,12 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import broadcasts as text
 from bot import channels, targets
+from bot import outbound as text
+from bot.commands.common import open_database, resolve_target
 from bot.config import Config
-from bot.console import open_database, resolve_target
 from storage import broadcasts as store
+from storage import leaders
 from storage.db import transaction
 from storage.models import Broadcast, Leader, Zone, utcnow
 
@@ -200,7 +201,7 @@ def leader_add(phone: str, zone_name: str) -> None:
         except ValueError as exc:
             raise click.BadParameter(f"no zona {zone_name!r}", param_hint="--zone") from exc
         (zone_id,) = resolved.zone_ids
-        added = store.add_leader(session, phone, zone_id)
+        added = leaders.add_leader(session, phone, zone_id)
         zone = session.get(Zone, zone_id)
         assert zone is not None
         line = f"leader {added.id}: {phone} for zona {zone.name}"

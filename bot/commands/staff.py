@@ -10,14 +10,14 @@ from typing import Any
 import click
 from sqlalchemy import select
 
-from bot import broadcast_cli, channels
-from bot.console import open_database, resolve_target
+from bot import channels, outbound
+from bot.commands import broadcasts as broadcast_cli
+from bot.commands.common import open_database, resolve_target
 from bot.flows import polls as poll_flow
-from bot.flows import reports as report_flow
-from bot.flows.base import Reply
+from bot.flows.news import MORE_HINT
 from bot.i18n import LANGUAGES, N_
-from bot.notify import notify
-from bot.render import render
+from bot.outbound import notify
+from bot.render import Reply, render
 from storage import polls as poll_store
 from storage import reports as report_store
 from storage.db import transaction
@@ -33,10 +33,6 @@ from storage.models import (
     aware,
     utcnow,
 )
-
-STATUS_CHANGED = N_("Novedad en su reporte {code} ({category}): {status}.")
-STATUS_NOTE = N_("Nota: {note}")
-NOTE_IN_SMS = 70
 
 
 def parse_duration(text: str) -> timedelta:
@@ -121,18 +117,7 @@ def reports_set_status(code: str, status: str, note: str | None) -> None:
             note,
             followup_after=timedelta(days=config.followup_days),
         )
-        message = [
-            Reply(
-                STATUS_CHANGED,
-                {
-                    "code": report.code,
-                    "category": Reply(report_flow.CATEGORY_LABELS[report.category]),
-                    "status": Reply(report_flow.STATUS_LABELS[status]),
-                },
-            )
-        ]
-        if note:
-            message.append(Reply(STATUS_NOTE, {"note": channels.quote(note, NOTE_IN_SMS)}))
+        message = outbound.status_update(report, note)
         told = 0
         for resident in report_store.followers(session, report):
             if notify(session, resident, message, topic="reports", fold=config.gsm7_fold):
@@ -221,19 +206,11 @@ def poll_create(
 
 def _warn_long(created: Poll) -> None:
     for lang in LANGUAGES:
-        options = ", ".join(
-            f"{i} {poll_flow.option_label(o, lang)}" for i, o in enumerate(created.options, 1)
-        )
-        text = render(
-            [
-                Reply(
-                    poll_flow.QUESTION,
-                    {"question": poll_flow.question_text(created, lang), "options": options},
-                )
-            ],
-            lang,
-            "sms",
-        )
+        question = {
+            "question": outbound.question_text(created, lang),
+            "options": outbound.numbered_options(created, lang),
+        }
+        text = render([Reply(poll_flow.QUESTION, question)], lang, "sms")
         cost = channels.segments(text)
         if cost > 1:
             click.echo(f"warning: the {lang} question costs {cost} SMS per resident", err=True)
@@ -285,8 +262,6 @@ def news() -> None:
 @click.option("--ay", "text_ay", required=True)
 def news_add(target: str, text_es: str, text_ay: str) -> None:
     """Publish a news item in both languages; each must fit one SMS."""
-    from bot.flows.news import MORE_HINT
-
     for lang, text in (("es", text_es), ("ay", text_ay)):
         shown = render([Reply(N_("{text}"), {"text": text.strip()}), Reply(MORE_HINT)], lang, "sms")
         if channels.segments(shown) > 1:

@@ -1,0 +1,50 @@
+"""Council leaders (juntas vecinales): who leads which zona, and how much they sent today."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storage.broadcasts import LA_PAZ
+from storage.models import Broadcast, Leader, utcnow
+
+
+def add_leader(session: Session, phone: str, zone_id: int) -> Leader:
+    """Register a council leader for a zona (moving them if the phone is already a leader)."""
+    if not phone.startswith("+") or not phone[1:].isdigit():
+        raise ValueError(f"a leader's phone must be E.164 (+591...), not {phone!r}")
+    leader = session.scalar(select(Leader).where(Leader.phone == phone))
+    if leader is None:
+        leader = Leader(phone=phone, zone_id=zone_id, created_at=utcnow())
+        session.add(leader)
+    else:
+        leader.zone_id = zone_id
+    session.flush()
+    return leader
+
+
+def leader_for(session: Session, phone: str) -> Leader | None:
+    """The leader with this phone, if any (asked on every AYUDA and leader word, from anyone:
+    without the autoflush that would first write the sender's half-finished turn)."""
+    with session.no_autoflush:
+        return session.scalar(select(Leader).where(Leader.phone == phone))
+
+
+def sent_by_today(session: Session, resident_id: int, now: datetime) -> int:
+    """Broadcasts a resident (a leader) has started since midnight in La Paz."""
+    midnight = now.astimezone(LA_PAZ).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Broadcast)
+            .where(Broadcast.created_by == resident_id, Broadcast.created_at >= midnight)
+        )
+        or 0
+    )
+
+
+def leader_zone_ids(session: Session, phone: str) -> frozenset[int]:
+    """Zonas a phone may broadcast to as a leader (empty when it is no leader)."""
+    return frozenset(session.scalars(select(Leader.zone_id).where(Leader.phone == phone)))

@@ -1,0 +1,69 @@
+"""Residents: erasure (BORRAR, declined consent) and the purge of abandoned sign-ups."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import Conversation, OutboundMessage, ReceivedMessage, Resident, utcnow
+
+
+def erase_resident(session: Session, resident: Resident, *, keep_row: bool) -> None:
+    """Remove a resident's personal data: phone, message texts, conversation.
+
+    keep_row=True leaves an anonymous row (zona, language, dates) so aggregates stay;
+    keep_row=False removes the row entirely (someone who never consented).
+    """
+    _blank_messages(session, [resident.id])
+    if resident.conversation is not None:
+        session.delete(resident.conversation)
+    if keep_row:
+        resident.phone = None
+        resident.status = "erased"
+        resident.erased_at = utcnow()
+        resident.topics = []
+    else:
+        session.delete(resident)
+    session.flush()
+
+
+def purge_unfinished_signups(session: Session, cutoff: datetime) -> int:
+    """Remove numbers that started signing up before `cutoff`, never consented, and went quiet.
+
+    What they wrote is blanked and their rows go, as if they had declined; someone who opted
+    out stays (we must remember not to write to them). A number being texted right now is
+    skipped (its row is locked) and a later text simply starts afresh. Returns how many.
+    """
+    ids = list(
+        session.scalars(
+            select(Resident.id)
+            .where(
+                Resident.status == "onboarding",
+                Resident.consent_at.is_(None),
+                func.coalesce(Resident.last_inbound_at, Resident.created_at) < cutoff,
+            )
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for start in range(0, len(ids), 1000):
+        batch = ids[start : start + 1000]
+        _blank_messages(session, batch)
+        session.execute(delete(Conversation).where(Conversation.resident_id.in_(batch)))
+        session.execute(delete(Resident).where(Resident.id.in_(batch)))
+    return len(ids)
+
+
+def _blank_messages(session: Session, resident_ids: list[int]) -> None:
+    """What these residents wrote and what we wrote to them: texts and addresses go."""
+    session.execute(
+        update(ReceivedMessage)
+        .where(ReceivedMessage.resident_id.in_(resident_ids))
+        .values(body=None, replies=None)
+    )
+    session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.resident_id.in_(resident_ids))
+        .values(body=None, to_address=None)
+    )

@@ -1,0 +1,58 @@
+"""Participation totals for `mibarrio stats` (the evidence measures build on these counts)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storage.broadcasts import broadcast_stats
+from storage.models import NewsItem, Poll, Report, Resident, Vote, Zone
+
+
+def stats(session: Session) -> dict[str, Any]:
+    """Participation figures the municipality reads (and the latest broadcasts' progress).
+
+    "residents" counts people currently signed up (consented, not opted out, not erased);
+    synthetic demo residents are included and also counted apart.
+    """
+    active = Resident.status == "active"
+
+    def count(*where: Any) -> int:
+        return session.scalar(select(func.count()).select_from(Resident).where(*where)) or 0
+
+    by_zone = session.execute(
+        select(Zone.name, func.count(Resident.id))
+        .join(Resident, Resident.zone_id == Zone.id)
+        .where(active)
+        .group_by(Zone.name)
+        .order_by(func.count(Resident.id).desc(), Zone.name)
+    ).all()
+    by_lang = session.execute(
+        select(Resident.language, func.count()).where(active).group_by(Resident.language)
+    ).all()
+    return {
+        "residents": count(active),
+        "opted_out": count(Resident.status == "opted_out"),
+        "onboarding": count(Resident.status == "onboarding"),
+        "erased": count(Resident.status == "erased"),
+        "residents_by_zone": {zone: n for zone, n in by_zone},
+        "residents_by_language": {lang or "unknown": n for lang, n in by_lang},
+        "synthetic_residents": count(Resident.synthetic.is_(True)),
+        "reports": _count_rows(session, Report),
+        "reports_by_status": {
+            status: n
+            for status, n in session.execute(
+                select(Report.status, func.count()).group_by(Report.status)
+            ).all()
+        },
+        "votes": _count_rows(session, Vote),
+        "polls": _count_rows(session, Poll),
+        "news": _count_rows(session, NewsItem),
+        "broadcasts": broadcast_stats(session),
+    }
+
+
+def _count_rows(session: Session, model: type) -> int:
+    return session.scalar(select(func.count()).select_from(model)) or 0
