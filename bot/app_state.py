@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 import redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Config
-from storage.broadcasts import QuietHours
+from bot.inbound import TurnSettings
 
 
 @dataclass
@@ -21,13 +20,9 @@ class AppState:
     sessions: sessionmaker[Session]
     _redis: redis.Redis | None = field(default=None, repr=False)
 
-    @property
-    def flow_timeout(self) -> timedelta:
-        return timedelta(minutes=self.config.flow_timeout_minutes)
-
     @functools.cached_property
-    def quiet_hours(self) -> QuietHours:
-        return QuietHours.parse(self.config.quiet_hours)
+    def turn_settings(self) -> TurnSettings:
+        return TurnSettings.of(self.config)
 
     def redis_health(self) -> str:
         if not self.config.redis_url:

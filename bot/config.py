@@ -83,8 +83,6 @@ class Config:
     send_threads: int = 32
     # Seconds after a worker dies before others treat the rows it was sending as unknown.
     worker_alive_ttl: float = 15.0
-    # PostgreSQL: commit turns that only move through menus without waiting for the WAL flush.
-    async_navigation_commits: bool = False
 
     # True when no TWILIO_AUTH_TOKEN was given and a local one was generated for signing.
     local_auth_token: bool = False
@@ -123,6 +121,5 @@ class Config:
             whatsapp_fallback=_choice("WHATSAPP_FALLBACK", ("template", "sms"), "template"),
             send_threads=max(1, int(env.get("SEND_THREADS") or 32)),
             worker_alive_ttl=max(1.0, _float("WORKER_ALIVE_TTL", 15.0)),
-            async_navigation_commits=_flag("ASYNC_NAVIGATION_COMMITS", False),
         )
         return replace(cfg, **overrides) if overrides else cfg

@@ -18,7 +18,7 @@ from bot.render import Reply, render, text_of
 from bot.text import normalize
 from storage import conversations, residents
 from storage.broadcasts import DEFAULT_QUIET_HOURS, QuietHours
-from storage.models import Conversation, Resident, aware, utcnow
+from storage.models import aware, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,6 @@ class Handled:
     language: str | None  # None: the resident has not chosen yet
     resident_id: int | None  # None: the resident's row was removed (declined consent)
     forget: bool = False  # personal data was removed in this turn: keep nothing of it
-    rows: tuple[Resident | Conversation, ...] = ()  # the locked rows the turn may have changed
 
 
 def handle_inbound(
@@ -90,7 +89,6 @@ def handle_inbound(
         resident.language,
         resident.id if kept else None,
         forget,
-        (resident, conv) if kept else (),
     )
 
 

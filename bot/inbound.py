@@ -1,19 +1,38 @@
-"""Receiving one message exactly once: the transaction the webhook and `mibarrio chat` share."""
+"""Receiving one message exactly once: the turn the webhook and `mibarrio chat` share."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.engine import InboundMessage, handle_inbound, render
+from bot.config import Config
+from bot.engine import InboundMessage, handle_inbound
+from bot.render import render
 from storage import conversations
 from storage.broadcasts import DEFAULT_QUIET_HOURS, QuietHours
-from storage.db import DEFER_WRITE_LOCK, StaleRead, retry_on_disconnect, writes_sent
+from storage.db import retry_on_disconnect
 
 MAX_BODY = 1600  # Twilio's own limit for a message body
+
+
+@dataclass(frozen=True)
+class TurnSettings:
+    """What the configuration says about every turn (read once per process)."""
+
+    fold: bool = True  # GSM7_FOLD: fold what GSM-7 lacks on SMS
+    flow_timeout: timedelta = timedelta(minutes=30)
+    quiet_hours: QuietHours = DEFAULT_QUIET_HOURS
+
+    @classmethod
+    def of(cls, config: Config) -> TurnSettings:
+        return cls(
+            fold=config.gsm7_fold,
+            flow_timeout=timedelta(minutes=config.flow_timeout_minutes),
+            quiet_hours=QuietHours.parse(config.quiet_hours),
+        )
 
 
 def clean_body(body: str) -> str:
@@ -26,44 +45,22 @@ def receive(
     sessions: sessionmaker[Session],
     sid: str,
     msg: InboundMessage,
+    settings: TurnSettings | None = None,
     *,
-    fold: bool = True,
-    flow_timeout: timedelta = timedelta(minutes=30),
-    quiet_hours: QuietHours = DEFAULT_QUIET_HOURS,
     now: datetime | None = None,
-    async_navigation: bool = False,
 ) -> list[str]:
     """Apply a message once per sid and return the reply texts (the same ones on a repeat).
 
-    The message row is inserted last, in the same transaction as the step it caused: a
-    repeated MessageSid (a Twilio retry, or the same message racing itself) fails on the
-    unique constraint, the whole transaction rolls back, and the stored reply is returned.
-    Nothing is applied twice, and the usual case costs no extra lookup.
-
-    On SQLite the turn first runs without the database's write lock, which it takes at its
-    first write: the rows it read are compared again then, and if they changed the turn is
-    run once more with the lock held throughout. Two workers thus only queue for the writes.
-
-    With `async_navigation` (PostgreSQL), a turn that only moved through menus commits without
-    waiting for its WAL flush (see storage.conversations.store_turn).
+    The turn is one transaction: lock the sender's rows, run the step, render the reply,
+    write the message row last. A repeated MessageSid (a Twilio retry, or the same message
+    racing itself) fails on the message row's unique constraint, the whole transaction rolls
+    back, and the stored reply is returned. Nothing is applied twice, and the usual case
+    costs no extra lookup. A connection the database dropped is retried once on a new one.
     """
-
     msg = replace(msg, body=clean_body(msg.body))
-
-    def apply(defer: bool) -> list[str]:
-        return retry_on_disconnect(
-            lambda: _apply_once(
-                sessions, sid, msg, fold, flow_timeout, quiet_hours, now, defer, async_navigation
-            )
-        )
-
+    chosen = settings or TurnSettings()
     try:
-        try:
-            return apply(defer=True)
-        except StaleRead:
-            # Another text from the phone (or another writer) got there first: once more,
-            # this time holding the lock from the first read.
-            return apply(defer=False)
+        return retry_on_disconnect(lambda: _turn(sessions, sid, msg, chosen, now))
     except IntegrityError:
         with sessions() as session:
             seen = conversations.find_inbound(session, sid)
@@ -72,37 +69,31 @@ def receive(
         return list(seen.replies or [])
 
 
-def _apply_once(
+def _turn(
     sessions: sessionmaker[Session],
     sid: str,
     msg: InboundMessage,
-    fold: bool,
-    flow_timeout: timedelta,
-    quiet_hours: QuietHours,
+    settings: TurnSettings,
     now: datetime | None,
-    defer: bool,
-    async_navigation: bool,
 ) -> list[str]:
-    with sessions() as session, session.begin():
-        if defer:  # SQLite: read without the write lock (PostgreSQL locks rows instead)
-            session.connection(execution_options={DEFER_WRITE_LOCK: True})
-        written = writes_sent(session) if async_navigation else None
-        outcome = handle_inbound(
-            session, msg, now=now, flow_timeout=flow_timeout, quiet_hours=quiet_hours
-        )
-        body = render(outcome.replies, outcome.language, msg.channel, fold=fold)
-        replies = [body] if body else []
-        conversations.store_turn(
+    with sessions.begin() as session:
+        handled = handle_inbound(
             session,
-            outcome.rows,
+            msg,
+            now=now,
+            flow_timeout=settings.flow_timeout,
+            quiet_hours=settings.quiet_hours,
+        )
+        body = render(handled.replies, handled.language, msg.channel, fold=settings.fold)
+        replies = [body] if body else []
+        conversations.record_inbound(
+            session,
             sid=sid,
             channel=msg.channel,
             # Declined consent or erased: keep nothing they wrote.
-            body=None if outcome.forget else msg.body,
+            body=None if handled.forget else msg.body,
             num_media=len(msg.media),
-            resident_id=outcome.resident_id,
+            resident_id=handled.resident_id,
             replies=replies,
-            # Only if nothing was written yet: a new resident's row, a vote, an erasure ...
-            async_navigation=written is not None and writes_sent(session) == written,
         )
         return replies

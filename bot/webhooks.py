@@ -140,15 +140,7 @@ def inbound() -> Response:
         address=(form.get("Address") or None),
     )
     state = _state()
-    replies = receive(
-        state.sessions,
-        sid,
-        msg,
-        fold=state.config.gsm7_fold,
-        flow_timeout=state.flow_timeout,
-        quiet_hours=state.quiet_hours,
-        async_navigation=state.config.async_navigation_commits,
-    )
+    replies = receive(state.sessions, sid, msg, state.turn_settings)
     return twiml(replies)
 
 

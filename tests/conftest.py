@@ -161,7 +161,6 @@ class Chat:
     channel: str = "sms"
     now: datetime | None = None
     log: list[tuple[str, str]] = field(default_factory=list)
-    async_navigation: bool = False
 
     def say(self, text: str) -> str:
         replies = receive(
@@ -169,7 +168,6 @@ class Chat:
             "SM" + uuid.uuid4().hex,
             InboundMessage(phone=self.phone, channel=self.channel, body=text),
             now=self.now,
-            async_navigation=self.async_navigation,
         )
         reply = "\n".join(replies)
         self.log.append((text, reply))

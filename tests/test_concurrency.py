@@ -7,13 +7,10 @@ the Flask app. Nothing is mocked.
 
 from __future__ import annotations
 
-import shutil
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,12 +18,10 @@ from flask import Flask
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import inbound
 from bot.engine import InboundMessage, handle_inbound
 from bot.flows import FLOWS
 from bot.inbound import receive
-from storage import conversations
-from storage.db import DEFER_WRITE_LOCK, StaleRead, is_sqlite, make_engine, make_sessionmaker
+from storage.db import is_sqlite
 from storage.models import Conversation, ReceivedMessage, Resident
 from tests.conftest import Chat, inbound_params, signed_post
 
@@ -216,91 +211,3 @@ def test_a_text_arriving_while_the_resident_is_being_removed_starts_afresh(
     resident, conv = state(sessions)
     assert resident.status == "onboarding" and resident.consent_at is None
     assert (conv.flow, conv.step) == ("onboarding", "language")
-
-
-# --- SQLite: a turn reads before it takes the write lock -----------------------------------------
-
-
-@pytest.fixture
-def sqlite_sessions(tmp_path: Path, sqlite_template: Path) -> Iterator[Sessions]:
-    """A file SQLite database (the write lock is an flock beside it), whatever the backends."""
-    path = tmp_path / "deferred.db"
-    shutil.copy(sqlite_template, path)
-    engine = make_engine(f"sqlite:///{path}")
-    yield make_sessionmaker(engine)
-    engine.dispose()
-
-
-SET_SPANISH = text("UPDATE residents SET language = 'es' WHERE phone = :phone")
-
-
-def deferred(sessions: Sessions) -> Session:
-    """A session whose transaction reads without SQLite's write lock, like the webhook's."""
-    session = sessions()
-    session.begin()
-    session.connection(execution_options={DEFER_WRITE_LOCK: True})
-    return session
-
-
-def test_on_sqlite_a_turn_still_reading_holds_up_no_other_text(sqlite_sessions: Sessions) -> None:
-    text_in(sqlite_sessions, "Hola")
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        with deferred(sqlite_sessions) as reading:  # closed (lock or not) before the pool
-            conversations.lock_resident(reading, PHONE)  # read, and not yet written
-            other = pool.submit(text_in, sqlite_sessions, "Hola", phone="+59171234568")
-            assert "Bienvenido a Mi Barrio" in other.result(timeout=10)[0]
-    assert count(sqlite_sessions, Resident) == 2
-
-
-def test_on_sqlite_rows_that_changed_before_the_write_lock_refuse_the_write(
-    sqlite_sessions: Sessions,
-) -> None:
-    text_in(sqlite_sessions, "Hola")
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        with deferred(sqlite_sessions) as unrelated:
-            conversations.lock_resident(unrelated, PHONE)
-            # Someone else's text lands meanwhile (in a thread: never a hang if it had to wait).
-            pool.submit(text_in, sqlite_sessions, "Hola", phone="+59171234568").result(10)
-            unrelated.execute(SET_SPANISH, {"phone": PHONE})
-            unrelated.commit()
-        assert state(sqlite_sessions)[0].language == "es"
-
-        with deferred(sqlite_sessions) as stale:
-            conversations.lock_resident(stale, PHONE)
-            pool.submit(text_in, sqlite_sessions, "2").result(timeout=10)  # the phone's next
-            with pytest.raises(StaleRead):
-                stale.execute(SET_SPANISH, {"phone": PHONE})
-    assert state(sqlite_sessions)[0].language == "ay"
-
-
-def test_on_sqlite_a_turn_overtaken_by_the_next_text_is_run_again_on_fresh_rows(
-    sqlite_sessions: Sessions, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    text_in(sqlite_sessions, "Hola")  # at the language question
-    read, overtaken = threading.Event(), threading.Event()
-    calls: list[str] = []
-
-    def slow_first_turn(session: Session, msg: InboundMessage, **kwargs: Any) -> Any:
-        calls.append(msg.body)
-        outcome = handle_inbound(session, msg, **kwargs)
-        if len(calls) == 1:  # "1" has read the rows and decided: Spanish...
-            read.set()
-            assert overtaken.wait(10)  # ...while "2" (Aymara) is applied in full
-        return outcome
-
-    monkeypatch.setattr(inbound, "handle_inbound", slow_first_turn)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        first = pool.submit(text_in, sqlite_sessions, "1")
-        assert read.wait(10)
-        second = text_in(sqlite_sessions, "2")
-        overtaken.set()
-        first_replies = first.result(timeout=10)
-
-    assert calls == ["1", "2", "1"]  # "1" was run again after "2"
-    assert "Kawki zonan jakasta" in second[0]
-    # Applied after "2", on the rows "2" left: "1" is an answer to the zona question.
-    assert "Uka zona janiw jikxataktti" in first_replies[0]
-    resident, conv = state(sqlite_sessions)
-    assert resident.language == "ay"
-    assert (conv.flow, conv.step) != ("onboarding", "language")
-    assert count(sqlite_sessions, ReceivedMessage) == 3

@@ -6,12 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import Integer, bindparam, func, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import make_engine
-from storage.driver_sql import driver_statement, fetch_one
 from storage.models import ReceivedMessage, Resident
 from tests.conftest import BACKENDS, inbound_params, signed_post
 
@@ -53,21 +51,3 @@ def test_a_text_after_the_server_dropped_the_connection_is_answered_once(
         assert resident.language == "es"
         count = select(func.count()).where(ReceivedMessage.sid == params["MessageSid"])
         assert session.scalar(count) == 1
-
-
-def test_a_dropped_connection_under_a_driver_read_is_reported_as_sqlalchemy_reports_it(
-    db_url: str,
-) -> None:
-    """What retry_on_disconnect relies on, on the path that reads rows on the driver's cursor:
-    SQLAlchemy's DBAPIError, marked invalidated, and the connection thrown away."""
-    engine = make_engine(db_url)
-    try:
-        with engine.connect() as conn:
-            query = driver_statement(select(bindparam("x", type_=Integer) + 1), conn.dialect)
-            assert fetch_one(conn, query, {"x": 1}) == (2,)
-            drop_app_connections(db_url)
-            with pytest.raises(DBAPIError) as raised:
-                fetch_one(conn, query, {"x": 1})
-            assert raised.value.connection_invalidated and conn.invalidated
-    finally:
-        engine.dispose()

@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 
 from bot.channels import segments
 from bot.engine import InboundMessage
-from bot.inbound import receive
+from bot.inbound import TurnSettings, receive
 from bot.outbound import Content, render_broadcast
 from storage import polls as poll_store
 from storage.broadcasts import LA_PAZ, QuietHours
@@ -313,7 +313,13 @@ def test_the_night_notice_follows_the_configured_quiet_hours(chat: Chat) -> None
     def say(text: str) -> str:
         msg = InboundMessage(phone=LEADER, channel="sms", body=text)
         return "\n".join(
-            receive(chat.sessions, f"SM{uuid.uuid4().hex}", msg, now=late, quiet_hours=hours)
+            receive(
+                chat.sessions,
+                f"SM{uuid.uuid4().hex}",
+                msg,
+                TurnSettings(quiet_hours=hours),
+                now=late,
+            )
         )
 
     say("AVISO")

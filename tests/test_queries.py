@@ -1,4 +1,4 @@
-"""Storage paths the webhook takes on every text: the locked read and the cheap write."""
+"""Storage paths the webhook takes on every text: the locked read and the message row."""
 
 from __future__ import annotations
 
@@ -74,10 +74,8 @@ def test_every_new_resident_gets_a_conversation_row_at_once(sessions: Sessions) 
 
 
 def store(session: Session, resident: Resident, sid: str = "SM1") -> None:
-    assert resident.conversation is not None
-    conversations.store_turn(
+    conversations.record_inbound(
         session,
-        (resident, resident.conversation),
         sid=sid,
         channel="sms",
         body="hola",
@@ -85,38 +83,6 @@ def store(session: Session, resident: Resident, sid: str = "SM1") -> None:
         resident_id=resident.id,
         replies=["ok"],
     )
-
-
-def test_changed_columns_of_the_locked_rows_are_written_with_the_message(
-    sessions: Sessions,
-) -> None:
-    with transaction(sessions) as session:
-        resident = conversations.lock_resident(session, "+59171110002")
-        conv = resident.conversation
-        assert conv is not None
-        resident.language = "ay"
-        conv.flow, conv.step, conv.slots = "reports", "category", {"x": 1}
-        with statements(session) as sent:
-            store(session, resident)
-            session.flush()  # nothing left for the ORM to write
-        postgres = session.get_bind().dialect.name == "postgresql"
-        # PostgreSQL: one round trip (WITH <updates> INSERT); SQLite: UPDATE, UPDATE, INSERT.
-        assert sent == (["WITH"] if postgres else ["UPDATE", "UPDATE", "INSERT"])
-    with sessions() as session:
-        stored = session.scalars(select(Resident).where(Resident.phone == "+59171110002")).one()
-        assert conversations.find_inbound(session, "SM1") is not None
-        assert stored.language == "ay"
-        assert stored.conversation is not None
-        assert (stored.conversation.flow, stored.conversation.step) == ("reports", "category")
-        assert stored.conversation.slots == {"x": 1}
-
-
-def test_rows_nobody_changed_cost_no_update(sessions: Sessions) -> None:
-    with transaction(sessions) as session:
-        resident = conversations.lock_resident(session, "+59171110003")
-        with statements(session) as sent:
-            store(session, resident)
-        assert sent == ["INSERT"]
 
 
 def test_a_repeated_sid_writes_nothing_of_the_turn(sessions: Sessions) -> None:

@@ -23,7 +23,7 @@ from storage import broadcasts as store
 from storage.models import Broadcast, Delivery, OutboxEntry, Poll, Resident, aware, utcnow
 from storage.outbox import add_outbox
 from worker import context
-from worker.pool import SendOutcome, Outgoing, Sending, sending_for
+from worker.pool import Outgoing, Sending, SendOutcome, sending_for
 from worker.sender import WHATSAPP_WINDOW_CODE, SendResult, retry_time
 
 log = logging.getLogger(__name__)

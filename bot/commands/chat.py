@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 import uuid
-from datetime import timedelta
 
 import click
 
@@ -13,8 +12,7 @@ from bot import channels
 from bot.commands.common import open_database
 from bot.config import Config
 from bot.engine import InboundMessage
-from bot.inbound import receive
-from storage.broadcasts import QuietHours
+from bot.inbound import TurnSettings, receive
 
 
 @click.command()
@@ -23,28 +21,18 @@ from storage.broadcasts import QuietHours
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per input.")
 def chat(phone: str, channel: str, as_json: bool) -> None:
     """Talk to the bot from the terminal: stdin lines in, the bot's replies out."""
-
     try:
         phone, _ = channels.parse_address(phone)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--phone") from exc
     config = Config.from_env()
     sessions = open_database(config)[1]
-    timeout = timedelta(minutes=config.flow_timeout_minutes)
-    hours = QuietHours.parse(config.quiet_hours)
+    settings = TurnSettings.of(config)
     for line in sys.stdin:
         text = line.rstrip("\r\n")
         msg = InboundMessage(phone=phone, channel=channel, body=text)
         sid = "CH" + uuid.uuid4().hex
-        replies = receive(
-            sessions,
-            sid,
-            msg,
-            fold=config.gsm7_fold,
-            flow_timeout=timeout,
-            quiet_hours=hours,
-            async_navigation=config.async_navigation_commits,
-        )
+        replies = receive(sessions, sid, msg, settings)
         if as_json:
             click.echo(
                 json.dumps(

@@ -1,0 +1,1 @@
+"""The `mibarrio` command groups; bot/cli.py is the entry point that gathers them."""
