@@ -14,6 +14,9 @@ from collections.abc import Callable
 # consonants (jark'aña), so they must all match the ASCII one.
 _APOSTROPHES = str.maketrans(dict.fromkeys("\u2019\u2018\u02bc\u00b4`\u2032\u201b\uff07", "'"))
 
+# Compatibility forms NFKC would rewrite that mean something as they are: "Nº 45".
+_KEEP_AS_WRITTEN = frozenset("ºª")
+
 # Emoji parts that turn a digit into a keycap ("2️⃣"): dropped when reading an option.
 _KEYCAP = str.maketrans(dict.fromkeys("\ufe0f\ufe0e\u20e3", None))
 
@@ -51,15 +54,20 @@ def _strip_edges(text: str, junk: Callable[[str], bool] = _is_edge_junk) -> str:
 def normalize(text: str) -> str:
     """Canonical form of a resident's message for matching keywords, options and names.
 
-    Control/format characters removed, NFC, case-folded, accents stripped, apostrophe variants
+    Control/format characters removed, NFKC (fullwidth "ＢＡＪＡ" and "１" are the letters and
+    digits they show), case-folded, accents stripped, apostrophe variants
     made ASCII, whitespace collapsed, punctuation stripped at both ends:
     "  ¡BAJA!  " -> "baja", "Menú." -> "menu", "Jark’aña" -> "jark'ana".
     """
-    # Controls go first so that removing one cannot bring together characters NFC would compose.
+    # Controls go first so that removing one cannot bring together characters NFKC would compose.
     visible = "".join(
         ch for ch in text if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf", "Cs")
     )
-    folded = strip_accents(unicodedata.normalize("NFC", visible).casefold())
+    compatible = "".join(
+        ch if ch in _KEEP_AS_WRITTEN else unicodedata.normalize("NFKC", ch)
+        for ch in visible.translate(_APOSTROPHES)
+    )
+    folded = strip_accents(unicodedata.normalize("NFC", compatible).casefold())
     # After case-folding: "ŉ".casefold() yields U+02BC, which must become ' as well.
     folded = folded.translate(_APOSTROPHES)
     return _strip_edges(" ".join(folded.split()))

@@ -303,3 +303,69 @@ def test_keywords_are_stored_normalised() -> None:
     for words in KEYWORDS.values():
         for word in words:
             assert normalize(word) == word
+
+
+# Typed as people do when a phone or a habit gets in the way: fullwidth letters, letters spaced
+# out or held down, and the plain ways of saying it in English and Spanish.
+OPT_OUT_AS_TYPED = [
+    "ＢＡＪＡ",
+    "ｓｔｏｐ",
+    "B A J A",
+    "b a j a",
+    "S T O P",
+    "B-A-J-A",
+    "b.a.j.a",
+    "bajaaa",
+    "BAJAAAA!!",
+    "Stoooop",
+    "salirrr",
+    "baja baja baja",
+    "stop all",
+    "STOP ALL",
+    "unsubscribe me",
+    "Unsubscribe me please",
+    "déjenme en paz",
+    "Déjeme en paz",
+    "dejame tranquilo",
+]
+
+
+@pytest.mark.parametrize("text", OPT_OUT_AS_TYPED)
+def test_opt_out_typed_with_odd_letters_or_plain_words_is_recognised(text: str) -> None:
+    assert keyword(normalize(text)) == "optout"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a y b",
+        "la paz",
+        "s o s",
+        "1 2 3",
+        "bajada",
+        "baja la luz",
+        "alto obrajes",
+        "jani",
+        "janiii",
+    ],
+)
+def test_spacing_and_stretching_do_not_make_words_into_opt_outs(text: str) -> None:
+    assert keyword(normalize(text)) != "optout"
+
+
+def test_a_stretched_keyword_means_only_one_thing() -> None:
+    meanings: dict[str, set[str]] = {}
+    for name, words in KEYWORDS.items():
+        for word in words:
+            if " " not in word:
+                squeezed = "".join(c for i, c in enumerate(word) if i == 0 or c != word[i - 1])
+                meanings.setdefault(squeezed, set()).add(name)
+    assert {w: n for w, n in meanings.items() if len(n) > 1} == {}
+
+
+def test_fullwidth_stretched_opt_out_in_a_conversation_opts_out(chat: Chat) -> None:
+    onboard(chat)
+    chat.say("1")  # in the middle of a report
+    assert "no le enviaremos mas mensajes" in chat.say("ＢＡＪＡＡＡ")  # SMS: GSM-7 folds á
+    resident = person(chat)
+    assert resident is not None and resident.status == "opted_out"

@@ -7,6 +7,7 @@ normalised form (bot.text.normalize).
 from __future__ import annotations
 
 import itertools
+import re
 
 from bot.text import bare_words
 
@@ -81,6 +82,13 @@ ASKING_TO_STOP: frozenset[str] = (
     )
     | _phrases(("remove me",), ("", "from the list", "from this list", "from your list"))
     | _phrases(("no more",), ("messages", "texts"))
+    | _phrases(("unsubscribe", "opt out"), ("me",), ("", "from this", "from the list"))
+    | _phrases(("stop",), ("all", "everything", "all messages"))
+    # "Leave me alone": déjenme / déjeme / déjame en paz, tranquilo(s).
+    | _phrases(
+        ("dejenme", "dejeme", "dejame", "dejennos"),
+        ("en paz", "tranquilo", "tranquila", "tranquilos"),
+    )
 )
 
 
@@ -145,14 +153,45 @@ def keyword(normalized_text: str) -> str | None:
     """Which global keyword a (normalised) message is, if any; opt-out is checked first.
 
     The message as it is, then its bare form: without courtesy words, emoji and punctuation
-    around the words, and a keyword repeated ("BAJA BAJA") said once.
+    around the words, and a keyword repeated ("BAJA BAJA") said once. Then, for a message of
+    one word or of single letters, as it was meant: letters spaced out ("B A J A") joined,
+    and letters held down ("bajaaa", "stoooop") said once.
     """
     found = _keyword(normalized_text)
     if found is None:
         bare = _bare(normalized_text)
         if bare != normalized_text:
             found = _keyword(bare)
+        if found is None:
+            found = _SQUEEZED.get(_squeeze(_one_word(bare)))
     return found
+
+
+def _one_word(bare: str) -> str:
+    """Letters spaced out ("b a j a", "B-A-J-A", "b.a.j.a") joined; any other text as it is."""
+    letters = _SPACED.split(bare)
+    if len(letters) >= 3 and all(len(letter) == 1 and letter.isalpha() for letter in letters):
+        return "".join(letters)
+    return bare
+
+
+_SPACED = re.compile(r"[\s.\-_*]+")
+
+
+def _squeeze(word: str) -> str:
+    """A letter repeated in a row said once: "bajaaa" -> "baja", "stoop" -> "stop"."""
+    return "".join(ch for i, ch in enumerate(word) if i == 0 or ch != word[i - 1])
+
+
+# One-word keywords by their squeezed form, for typing that stretches or spaces the letters.
+# Only single words: a sentence is matched as written. A squeezed form shared by two
+# keywords of different meaning would be ambiguous, and there is none (a test says so).
+_SQUEEZED: dict[str, str] = {
+    _squeeze(word): name
+    for name in reversed(("optout", "help", "menu", "language", "erase", "optin"))
+    for word in KEYWORDS[name]
+    if " " not in word
+}
 
 
 def _keyword(text: str) -> str | None:
