@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -10,7 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Config
 from bot.engine import InboundMessage, handle_inbound
-from bot.render import render
+from bot.flows.account import NO_NUMBER
+from bot.render import Reply, render
 from storage import conversations
 from storage.broadcasts import DEFAULT_QUIET_HOURS, QuietHours
 from storage.db import retry_on_disconnect
@@ -38,7 +40,19 @@ class TurnSettings:
 def clean_body(body: str) -> str:
     """What is kept of a message's text, whoever passed it on (the webhook, `mibarrio chat`):
     PostgreSQL text cannot hold NUL; other control characters are kept as sent."""
-    return body.replace("\x00", "")[:MAX_BODY]
+    return _without_nul(body)[:MAX_BODY]
+
+
+def _without_nul(text: str) -> str:
+    return text.replace("\x00", "")
+
+
+def cleaned(msg: InboundMessage) -> InboundMessage:
+    """The message with every text field storable: the body, media URLs and the address a
+    WhatsApp location pin carries are all written to the database by a report."""
+    media = [url for url in map(_without_nul, msg.media) if url.strip()]
+    address = _without_nul(msg.address).strip() if msg.address else None
+    return replace(msg, body=clean_body(msg.body), media=media, address=address or None)
 
 
 def receive(
@@ -57,16 +71,44 @@ def receive(
     back, and the stored reply is returned. Nothing is applied twice, and the usual case
     costs no extra lookup. A connection the database dropped is retried once on a new one.
     """
-    msg = replace(msg, body=clean_body(msg.body))
+    msg = cleaned(msg)
     chosen = settings or TurnSettings()
+    return _once(sessions, sid, lambda: _turn(sessions, sid, msg, chosen, now))
+
+
+def _once(sessions: sessionmaker[Session], sid: str, work: Callable[[], list[str]]) -> list[str]:
+    """`work` (which records the message row), or the replies stored for a sid seen before."""
     try:
-        return retry_on_disconnect(lambda: _turn(sessions, sid, msg, chosen, now))
+        return retry_on_disconnect(work)
     except IntegrityError:
         with sessions() as session:
             seen = conversations.find_inbound(session, sid)
         if seen is None:
             raise  # some other constraint failed: never swallow a message silently
         return list(seen.replies or [])
+
+
+def answer_without_number(
+    sessions: sessionmaker[Session], sid: str, channel: str, body: str
+) -> list[str]:
+    """A message from someone we cannot key by a phone number (a WhatsApp username): kept
+    like any other text, once per sid, and answered with how to reach Mi Barrio instead."""
+    reply = render([Reply(NO_NUMBER, bilingual=True)], None, channel)
+
+    def keep() -> list[str]:
+        with sessions.begin() as session:
+            conversations.record_inbound(
+                session,
+                sid=sid,
+                channel=channel,
+                body=clean_body(body),
+                num_media=0,
+                resident_id=None,
+                replies=[reply],
+            )
+        return [reply]
+
+    return _once(sessions, sid, keep)
 
 
 def _turn(

@@ -6,6 +6,7 @@ import functools
 import hmac
 import logging
 import math
+import re
 from typing import Any
 from urllib.parse import urlparse
 
@@ -18,7 +19,7 @@ from bot import channels
 from bot.app_state import AppState
 from bot.config import Config
 from bot.engine import InboundMessage
-from bot.inbound import receive
+from bot.inbound import answer_without_number, receive
 from storage import statuses
 from storage.db import retry_on_disconnect
 
@@ -27,6 +28,13 @@ log = logging.getLogger(__name__)
 bp = Blueprint("twilio", __name__)
 
 MAX_MEDIA = 10
+# Twilio's message SIDs are 34 characters; the column holds 64. Longer is not a message id.
+MAX_SID = 64
+# What Twilio sends in From for a WhatsApp user who hides their number behind a username: a
+# business-scoped user id, a country code and a dot before it ("whatsapp:US.1349120865530274").
+WHATSAPP_USER_ID = re.compile(r"whatsapp:[A-Z]{2}\.[0-9A-Za-z]+", re.IGNORECASE)
+# Twilio's error codes are five digits; the column is a 32-bit integer on PostgreSQL.
+MAX_ERROR_CODE = 2**31 - 1
 
 
 def _state() -> AppState:
@@ -109,9 +117,19 @@ def _required(*names: str) -> Response | None:
     missing = [name for name in names if not form.get(name, "").strip()]
     if missing:
         return _bad_request("missing required field(s): " + ", ".join(missing))
-    if not form["MessageSid"].strip().isprintable():
+    sid = form["MessageSid"].strip()
+    if not sid.isprintable() or len(sid) > MAX_SID:
         return _bad_request("MessageSid is not a message id")
     return None
+
+
+def _error_code(value: str | None) -> int | None:
+    """Twilio's ErrorCode, or None when there is none or it is no error code of Twilio's."""
+    try:
+        code = int(value) if value else None
+    except ValueError:
+        return None
+    return code if code is not None and 0 <= code <= MAX_ERROR_CODE else None
 
 
 @bp.post("/twilio/inbound")
@@ -121,11 +139,15 @@ def inbound() -> Response:
     bad = _required("MessageSid", "From", "To")
     if bad is not None:
         return bad
+    sid = form["MessageSid"].strip()
     try:
         phone, channel = channels.parse_address(form["From"])
     except ValueError as exc:
+        if WHATSAPP_USER_ID.fullmatch(form["From"].strip()):
+            # A WhatsApp username instead of a number: answered, not refused.
+            body = form.get("Body", "")
+            return twiml(answer_without_number(_state().sessions, sid, "whatsapp", body))
         return _bad_request(f"From is not a phone number: {exc}")
-    sid = form["MessageSid"].strip()[:64]
     try:
         num_media = max(0, min(int(form.get("NumMedia") or 0), MAX_MEDIA))
     except ValueError:
@@ -152,10 +174,7 @@ def status() -> Response:
     if bad is not None:
         return bad
     sid, status_value = form["MessageSid"], form["MessageStatus"]
-    try:
-        error_code = int(form["ErrorCode"]) if form.get("ErrorCode") else None
-    except ValueError:
-        error_code = None
+    error_code = _error_code(form.get("ErrorCode"))
     sessions = _state().sessions
 
     def apply() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, or_, select, update
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.db import insert_ignoring_conflicts
@@ -37,19 +37,24 @@ STATUS_RANK: dict[str, int] = {
 
 # An early status whose sid has not turned up by then belongs to nothing we sent.
 EARLY_STATUS_TTL = timedelta(days=2)
+# At most this many are kept: a flood of callbacks for made-up sids cannot grow the table
+# past it (a real early status is one per message in flight, a few seconds at a time).
+EARLY_STATUS_LIMIT = 10_000
 
 
 def apply_status(session: Session, sid: str, status: str, error_code: int | None) -> bool:
     """Apply a status callback forward-only to a message or broadcast delivery; True if changed.
 
-    A callback for a sid nobody has stored yet is kept for apply_early_statuses().
+    A callback for a sid nobody has stored yet is kept for apply_early_statuses(), but only
+    while some message or delivery is still waiting for its sid (otherwise it cannot be ours)
+    and while fewer than EARLY_STATUS_LIMIT are kept.
     """
     status = status.strip().lower()
     if status not in STATUS_RANK:
         return False
     if _forward(session, sid, status, error_code):
         return True
-    if not _known(session, sid):
+    if not _known(session, sid) and _may_be_ours(session):
         session.execute(
             insert_ignoring_conflicts(EarlyStatus).values(
                 sid=sid, status=status, error_code=error_code, received_at=utcnow()
@@ -92,6 +97,27 @@ def _forward(session: Session, sid: str, status: str, error_code: int | None) ->
         .values(**values)
     )
     return changed or bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _may_be_ours(session: Session) -> bool:
+    """Something we sent may still lack its sid, and there is room to keep one more."""
+    awaiting = or_(
+        exists().where(
+            OutboundMessage.twilio_sid.is_(None), OutboundMessage.status.in_(_AWAITING_SID)
+        ),
+        exists().where(Delivery.twilio_sid.is_(None), Delivery.status.in_(_AWAITING_SID)),
+    )
+    if not session.scalar(select(awaiting)):
+        return False
+    kept = select(func.count()).select_from(
+        select(EarlyStatus.id).limit(EARLY_STATUS_LIMIT).subquery()
+    )
+    return (session.scalar(kept) or 0) < EARLY_STATUS_LIMIT
+
+
+# A row handed to Twilio whose sid the worker has not stored yet: claimed and sending, or
+# left unknown by a worker that died before writing it (reconciliation may find it later).
+_AWAITING_SID = ("sending", "unknown")
 
 
 def _known(session: Session, sid: str) -> bool:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.app import create_app
 from bot.channels import is_gsm7, segments
 from bot.config import Config
+from storage import statuses
 from storage.models import (
     Conversation,
     EarlyStatus,
@@ -544,7 +545,7 @@ def test_health_with_redis_down_is_degraded_not_an_error(config: Config) -> None
 # --- status callbacks --------------------------------------------------------------------------
 
 
-def add_outbound(sessions: sessionmaker[Session], sid: str, status: str) -> None:
+def add_outbound(sessions: sessionmaker[Session], sid: str | None, status: str) -> None:
     with sessions() as session, session.begin():
         session.add(
             OutboundMessage(
@@ -625,6 +626,7 @@ def apply_early(sessions: sessionmaker[Session], now: datetime | None = None) ->
 def test_a_callback_that_beats_the_stored_sid_is_applied_once_the_sid_is_stored(
     client: Any, sessions: Any
 ) -> None:
+    add_outbound(sessions, None, "sending")  # a message handed to Twilio, its sid not stored
     # Twilio answered the API call and called back before the worker committed the sid.
     callback(client, SID, "sent")
     callback(client, SID, "delivered")
@@ -641,6 +643,7 @@ def test_a_callback_that_beats_the_stored_sid_is_applied_once_the_sid_is_stored(
 def test_early_callbacks_whose_sid_never_turns_up_are_dropped_after_two_days(
     client: Any, sessions: Any
 ) -> None:
+    add_outbound(sessions, None, "sending")  # a message handed to Twilio, its sid not stored
     callback(client, SID, "delivered")
     assert apply_early(sessions) == 0
     assert early(sessions) == [(SID, "delivered")]  # still waiting for its sid
@@ -649,9 +652,43 @@ def test_early_callbacks_whose_sid_never_turns_up_are_dropped_after_two_days(
 
 
 def test_a_repeated_early_callback_is_kept_once(client: Any, sessions: Any) -> None:
+    add_outbound(sessions, None, "sending")  # a message handed to Twilio, its sid not stored
     for _ in range(3):
         callback(client, SID, "delivered")
     assert early(sessions) == [(SID, "delivered")]
+
+
+def test_a_callback_for_an_unknown_sid_is_not_kept_when_nothing_awaits_a_sid(
+    client: Any, sessions: Any
+) -> None:
+    add_outbound(sessions, SID, "delivered")  # everything we sent has its sid
+    callback(client, "SM" + "8" * 32, "delivered")
+    assert early(sessions) == []
+
+
+def test_kept_early_callbacks_are_bounded(
+    client: Any, sessions: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(statuses, "EARLY_STATUS_LIMIT", 3)
+    add_outbound(sessions, None, "sending")
+    for n in range(10):
+        callback(client, f"SM{n:032d}", "delivered")
+    assert len(early(sessions)) == 3
+
+
+def test_a_status_for_a_sid_longer_than_a_message_id_is_a_bad_request(client: Any) -> None:
+    resp = signed_post(client, STATUS, {"MessageSid": "SM" + "1" * 70, "MessageStatus": "sent"})
+    assert resp.status_code == 400 and "MessageSid" in resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("code", [str(2**31), str(2**63), str(2**70), "-5"])
+def test_an_error_code_twilio_never_sends_is_ignored_not_an_error(
+    client: Any, sessions: Any, code: str
+) -> None:
+    add_outbound(sessions, SID, "queued")
+    callback(client, SID, "failed", ErrorCode=code)
+    row = outbound(sessions, SID)
+    assert (row.status, row.error_code) == ("failed", None)
 
 
 def test_a_callback_with_an_unknown_status_changes_nothing(client: Any, sessions: Any) -> None:
@@ -716,3 +753,51 @@ def test_whatsapp_report_takes_the_photo_and_the_location_pin_as_they_come(
     assert saved.media_url == samples["whatsapp_photo"]["MediaUrl0"]
     assert (saved.latitude, saved.longitude) == (-16.4958, -68.1381)
     assert saved.location == "Plaza San Sebastián" and saved.channel == "whatsapp"
+
+
+# --- senders and fields the database cannot take as they come ---------------------------------
+
+
+def test_a_whatsapp_username_gets_a_clear_answer_and_its_text_is_kept(
+    client: Any, sessions: Any
+) -> None:
+    params = inbound_params("Hola", "US.13491208655302741918", channel="whatsapp")
+    first = signed_post(client, "/twilio/inbound", params)
+    assert first.status_code == 200
+    text = ET.fromstring(first.get_data()).findtext("Message") or ""
+    assert "número de celular" in text and "jakhuma" in text  # both languages, on WhatsApp
+    again = signed_post(client, "/twilio/inbound", params)  # Twilio repeats it
+    assert again.get_data() == first.get_data()
+    with sessions() as session:
+        kept = session.scalars(select(ReceivedMessage)).all()
+        assert [(m.sid, m.body, m.resident_id) for m in kept] == [
+            (params["MessageSid"], "Hola", None)
+        ]
+    assert count(sessions, Resident) == 0
+
+
+def test_a_nul_in_a_photo_url_or_a_pin_address_does_not_stop_a_report(
+    client: Any, sessions: Any
+) -> None:
+    def send(body: str, **extra: str) -> Any:
+        resp = signed_post(
+            client, "/twilio/inbound", inbound_params(body, channel="whatsapp", **extra)
+        )
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        return resp
+
+    for body in ("hola", "1", "Sopocachi", "1", "1", "1", "Sin agua"):
+        send(body)
+    send(
+        "",
+        NumMedia="1",
+        MediaUrl0="https://api.twilio.com/media/\x00ME1",
+        Latitude="-16.5",
+        Longitude="-68.13",
+        Address="Calle \x00Guachalla",
+    )
+    assert "recibido" in send("1").get_data(as_text=True)
+    with sessions() as session:
+        report = session.scalars(select(Report)).one()
+        assert report.media_url == "https://api.twilio.com/media/ME1"
+        assert report.location == "Calle Guachalla"

@@ -19,15 +19,27 @@ from tests.helpers import fuzz_settings
 
 PHONES = st.sampled_from(
     ["+59171234567", "whatsapp:+59171234567", "+59122000000", "whatsapp:+59122000001", "+1 555"]
+    + ["whatsapp:US.13491208655302741918", "whatsapp:us.1"]  # WhatsApp usernames
 )
-VALUES = st.one_of(st.text(max_size=40), st.sampled_from(["", " ", "0", "-1", "1e309", "nan"]))
+VALUES = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(["", " ", "0", "-1", "1e309", "nan"]),
+    st.text(max_size=10).map(lambda t: t + "\x00" + t),  # a NUL PostgreSQL cannot store
+)
+# Numbers past what the columns hold: 32-bit on PostgreSQL, 64-bit on SQLite.
+HUGE = st.integers(min_value=2**31, max_value=2**80).map(str)
+# Message ids as Twilio sends them, and longer than any it sends.
+SIDS = st.one_of(
+    st.uuids().map(lambda u: "SM" + u.hex),
+    st.text(alphabet="0123456789abcdef", min_size=65, max_size=90).map(lambda t: "SM" + t),
+)
 FIELDS = {
-    "MessageSid": st.one_of(st.uuids().map(lambda u: "SM" + u.hex), VALUES),
+    "MessageSid": st.one_of(SIDS, VALUES),
     "AccountSid": VALUES,
     "From": st.one_of(PHONES, VALUES),
     "To": st.one_of(PHONES, VALUES),
     "Body": st.one_of(st.sampled_from(["hola", "1", "BAJA", "Sopocachi", "AYUDA"]), VALUES),
-    "NumMedia": st.one_of(st.sampled_from(["0", "1", "3", "11", "-2", "x"]), VALUES),
+    "NumMedia": st.one_of(st.sampled_from(["0", "1", "3", "11", "-2", "x"]), VALUES, HUGE),
     "MediaUrl0": VALUES,
     "MediaContentType0": VALUES,
     "Latitude": st.one_of(st.sampled_from(["-16.5", "91", "inf"]), VALUES),
@@ -36,7 +48,7 @@ FIELDS = {
     "MessageStatus": st.one_of(
         st.sampled_from(["queued", "sent", "delivered", "undelivered", "failed", "read"]), VALUES
     ),
-    "ErrorCode": st.one_of(st.sampled_from(["30003", "0", "x"]), VALUES),
+    "ErrorCode": st.one_of(st.sampled_from(["30003", "0", "x"]), VALUES, HUGE),
     "SmsStatus": VALUES,
     "ApiVersion": VALUES,
 }
@@ -47,7 +59,7 @@ REQUIRED = ("MessageSid", "From", "To", "MessageStatus")
 FORMS = st.one_of(
     st.fixed_dictionaries(
         {
-            "MessageSid": st.uuids().map(lambda u: "SM" + u.hex),
+            "MessageSid": SIDS,
             "From": PHONES,
             "To": PHONES,
             "MessageStatus": FIELDS["MessageStatus"],

@@ -27,6 +27,12 @@ ERASED = N_("Sus datos fueron borrados. Gracias por participar en Mi Barrio.")
 OPTED_OUT = N_("Listo: no le enviaremos más mensajes. Para volver, escriba ALTA.")
 STILL_OPTED_OUT = N_("Usted se dio de baja de Mi Barrio. Para volver, escriba ALTA.")
 OPTED_IN = N_("¡Qué bueno tenerle de vuelta en Mi Barrio!")
+# WhatsApp can hide the sender's number behind a username (From=whatsapp:US.1234): Mi Barrio
+# keys residents by their number, so it asks for a way to see it.
+NO_NUMBER = N_(
+    "Mi Barrio necesita ver su número de celular. Escríbanos por SMS o desde WhatsApp con su "
+    "número visible."
+)
 
 
 def help_before_language() -> list[Reply]:
