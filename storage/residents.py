@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Conversation, OutboundMessage, ReceivedMessage, Resident, utcnow
+
+
+def opt_out(session: Session, resident_ids: Collection[int], now: datetime) -> None:
+    """Residents Twilio says have opted out (21610: they sent STOP to the carrier or to
+    Twilio): nothing unsolicited goes to them again, as if they had written BAJA."""
+    if resident_ids:
+        session.execute(
+            update(Resident)
+            .where(Resident.id.in_(list(resident_ids)), Resident.status.in_(_REACHABLE))
+            .values(status="opted_out", opted_out_at=now)
+        )
+
+
+# Statuses an opt-out reported by Twilio moves to opted_out (an erased row stays erased).
+_REACHABLE = ("active", "onboarding")
 
 
 def erase_resident(session: Session, resident: Resident, *, keep_row: bool) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from storage.db import insert_ignoring_conflicts
 from storage.models import Delivery, EarlyStatus, OutboundMessage, utcnow
+from storage.residents import opt_out
 
 # Twilio's message statuses in the order they can happen; a callback only moves a row forward.
 # Terminal outcomes share the top ranks: a late "sent" never overwrites "delivered", and
@@ -34,6 +35,9 @@ STATUS_RANK: dict[str, int] = {
     "partially_delivered": 6,
     "read": 7,
 }
+
+# Twilio's "the recipient has opted out" (on a send, or later in a status callback).
+OPTED_OUT_ERROR = 21610
 
 # An early status whose sid has not turned up by then belongs to nothing we sent.
 EARLY_STATUS_TTL = timedelta(days=2)
@@ -76,6 +80,11 @@ def apply_early_statuses(session: Session, now: datetime | None = None) -> int:
 
 
 def _forward(session: Session, sid: str, status: str, error_code: int | None) -> bool:
+    if error_code == OPTED_OUT_ERROR:
+        # The carrier or Twilio says the resident sent STOP: honour it like BAJA.
+        whose = select(OutboundMessage.resident_id).where(OutboundMessage.twilio_sid == sid)
+        whose = whose.union(select(Delivery.resident_id).where(Delivery.twilio_sid == sid))
+        opt_out(session, [rid for rid in session.scalars(whose) if rid is not None], utcnow())
     rank = STATUS_RANK[status]
     lower = [s for s, r in STATUS_RANK.items() if r < rank]
     values: dict[str, Any] = {"status": status, "updated_at": utcnow()}

@@ -34,7 +34,7 @@ from storage.models import (
     utcnow,
 )
 from storage.statuses import apply_early_statuses
-from tests.conftest import AUTH_TOKEN, inbound_params, sign, signed_post
+from tests.conftest import AUTH_TOKEN, Chat, inbound_params, sign, signed_post
 
 INBOUND = "/twilio/inbound"
 STATUS = "/twilio/status"
@@ -656,6 +656,32 @@ def test_a_repeated_early_callback_is_kept_once(client: Any, sessions: Any) -> N
     for _ in range(3):
         callback(client, SID, "delivered")
     assert early(sessions) == [(SID, "delivered")]
+
+
+def test_an_opt_out_reported_in_a_status_callback_opts_the_resident_out(
+    client: Any, sessions: Any
+) -> None:
+    chat = Chat(sessions, phone=PHONE)
+    for text in ("hola", "1", "Sopocachi", "1"):
+        chat.say(text)
+    with sessions() as session, session.begin():
+        resident = session.scalars(select(Resident).where(Resident.phone == PHONE)).one()
+        assert resident.status == "active"
+        session.add(
+            OutboundMessage(
+                resident_id=resident.id,
+                twilio_sid=SID,
+                status="sent",
+                channel="sms",
+                to_address=PHONE,
+                body="Novedad en su reporte",
+            )
+        )
+    callback(client, SID, "undelivered", ErrorCode="21610")
+    with sessions() as session:
+        resident = session.scalars(select(Resident).where(Resident.phone == PHONE)).one()
+        assert resident.status == "opted_out" and resident.opted_out_at is not None
+    assert "Para volver, escriba ALTA" in chat.say("menu")  # nothing more until ALTA
 
 
 def test_a_callback_for_an_unknown_sid_is_not_kept_when_nothing_awaits_a_sid(

@@ -22,6 +22,7 @@ from bot.outbound import Content, channel_for, render_broadcast
 from storage import broadcasts as store
 from storage.models import Broadcast, Delivery, OutboxEntry, Poll, Resident, aware, utcnow
 from storage.outbox import add_outbox
+from storage.residents import opt_out
 from worker import context
 from worker.pool import Outgoing, Sending, SendOutcome, sending_for
 from worker.sender import WHATSAPP_WINDOW_CODE, SendResult, retry_time
@@ -339,12 +340,7 @@ def record(ctx: context.WorkerContext, outcomes: list[SendOutcome]) -> None:
             ),
             updates,
         )
-        if opted_out:
-            session.execute(
-                update(Resident)
-                .where(Resident.id.in_(opted_out), Resident.status == "active")
-                .values(status="opted_out", opted_out_at=now)
-            )
+        opt_out(session, opted_out, now)
         if invalid:
             session.execute(
                 update(Resident)

@@ -12,6 +12,7 @@ from sqlalchemy import update
 from bot.channels import segments
 from storage.models import OutboundMessage, Resident, utcnow
 from storage.outbox import add_outbox
+from storage.residents import opt_out
 from worker import context
 from worker.broadcast import send_chunk
 from worker.fanout import prepare_broadcast
@@ -70,7 +71,7 @@ def record(message_id: int, result: SendResult) -> str:
             message.status = "failed"
             resident = session.get(Resident, message.resident_id) if message.resident_id else None
             if resident is not None and result.outcome == "opted_out":
-                resident.status, resident.opted_out_at = "opted_out", utcnow()
+                opt_out(session, [resident.id], utcnow())
             elif resident is not None and resident.number_invalid_at is None:
                 resident.number_invalid_at = utcnow()  # broadcasts skip it from now on
         elif result.outcome == "unknown":

@@ -17,12 +17,13 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from bot.config import Config
+from storage.statuses import OPTED_OUT_ERROR
 
 log = logging.getLogger(__name__)
 # twilio-python logs every request and response (phone numbers and texts) at INFO.
 logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
-OPTED_OUT_CODES = frozenset({21610})
+OPTED_OUT_CODES = frozenset({OPTED_OUT_ERROR})
 BAD_NUMBER_CODES = frozenset({21211, 21614, 21635})
 RATE_LIMIT_CODES = frozenset({20429})
 # WhatsApp outside the 24-hour window: only an approved template (or SMS) gets through.
