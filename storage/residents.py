@@ -8,7 +8,15 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Conversation, OutboundMessage, ReceivedMessage, Resident, utcnow
+from storage.models import (
+    Conversation,
+    OutboundMessage,
+    ReceivedMessage,
+    Report,
+    ReportEvent,
+    Resident,
+    utcnow,
+)
 
 
 def opt_out(session: Session, resident_ids: Collection[int], now: datetime) -> None:
@@ -27,12 +35,16 @@ _REACHABLE = ("active", "onboarding")
 
 
 def erase_resident(session: Session, resident: Resident, *, keep_row: bool) -> None:
-    """Remove a resident's personal data: phone, message texts, conversation.
+    """Remove a resident's personal data: phone, message texts, conversation, and what their
+    reports say (description, place, coordinates, photo, and the staff notes on them, which
+    quote places).
 
-    keep_row=True leaves an anonymous row (zona, language, dates) so aggregates stay;
+    keep_row=True leaves an anonymous row (zona, language, dates) so aggregates stay, and
+    their reports, votes and supports stay counted (category, zona, status, dates);
     keep_row=False removes the row entirely (someone who never consented).
     """
     _blank_messages(session, [resident.id])
+    _blank_reports(session, [resident.id])
     if resident.conversation is not None:
         session.delete(resident.conversation)
     if keep_row:
@@ -66,9 +78,29 @@ def purge_unfinished_signups(session: Session, cutoff: datetime) -> int:
     for start in range(0, len(ids), 1000):
         batch = ids[start : start + 1000]
         _blank_messages(session, batch)
+        _blank_reports(session, batch)
         session.execute(delete(Conversation).where(Conversation.resident_id.in_(batch)))
         session.execute(delete(Resident).where(Resident.id.in_(batch)))
     return len(ids)
+
+
+def _blank_reports(session: Session, resident_ids: list[int]) -> None:
+    """Their reports keep what counts need and lose what could point at them."""
+    theirs = select(Report.id).where(Report.resident_id.in_(resident_ids))
+    session.execute(update(ReportEvent).where(ReportEvent.report_id.in_(theirs)).values(note=None))
+    session.execute(
+        update(Report)
+        .where(Report.resident_id.in_(resident_ids))
+        .values(
+            description=None,
+            location=None,
+            latitude=None,
+            longitude=None,
+            media_url=None,
+            status_note=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _blank_messages(session: Session, resident_ids: list[int]) -> None:
