@@ -32,14 +32,15 @@ def leader_for(session: Session, phone: str) -> Leader | None:
         return session.scalar(select(Leader).where(Leader.phone == phone))
 
 
-def sent_by_today(session: Session, resident_id: int, now: datetime) -> int:
-    """Broadcasts a resident (a leader) has started since midnight in La Paz."""
+def sent_by_today(session: Session, leader_id: int, now: datetime) -> int:
+    """Broadcasts a leader has started since midnight in La Paz (counted by the leader, so
+    erasing their resident row with BORRAR does not start the count again)."""
     midnight = now.astimezone(LA_PAZ).replace(hour=0, minute=0, second=0, microsecond=0)
     return (
         session.scalar(
             select(func.count())
             .select_from(Broadcast)
-            .where(Broadcast.created_by == resident_id, Broadcast.created_at >= midnight)
+            .where(Broadcast.leader_id == leader_id, Broadcast.created_at >= midnight)
         )
         or 0
     )

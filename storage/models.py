@@ -387,6 +387,10 @@ class Broadcast(Audience, Base):
     text_ay: Mapped[str | None] = mapped_column(Text)
     poll_id: Mapped[int | None] = mapped_column(ForeignKey("polls.id", ondelete="SET NULL"))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
+    # The council leader who sent it (their daily limit counts this, whatever their resident row).
+    leader_id: Mapped[int | None] = mapped_column(
+        ForeignKey("leaders.id", ondelete="SET NULL"), index=True
+    )
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     send_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(16), default="scheduled", index=True)

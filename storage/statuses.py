@@ -10,7 +10,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    union,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from storage.db import insert_ignoring_conflicts
@@ -82,8 +92,10 @@ def apply_early_statuses(session: Session, now: datetime | None = None) -> int:
 def _forward(session: Session, sid: str, status: str, error_code: int | None) -> bool:
     if error_code == OPTED_OUT_ERROR:
         # The carrier or Twilio says the resident sent STOP: honour it like BAJA.
-        whose = select(OutboundMessage.resident_id).where(OutboundMessage.twilio_sid == sid)
-        whose = whose.union(select(Delivery.resident_id).where(Delivery.twilio_sid == sid))
+        whose: CompoundSelect[tuple[int | None]] = union(
+            select(OutboundMessage.resident_id).where(OutboundMessage.twilio_sid == sid),
+            select(Delivery.resident_id).where(Delivery.twilio_sid == sid),
+        )
         opt_out(session, [rid for rid in session.scalars(whose) if rid is not None], utcnow())
     rank = STATUS_RANK[status]
     lower = [s for s, r in STATUS_RANK.items() if r < rank]

@@ -54,6 +54,11 @@ def resident_id(chat: Chat) -> int:
         return session.scalars(select(Resident.id).where(Resident.phone == chat.phone)).one()
 
 
+def leader_id(chat: Chat) -> int:
+    with chat.sessions() as session:
+        return session.scalars(select(Leader.id).where(Leader.phone == chat.phone)).one()
+
+
 def leader(
     chat: Chat, *, lang: str | None = "1", home: str = "Sopocachi", leads: str = "Sopocachi"
 ) -> Chat:
@@ -556,11 +561,28 @@ def test_the_daily_limit_holds_for_a_notice_started_before_it_was_reached(chat: 
                     status="done",
                     recipients=0,
                     created_by=resident_id(lead),
+                    leader_id=leader_id(lead),
                     created_at=NOON,
                 )
             )
     refused = lead.say("1")
     assert "Jichhürux zonamaruw 3 mensajenak apayxtaxa" in refused
+    assert len(broadcasts(chat)) == 3
+
+
+@pytest.mark.parametrize("lang", ["1", None], ids=["resident", "not-a-resident"])
+def test_erasing_their_data_does_not_give_a_leader_a_new_daily_allowance(
+    chat: Chat, lang: str | None
+) -> None:
+    lead = leader(chat, lang=lang)
+    person(lead, "+59171000902")
+    for n in range(3):
+        assert "Listo: su aviso va a" in send_notice(lead, f"{NOTICE} ({n})")
+    erased = lead.say("BORRAR")
+    if "borrados" not in erased:  # a signed-up resident confirms first
+        assert "borrados" in lead.say("1")
+    refused = lead.say("AVISO")
+    assert "el maximo por dia" in refused or "el máximo por día" in refused
     assert len(broadcasts(chat)) == 3
 
 

@@ -137,7 +137,7 @@ def _allowed(turn: Turn) -> tuple[Leader, Zone] | StepResult:
     found = _leader(turn)
     if found is None:
         return _not_a_leader()
-    if sent_by_today(turn.session, turn.resident.id, turn.now) >= DAILY_LIMIT:
+    if sent_by_today(turn.session, found[0].id, turn.now) >= DAILY_LIMIT:
         return StepResult([Reply(DAILY_LIMIT_REACHED, {"n": DAILY_LIMIT})], None, {})
     return found
 
@@ -271,7 +271,7 @@ def on_poll_confirm(turn: Turn) -> StepResult:
     found = _allowed(turn)
     if isinstance(found, StepResult):
         return found
-    _, zone = found
+    leader, zone = found
     slots = turn.slots
     question, options, days = str(slots["question"]), list(slots["options"]), int(slots["days"])
     poll = Poll(
@@ -298,6 +298,7 @@ def on_poll_confirm(turn: Turn) -> StepResult:
         text_ay=question,
         poll_id=poll.id,
         created_by=turn.resident.id,
+        leader_id=leader.id,
         quiet_hours=turn.quiet_hours,
         now=turn.now,
     )
@@ -351,7 +352,7 @@ def on_notice_confirm(turn: Turn) -> StepResult:
     found = _allowed(turn)
     if isinstance(found, StepResult):
         return found
-    _, zone = found
+    leader, zone = found
     text = str(turn.slots["text"])
     broadcast = create_broadcast(
         turn.session,
@@ -360,6 +361,7 @@ def on_notice_confirm(turn: Turn) -> StepResult:
         text_es=text,
         text_ay=text,
         created_by=turn.resident.id,
+        leader_id=leader.id,
         quiet_hours=turn.quiet_hours,
         now=turn.now,
     )
