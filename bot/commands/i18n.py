@@ -57,7 +57,7 @@ def i18n_compile() -> None:
 @i18n.command("check")
 def i18n_check() -> None:
     """Fail on missing or fuzzy translations, placeholder mismatches, a lost plural header,
-    and Aymara that does not follow the glossary (bot/glossary.py)."""
+    and Aymara that does not follow the glossary (bot/i18n/glossary.py)."""
 
     problems = check()
     for problem in problems:
