@@ -1,4 +1,8 @@
-"""Engine and session setup for SQLite (default) and PostgreSQL (production)."""
+"""Engine and session setup for SQLite (default) and PostgreSQL (production).
+
+`Session` is re-exported for code that takes a session but must not import SQLAlchemy
+(the flows: they reach data through storage functions).
+"""
 
 from __future__ import annotations
 
@@ -120,3 +124,15 @@ def insert_ignoring_conflicts(model: type[DeclarativeBase]) -> InsertIgnoringCon
     of .from_select() (WHERE true will do) to parse the statement.
     """
     return InsertIgnoringConflicts(cast(Table, model.__table__))
+
+
+__all__ = [
+    "Session",
+    "insert_ignoring_conflicts",
+    "is_sqlite",
+    "make_engine",
+    "make_sessionmaker",
+    "normalize_url",
+    "retry_on_disconnect",
+    "transaction",
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -9,6 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from storage.broadcasts import TargetLike
 from storage.models import Poll, PollOption, PollZone, Resident, Vote, utcnow
 
 
@@ -52,6 +54,7 @@ def cast_vote(session: Session, poll: Poll, resident: Resident, option: PollOpti
     )
     if existing is not None:
         existing.option_id, existing.updated_at = option.id, now
+        session.flush()  # the live results read right after count it
         return False
     try:
         with session.begin_nested():
@@ -61,6 +64,7 @@ def cast_vote(session: Session, poll: Poll, resident: Resident, option: PollOpti
             select(Vote).where(Vote.poll_id == poll.id, Vote.resident_id == resident.id)
         ).one()
         vote.option_id, vote.updated_at = option.id, now
+        session.flush()
         return False
     return True
 
@@ -101,3 +105,51 @@ def results(session: Session, poll: Poll) -> Results:
 
 def vote_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Vote)) or 0
+
+
+def get_poll(session: Session, poll_id: object) -> Poll | None:
+    return session.get(Poll, poll_id) if poll_id is not None else None
+
+
+def create_poll(
+    session: Session,
+    *,
+    question_es: str,
+    question_ay: str | None,
+    options: Sequence[tuple[str, str | None]],
+    target: TargetLike,
+    closes_at: datetime | None,
+    created_by: int | None = None,
+    now: datetime | None = None,
+) -> Poll:
+    """A poll with its numbered options and zonas, written in the caller's transaction."""
+    poll = Poll(
+        question_es=question_es,
+        question_ay=question_ay,
+        target=target.spec,
+        citywide=target.citywide,
+        created_at=now or utcnow(),
+        closes_at=closes_at,
+        created_by=created_by,
+    )
+    poll.options = [
+        PollOption(position=i, label_es=es, label_ay=ay) for i, (es, ay) in enumerate(options, 1)
+    ]
+    session.add(poll)
+    session.flush()
+    session.add_all(PollZone(poll_id=poll.id, zone_id=z) for z in sorted(target.zone_ids))
+    session.flush()
+    return poll
+
+
+def polls_created_by(session: Session, resident_id: int, offset: int, limit: int) -> list[Poll]:
+    """A resident's (a leader's) polls, latest first."""
+    return list(
+        session.scalars(
+            select(Poll)
+            .where(Poll.created_by == resident_id)
+            .order_by(Poll.created_at.desc(), Poll.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+    )

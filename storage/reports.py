@@ -154,3 +154,7 @@ def reports_of(
 
 def find_report(session: Session, code: str) -> Report | None:
     return session.scalar(select(Report).where(Report.code == normalize_code(code)))
+
+
+def get_report(session: Session, report_id: object) -> Report | None:
+    return session.get(Report, report_id) if report_id is not None else None

@@ -26,8 +26,6 @@ from storage.models import (
     NewsItem,
     NewsZone,
     Poll,
-    PollOption,
-    PollZone,
     Report,
     Zone,
     aware,
@@ -170,20 +168,14 @@ def poll_create(
     config, sessions = open_database()
     with transaction(sessions) as session:
         resolved = resolve_target(session, target)
-        created = Poll(
+        created = poll_store.create_poll(
+            session,
             question_es=question_es.strip(),
             question_ay=question_ay.strip(),
-            target=resolved.spec,
-            citywide=resolved.citywide,
+            options=labels,
+            target=resolved,
             closes_at=utcnow() + parse_duration(closes_in) if closes_in else None,
         )
-        created.options = [
-            PollOption(position=i, label_es=es, label_ay=ay) for i, (es, ay) in enumerate(labels, 1)
-        ]
-        session.add(created)
-        session.flush()
-        for zone_id in sorted(resolved.zone_ids):
-            session.add(PollZone(poll_id=created.id, zone_id=zone_id))
         _warn_long(created)
         poll_id = created.id
         summary = None

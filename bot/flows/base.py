@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy.orm import Session
-
 from bot.channels import segments
 from bot.render import Reply, render
 from storage.broadcasts import DEFAULT_QUIET_HOURS, QuietHours
+from storage.db import Session
 from storage.models import Conversation, Resident
 
 T = TypeVar("T")

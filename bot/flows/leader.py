@@ -14,8 +14,6 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from bot.channels import quote, segments
 from bot.flows.base import Flow, StepResult, Turn, fit_one_sms, stay
 from bot.flows.menu import on_choose
@@ -29,7 +27,8 @@ from bot.text import has_words, normalize, parse_option
 from storage import polls as poll_store
 from storage.broadcasts import LA_PAZ, create_broadcast
 from storage.leaders import leader_for, sent_by_today
-from storage.models import Leader, Poll, PollOption, PollZone, Zone
+from storage.models import Leader, Poll, PollOption, Zone
+from storage.zones import get_zone
 
 ASK_QUESTION = N_("Nueva encuesta para la zona {zone}. Escriba la pregunta.")
 ASK_OPTIONS = N_(
@@ -118,7 +117,7 @@ def _leader(turn: Turn) -> tuple[Leader, Zone] | None:
     found = leader_for(turn.session, phone) if phone else None
     if found is None:
         return None
-    zone = turn.session.get(Zone, found.zone_id)
+    zone = get_zone(turn.session, found.zone_id)
     return (found, zone) if zone is not None else None
 
 
@@ -274,22 +273,16 @@ def on_poll_confirm(turn: Turn) -> StepResult:
     leader, zone = found
     slots = turn.slots
     question, options, days = str(slots["question"]), list(slots["options"]), int(slots["days"])
-    poll = Poll(
+    poll = poll_store.create_poll(
+        turn.session,
         question_es=question,
         question_ay=question,
-        target=_target(zone).spec,
-        citywide=False,
-        created_at=turn.now,
+        options=[(label, label) for label in options],
+        target=_target(zone),
         closes_at=turn.now + timedelta(days=days),
         created_by=turn.resident.id,
+        now=turn.now,
     )
-    poll.options = [
-        PollOption(position=i, label_es=label, label_ay=label)
-        for i, label in enumerate(options, start=1)
-    ]
-    turn.session.add(poll)
-    turn.session.flush()
-    turn.session.add(PollZone(poll_id=poll.id, zone_id=zone.id))
     broadcast = create_broadcast(
         turn.session,
         kind="poll",
@@ -380,15 +373,7 @@ NOTICE_FLOW = Flow(
 
 def _result(turn: Turn, offset: int) -> StepResult | None:
     """The leader's poll at this offset (latest first) in one SMS; None when there is none."""
-    polls = list(
-        turn.session.scalars(
-            select(Poll)
-            .where(Poll.created_by == turn.resident.id)
-            .order_by(Poll.created_at.desc(), Poll.id.desc())
-            .offset(offset)
-            .limit(2)
-        )
-    )
+    polls = poll_store.polls_created_by(turn.session, turn.resident.id, offset, 2)
     if not polls:
         return None
     poll = polls[0]

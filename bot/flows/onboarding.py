@@ -9,7 +9,7 @@ from bot.render import Reply
 from bot.text import parse_option
 from storage import residents
 from storage import zones as zone_store
-from storage.models import Macrodistrict, Zone, utcnow
+from storage.models import utcnow
 
 WELCOME = N_("Bienvenido a Mi Barrio, la voz de su zona ante la Alcaldía de La Paz.")
 CHOOSE_LANGUAGE = N_("1 Español / 2 Aymar aru")
@@ -61,7 +61,7 @@ def on_language(turn: Turn) -> StepResult:
 
 
 def _ask_consent(turn: Turn, zone_id: int) -> StepResult:
-    zone = turn.session.get(Zone, zone_id)
+    zone = zone_store.get_zone(turn.session, zone_id)
     if zone is None:  # the list changed under the resident: ask again
         return StepResult([Reply(ZONE_PROMPT)], "zone", {})
     turn.resident.zone_id = zone.id
@@ -114,7 +114,7 @@ def on_macro(turn: Turn) -> StepResult:
 
 
 def _show_macro(turn: Turn, macro_ids: list[int], macro_id: int) -> StepResult:
-    macro = turn.session.get(Macrodistrict, macro_id)
+    macro = zone_store.get_macrodistrict(turn.session, macro_id)
     if macro is None:
         return _offer_macros(turn)
     zones = zone_store.zones_in(turn.session, macro_id)

@@ -93,7 +93,7 @@ def on_pick(turn: Turn) -> StepResult:
     ids: list[int] = turn.slots.get("polls", [])
     start = int(turn.slots.get("start", 0))
     option = parse_option(turn.text, len(ids))
-    poll = turn.session.get(Poll, ids[option - 1]) if option else None
+    poll = store.get_poll(turn.session, ids[option - 1]) if option else None
     if poll is not None:
         return StepResult([question(turn, poll)], "vote", {"poll": poll.id})
     polls = store.open_polls(turn.session, turn.resident.zone_id, turn.now)
@@ -129,12 +129,11 @@ def vote(turn: Turn, poll: Poll) -> StepResult | None:
     if option is None:
         return None
     new = store.cast_vote(turn.session, poll, turn.resident, option)
-    turn.session.flush()
     return StepResult(with_results(turn, poll, THANKS if new else CHANGED), None, {})
 
 
 def on_vote(turn: Turn) -> StepResult:
-    poll = turn.session.get(Poll, turn.slots.get("poll"))
+    poll = store.get_poll(turn.session, turn.slots.get("poll"))
     if poll is None:
         return StepResult([Reply(NO_POLLS)], None, {}, goto="menu")
     result = vote(turn, poll)
@@ -143,7 +142,7 @@ def on_vote(turn: Turn) -> StepResult:
 
 def answer_invitation(turn: Turn, expect: dict[str, Any]) -> StepResult | None:
     """A bare reply to a poll invitation we sent is an answer to that poll."""
-    poll = turn.session.get(Poll, expect.get("id"))
+    poll = store.get_poll(turn.session, expect.get("id"))
     if poll is None:
         return None
     if not poll.is_open(turn.now):

@@ -7,7 +7,8 @@ from bot.flows.base import Flow, StepResult, Turn, stay
 from bot.i18n import N_
 from bot.render import ListOf, Reply
 from bot.text import parse_option
-from storage.models import TOPICS, Zone
+from storage.models import TOPICS
+from storage.zones import get_zone
 
 PROFILE = N_("Zona: {zone}. 1 Cambiar zona, 2 Cambiar idioma, 3 Temas que recibe, 0 Volver")
 TOPICS_PROMPT = N_("Recibe: {topics}. Escriba un número para activar o quitar. 0 Listo")
@@ -80,7 +81,7 @@ def _zone_step(name: str):  # type: ignore[no-untyped-def]
     def run(turn: Turn) -> StepResult:
         result = step(turn)
         if result.next_step == "consent":
-            zone_row = turn.session.get(Zone, turn.resident.zone_id)
+            zone_row = get_zone(turn.session, turn.resident.zone_id)
             zone = zone_row.name if zone_row else ""
             return StepResult([Reply(ZONE_CHANGED, {"zone": zone})], None, {}, goto="menu")
         return result

@@ -90,7 +90,7 @@ def _ask_description(turn: Turn, slots: dict[str, object]) -> StepResult:
 def on_similar(turn: Turn) -> StepResult:
     option = parse_option(turn.text, 2)
     if option == 1 or turn.norm in {"yo tambien", "si", "jisa", "iyaw"}:
-        report = turn.session.get(Report, turn.slots.get("similar"))
+        report = store.get_report(turn.session, turn.slots.get("similar"))
         if report is None:
             return _ask_description(turn, {"category": turn.slots["category"]})
         added = store.add_supporter(turn.session, report, turn.resident)
@@ -102,7 +102,7 @@ def on_similar(turn: Turn) -> StepResult:
 
 
 def _similar_vars(turn: Turn) -> dict[str, object]:
-    report = turn.session.get(Report, turn.slots.get("similar"))
+    report = store.get_report(turn.session, turn.slots.get("similar"))
     return {
         "category": Reply(CATEGORY_LABELS[turn.slots["category"]]),
         "code": report.code if report else "",
@@ -265,7 +265,7 @@ def answer_followup(turn: Turn, expect: dict[str, object]) -> StepResult | None:
     no = option == 2 or norm in {"no", "jani", "janiwa"}
     if not (yes or no):
         return None
-    report = turn.session.get(Report, expect.get("id"))
+    report = store.get_report(turn.session, expect.get("id"))
     if report is None or report.status != "resolved":
         return None  # staff moved it on since we asked: the question no longer stands
     if yes:
