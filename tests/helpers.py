@@ -22,6 +22,10 @@ from worker import context as worker_context
 from worker import pool
 from worker.context import WorkerContext
 
+# The checkout, and the samples the tests read (tests/data), wherever a test module sits.
+REPO = Path(__file__).resolve().parent.parent
+DATA = REPO / "tests" / "data"
+
 ACCOUNT = "AC" + "0" * 32
 SMS_FROM = "+59122000000"
 WHATSAPP_FROM = "whatsapp:+59122000001"
@@ -39,6 +43,16 @@ def twilio_config(config: Config, tw: TwilioLocal, **overrides: object) -> Confi
         "twilio_timeout": 5.0,
     }
     return replace(config, **{**settings, **overrides})  # type: ignore[arg-type]
+
+
+# Broadcast tests run with no quiet hours (unless a test sets some), 8 send threads and a short
+# liveness TTL, so a dead worker is noticed in seconds.
+BROADCASTING: dict[str, object] = {"quiet_hours": "off", "send_threads": 8, "worker_alive_ttl": 2.0}
+
+
+def broadcast_config(config: Config, tw: TwilioLocal, **overrides: object) -> Config:
+    """twilio_config with the broadcast settings above."""
+    return twilio_config(config, tw, **{**BROADCASTING, **overrides})
 
 
 @contextmanager

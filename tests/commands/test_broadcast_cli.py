@@ -23,8 +23,8 @@ from storage import broadcasts as store
 from storage import leaders
 from storage.models import Broadcast, Conversation, OutboxEntry, Resident, Vote, Zone, aware
 from tests.conftest import Chat
-from tests.helpers import installed, terminal
-from tests.test_broadcast import add_residents, broadcast_config
+from tests.factories import add_residents
+from tests.helpers import broadcast_config, installed, terminal
 from tests.twilio_local import TwilioLocal
 from worker.context import WorkerContext
 from worker.runner import drain

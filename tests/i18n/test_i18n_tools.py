@@ -20,8 +20,8 @@ from click.testing import CliRunner
 from bot import i18n
 from bot.cli import main
 from bot.i18n import catalogs, glossary, review
+from tests.helpers import REPO
 
-REPO = Path(__file__).parent.parent
 GLOSSARY_DOC = REPO / "docs" / "aymara-glossary.md"
 
 

@@ -13,7 +13,7 @@ from bot.engine import InboundMessage
 from bot.inbound import receive
 from storage.models import ReceivedMessage
 from tests.conftest import BACKENDS, Chat
-from tests.test_reports import onboard, report
+from tests.factories import onboard, report
 
 pytestmark = pytest.mark.parametrize(
     "db_url", [b for b in BACKENDS if b == "postgresql"], indirect=True

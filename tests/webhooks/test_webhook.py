@@ -12,7 +12,6 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,13 +33,12 @@ from storage.models import (
 )
 from storage.statuses import apply_early_statuses
 from tests.conftest import AUTH_TOKEN, inbound_params, sign, signed_post
+from tests.helpers import DATA
 
 INBOUND = "/twilio/inbound"
 STATUS = "/twilio/status"
 PHONE = "+59171234567"
-SAMPLES: dict[str, Any] = json.loads(
-    (Path(__file__).parent / "data" / "webhook-samples.json").read_text(encoding="utf-8")
-)
+SAMPLES: dict[str, Any] = json.loads((DATA / "webhook-samples.json").read_text(encoding="utf-8"))
 INBOUND_SAMPLES = [
     "sms",
     "whatsapp_text",
@@ -693,7 +691,7 @@ def test_whatsapp_report_takes_the_photo_and_the_location_pin_as_they_come(
     client: Any, sessions: sessionmaker[Session]
 ) -> None:
     """Twilio's own WhatsApp photo and location fields end up on the report."""
-    samples = json.loads((Path(__file__).parent / "data" / "webhook-samples.json").read_text())
+    samples = json.loads((DATA / "webhook-samples.json").read_text())
 
     def wa(body: str, **extra: str) -> str:
         return reply(say(client, body, channel="whatsapp", **extra))

@@ -28,13 +28,13 @@ from storage.models import (
     Delivery,
     OutboxEntry,
     Resident,
-    Zone,
     utcnow,
 )
 from storage.stats import stats
 from storage.statuses import apply_status
 from tests.conftest import signed_post
-from tests.helpers import SMS_FROM, WHATSAPP_FROM, installed, twilio_config
+from tests.factories import AY, ES, OFF, add_residents, announce, broadcast, deliveries, phones
+from tests.helpers import SMS_FROM, WHATSAPP_FROM, broadcast_config, installed
 from tests.twilio_local import TwilioLocal
 from worker import context as worker_context
 from worker.broadcast import run_chunk
@@ -47,22 +47,9 @@ from worker.runner import drain
 from worker.sender import MAX_ATTEMPTS
 from worker.sweeper import sweep
 
-ES = "Mañana no hay agua de 8:00 a 14:00."
-AY = "Qharürux janiw uma utjkaniti 8:00 14:00 ukjakama."
-OFF = store.QuietHours.parse("off")
-
-
 # -- fixtures ------------------------------------------------------------------------------
 
 pytestmark = pytest.mark.usefixtures("local_only")
-
-# Broadcast tests run with no quiet hours (unless a test sets some), 8 send threads and a short
-# liveness TTL, so a dead worker is noticed in seconds.
-BROADCASTING: dict[str, object] = {"quiet_hours": "off", "send_threads": 8, "worker_alive_ttl": 2.0}
-
-
-def broadcast_config(config: Config, tw: TwilioLocal, **overrides: object) -> Config:
-    return twilio_config(config, tw, **{**BROADCASTING, **overrides})
 
 
 @pytest.fixture
@@ -72,88 +59,6 @@ def ctx(config: Config, tw: TwilioLocal) -> Iterator[WorkerContext]:
 
 
 # -- helpers -------------------------------------------------------------------------------
-
-_next_phone = iter(range(59171100000, 59171999999))
-
-
-def add_residents(
-    sessions: sessionmaker[Session],
-    count: int,
-    *,
-    zone: str = "Sopocachi",
-    language: str = "es",
-    status: str = "active",
-    topics: list[str] | None = None,
-    channel: str = "sms",
-    whatsapp_recent: bool = False,
-) -> list[int]:
-    """Residents inserted as the onboarding flow leaves them; returns their ids."""
-    now = utcnow()
-    with transaction(sessions) as session:
-        zone_id = session.scalars(select(Zone.id).where(Zone.name == zone)).first()
-        assert zone_id is not None, zone
-        rows = [
-            Resident(
-                phone=f"+{next(_next_phone)}",
-                language=language,
-                zone_id=zone_id,
-                status=status,
-                topics=list(topics) if topics is not None else None,
-                last_channel=channel,
-                consent_at=now if status != "onboarding" else None,
-                whatsapp_last_inbound_at=now - timedelta(hours=1) if whatsapp_recent else None,
-            )
-            for _ in range(count)
-        ]
-        for row in rows:
-            if topics is None:
-                row.topics = ["announcements", "polls", "news", "reports"]
-        session.add_all(rows)
-        session.flush()
-        return [r.id for r in rows]
-
-
-def phones(sessions: sessionmaker[Session], ids: list[int]) -> list[str]:
-    with sessions() as session:
-        return list(session.scalars(select(Resident.phone).where(Resident.id.in_(ids))))
-
-
-def announce(
-    sessions: sessionmaker[Session],
-    target: str = "zona:Sopocachi",
-    *,
-    es: str = ES,
-    ay: str | None = AY,
-    kind: str = "announcement",
-    urgent: bool = False,
-    quiet: store.QuietHours = OFF,
-) -> int:
-    with transaction(sessions) as session:
-        return store.create_broadcast(
-            session,
-            kind=kind,
-            target=resolve(session, target),
-            text_es=es,
-            text_ay=ay,
-            urgent=urgent,
-            quiet_hours=quiet,
-        ).id
-
-
-def deliveries(sessions: sessionmaker[Session], broadcast_id: int) -> dict[int, Delivery]:
-    """Delivery rows by resident id."""
-    with sessions() as session:
-        return {
-            d.resident_id: d
-            for d in session.scalars(select(Delivery).where(Delivery.broadcast_id == broadcast_id))
-        }
-
-
-def broadcast(sessions: sessionmaker[Session], broadcast_id: int) -> Broadcast:
-    with sessions() as session:
-        found = session.get(Broadcast, broadcast_id)
-        assert found is not None
-        return found
 
 
 def resident(sessions: sessionmaker[Session], resident_id: int) -> Resident:
