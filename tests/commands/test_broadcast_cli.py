@@ -23,7 +23,7 @@ from storage import broadcasts as store
 from storage import leaders
 from storage.models import Broadcast, Conversation, OutboxEntry, Resident, Vote, Zone, aware
 from tests.conftest import Chat
-from tests.factories import add_residents
+from tests.factories import add_residents, onboard
 from tests.helpers import broadcast_config, installed, terminal
 from tests.twilio_local import TwilioLocal
 from worker.context import WorkerContext
@@ -206,8 +206,7 @@ def test_leader_add_registers_a_leader_for_one_zona(runner: CliRunner, sessions:
 def test_poll_invitation_is_answered_with_a_bare_number(
     runner: CliRunner, ctx: WorkerContext, q: Queue, tw: TwilioLocal, chat: Chat
 ) -> None:
-    for text in ("Hola", "1", "Sopocachi", "1"):
-        chat.say(text)
+    onboard(chat)
     out = run(
         runner,
         "poll",

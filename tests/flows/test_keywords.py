@@ -11,13 +11,7 @@ from bot.text import normalize
 from storage.models import Conversation, ReceivedMessage, Resident
 from storage.seed import read_zones
 from tests.conftest import Chat
-
-
-def onboard(chat: Chat, lang: str = "1") -> None:
-    chat.say("hola")
-    chat.say(lang)
-    chat.say("Sopocachi")
-    chat.say("1")
+from tests.factories import onboard
 
 
 def person(chat: Chat) -> Resident | None:

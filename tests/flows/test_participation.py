@@ -20,13 +20,8 @@ from storage.models import (
     utcnow,
 )
 from tests.conftest import Chat
+from tests.factories import onboard
 from tests.helpers import add_poll
-
-
-def onboard(chat: Chat, lang: str = "1", zone: str = "Sopocachi") -> Chat:
-    for text in ("hola", lang, zone, "1"):
-        chat.say(text)
-    return chat
 
 
 def zone_id(chat: Chat, name: str) -> int:

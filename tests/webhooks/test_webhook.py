@@ -288,7 +288,7 @@ def test_a_repeat_of_a_message_that_got_no_reply_gets_an_empty_response(
 def test_a_repeat_after_the_resident_erased_their_data_repeats_nothing(
     client: Any, sessions: Any
 ) -> None:
-    onboard(client)
+    onboard_by_webhook(client)
     params = inbound_params("ayuda")
     assert "ALTA: volver" in reply(signed_post(client, INBOUND, params))
     say(client, "borrar")
@@ -489,12 +489,13 @@ def test_status_callbacks_as_twilio_posts_them_are_applied(
 # --- onboarding over the webhook ---------------------------------------------------------------
 
 
-def onboard(client: Any, phone: str = PHONE) -> list[str]:
+def onboard_by_webhook(client: Any, phone: str = PHONE) -> list[str]:
+    """A Spanish sign-up in Sopocachi, signed and posted as Twilio would; the four replies."""
     return [reply(say(client, body, phone)) for body in ("Hola", "1", "Sopocachi", "1")]
 
 
 def test_onboarding_in_spanish_ends_at_the_menu_in_one_sms_each(client: Any, sessions: Any) -> None:
-    replies = onboard(client)
+    replies = onboard_by_webhook(client)
     assert "Bienvenido a Mi Barrio" in replies[0]
     assert "zona" in replies[1].lower()
     assert "Zona Sopocachi" in replies[2] and "1 Acepto" in replies[2]
