@@ -18,6 +18,7 @@ from storage.db import transaction
 from storage.models import Broadcast, Delivery, Resident, Zone, utcnow
 from tests.conftest import Chat
 
+PHONE = "+59171234567"  # the phone of Chat and inbound_params unless a test names another
 # A report's code as residents receive it.
 CODE = re.compile(r"R-[2-9A-HJ-NP-Z]{4}")
 
@@ -121,6 +122,19 @@ def announce(
 
 
 # -- reading back -------------------------------------------------------------------------
+
+
+def find_resident(sessions: sessionmaker[Session], phone: str = PHONE) -> Resident | None:
+    """The resident row of this phone, or None: never wrote, declined consent, or erased."""
+    with sessions() as session:
+        return session.scalar(select(Resident).where(Resident.phone == phone))
+
+
+def resident(sessions: sessionmaker[Session], phone: str = PHONE) -> Resident:
+    """The resident row of this phone, which must exist."""
+    row = find_resident(sessions, phone)
+    assert row is not None, f"no resident for {phone}"
+    return row
 
 
 def phones(sessions: sessionmaker[Session], ids: list[int]) -> list[str]:

@@ -36,20 +36,21 @@ def commits(sessions: sessionmaker[Session]) -> Iterator[list[str]]:
 
 
 @pytest.fixture
-def resident(sessions: sessionmaker[Session]) -> Chat:
+def signed_up(sessions: sessionmaker[Session]) -> Chat:
+    """A signed-up resident's conversation, with asynchronous navigation commits on."""
     return onboard(Chat(sessions, async_navigation=True))
 
 
 def test_moving_through_the_menus_commits_without_waiting_for_the_flush(
-    resident: Chat, commits: list[str]
+    signed_up: Chat, commits: list[str]
 ) -> None:
     for text in ("menu", "ayuda", "1", "menu", "0", "hola"):
-        resident.say(text)
+        signed_up.say(text)
         assert commits[-1] == "off", text
 
 
 def test_what_a_turn_records_is_committed_durably(
-    sessions: sessionmaker[Session], resident: Chat, commits: list[str]
+    sessions: sessionmaker[Session], signed_up: Chat, commits: list[str]
 ) -> None:
     newcomer = Chat(sessions, phone="+59171111111", async_navigation=True)
     newcomer.say("hola")  # a new resident's row
@@ -61,12 +62,12 @@ def test_what_a_turn_records_is_committed_durably(
     newcomer.say("1")  # consent
     assert commits[-1] == "on"
 
-    code = report(resident)  # the report row
+    code = report(signed_up)  # the report row
     assert code and commits[-1] == "on"
-    resident.say("idioma")
-    resident.say("2")  # another language
+    signed_up.say("idioma")
+    signed_up.say("2")  # another language
     assert commits[-1] == "on"
-    resident.say("BAJA")  # the opt-out
+    signed_up.say("BAJA")  # the opt-out
     assert commits[-1] == "on"
 
 
@@ -79,10 +80,10 @@ def test_without_the_setting_every_turn_is_durable(
 
 
 def test_an_asynchronous_turn_stores_its_message_row_whole(
-    sessions: sessionmaker[Session], resident: Chat, commits: list[str]
+    sessions: sessionmaker[Session], signed_up: Chat, commits: list[str]
 ) -> None:
     msg = InboundMessage(
-        phone=resident.phone, channel="sms", body="menu", media=["https://x.test/1.jpg"]
+        phone=signed_up.phone, channel="sms", body="menu", media=["https://x.test/1.jpg"]
     )
     replies = receive(sessions, "SMasync1", msg, async_navigation=True)
     assert commits[-1] == "off"

@@ -33,6 +33,7 @@ from storage.models import (
 )
 from storage.statuses import apply_early_statuses
 from tests.conftest import AUTH_TOKEN, inbound_params, sign, signed_post
+from tests.factories import resident
 from tests.helpers import DATA
 
 INBOUND = "/twilio/inbound"
@@ -76,13 +77,6 @@ def say(client: Any, body: str, phone: str = PHONE, **kwargs: Any) -> Any:
 def count(sessions: sessionmaker[Session], model: type, *where: Any) -> int:
     with sessions() as session:
         return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
-
-
-def resident(sessions: sessionmaker[Session], phone: str = PHONE) -> Resident:
-    with sessions() as session:
-        row = session.scalar(select(Resident).where(Resident.phone == phone))
-        assert row is not None, f"no resident for {phone}"
-        return row
 
 
 def conversation(sessions: sessionmaker[Session], phone: str = PHONE) -> Conversation:

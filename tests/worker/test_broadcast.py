@@ -61,7 +61,7 @@ def ctx(config: Config, tw: TwilioLocal) -> Iterator[WorkerContext]:
 # -- helpers -------------------------------------------------------------------------------
 
 
-def resident(sessions: sessionmaker[Session], resident_id: int) -> Resident:
+def resident_by_id(sessions: sessionmaker[Session], resident_id: int) -> Resident:
     with sessions() as session:
         found = session.get(Resident, resident_id)
         assert found is not None
@@ -299,7 +299,7 @@ def test_opted_out_at_twilio_marks_resident_and_delivery(
     rows = deliveries(ctx.sessions, broadcast_id)
     assert (rows[gone].status, rows[gone].error_code) == ("opted_out", 21610)
     assert rows[stays].status == "queued"
-    assert resident(ctx.sessions, gone).status == "opted_out"
+    assert resident_by_id(ctx.sessions, gone).status == "opted_out"
     assert per_recipient(tw)[gone_phone] == 1
 
     later = announce(ctx.sessions)
@@ -322,7 +322,7 @@ def test_bad_number_fails_and_is_skipped_from_then_on(
 
     row = deliveries(ctx.sessions, broadcast_id)[bad]
     assert (row.status, row.error_code, row.attempts) == ("failed", code, 1)
-    marked = resident(ctx.sessions, bad)
+    marked = resident_by_id(ctx.sessions, bad)
     assert marked.number_invalid_at is not None and marked.status == "active"
     with ctx.sessions() as session:
         assert (
