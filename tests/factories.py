@@ -1,4 +1,4 @@
-"""Residents, reports and broadcasts made the way the app makes them, and read back.
+"""Residents, reports, polls and broadcasts made the way the app makes them, and read back.
 
 One definition of each, shared by every area: `onboard(chat)` means the same sign-up in a flow
 test, a webhook test and a staff-command test, so a change to onboarding is made here once.
@@ -7,7 +7,8 @@ test, a webhook test and a staff-command test, so a change to onboarding is made
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,7 +16,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.targets import resolve
 from storage import broadcasts as store
 from storage.db import transaction
-from storage.models import Broadcast, Delivery, Resident, Zone, utcnow
+from storage.models import (
+    Broadcast,
+    Delivery,
+    Poll,
+    PollOption,
+    PollZone,
+    Resident,
+    Zone,
+    utcnow,
+)
 from tests.conftest import Chat
 
 PHONE = "+59171234567"  # the phone of Chat and inbound_params unless a test names another
@@ -119,6 +129,39 @@ def announce(
             urgent=urgent,
             quiet_hours=quiet,
         ).id
+
+
+YES_NO = (("Sí", "Jisa"), ("No", "Janiwa"))
+
+
+def add_poll(
+    session: Session,
+    question_es: str,
+    question_ay: str | None = "Domingo feria lurañani?",
+    *,
+    options: Sequence[tuple[str, str]] = YES_NO,
+    zone: str | None = None,
+    closes_in: timedelta | None = timedelta(days=3),
+    created_at: datetime | None = None,
+) -> Poll:
+    """A poll for the city, or for one zona by name, with (Spanish, Aymara) options."""
+    poll = Poll(
+        question_es=question_es,
+        question_ay=question_ay,
+        target=f"zona:{zone}" if zone else "all",
+        citywide=zone is None,
+        closes_at=utcnow() + closes_in if closes_in else None,
+        created_at=created_at or utcnow(),
+    )
+    poll.options = [
+        PollOption(position=n, label_es=es, label_ay=ay) for n, (es, ay) in enumerate(options, 1)
+    ]
+    session.add(poll)
+    session.flush()
+    if zone:
+        zone_id = session.scalars(select(Zone.id).where(Zone.name == zone)).one()
+        session.add(PollZone(poll_id=poll.id, zone_id=zone_id))
+    return poll
 
 
 # -- reading back -------------------------------------------------------------------------

@@ -1,22 +1,19 @@
-"""Helpers several test modules share: Twilio on the local server, worker contexts, terminals."""
+"""Helpers several test modules share: Twilio on the local server, worker contexts, terminals,
+Hypothesis settings. What makes residents, polls and broadcasts is in tests/factories.py."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, settings
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from bot.config import Config
-from storage.models import Poll, PollOption, PollZone, Zone, utcnow
 from tests.twilio_local import TwilioLocal
 from worker import context as worker_context
 from worker import pool
@@ -126,36 +123,3 @@ def fuzz_settings(max_examples: int) -> settings:
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
-
-
-YES_NO = (("Sí", "Jisa"), ("No", "Janiwa"))
-
-
-def add_poll(
-    session: Session,
-    question_es: str,
-    question_ay: str | None = "Domingo feria lurañani?",
-    *,
-    options: Sequence[tuple[str, str]] = YES_NO,
-    zone: str | None = None,
-    closes_in: timedelta | None = timedelta(days=3),
-    created_at: datetime | None = None,
-) -> Poll:
-    """A poll for the city, or for one zona by name, with (Spanish, Aymara) options."""
-    poll = Poll(
-        question_es=question_es,
-        question_ay=question_ay,
-        target=f"zona:{zone}" if zone else "all",
-        citywide=zone is None,
-        closes_at=utcnow() + closes_in if closes_in else None,
-        created_at=created_at or utcnow(),
-    )
-    poll.options = [
-        PollOption(position=n, label_es=es, label_ay=ay) for n, (es, ay) in enumerate(options, 1)
-    ]
-    session.add(poll)
-    session.flush()
-    if zone:
-        zone_id = session.scalars(select(Zone.id).where(Zone.name == zone)).one()
-        session.add(PollZone(poll_id=poll.id, zone_id=zone_id))
-    return poll

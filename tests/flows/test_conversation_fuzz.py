@@ -48,7 +48,8 @@ from storage.models import (
     Zone,
     utcnow,
 )
-from tests.helpers import add_poll, fuzz_settings
+from tests.factories import add_poll
+from tests.helpers import fuzz_settings
 
 WORDS = [
     *"0123456789",

@@ -20,8 +20,7 @@ from storage.models import (
     utcnow,
 )
 from tests.conftest import Chat
-from tests.factories import onboard
-from tests.helpers import add_poll
+from tests.factories import add_poll, onboard
 
 
 def zone_id(chat: Chat, name: str) -> int:

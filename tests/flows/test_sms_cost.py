@@ -33,7 +33,8 @@ from storage.models import (
     utcnow,
 )
 from tests.conftest import Chat
-from tests.helpers import REPO, add_poll, terminal
+from tests.factories import add_poll
+from tests.helpers import REPO, terminal
 from worker.followups import send_due_followups
 
 CODE = re.compile(r"R-[2-9A-HJ-NP-Z]{4}")
