@@ -1,10 +1,12 @@
 """Helpers several test modules share: Twilio on the local server, worker contexts, terminals,
-Hypothesis settings. What makes residents, polls and broadcasts is in tests/factories.py."""
+Hypothesis settings, conversation scripts. What makes residents, polls and broadcasts is in
+tests/factories.py."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -14,6 +16,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, settings
 
 from bot.config import Config
+from tests.conftest import Chat
 from tests.twilio_local import TwilioLocal
 from worker import context as worker_context
 from worker import pool
@@ -123,3 +126,27 @@ def fuzz_settings(max_examples: int) -> settings:
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
+
+
+# A conversation as data: (text in, what the reply contains). A string must be in the reply; a
+# pattern is searched for in it (anchor it with ^ for how the reply starts); several in a tuple
+# must all hold; () checks nothing.
+Expected = str | re.Pattern[str]
+Script = Sequence[tuple[str, Expected | tuple[Expected, ...]]]
+
+
+def starts(prefix: str) -> re.Pattern[str]:
+    """Expects the reply to start with `prefix`, word for word."""
+    return re.compile("^" + re.escape(prefix))
+
+
+def play(chat: Chat, script: Script) -> list[str]:
+    """Say each text of `script` in turn and check its reply; the replies, for further checks."""
+    replies = []
+    for text, expected in script:
+        reply = chat.say(text)
+        for want in expected if isinstance(expected, tuple) else (expected,):
+            found = want.search(reply) if isinstance(want, re.Pattern) else want in reply
+            assert found, f"after {text!r}: expected {want!r} in {reply!r}"
+        replies.append(reply)
+    return replies

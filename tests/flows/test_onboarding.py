@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from sqlalchemy import func, select
 
 from bot.channels import is_gsm7, segments
 from storage.models import Conversation, ReceivedMessage, Zone
 from tests.conftest import Chat
 from tests.factories import find_resident, resident
+from tests.helpers import Script, play, starts
 
 
 def test_first_message_welcomes_in_both_languages_and_offers_the_choice(chat: Chat) -> None:
@@ -22,31 +26,30 @@ def test_any_first_text_gets_the_welcome_even_a_number(chat: Chat) -> None:
     assert "1 Español / 2 Aymar aru" in chat.say("2")
 
 
-def test_spanish_onboarding_to_the_menu(chat: Chat) -> None:
-    chat.say("Buenas")
-    assert "¿En qué zona vive?" in chat.say("1")
-    consent = chat.say("Sopocachi")
-    assert consent.startswith("Zona Sopocachi.")
-    assert "1 Acepto / 2 No acepto" in consent
-    done = chat.say("1")
-    assert "Ya es parte de Mi Barrio" in done
-    assert "Menú" in done or "Menu" in done
-    person = find_resident(chat.sessions, chat.phone)
-    assert person is not None
-    assert (person.status, person.language) == ("active", "es")
+# Signing up in each language, from the first text to the menu: (text in, the reply contains).
+SIGN_UP: dict[str, Script] = {
+    "es": [
+        ("Buenas", "1 Español / 2 Aymar aru"),
+        ("1", "¿En qué zona vive?"),
+        ("Sopocachi", (starts("Zona Sopocachi."), "1 Acepto / 2 No acepto")),
+        ("1", ("Ya es parte de Mi Barrio", re.compile("Men[úu]"))),
+    ],
+    # Aymara from the language choice on.
+    "ay": [
+        ("Kamisaki", "1 Español / 2 Aymar aru"),
+        ("2", "Kawki zonan jakasta?"),
+        ("san sebastian", (re.compile(r"^Zona San Sebasti[áa]n\."), "1 Iyaw / 2 Janiw")),
+        ("maya", "Waliki!"),  # Aymara "one" counts as the digit
+    ],
+}
+
+
+@pytest.mark.parametrize("lang", list(SIGN_UP))
+def test_onboarding_to_the_menu_speaks_the_chosen_language(chat: Chat, lang: str) -> None:
+    play(chat, SIGN_UP[lang])
+    person = resident(chat.sessions, chat.phone)
+    assert (person.status, person.language) == ("active", lang)
     assert person.consent_at is not None
-
-
-def test_aymara_onboarding_speaks_aymara_from_the_language_choice(chat: Chat) -> None:
-    chat.say("Kamisaki")
-    assert "Kawki zonan jakasta?" in chat.say("2")
-    consent = chat.say("san sebastian")
-    assert consent.startswith("Zona San Sebastián.") or consent.startswith("Zona San Sebastian.")
-    assert "1 Iyaw / 2 Janiw" in consent
-    done = chat.say("maya")  # Aymara "one" counts as the digit
-    assert "Waliki!" in done
-    person = find_resident(chat.sessions, chat.phone)
-    assert person is not None and person.language == "ay" and person.status == "active"
 
 
 def test_language_can_be_given_as_a_word(chat: Chat) -> None:
