@@ -18,6 +18,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
+# Each runs a benchmark in subprocesses (gunicorn, the app of a `git archive` of HEAD).
+pytestmark = pytest.mark.slow
+
 
 TINY = [
     sys.executable, "bench/webhook.py",

@@ -20,6 +20,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -208,6 +209,8 @@ def send(
 
 
 FUZZ = fuzz_settings(200)
+# Hundreds of conversations each: about 10 s on SQLite, 20 s on PostgreSQL.
+pytestmark = pytest.mark.slow
 
 
 @FUZZ

@@ -135,6 +135,7 @@ def test_each_recipient_gets_it_once_in_their_language(
     assert done.status == "done" and done.finished_at is not None
 
 
+@pytest.mark.slow  # about 1 s: 120 messages, every chunk job run three times
 def test_rerun_jobs_and_a_second_prepare_send_nothing_more(
     ctx: WorkerContext, q: Queue, tw: TwilioLocal
 ) -> None:
@@ -198,6 +199,7 @@ def test_two_workers_settling_the_last_rows_at_once_still_finish_the_broadcast(
     assert broadcast(ctx.sessions, broadcast_id).status == "done"
 
 
+@pytest.mark.slow  # over 1 s: 350 messages through two worker contexts
 def test_two_workers_on_the_same_chunks_never_double_send(
     config: Config, tw: TwilioLocal, redis_url: str, redis_conn: redis.Redis
 ) -> None:
@@ -620,6 +622,7 @@ def test_redis_down_keeps_the_broadcast_in_the_outbox(
     assert tw.count == 5 and broadcast(ctx.sessions, broadcast_id).status == "done"
 
 
+@pytest.mark.slow  # over 1 s: 150 messages through the sweeper and RQ
 def test_prepared_but_never_enqueued_chunks_are_picked_up_by_the_sweeper(
     ctx: WorkerContext, q: Queue, tw: TwilioLocal
 ) -> None:

@@ -33,6 +33,9 @@ MIBARRIO = Path(sys.executable).parent / "mibarrio"
 THREADS = 8
 ALIVE_TTL = 3
 
+# Worker processes, one of them SIGKILLed mid-broadcast.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def tw() -> Iterator[TwilioLocal]:

@@ -447,6 +447,7 @@ def ping_and(url: str, *commands: tuple[str, ...]) -> list[object]:
         client.close()
 
 
+@pytest.mark.slow  # starts and restarts redis-server
 def test_embedded_redis_starts_and_stops_cleanly(tmp_path_factory: pytest.TempPathFactory) -> None:
     server = EmbeddedRedis(tmp_path_factory.mktemp("er"))  # short: unix socket paths are limited
     seen: list[subprocess.Popen[bytes]] = []
@@ -483,6 +484,7 @@ def onboard_directly(sessions: sessionmaker[Session], phone: str) -> int:
         return session.scalars(select(Resident.id).where(Resident.phone == phone)).one()
 
 
+@pytest.mark.slow  # runs `mibarrio worker` in a subprocess
 def test_worker_command_burst_sends_and_exits(
     tmp_path: Path, redis_url: str, redis_conn: redis.Redis, tw: TwilioLocal
 ) -> None:
