@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install worker chat lint i18n-extract i18n-update i18n-compile i18n-check \
+.PHONY: run test test-fast install worker chat lint i18n-extract i18n-update i18n-compile i18n-check \
 	i18n-cost bench bench-broadcast clean
 
 $(STAMP): pyproject.toml
@@ -21,6 +21,9 @@ run: install ## migrate, seed the zonas, start web + worker (embedded Redis if n
 
 test: install ## the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)
 	$(BIN)/python -m pytest
+
+test-fast: install ## the suite without the tests marked slow (processes, restarts, fuzzing)
+	$(BIN)/python -m pytest -m "not slow"
 
 chat: install ## talk to the bot in the terminal as +59171234567
 	$(BIN)/mibarrio chat --phone +59171234567

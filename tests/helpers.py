@@ -1,26 +1,30 @@
-"""Helpers several test modules share: Twilio on the local server, worker contexts, terminals."""
+"""Helpers several test modules share: Twilio on the local server, worker contexts, terminals,
+Hypothesis settings, conversation scripts. What makes residents, polls and broadcasts is in
+tests/factories.py."""
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, settings
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from bot.config import Config
-from storage.models import Poll, PollOption, PollZone, Zone, utcnow
+from tests.conftest import Chat
 from tests.twilio_local import TwilioLocal
 from worker import context as worker_context
 from worker import pool
 from worker.context import WorkerContext
+
+# The checkout, and the samples the tests read (tests/data), wherever a test module sits.
+REPO = Path(__file__).resolve().parent.parent
+DATA = REPO / "tests" / "data"
 
 ACCOUNT = "AC" + "0" * 32
 SMS_FROM = "+59122000000"
@@ -39,6 +43,16 @@ def twilio_config(config: Config, tw: TwilioLocal, **overrides: object) -> Confi
         "twilio_timeout": 5.0,
     }
     return replace(config, **{**settings, **overrides})  # type: ignore[arg-type]
+
+
+# Broadcast tests run with no quiet hours (unless a test sets some), 8 send threads and a short
+# liveness TTL, so a dead worker is noticed in seconds.
+BROADCASTING: dict[str, object] = {"quiet_hours": "off", "send_threads": 8, "worker_alive_ttl": 2.0}
+
+
+def broadcast_config(config: Config, tw: TwilioLocal, **overrides: object) -> Config:
+    """twilio_config with the broadcast settings above."""
+    return twilio_config(config, tw, **{**BROADCASTING, **overrides})
 
 
 @contextmanager
@@ -114,34 +128,25 @@ def fuzz_settings(max_examples: int) -> settings:
     )
 
 
-YES_NO = (("Sí", "Jisa"), ("No", "Janiwa"))
+# A conversation as data: (text in, what the reply contains). A string must be in the reply; a
+# pattern is searched for in it (anchor it with ^ for how the reply starts); several in a tuple
+# must all hold; () checks nothing.
+Expected = str | re.Pattern[str]
+Script = Sequence[tuple[str, Expected | tuple[Expected, ...]]]
 
 
-def add_poll(
-    session: Session,
-    question_es: str,
-    question_ay: str | None = "Domingo feria lurañani?",
-    *,
-    options: Sequence[tuple[str, str]] = YES_NO,
-    zone: str | None = None,
-    closes_in: timedelta | None = timedelta(days=3),
-    created_at: datetime | None = None,
-) -> Poll:
-    """A poll for the city, or for one zona by name, with (Spanish, Aymara) options."""
-    poll = Poll(
-        question_es=question_es,
-        question_ay=question_ay,
-        target=f"zona:{zone}" if zone else "all",
-        citywide=zone is None,
-        closes_at=utcnow() + closes_in if closes_in else None,
-        created_at=created_at or utcnow(),
-    )
-    poll.options = [
-        PollOption(position=n, label_es=es, label_ay=ay) for n, (es, ay) in enumerate(options, 1)
-    ]
-    session.add(poll)
-    session.flush()
-    if zone:
-        zone_id = session.scalars(select(Zone.id).where(Zone.name == zone)).one()
-        session.add(PollZone(poll_id=poll.id, zone_id=zone_id))
-    return poll
+def starts(prefix: str) -> re.Pattern[str]:
+    """Expects the reply to start with `prefix`, word for word."""
+    return re.compile("^" + re.escape(prefix))
+
+
+def play(chat: Chat, script: Script) -> list[str]:
+    """Say each text of `script` in turn and check its reply; the replies, for further checks."""
+    replies = []
+    for text, expected in script:
+        reply = chat.say(text)
+        for want in expected if isinstance(expected, tuple) else (expected,):
+            found = want.search(reply) if isinstance(want, re.Pattern) else want in reply
+            assert found, f"after {text!r}: expected {want!r} in {reply!r}"
+        replies.append(reply)
+    return replies

@@ -16,6 +16,9 @@ import pytest
 
 BIN = Path(sys.executable).parent
 
+# Starts `mibarrio run`: honcho, gunicorn, a worker and an embedded redis-server.
+pytestmark = pytest.mark.slow
+
 
 def free_port() -> int:
     with socket.socket() as sock:

@@ -28,20 +28,11 @@ from storage.models import (
     utcnow,
 )
 from tests.conftest import Chat
+from tests.factories import neighbour, onboard
 
 LEADER = "+59171000900"
 # Midday in La Paz (UTC-4), so no reply depends on quiet hours unless a test wants them.
 NOON = utcnow().replace(hour=16, minute=0, second=0, microsecond=0)
-
-
-def onboard(chat: Chat, lang: str = "1", zone: str = "Sopocachi") -> Chat:
-    for text in ("hola", lang, zone, "1"):
-        chat.say(text)
-    return chat
-
-
-def person(chat: Chat, phone: str, lang: str = "1", zone: str = "Sopocachi") -> Chat:
-    return onboard(Chat(chat.sessions, phone=phone, now=chat.now), lang, zone)
 
 
 def zone_id(chat: Chat, name: str) -> int:
@@ -115,9 +106,9 @@ def create_poll(
 
 def test_leader_poll_in_spanish_goes_to_their_zona_only(chat: Chat) -> None:
     lead = leader(chat)
-    neighbour = person(lead, "+59171000901")
-    person(lead, "+59171000902", lang="2")
-    elsewhere = person(lead, "+59171000903", zone="Achumani")
+    nearby = neighbour(lead, "+59171000901")
+    neighbour(lead, "+59171000902", lang="2")
+    elsewhere = neighbour(lead, "+59171000903", zone="Achumani")
 
     assert "Nueva encuesta para la zona Sopocachi. Escriba la pregunta." in lead.say("ENCUESTA")
     assert "de 2 a 9 opciones" in lead.say("¿Feria el domingo en la plaza?")
@@ -151,13 +142,13 @@ def test_leader_poll_in_spanish_goes_to_their_zona_only(chat: Chat) -> None:
     assert broadcast.created_by == resident_id(lead) and broadcast.recipients == 3
 
     # Residents of the zona can answer it; the rest of the city never sees it.
-    assert "¿Feria el domingo en la plaza? 1 Si, 2 No, 3 Tal vez" in neighbour.say("2")
+    assert "¿Feria el domingo en la plaza? 1 Si, 2 No, 3 Tal vez" in nearby.say("2")
     assert "No hay encuestas abiertas" in elsewhere.say("2")
 
 
 def test_leader_poll_in_aymara_keeps_the_leaders_words(chat: Chat) -> None:
     lead = leader(chat, lang="2")
-    person(lead, "+59171000901")
+    neighbour(lead, "+59171000901")
     assert "Machaq encuesta, zona Sopocachi ukataki" in lead.say("ENCUESTA")
     assert "ajlliñanaka" in lead.say("Domingo feria lurañani?")
     assert "Qawqha urus" in lead.say("Jisa / Janiwa")
@@ -250,8 +241,8 @@ NOTICE = "Mañana minga de limpieza en la plaza a las 8. Traigan escobas."
 
 def test_leader_notice_in_spanish(chat: Chat) -> None:
     lead = leader(chat)
-    person(lead, "+59171000901")
-    person(lead, "+59171000903", zone="Achumani")
+    neighbour(lead, "+59171000901")
+    neighbour(lead, "+59171000903", zone="Achumani")
     assert "Nuevo aviso para la zona Sopocachi" in lead.say("AVISO")
     preview = lead.say(NOTICE)
     assert "Mañana minga de limpieza en la plaza a las 8. Traigan escobas." in preview
@@ -415,7 +406,7 @@ def vote(chat: Chat, phone: str, poll_id: int, position: int) -> None:
 def test_results_latest_first_one_sms_each(chat: Chat) -> None:
     lead = leader(chat)
     for phone in ("+59171000901", "+59171000902", "+59171000904"):
-        person(lead, phone)
+        neighbour(lead, phone)
     assert "Usted no creo encuestas todavia" in lead.say("RESULTADOS")
     create_poll(lead, "¿Feria el domingo?", "Sí, No")
     lead.later(60)
@@ -532,7 +523,7 @@ def send_notice(lead: Chat, text: str = NOTICE) -> str:
 
 def test_a_leader_sends_at_most_three_a_day_in_la_paz(chat: Chat) -> None:
     lead = leader(chat)
-    person(lead, "+59171000901")
+    neighbour(lead, "+59171000901")
     for n in range(3):
         assert "Listo: su aviso va a 2 vecinos" in send_notice(lead, f"{NOTICE} ({n})")
     for command in ("AVISO", "ENCUESTA"):
@@ -575,7 +566,7 @@ def test_erasing_their_data_does_not_give_a_leader_a_new_daily_allowance(
     chat: Chat, lang: str | None
 ) -> None:
     lead = leader(chat, lang=lang)
-    person(lead, "+59171000902")
+    neighbour(lead, "+59171000902")
     for n in range(3):
         assert "Listo: su aviso va a" in send_notice(lead, f"{NOTICE} ({n})")
     erased = lead.say("BORRAR")

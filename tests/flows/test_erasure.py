@@ -18,7 +18,7 @@ from storage import reports as report_store
 from storage.db import transaction
 from storage.models import Base, Report, ReportSupporter, Resident, Vote
 from tests.conftest import Chat
-from tests.helpers import add_poll
+from tests.factories import add_poll
 
 PHONE = "+59171230001"
 NEIGHBOUR = "+59171230002"

@@ -67,6 +67,7 @@ def other_conn(redis_url: str) -> Iterator[redis.Redis]:
     conn.close()
 
 
+@pytest.mark.slow  # waits out its slots: 120 sends at 50/s, 2.4 s
 def test_a_burst_at_50_per_second_never_books_more_than_50_in_any_second(
     redis_conn: redis.Redis, other_conn: redis.Redis
 ) -> None:
@@ -81,6 +82,7 @@ def test_a_burst_at_50_per_second_never_books_more_than_50_in_any_second(
     assert sent.slots[-1] - sent.slots[0] == pytest.approx(119 / 50, abs=0.002)
 
 
+@pytest.mark.slow  # waits out its slots: 90 segments at 60/s, 1.5 s
 def test_cost_is_counted_in_segments(redis_conn: redis.Redis) -> None:
     limiter = RateLimiter(redis_conn, 60)
     sent = burst([limiter], threads=10, each=3, cost=3)  # 30 messages of 3 segments

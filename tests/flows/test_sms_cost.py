@@ -33,11 +33,12 @@ from storage.models import (
     utcnow,
 )
 from tests.conftest import Chat
-from tests.helpers import add_poll, terminal
+from tests.factories import add_poll
+from tests.helpers import REPO, terminal
 from worker.followups import send_due_followups
 
 CODE = re.compile(r"R-[2-9A-HJ-NP-Z]{4}")
-COST_DOC = Path(__file__).parent.parent / "docs" / "sms-cost.md"
+COST_DOC = REPO / "docs" / "sms-cost.md"
 SINGLE_SEGMENT_SHARE = 0.90
 
 # What a resident types, in each language (Aymara residents answer with Aymara words where the

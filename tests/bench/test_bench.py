@@ -16,7 +16,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
+
+# Each runs a benchmark in subprocesses (gunicorn, the app of a `git archive` of HEAD).
+pytestmark = pytest.mark.slow
 
 
 TINY = [

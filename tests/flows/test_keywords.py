@@ -11,19 +11,7 @@ from bot.text import normalize
 from storage.models import Conversation, ReceivedMessage, Resident
 from storage.seed import read_zones
 from tests.conftest import Chat
-
-
-def onboard(chat: Chat, lang: str = "1") -> None:
-    chat.say("hola")
-    chat.say(lang)
-    chat.say("Sopocachi")
-    chat.say("1")
-
-
-def person(chat: Chat) -> Resident | None:
-    with chat.sessions() as session:
-        return session.scalar(select(Resident).where(Resident.phone == chat.phone))
-
+from tests.factories import find_resident, onboard, resident
 
 OPT_OUT_WORDS = [
     "BAJA",
@@ -117,7 +105,7 @@ def test_opt_out_said_politely_in_the_middle_of_a_report_still_wins(chat: Chat) 
     chat.say("1")
     chat.say("1")
     reply = chat.say("Ya no quiero recibir mensajes, gracias")  # "ya" and "gracias" aside
-    assert person(chat).status == "opted_out", reply  # type: ignore[union-attr]
+    assert resident(chat.sessions, chat.phone).status == "opted_out", reply
 
 
 def test_asking_in_plain_words_in_the_middle_of_a_report_opts_out(chat: Chat) -> None:
@@ -125,7 +113,7 @@ def test_asking_in_plain_words_in_the_middle_of_a_report_opts_out(chat: Chat) ->
     chat.say("1")
     chat.say("3")
     reply = chat.say("Ya no me escriban, por favor")
-    assert person(chat).status == "opted_out", reply  # type: ignore[union-attr]
+    assert resident(chat.sessions, chat.phone).status == "opted_out", reply
     assert "no le enviaremos más mensajes" in reply.replace("mas", "más")
 
 
@@ -139,7 +127,7 @@ def test_opt_out_wins_in_the_middle_of_onboarding(chat: Chat) -> None:
     chat.say("1")
     reply = chat.say("BAJA")
     assert "no le enviaremos más mensajes" in reply.replace("mas", "más")
-    assert person(chat).status == "opted_out"  # type: ignore[union-attr]
+    assert resident(chat.sessions, chat.phone).status == "opted_out"
 
 
 def test_opt_out_before_choosing_a_language_is_confirmed_in_both(chat: Chat) -> None:
@@ -161,13 +149,13 @@ def test_opted_out_resident_gets_one_line_on_how_to_rejoin(chat: Chat) -> None:
         reply = chat.say(text)
         assert "Para volver, escriba ALTA" in reply
         assert "\n" not in reply
-    assert person(chat).status == "opted_out"  # type: ignore[union-attr]
+    assert resident(chat.sessions, chat.phone).status == "opted_out"
 
 
 def test_opt_out_of_an_unknown_number_is_kept_as_suppression(chat: Chat) -> None:
     reply = chat.say("STOP")
     assert "ALTA" in reply
-    assert person(chat).status == "opted_out"  # type: ignore[union-attr]
+    assert resident(chat.sessions, chat.phone).status == "opted_out"
 
 
 def test_opt_back_in_returns_an_onboarded_resident_to_the_menu(chat: Chat) -> None:
@@ -175,14 +163,14 @@ def test_opt_back_in_returns_an_onboarded_resident_to_the_menu(chat: Chat) -> No
     chat.say("BAJA")
     reply = chat.say("ALTA")
     assert "de vuelta" in reply and "Menu" in reply
-    assert person(chat).status == "active"  # type: ignore[union-attr]
-    assert person(chat).opted_out_at is None  # type: ignore[union-attr]
+    assert resident(chat.sessions, chat.phone).status == "active"
+    assert resident(chat.sessions, chat.phone).opted_out_at is None
 
 
 def test_opt_back_in_before_finishing_signup_restarts_onboarding(chat: Chat) -> None:
     chat.say("STOP")
     assert "1 Español / 2 Aymar aru" in chat.say("START")
-    assert person(chat).status == "onboarding"  # type: ignore[union-attr]
+    assert resident(chat.sessions, chat.phone).status == "onboarding"
 
 
 def test_yes_does_nothing_special_for_an_active_resident(chat: Chat) -> None:
@@ -224,7 +212,7 @@ def test_menu_leaves_any_flow(chat: Chat, word: str) -> None:
     reply = chat.say(word)
     assert reply.startswith("Menu:")
     chat.say("1")  # would have confirmed erasing inside the flow
-    assert person(chat) is not None and person(chat).status == "active"  # type: ignore[union-attr]
+    assert resident(chat.sessions, chat.phone).status == "active"
 
 
 def test_language_switch_from_spanish_to_aymara_and_back(chat: Chat) -> None:
@@ -232,7 +220,7 @@ def test_language_switch_from_spanish_to_aymara_and_back(chat: Chat) -> None:
     assert "1 Español / 2 Aymar aru" in chat.say("IDIOMA")
     reply = chat.say("2")
     assert "aymar arut" in reply and "Yanapa" in reply
-    assert person(chat).language == "ay"  # type: ignore[union-attr]
+    assert resident(chat.sessions, chat.phone).language == "ay"
     chat.say("aru")
     assert "le escribiremos en español" in chat.say("1")
 
@@ -249,7 +237,7 @@ def test_erase_needs_confirmation_and_removes_personal_data(chat: Chat) -> None:
     assert "1 Si, borrar / 2 No" in chat.say("BORRAR")
     reply = chat.say("1")
     assert "Sus datos fueron borrados" in reply
-    assert person(chat) is None  # no row with that phone any more
+    assert find_resident(chat.sessions, chat.phone) is None  # no row with that phone any more
     with chat.sessions() as session:
         anonymous = session.scalars(select(Resident)).one()
         assert anonymous.phone is None and anonymous.status == "erased"
@@ -265,7 +253,7 @@ def test_erase_can_be_declined(chat: Chat) -> None:
     onboard(chat)
     chat.say("borrar")
     assert "No borramos nada" in chat.say("2")
-    assert person(chat).status == "active"  # type: ignore[union-attr]
+    assert resident(chat.sessions, chat.phone).status == "active"
 
 
 def test_erase_works_for_someone_who_opted_out(chat: Chat) -> None:
@@ -273,7 +261,7 @@ def test_erase_works_for_someone_who_opted_out(chat: Chat) -> None:
     chat.say("BAJA")
     assert "¿Borrar" in chat.say("BORRAR")
     assert "borrados" in chat.say("1")
-    assert person(chat) is None
+    assert find_resident(chat.sessions, chat.phone) is None
 
 
 def test_erase_before_consent_removes_everything_at_once(chat: Chat) -> None:
@@ -367,5 +355,5 @@ def test_fullwidth_stretched_opt_out_in_a_conversation_opts_out(chat: Chat) -> N
     onboard(chat)
     chat.say("1")  # in the middle of a report
     assert "no le enviaremos mas mensajes" in chat.say("ＢＡＪＡＡＡ")  # SMS: GSM-7 folds á
-    resident = person(chat)
-    assert resident is not None and resident.status == "opted_out"
+    found = find_resident(chat.sessions, chat.phone)
+    assert found is not None and found.status == "opted_out"

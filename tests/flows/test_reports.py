@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -13,33 +12,7 @@ from storage import reports as store
 from storage.db import transaction
 from storage.models import Report, ReportSupporter, Resident, utcnow
 from tests.conftest import Chat
-
-CODE = re.compile(r"R-[2-9A-HJ-NP-Z]{4}")
-
-
-def onboard(chat: Chat, lang: str = "1", zone: str = "Sopocachi") -> Chat:
-    chat.say("hola")
-    chat.say(lang)
-    chat.say(zone)
-    chat.say("1")
-    return chat
-
-
-def neighbour(chat: Chat, phone: str, lang: str = "1", zone: str = "Sopocachi") -> Chat:
-    return onboard(Chat(chat.sessions, phone=phone), lang, zone)
-
-
-def report(
-    chat: Chat,
-    category: str = "1",
-    text: str = "No hay agua desde el lunes",
-    place: str = "Calle Guachalla 123",
-) -> str:
-    chat.say("1")
-    chat.say(category)
-    chat.say(text)
-    chat.say(place)
-    return chat.say("1")
+from tests.factories import CODE, neighbour, onboard, report
 
 
 def reports_in_db(chat: Chat) -> list[Report]:

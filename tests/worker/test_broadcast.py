@@ -28,13 +28,13 @@ from storage.models import (
     Delivery,
     OutboxEntry,
     Resident,
-    Zone,
     utcnow,
 )
 from storage.stats import stats
 from storage.statuses import apply_status
 from tests.conftest import signed_post
-from tests.helpers import SMS_FROM, WHATSAPP_FROM, installed, twilio_config
+from tests.factories import AY, ES, OFF, add_residents, announce, broadcast, deliveries, phones
+from tests.helpers import SMS_FROM, WHATSAPP_FROM, broadcast_config, installed
 from tests.twilio_local import TwilioLocal
 from worker import context as worker_context
 from worker.broadcast import run_chunk
@@ -47,22 +47,9 @@ from worker.runner import drain
 from worker.sender import MAX_ATTEMPTS
 from worker.sweeper import sweep
 
-ES = "Mañana no hay agua de 8:00 a 14:00."
-AY = "Qharürux janiw uma utjkaniti 8:00 14:00 ukjakama."
-OFF = store.QuietHours.parse("off")
-
-
 # -- fixtures ------------------------------------------------------------------------------
 
 pytestmark = pytest.mark.usefixtures("local_only")
-
-# Broadcast tests run with no quiet hours (unless a test sets some), 8 send threads and a short
-# liveness TTL, so a dead worker is noticed in seconds.
-BROADCASTING: dict[str, object] = {"quiet_hours": "off", "send_threads": 8, "worker_alive_ttl": 2.0}
-
-
-def broadcast_config(config: Config, tw: TwilioLocal, **overrides: object) -> Config:
-    return twilio_config(config, tw, **{**BROADCASTING, **overrides})
 
 
 @pytest.fixture
@@ -73,90 +60,8 @@ def ctx(config: Config, tw: TwilioLocal) -> Iterator[WorkerContext]:
 
 # -- helpers -------------------------------------------------------------------------------
 
-_next_phone = iter(range(59171100000, 59171999999))
 
-
-def add_residents(
-    sessions: sessionmaker[Session],
-    count: int,
-    *,
-    zone: str = "Sopocachi",
-    language: str = "es",
-    status: str = "active",
-    topics: list[str] | None = None,
-    channel: str = "sms",
-    whatsapp_recent: bool = False,
-) -> list[int]:
-    """Residents inserted as the onboarding flow leaves them; returns their ids."""
-    now = utcnow()
-    with transaction(sessions) as session:
-        zone_id = session.scalars(select(Zone.id).where(Zone.name == zone)).first()
-        assert zone_id is not None, zone
-        rows = [
-            Resident(
-                phone=f"+{next(_next_phone)}",
-                language=language,
-                zone_id=zone_id,
-                status=status,
-                topics=list(topics) if topics is not None else None,
-                last_channel=channel,
-                consent_at=now if status != "onboarding" else None,
-                whatsapp_last_inbound_at=now - timedelta(hours=1) if whatsapp_recent else None,
-            )
-            for _ in range(count)
-        ]
-        for row in rows:
-            if topics is None:
-                row.topics = ["announcements", "polls", "news", "reports"]
-        session.add_all(rows)
-        session.flush()
-        return [r.id for r in rows]
-
-
-def phones(sessions: sessionmaker[Session], ids: list[int]) -> list[str]:
-    with sessions() as session:
-        return list(session.scalars(select(Resident.phone).where(Resident.id.in_(ids))))
-
-
-def announce(
-    sessions: sessionmaker[Session],
-    target: str = "zona:Sopocachi",
-    *,
-    es: str = ES,
-    ay: str | None = AY,
-    kind: str = "announcement",
-    urgent: bool = False,
-    quiet: store.QuietHours = OFF,
-) -> int:
-    with transaction(sessions) as session:
-        return store.create_broadcast(
-            session,
-            kind=kind,
-            target=resolve(session, target),
-            text_es=es,
-            text_ay=ay,
-            urgent=urgent,
-            quiet_hours=quiet,
-        ).id
-
-
-def deliveries(sessions: sessionmaker[Session], broadcast_id: int) -> dict[int, Delivery]:
-    """Delivery rows by resident id."""
-    with sessions() as session:
-        return {
-            d.resident_id: d
-            for d in session.scalars(select(Delivery).where(Delivery.broadcast_id == broadcast_id))
-        }
-
-
-def broadcast(sessions: sessionmaker[Session], broadcast_id: int) -> Broadcast:
-    with sessions() as session:
-        found = session.get(Broadcast, broadcast_id)
-        assert found is not None
-        return found
-
-
-def resident(sessions: sessionmaker[Session], resident_id: int) -> Resident:
+def resident_by_id(sessions: sessionmaker[Session], resident_id: int) -> Resident:
     with sessions() as session:
         found = session.get(Resident, resident_id)
         assert found is not None
@@ -230,6 +135,7 @@ def test_each_recipient_gets_it_once_in_their_language(
     assert done.status == "done" and done.finished_at is not None
 
 
+@pytest.mark.slow  # about 1 s: 120 messages, every chunk job run three times
 def test_rerun_jobs_and_a_second_prepare_send_nothing_more(
     ctx: WorkerContext, q: Queue, tw: TwilioLocal
 ) -> None:
@@ -293,6 +199,7 @@ def test_two_workers_settling_the_last_rows_at_once_still_finish_the_broadcast(
     assert broadcast(ctx.sessions, broadcast_id).status == "done"
 
 
+@pytest.mark.slow  # over 1 s: 350 messages through two worker contexts
 def test_two_workers_on_the_same_chunks_never_double_send(
     config: Config, tw: TwilioLocal, redis_url: str, redis_conn: redis.Redis
 ) -> None:
@@ -394,7 +301,7 @@ def test_opted_out_at_twilio_marks_resident_and_delivery(
     rows = deliveries(ctx.sessions, broadcast_id)
     assert (rows[gone].status, rows[gone].error_code) == ("opted_out", 21610)
     assert rows[stays].status == "queued"
-    assert resident(ctx.sessions, gone).status == "opted_out"
+    assert resident_by_id(ctx.sessions, gone).status == "opted_out"
     assert per_recipient(tw)[gone_phone] == 1
 
     later = announce(ctx.sessions)
@@ -417,7 +324,7 @@ def test_bad_number_fails_and_is_skipped_from_then_on(
 
     row = deliveries(ctx.sessions, broadcast_id)[bad]
     assert (row.status, row.error_code, row.attempts) == ("failed", code, 1)
-    marked = resident(ctx.sessions, bad)
+    marked = resident_by_id(ctx.sessions, bad)
     assert marked.number_invalid_at is not None and marked.status == "active"
     with ctx.sessions() as session:
         assert (
@@ -715,6 +622,7 @@ def test_redis_down_keeps_the_broadcast_in_the_outbox(
     assert tw.count == 5 and broadcast(ctx.sessions, broadcast_id).status == "done"
 
 
+@pytest.mark.slow  # over 1 s: 150 messages through the sweeper and RQ
 def test_prepared_but_never_enqueued_chunks_are_picked_up_by_the_sweeper(
     ctx: WorkerContext, q: Queue, tw: TwilioLocal
 ) -> None:

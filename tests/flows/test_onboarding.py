@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from sqlalchemy import func, select
 
 from bot.channels import is_gsm7, segments
-from storage.models import Conversation, ReceivedMessage, Resident, Zone
+from storage.models import Conversation, ReceivedMessage, Zone
 from tests.conftest import Chat
-
-
-def resident(chat: Chat) -> Resident | None:
-    with chat.sessions() as session:
-        return session.scalar(select(Resident).where(Resident.phone == chat.phone))
+from tests.factories import find_resident, resident
+from tests.helpers import Script, play, starts
 
 
 def test_first_message_welcomes_in_both_languages_and_offers_the_choice(chat: Chat) -> None:
@@ -26,31 +26,30 @@ def test_any_first_text_gets_the_welcome_even_a_number(chat: Chat) -> None:
     assert "1 Español / 2 Aymar aru" in chat.say("2")
 
 
-def test_spanish_onboarding_to_the_menu(chat: Chat) -> None:
-    chat.say("Buenas")
-    assert "¿En qué zona vive?" in chat.say("1")
-    consent = chat.say("Sopocachi")
-    assert consent.startswith("Zona Sopocachi.")
-    assert "1 Acepto / 2 No acepto" in consent
-    done = chat.say("1")
-    assert "Ya es parte de Mi Barrio" in done
-    assert "Menú" in done or "Menu" in done
-    person = resident(chat)
-    assert person is not None
-    assert (person.status, person.language) == ("active", "es")
+# Signing up in each language, from the first text to the menu: (text in, the reply contains).
+SIGN_UP: dict[str, Script] = {
+    "es": [
+        ("Buenas", "1 Español / 2 Aymar aru"),
+        ("1", "¿En qué zona vive?"),
+        ("Sopocachi", (starts("Zona Sopocachi."), "1 Acepto / 2 No acepto")),
+        ("1", ("Ya es parte de Mi Barrio", re.compile("Men[úu]"))),
+    ],
+    # Aymara from the language choice on.
+    "ay": [
+        ("Kamisaki", "1 Español / 2 Aymar aru"),
+        ("2", "Kawki zonan jakasta?"),
+        ("san sebastian", (re.compile(r"^Zona San Sebasti[áa]n\."), "1 Iyaw / 2 Janiw")),
+        ("maya", "Waliki!"),  # Aymara "one" counts as the digit
+    ],
+}
+
+
+@pytest.mark.parametrize("lang", list(SIGN_UP))
+def test_onboarding_to_the_menu_speaks_the_chosen_language(chat: Chat, lang: str) -> None:
+    play(chat, SIGN_UP[lang])
+    person = resident(chat.sessions, chat.phone)
+    assert (person.status, person.language) == ("active", lang)
     assert person.consent_at is not None
-
-
-def test_aymara_onboarding_speaks_aymara_from_the_language_choice(chat: Chat) -> None:
-    chat.say("Kamisaki")
-    assert "Kawki zonan jakasta?" in chat.say("2")
-    consent = chat.say("san sebastian")
-    assert consent.startswith("Zona San Sebastián.") or consent.startswith("Zona San Sebastian.")
-    assert "1 Iyaw / 2 Janiw" in consent
-    done = chat.say("maya")  # Aymara "one" counts as the digit
-    assert "Waliki!" in done
-    person = resident(chat)
-    assert person is not None and person.language == "ay" and person.status == "active"
 
 
 def test_language_can_be_given_as_a_word(chat: Chat) -> None:
@@ -65,7 +64,7 @@ def test_a_wrong_language_answer_asks_again(chat: Chat) -> None:
     chat.say("hola")
     again = chat.say("no sé")
     assert "1 Español / 2 Aymar aru" in again
-    assert resident(chat).language is None  # type: ignore[union-attr]
+    assert resident(chat.sessions, chat.phone).language is None
 
 
 def test_exact_zone_name_wins_over_longer_names(chat: Chat) -> None:
@@ -133,7 +132,7 @@ def test_declining_consent_keeps_no_data(chat: Chat) -> None:
     chat.say("Sopocachi")
     reply = chat.say("2")
     assert "no guardamos sus datos" in reply
-    assert resident(chat) is None
+    assert find_resident(chat.sessions, chat.phone) is None
     with chat.sessions() as session:
         bodies = session.scalars(select(ReceivedMessage.body)).all()
         assert "Sopocachi" not in bodies
@@ -147,7 +146,7 @@ def test_consent_needs_a_clear_answer(chat: Chat) -> None:
     chat.say("1")
     chat.say("Sopocachi")
     assert "Responda 1 si acepta o 2 si no acepta" in chat.say("tal vez")
-    assert resident(chat).status == "onboarding"  # type: ignore[union-attr]
+    assert resident(chat.sessions, chat.phone).status == "onboarding"
 
 
 def test_onboarding_waits_however_long_the_resident_takes(chat: Chat) -> None:
@@ -166,7 +165,7 @@ def test_an_idle_flow_restarts_at_the_menu_with_a_note(chat: Chat) -> None:
     chat.later(31)
     reply = chat.say("1")  # would have erased the data had the flow not expired
     assert "volvemos al inicio" in reply and "Menú" in reply.replace("Menu", "Menú")
-    assert resident(chat) is not None and resident(chat).status == "active"  # type: ignore[union-attr]
+    assert resident(chat.sessions, chat.phone).status == "active"
 
 
 def test_a_flow_within_thirty_minutes_continues(chat: Chat) -> None:

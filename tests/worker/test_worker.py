@@ -10,12 +10,10 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 import redis
@@ -25,13 +23,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Config
-from bot.engine import InboundMessage
-from bot.inbound import receive
 from storage.db import make_engine, make_sessionmaker, transaction
 from storage.migrate import upgrade
 from storage.models import OutboundMessage, OutboxEntry, Resident, utcnow
 from storage.outbox import add_outbox, queue_message
 from storage.seed import seed_zones
+from tests.conftest import Chat
+from tests.factories import onboard
 from tests.helpers import SMS_FROM, WHATSAPP_FROM, installed, twilio_config, worker_env
 from tests.twilio_local import TwilioLocal
 from worker.context import WorkerContext
@@ -41,12 +39,8 @@ from worker.queues import EmbeddedRedis, queue
 from worker.runner import drain
 from worker.sender import SendResult, classify
 
-if TYPE_CHECKING:
-    from tests.conftest import Chat
-
 PHONE = "+59171234567"
 BODY = "Mañana no hay agua en Sopocachi de 8:00 a 14:00."
-SIGN_UP = ("Hola", "1", "Sopocachi", "1")
 
 
 # -- fixtures ------------------------------------------------------------------------------
@@ -78,8 +72,7 @@ def console_ctx(config: Config) -> Iterator[WorkerContext]:
 def sign_up(chat: Chat, phone: str = PHONE, channel: str = "sms") -> int:
     """A resident onboards by chatting (Spanish, Sopocachi, consent); returns their id."""
     chat.phone, chat.channel = phone, channel
-    for text in SIGN_UP:
-        chat.say(text)
+    onboard(chat)
     with chat.sessions() as session:
         resident = session.scalars(select(Resident).where(Resident.phone == phone)).one()
         assert resident.status == "active"
@@ -454,6 +447,7 @@ def ping_and(url: str, *commands: tuple[str, ...]) -> list[object]:
         client.close()
 
 
+@pytest.mark.slow  # starts and restarts redis-server
 def test_embedded_redis_starts_and_stops_cleanly(tmp_path_factory: pytest.TempPathFactory) -> None:
     server = EmbeddedRedis(tmp_path_factory.mktemp("er"))  # short: unix socket paths are limited
     seen: list[subprocess.Popen[bytes]] = []
@@ -485,14 +479,12 @@ def test_embedded_redis_starts_and_stops_cleanly(tmp_path_factory: pytest.TempPa
 
 
 def onboard_directly(sessions: sessionmaker[Session], phone: str) -> int:
-    for text in SIGN_UP:
-        receive(
-            sessions, "SM" + uuid.uuid4().hex, InboundMessage(phone=phone, channel="sms", body=text)
-        )
+    onboard(Chat(sessions, phone=phone))
     with sessions() as session:
         return session.scalars(select(Resident.id).where(Resident.phone == phone)).one()
 
 
+@pytest.mark.slow  # runs `mibarrio worker` in a subprocess
 def test_worker_command_burst_sends_and_exits(
     tmp_path: Path, redis_url: str, redis_conn: redis.Redis, tw: TwilioLocal
 ) -> None:

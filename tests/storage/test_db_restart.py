@@ -13,9 +13,10 @@ from storage.db import make_engine
 from storage.models import ReceivedMessage, Resident
 from tests.conftest import BACKENDS, inbound_params, signed_post
 
-pytestmark = pytest.mark.parametrize(
-    "db_url", [b for b in BACKENDS if b == "postgresql"], indirect=True
-)
+pytestmark = [
+    pytest.mark.parametrize("db_url", [b for b in BACKENDS if b == "postgresql"], indirect=True),
+    pytest.mark.slow,  # the server drops every connection, as a restart would
+]
 
 
 def drop_app_connections(db_url: str) -> int:

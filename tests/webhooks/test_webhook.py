@@ -12,7 +12,6 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,13 +34,13 @@ from storage.models import (
 )
 from storage.statuses import apply_early_statuses
 from tests.conftest import AUTH_TOKEN, Chat, inbound_params, sign, signed_post
+from tests.factories import resident
+from tests.helpers import DATA
 
 INBOUND = "/twilio/inbound"
 STATUS = "/twilio/status"
 PHONE = "+59171234567"
-SAMPLES: dict[str, Any] = json.loads(
-    (Path(__file__).parent / "data" / "webhook-samples.json").read_text(encoding="utf-8")
-)
+SAMPLES: dict[str, Any] = json.loads((DATA / "webhook-samples.json").read_text(encoding="utf-8"))
 INBOUND_SAMPLES = [
     "sms",
     "whatsapp_text",
@@ -79,13 +78,6 @@ def say(client: Any, body: str, phone: str = PHONE, **kwargs: Any) -> Any:
 def count(sessions: sessionmaker[Session], model: type, *where: Any) -> int:
     with sessions() as session:
         return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
-
-
-def resident(sessions: sessionmaker[Session], phone: str = PHONE) -> Resident:
-    with sessions() as session:
-        row = session.scalar(select(Resident).where(Resident.phone == phone))
-        assert row is not None, f"no resident for {phone}"
-        return row
 
 
 def conversation(sessions: sessionmaker[Session], phone: str = PHONE) -> Conversation:
@@ -291,7 +283,7 @@ def test_a_repeat_of_a_message_that_got_no_reply_gets_an_empty_response(
 def test_a_repeat_after_the_resident_erased_their_data_repeats_nothing(
     client: Any, sessions: Any
 ) -> None:
-    onboard(client)
+    onboard_by_webhook(client)
     params = inbound_params("ayuda")
     assert "ALTA: volver" in reply(signed_post(client, INBOUND, params))
     say(client, "borrar")
@@ -492,12 +484,13 @@ def test_status_callbacks_as_twilio_posts_them_are_applied(
 # --- onboarding over the webhook ---------------------------------------------------------------
 
 
-def onboard(client: Any, phone: str = PHONE) -> list[str]:
+def onboard_by_webhook(client: Any, phone: str = PHONE) -> list[str]:
+    """A Spanish sign-up in Sopocachi, signed and posted as Twilio would; the four replies."""
     return [reply(say(client, body, phone)) for body in ("Hola", "1", "Sopocachi", "1")]
 
 
 def test_onboarding_in_spanish_ends_at_the_menu_in_one_sms_each(client: Any, sessions: Any) -> None:
-    replies = onboard(client)
+    replies = onboard_by_webhook(client)
     assert "Bienvenido a Mi Barrio" in replies[0]
     assert "zona" in replies[1].lower()
     assert "Zona Sopocachi" in replies[2] and "1 Acepto" in replies[2]
@@ -756,7 +749,7 @@ def test_whatsapp_report_takes_the_photo_and_the_location_pin_as_they_come(
     client: Any, sessions: sessionmaker[Session]
 ) -> None:
     """Twilio's own WhatsApp photo and location fields end up on the report."""
-    samples = json.loads((Path(__file__).parent / "data" / "webhook-samples.json").read_text())
+    samples = json.loads((DATA / "webhook-samples.json").read_text())
 
     def wa(body: str, **extra: str) -> str:
         return reply(say(client, body, channel="whatsapp", **extra))

@@ -20,13 +20,8 @@ from storage.models import (
     utcnow,
 )
 from tests.conftest import Chat
-from tests.helpers import add_poll
-
-
-def onboard(chat: Chat, lang: str = "1", zone: str = "Sopocachi") -> Chat:
-    for text in ("hola", lang, zone, "1"):
-        chat.say(text)
-    return chat
+from tests.factories import add_poll, onboard
+from tests.helpers import Script, play, starts
 
 
 def zone_id(chat: Chat, name: str) -> int:
@@ -56,23 +51,28 @@ def test_no_open_polls_says_so_and_shows_the_menu(chat: Chat) -> None:
     assert "No hay encuestas abiertas" in reply and "1 Reportar" in reply
 
 
-def test_single_poll_is_asked_at_once_and_results_follow_the_vote(chat: Chat) -> None:
+# The only open poll, from the menu: asked at once, its results after the vote, one SMS.
+VOTE: dict[str, Script] = {
+    "es": [
+        ("2", starts("¿Feria el domingo? 1 Si, 2 No")),
+        ("1", ("Gracias, su voto cuenta", "Si 1 (100%)", "Votaron 1 de 1 vecinos")),
+    ],
+    # The menu number as an Aymara word, the answer by its label.
+    "ay": [
+        ("paya", starts("Domingo feria lurañani? 1 Jisa, 2 Janiwa")),
+        ("janiwa", ("Janiwa 1 (100%)", "chimpuntapxi")),
+    ],
+}
+
+
+@pytest.mark.parametrize(("lang", "digit"), [("es", "1"), ("ay", "2")], ids=["es", "ay"])
+def test_single_poll_is_asked_at_once_and_results_follow_the_vote(
+    chat: Chat, lang: str, digit: str
+) -> None:
     make_poll(chat)
-    onboard(chat)
-    question = chat.say("2")
-    assert question.startswith("¿Feria el domingo? 1 Si, 2 No")
-    result = chat.say("1")
-    assert "Gracias, su voto cuenta" in result
-    assert "Si 1 (100%)" in result and "Votaron 1 de 1 vecinos" in result
+    onboard(chat, digit)
+    *_, result = play(chat, VOTE[lang])
     assert segments(result) == 1
-
-
-def test_poll_in_aymara_and_answer_by_label(chat: Chat) -> None:
-    make_poll(chat)
-    onboard(chat, "2")
-    assert chat.say("paya").startswith("Domingo feria lurañani? 1 Jisa, 2 Janiwa")
-    result = chat.say("janiwa")
-    assert "Janiwa 1 (100%)" in result and "chimpuntapxi" in result
 
 
 def test_voting_again_changes_the_vote_and_counts_people_once(chat: Chat) -> None:

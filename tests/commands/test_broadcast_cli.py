@@ -23,8 +23,8 @@ from storage import broadcasts as store
 from storage import leaders
 from storage.models import Broadcast, Conversation, OutboxEntry, Resident, Vote, Zone, aware
 from tests.conftest import Chat
-from tests.helpers import installed, terminal
-from tests.test_broadcast import add_residents, broadcast_config
+from tests.factories import add_residents, onboard
+from tests.helpers import broadcast_config, installed, terminal
 from tests.twilio_local import TwilioLocal
 from worker.context import WorkerContext
 from worker.runner import drain
@@ -206,8 +206,7 @@ def test_leader_add_registers_a_leader_for_one_zona(runner: CliRunner, sessions:
 def test_poll_invitation_is_answered_with_a_bare_number(
     runner: CliRunner, ctx: WorkerContext, q: Queue, tw: TwilioLocal, chat: Chat
 ) -> None:
-    for text in ("Hola", "1", "Sopocachi", "1"):
-        chat.say(text)
+    onboard(chat)
     out = run(
         runner,
         "poll",

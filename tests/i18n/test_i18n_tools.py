@@ -20,8 +20,8 @@ from click.testing import CliRunner
 from bot import i18n
 from bot.cli import main
 from bot.i18n import catalogs, glossary, review
+from tests.helpers import REPO
 
-REPO = Path(__file__).parent.parent
 GLOSSARY_DOC = REPO / "docs" / "aymara-glossary.md"
 
 
@@ -77,6 +77,7 @@ def test_extract_writes_a_template_with_every_message(locales: Path) -> None:
     assert pot.read_text(encoding="utf-8") == text
 
 
+@pytest.mark.slow  # runs pybabel in a subprocess
 def test_pybabel_with_babel_cfg_finds_the_same_messages(tmp_path: Path) -> None:
     pybabel = Path(sys.executable).with_name("pybabel")
     out = tmp_path / "pybabel.pot"
@@ -216,6 +217,7 @@ def test_glossary_covers_the_recurring_concepts() -> None:
 # --- the review CSV ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # over 1 s: exports and imports every message
 def test_review_csv_round_trips(locales: Path, tmp_path: Path) -> None:
     before = {lang: po_text(locales, lang) for lang in i18n.LANGUAGES}
     path = tmp_path / "review.csv"
@@ -255,6 +257,7 @@ def test_review_csv_tells_the_translator_where_and_which_terms(
     )
 
 
+@pytest.mark.slow  # over 1 s: exports and imports every message
 def test_import_applies_edits_and_marks_changed_spanish_for_review(
     locales: Path, tmp_path: Path
 ) -> None:

@@ -20,6 +20,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -48,7 +49,8 @@ from storage.models import (
     Zone,
     utcnow,
 )
-from tests.helpers import add_poll, fuzz_settings
+from tests.factories import add_poll
+from tests.helpers import fuzz_settings
 
 WORDS = [
     *"0123456789",
@@ -207,6 +209,8 @@ def send(
 
 
 FUZZ = fuzz_settings(200)
+# Hundreds of conversations each: about 10 s on SQLite, 20 s on PostgreSQL.
+pytestmark = pytest.mark.slow
 
 
 @FUZZ

@@ -33,8 +33,8 @@ from storage.models import (
     utcnow,
 )
 from tests.conftest import Chat
+from tests.factories import CODE, neighbour, onboard, report
 from tests.helpers import terminal
-from tests.test_reports import CODE, neighbour, onboard, report
 from worker.followups import send_due_followups
 
 SUPPORTER = "+59171000002"

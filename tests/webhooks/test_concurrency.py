@@ -24,6 +24,7 @@ from bot.inbound import receive
 from storage.db import is_sqlite
 from storage.models import Conversation, ReceivedMessage, Resident
 from tests.conftest import Chat, inbound_params, signed_post
+from tests.factories import onboard
 
 PHONE = "+59171234567"
 WORKERS = 8
@@ -71,12 +72,6 @@ def assert_valid_step(conv: Conversation) -> None:
     assert conv.step in FLOWS[conv.flow].steps, (conv.flow, conv.step)
 
 
-def onboard(chat: Chat) -> None:
-    for body in ("Hola", "1", "Sopocachi", "1"):
-        chat.say(body)
-    assert "Menu:" in chat.log[-1][1]
-
-
 def test_eight_texts_at_once_from_a_new_phone_make_one_resident(sessions: Sessions) -> None:
     # One "1" only: whatever the order, onboarding cannot finish, nor be declined.
     bodies = ["Hola", "hola", "1", "Sopocachi", "ayuda", "menu", "😀", "idioma"]
@@ -114,7 +109,7 @@ def test_one_message_delivered_eight_times_at_once_is_applied_once(sessions: Ses
 
 
 def test_twenty_texts_at_once_from_a_signed_up_resident(sessions: Sessions, chat: Chat) -> None:
-    onboard(chat)
+    assert "Menu:" in onboard(chat).log[-1][1]
     bodies = ["menu", "ayuda", "idioma", "1", "hola"] * 4
     sids = [new_sid() for _ in bodies]
     replies = at_once(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import unicodedata
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -23,9 +22,10 @@ from bot.channels import (
     render,
     segments,
 )
+from tests.helpers import DATA
 
 # Inbound webhooks as Twilio posts them (made-up SIDs), kept beside the tests.
-SAMPLES_PATH = Path(__file__).parent / "data" / "webhook-samples.json"
+SAMPLES_PATH = DATA / "webhook-samples.json"
 EMOJI = "\U0001f600"  # 😀, outside the BMP: a surrogate pair in UTF-16
 
 # A realistic 100-character Spanish notice, all GSM-7.

@@ -22,14 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import Config
 from storage.db import make_engine, make_sessionmaker
 from storage.models import Resident
+from tests.factories import add_residents, announce, broadcast, deliveries, phones
 from tests.helpers import worker_env
-from tests.test_broadcast import (
-    add_residents,
-    announce,
-    broadcast,
-    deliveries,
-    phones,
-)
 from tests.twilio_local import TwilioLocal
 from worker import context as worker_context
 from worker.fanout import chunk_ranges, enqueue_chunks, prepare
@@ -38,6 +32,9 @@ from worker.queues import queue
 MIBARRIO = Path(sys.executable).parent / "mibarrio"
 THREADS = 8
 ALIVE_TTL = 3
+
+# Worker processes, one of them SIGKILLed mid-broadcast.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""The `mibarrio` command line: operator, staff and broadcast commands, `mibarrio run`."""

@@ -1,0 +1,1 @@
+"""Conversations with the engine, no Flask: onboarding, reports, polls, leaders, keywords."""

@@ -1,0 +1,1 @@
+"""Catalogs and their tooling, text normalisation, SMS encoding and channels."""

@@ -1,0 +1,1 @@
+"""The Twilio webhooks through Flask: signatures, dedupe, TwiML, texts arriving at once."""

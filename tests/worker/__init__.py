@@ -1,0 +1,1 @@
+"""Everything outside a request: sending, broadcasts, the rate limiter, purges, Twilio stand-in."""
