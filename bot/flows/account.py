@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from bot.flows.answers import yes_or_no
 from bot.flows.base import Flow, StepResult, Turn
 from bot.flows.onboarding import CHOOSE_LANGUAGE, pick_language
 from bot.i18n import N_
 from bot.render import Reply
-from bot.text import parse_option
 from storage import residents
 
 HELP = N_(
@@ -59,11 +59,11 @@ def begin_erase(turn: Turn) -> StepResult:
 
 
 def on_erase_confirm(turn: Turn) -> StepResult:
-    option = parse_option(turn.text, 2)
-    if option == 1 or turn.norm in {"si", "si borrar", "jisa", "iyaw", "iyawa"}:
+    answer = yes_or_no(turn.norm, yes={"si borrar"})
+    if answer is True:
         residents.erase_resident(turn.session, turn.resident, keep_row=True)
         return StepResult([Reply(ERASED)], None, {})
-    if option == 2 or turn.norm in {"no", "jani", "janiwa"}:
+    if answer is False:
         return StepResult([Reply(ERASE_KEPT)], None, {}, goto="menu")
     return StepResult([Reply(ERASE_CONFIRM)], "confirm")
 

@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.channels import quote, segments
+from bot.flows.answers import DONT_SEND, SEND, is_more, yes_or_no
 from bot.flows.base import Flow, StepResult, Turn, fit_one_sms, stay
 from bot.flows.menu import on_choose
-from bot.flows.news import MORE_WORDS
 from bot.flows.polls import counts
 from bot.i18n import LANGUAGES, N_
 from bot.outbound import Content, framed, question_text, render_broadcast
@@ -99,8 +99,6 @@ RESULT_FITS = (
     (15, 0, False),
 )
 
-YES = {"enviar", "si", "jisa", "iyaw", "iyawa", "apayana"}
-NO = {"no", "no enviar", "jani", "janiwa", "jan apayana"}
 DAY_WORDS = {"dia", "dias", "uru", "urunaka"}
 _SEPARATORS = re.compile(r"[,/;\n]")
 
@@ -186,12 +184,7 @@ def _sent(turn: Turn, message: Reply) -> StepResult:
 
 def _confirmed(turn: Turn) -> bool | None:
     """True to send, False not to, None when the answer is neither."""
-    option = parse_option(turn.text, 2)
-    if option == 1 or turn.norm in YES:
-        return True
-    if option == 2 or turn.norm in NO:
-        return False
-    return None
+    return yes_or_no(turn.norm, yes=SEND, no=DONT_SEND)
 
 
 # --- ENCUESTA ----------------------------------------------------------------------------
@@ -415,7 +408,7 @@ def begin_results(turn: Turn) -> StepResult:
 
 
 def on_more(turn: Turn) -> StepResult:
-    if turn.norm in MORE_WORDS:
+    if is_more(turn.norm):
         return _result(turn, int(turn.slots.get("offset", 1))) or StepResult(
             [Reply(NO_MORE_POLLS)], None, {}
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.flows.answers import is_more
 from bot.flows.base import Flow, StepResult, Turn
 from bot.flows.menu import on_choose
 from bot.i18n import N_, in_language
@@ -11,7 +12,6 @@ from storage.news import news_for
 NO_NEWS = N_("No hay noticias para su zona todavía.")
 NO_MORE = N_("No hay más noticias.")
 MORE_HINT = N_("MAS: la anterior")
-MORE_WORDS = {"mas", "+", "siguiente", "anterior", "juk'ampi", "jukampi"}
 
 
 def _item(turn: Turn, offset: int) -> StepResult | None:
@@ -32,7 +32,7 @@ def begin(turn: Turn) -> StepResult:
 
 
 def on_more(turn: Turn) -> StepResult:
-    if turn.norm in MORE_WORDS:
+    if is_more(turn.norm):
         return _item(turn, int(turn.slots.get("offset", 1))) or StepResult(
             [Reply(NO_MORE)], None, {}, goto="menu"
         )

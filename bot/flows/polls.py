@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.channels import quote
+from bot.flows.answers import is_more
 from bot.flows.base import Flow, StepResult, Turn, fit_one_sms, stay
-from bot.flows.news import MORE_WORDS
 from bot.i18n import N_
 from bot.outbound import numbered_options, option_label, question_text
 from bot.render import Reply
@@ -97,7 +97,7 @@ def on_pick(turn: Turn) -> StepResult:
     if poll is not None:
         return StepResult([question(turn, poll)], "vote", {"poll": poll.id})
     polls = store.open_polls(turn.session, turn.resident.zone_id, turn.now)
-    if turn.norm in MORE_WORDS:
+    if is_more(turn.norm):
         if start + len(ids) >= len(polls):
             return StepResult([Reply(NO_MORE_POLLS)], "pick")  # a number still picks
         return _pick_page(turn, polls, start + len(ids))

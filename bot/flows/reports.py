@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from bot.channels import quote
+from bot.flows.answers import DONT_SEND, SEND, is_more, yes_or_no
 from bot.flows.base import Flow, StepResult, Turn, fit_one_sms, stay
 from bot.flows.menu import on_choose
-from bot.flows.news import MORE_WORDS
 from bot.i18n import N_
 from bot.outbound import CATEGORY_LABELS, category_label, status_label
 from bot.render import ListOf, Reply
-from bot.text import has_words, normalize, parse_option
+from bot.text import has_words, parse_option
 from storage import reports as store
 from storage.models import Report
 
@@ -50,6 +50,9 @@ CATEGORY_WORDS = {
     "salud": {"salud", "qullana", "posta"},
     "otro": {"otro", "otra", "yaqha"},
 }
+# The labels of "1 Yo también lo tengo / 2 Es otro problema", as residents type them back.
+ME_TOO = frozenset({"yo tambien", "nayans ukhamaraki"})
+ANOTHER_PROBLEM = frozenset({"otro", "es otro problema", "yaqha"})
 MAX_DESCRIPTION = 500
 SUMMARY_DESCRIPTION = 40
 SUMMARY_PLACE = 25
@@ -88,15 +91,15 @@ def _ask_description(turn: Turn, slots: dict[str, object]) -> StepResult:
 
 
 def on_similar(turn: Turn) -> StepResult:
-    option = parse_option(turn.text, 2)
-    if option == 1 or turn.norm in {"yo tambien", "si", "jisa", "iyaw"}:
+    answer = yes_or_no(turn.norm, yes=ME_TOO, no=ANOTHER_PROBLEM)
+    if answer is True:
         report = turn.session.get(Report, turn.slots.get("similar"))
         if report is None:
             return _ask_description(turn, {"category": turn.slots["category"]})
         added = store.add_supporter(turn.session, report, turn.resident)
         text = SUPPORTED if added else ALREADY_SUPPORTED
         return StepResult([Reply(text, {"code": report.code})], None, {})
-    if option == 2 or turn.norm in {"otro", "es otro problema", "no", "jani", "janiwa"}:
+    if answer is False:
         return _ask_description(turn, {"category": turn.slots["category"]})
     return stay(turn, Reply(SIMILAR, _similar_vars(turn)))
 
@@ -170,8 +173,8 @@ def _summary(turn: Turn, slots: dict[str, object]) -> StepResult:
 
 
 def on_confirm(turn: Turn) -> StepResult:
-    option = parse_option(turn.text, 2)
-    if option == 1 or turn.norm in {"enviar", "si", "jisa", "apayana"}:
+    answer = yes_or_no(turn.norm, yes=SEND, no=DONT_SEND)
+    if answer is True:
         slots = turn.slots
         report = store.create_report(
             turn.session,
@@ -187,7 +190,7 @@ def on_confirm(turn: Turn) -> StepResult:
             updated_at=turn.now,
         )
         return StepResult([Reply(SENT, {"code": report.code})], None, {})
-    if option == 2 or turn.norm in {"no", "jani", "janiwa"}:
+    if answer is False:
         return StepResult([Reply(CANCELLED)], None, {}, goto="menu")
     return stay(turn, Reply(CONFIRM_AGAIN))
 
@@ -243,7 +246,7 @@ def my_reports(turn: Turn) -> StepResult:
 
 
 def on_more_reports(turn: Turn) -> StepResult:
-    if turn.norm in MORE_WORDS:
+    if is_more(turn.norm):
         return _my_reports_page(turn, int(turn.slots.get("offset", 0))) or StepResult(
             [Reply(NO_MORE_REPORTS)], None, {}, goto="menu"
         )
@@ -259,11 +262,8 @@ FOLLOWUP_REOPENED = N_("Reabrimos el reporte {code}. Le avisaremos de cada cambi
 
 def answer_followup(turn: Turn, expect: dict[str, object]) -> StepResult | None:
     """Handle '1'/'2' after a follow-up question; None if the text is not such an answer."""
-    option = parse_option(turn.text, 2)
-    norm = normalize(turn.text)
-    yes = option == 1 or norm in {"si", "jisa", "iyaw", "iyawa"}
-    no = option == 2 or norm in {"no", "jani", "janiwa"}
-    if not (yes or no):
+    yes = yes_or_no(turn.norm)
+    if yes is None:
         return None
     report = turn.session.get(Report, expect.get("id"))
     if report is None or report.status != "resolved":
