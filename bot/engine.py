@@ -108,6 +108,10 @@ def _dispatch(turn: Turn, flow_timeout: timedelta) -> list[Reply]:
         if conv.flow == "erase":
             return _continue(turn, flow_timeout)
         return [Reply(account.STILL_OPTED_OUT, bilingual=resident.language is None)]
+    if kw == "optin":
+        # ALTA (and Twilio's YES) mean something only to someone who opted out; to anyone else
+        # it is an answer like any other: "yes" confirms a leader's message.
+        kw = None
 
     if kw == "optout":
         resident.status = "opted_out"
