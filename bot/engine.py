@@ -7,6 +7,7 @@ resident's row locked, so two texts from one phone are applied one after the oth
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -18,6 +19,7 @@ from bot.render import Reply, render, text_of
 from bot.text import normalize
 from storage import conversations, residents
 from storage.broadcasts import DEFAULT_QUIET_HOURS, QuietHours
+from storage.conversations import Expectation, ExpectKind
 from storage.models import aware, utcnow
 
 log = logging.getLogger(__name__)
@@ -176,24 +178,22 @@ def _leader(turn: Turn, flow_timeout: timedelta) -> list[Reply] | None:
 
 def _expected_answer(turn: Turn) -> list[Reply] | None:
     """A bare reply to something we asked outside a flow (a poll invitation, a follow-up)."""
-    expect = turn.conversation.expect
-    if not expect:
+    expect = Expectation.from_json(turn.conversation.expect)
+    if expect is None:
         return None
-    until = expect.get("until")
-    if until and datetime.fromisoformat(until) < turn.now:
+    if expect.expired(turn.now):
         turn.conversation.expect = None
         return None
-    handler = EXPECTATIONS.get(str(expect.get("kind")))
-    result = handler(turn, expect) if handler else None
+    result = EXPECTATIONS[expect.kind](turn, expect)
     if result is None:
         return None
     turn.conversation.expect = None
     return _apply(turn, "menu", result)
 
 
-EXPECTATIONS = {
-    "poll": polls.answer_invitation,
-    "followup": reports.answer_followup,
+EXPECTATIONS: dict[ExpectKind, Callable[[Turn, Expectation], StepResult | None]] = {
+    ExpectKind.POLL: polls.answer_invitation,
+    ExpectKind.FOLLOWUP: reports.answer_followup,
 }
 
 

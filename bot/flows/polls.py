@@ -12,6 +12,7 @@ from bot.outbound import numbered_options, option_label, question_text
 from bot.render import Reply
 from bot.text import normalize, parse_option
 from storage import polls as store
+from storage.conversations import Expectation
 from storage.models import Poll, PollOption
 
 NO_POLLS = N_("No hay encuestas abiertas para su zona ahora.")
@@ -141,9 +142,9 @@ def on_vote(turn: Turn) -> StepResult:
     return result if result is not None else stay(turn, question(turn, poll))
 
 
-def answer_invitation(turn: Turn, expect: dict[str, Any]) -> StepResult | None:
+def answer_invitation(turn: Turn, expect: Expectation) -> StepResult | None:
     """A bare reply to a poll invitation we sent is an answer to that poll."""
-    poll = turn.session.get(Poll, expect.get("id"))
+    poll = turn.session.get(Poll, expect.id)
     if poll is None:
         return None
     if not poll.is_open(turn.now):

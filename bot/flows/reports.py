@@ -11,6 +11,7 @@ from bot.outbound import CATEGORY_LABELS, category_label, status_label
 from bot.render import ListOf, Reply
 from bot.text import has_words, parse_option
 from storage import reports as store
+from storage.conversations import Expectation
 from storage.models import Report
 
 CATEGORY_PROMPT = N_(
@@ -260,12 +261,12 @@ FOLLOWUP_THANKS = N_("Gracias por confirmar que el reporte {code} se resolvió."
 FOLLOWUP_REOPENED = N_("Reabrimos el reporte {code}. Le avisaremos de cada cambio.")
 
 
-def answer_followup(turn: Turn, expect: dict[str, object]) -> StepResult | None:
+def answer_followup(turn: Turn, expect: Expectation) -> StepResult | None:
     """Handle '1'/'2' after a follow-up question; None if the text is not such an answer."""
     yes = yes_or_no(turn.norm)
     if yes is None:
         return None
-    report = turn.session.get(Report, expect.get("id"))
+    report = turn.session.get(Report, expect.id)
     if report is None or report.status != "resolved":
         return None  # staff moved it on since we asked: the question no longer stands
     if yes:
