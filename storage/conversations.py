@@ -18,6 +18,7 @@ from sqlalchemy import JSON, literal, select
 from sqlalchemy.orm import Session, contains_eager
 
 from storage.db import insert_ignoring_conflicts
+from storage.enums import ResidentStatus
 from storage.models import Conversation, ReceivedMessage, Resident, utcnow
 
 
@@ -92,7 +93,7 @@ def lock_resident(session: Session, phone: str) -> Resident:
         # (PostgreSQL) the transaction we waited for deleted the row or erased its phone.
         session.execute(
             insert_ignoring_conflicts(Resident).values(
-                phone=phone, status="onboarding", created_at=utcnow()
+                phone=phone, status=ResidentStatus.ONBOARDING, created_at=utcnow()
             )
         )
         ensure_conversations(session, Resident.phone == phone)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.flows.answers import yes_or_no
-from bot.flows.base import Flow, StepResult, Turn
+from bot.flows.base import Flow, FlowName, StepResult, Turn
 from bot.flows.onboarding import CHOOSE_LANGUAGE, pick_language
 from bot.i18n import N_
 from bot.render import Reply
@@ -48,10 +48,10 @@ def on_language(turn: Turn) -> StepResult:
     if lang is None:
         return StepResult([Reply(LANGUAGE_PROMPT)], "choose")
     turn.resident.language = lang
-    return StepResult([Reply(LANGUAGE_SET)], None, {}, goto="menu")
+    return StepResult([Reply(LANGUAGE_SET)], None, {}, goto=FlowName.MENU)
 
 
-LANGUAGE_FLOW = Flow(name="language", begin=begin_language, steps={"choose": on_language})
+LANGUAGE_FLOW = Flow(name=FlowName.LANGUAGE, begin=begin_language, steps={"choose": on_language})
 
 
 def begin_erase(turn: Turn) -> StepResult:
@@ -64,8 +64,8 @@ def on_erase_confirm(turn: Turn) -> StepResult:
         residents.erase_resident(turn.session, turn.resident, keep_row=True)
         return StepResult([Reply(ERASED)], None, {})
     if answer is False:
-        return StepResult([Reply(ERASE_KEPT)], None, {}, goto="menu")
+        return StepResult([Reply(ERASE_KEPT)], None, {}, goto=FlowName.MENU)
     return StepResult([Reply(ERASE_CONFIRM)], "confirm")
 
 
-ERASE_FLOW = Flow(name="erase", begin=begin_erase, steps={"confirm": on_erase_confirm})
+ERASE_FLOW = Flow(name=FlowName.ERASE, begin=begin_erase, steps={"confirm": on_erase_confirm})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
@@ -15,6 +16,23 @@ from storage.broadcasts import DEFAULT_QUIET_HOURS, QuietHours
 from storage.models import Conversation, Resident
 
 T = TypeVar("T")
+
+
+class FlowName(StrEnum):
+    """The registered flows (bot.flows.FLOWS); the values are stored in Conversation.flow."""
+
+    ONBOARDING = "onboarding"
+    MENU = "menu"
+    LANGUAGE = "language"
+    ERASE = "erase"
+    REPORT = "report"
+    MY_REPORTS = "myreports"
+    POLLS = "polls"
+    NEWS = "news"
+    PROFILE = "profile"
+    LEADER_POLL = "leader_poll"
+    LEADER_NOTICE = "leader_notice"
+    LEADER_RESULTS = "leader_results"
 
 
 @dataclass
@@ -85,7 +103,7 @@ Step = Callable[[Turn], StepResult]
 
 @dataclass(frozen=True)
 class Flow:
-    name: str
+    name: FlowName
     begin: Step  # entering the flow: the first prompt
     steps: Mapping[str, Step]
     # A flow that must be finished before anything else (onboarding) never times out.

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from bot.channels import quote, segments
 from bot.flows.answers import DONT_SEND, SEND, is_more, yes_or_no
-from bot.flows.base import Flow, StepResult, Turn, fit_one_sms, stay
+from bot.flows.base import Flow, FlowName, StepResult, Turn, fit_one_sms, stay
 from bot.flows.menu import on_choose
 from bot.flows.polls import counts
 from bot.i18n import LANGUAGES, N_
@@ -70,12 +70,12 @@ DAILY_LIMIT_REACHED = N_(
 
 # What a leader types (normalised) -> the flow it starts.
 COMMANDS = {
-    "encuesta": "leader_poll",
-    "nueva encuesta": "leader_poll",
-    "aviso": "leader_notice",
-    "nuevo aviso": "leader_notice",
-    "resultados": "leader_results",
-    "resultado": "leader_results",
+    "encuesta": FlowName.LEADER_POLL,
+    "nueva encuesta": FlowName.LEADER_POLL,
+    "aviso": FlowName.LEADER_NOTICE,
+    "nuevo aviso": FlowName.LEADER_NOTICE,
+    "resultados": FlowName.LEADER_RESULTS,
+    "resultado": FlowName.LEADER_RESULTS,
 }
 # Polls and notices one leader may send per La Paz day: each reaches the whole zona, so a
 # slip on a basic phone must not cost the municipality a zona's worth of SMS again and again.
@@ -302,7 +302,7 @@ def on_poll_confirm(turn: Turn) -> StepResult:
 
 
 POLL_FLOW = Flow(
-    name="leader_poll",
+    name=FlowName.LEADER_POLL,
     begin=begin_poll,
     steps={
         "question": on_question,
@@ -362,7 +362,7 @@ def on_notice_confirm(turn: Turn) -> StepResult:
 
 
 NOTICE_FLOW = Flow(
-    name="leader_notice",
+    name=FlowName.LEADER_NOTICE,
     begin=begin_notice,
     steps={"text": on_notice_text, "confirm": on_notice_confirm},
 )
@@ -413,12 +413,12 @@ def on_more(turn: Turn) -> StepResult:
             [Reply(NO_MORE_POLLS)], None, {}
         )
     if not turn.resident.onboarded:
-        return StepResult([], None, {}, goto="onboarding")
+        return StepResult([], None, {}, goto=FlowName.ONBOARDING)
     # Anything else leaves the results: it is read as a menu choice.
     return on_choose(turn)
 
 
-RESULTS_FLOW = Flow(name="leader_results", begin=begin_results, steps={"more": on_more})
+RESULTS_FLOW = Flow(name=FlowName.LEADER_RESULTS, begin=begin_results, steps={"more": on_more})
 
 FLOWS = (POLL_FLOW, NOTICE_FLOW, RESULTS_FLOW)
 FLOW_NAMES = frozenset(flow.name for flow in FLOWS)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from bot.flows.answers import yes_or_no
-from bot.flows.base import Flow, StepResult, Turn
+from bot.flows.base import Flow, FlowName, StepResult, Turn
 from bot.flows.zones import match_zone, numbered
 from bot.i18n import N_
 from bot.render import Reply
 from bot.text import parse_option
 from storage import residents
 from storage import zones as zone_store
+from storage.enums import ResidentStatus
 from storage.models import Macrodistrict, Zone, utcnow
 
 WELCOME = N_("Bienvenido a Mi Barrio, la voz de su zona ante la Alcaldía de La Paz.")
@@ -144,8 +145,8 @@ def on_consent(turn: Turn) -> StepResult:
     if answer is True:
         resident = turn.resident
         resident.consent_at = utcnow()
-        resident.status = "active"
-        return StepResult([Reply(WELCOME_DONE)], None, {}, goto="menu")
+        resident.status = ResidentStatus.ACTIVE
+        return StepResult([Reply(WELCOME_DONE)], None, {}, goto=FlowName.MENU)
     if answer is False:
         residents.erase_resident(turn.session, turn.resident, keep_row=False)
         return StepResult([Reply(DECLINED)], None, {})
@@ -153,7 +154,7 @@ def on_consent(turn: Turn) -> StepResult:
 
 
 FLOW = Flow(
-    name="onboarding",
+    name=FlowName.ONBOARDING,
     begin=begin,
     steps={
         "language": on_language,

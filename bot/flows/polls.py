@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.channels import quote
 from bot.flows.answers import is_more
-from bot.flows.base import Flow, StepResult, Turn, fit_one_sms, stay
+from bot.flows.base import Flow, FlowName, StepResult, Turn, fit_one_sms, stay
 from bot.i18n import N_
 from bot.outbound import numbered_options, option_label, question_text
 from bot.render import Reply
@@ -66,7 +66,7 @@ def with_results(turn: Turn, poll: Poll, message: str) -> list[Reply]:
 def begin(turn: Turn) -> StepResult:
     polls = store.open_polls(turn.session, turn.resident.zone_id, turn.now)
     if not polls:
-        return StepResult([Reply(NO_POLLS)], None, {}, goto="menu")
+        return StepResult([Reply(NO_POLLS)], None, {}, goto=FlowName.MENU)
     if len(polls) == 1:
         return StepResult([question(turn, polls[0])], "vote", {"poll": polls[0].id})
     return _pick_page(turn, polls, 0)
@@ -103,7 +103,7 @@ def on_pick(turn: Turn) -> StepResult:
             return StepResult([Reply(NO_MORE_POLLS)], "pick")  # a number still picks
         return _pick_page(turn, polls, start + len(ids))
     if not polls:
-        return StepResult([Reply(NO_POLLS)], None, {}, goto="menu")
+        return StepResult([Reply(NO_POLLS)], None, {}, goto=FlowName.MENU)
     page = _pick_page(turn, polls, min(start, len(polls) - 1))
     return StepResult(page.replies, "pick", page.slots, miss=True)  # the same page again
 
@@ -137,7 +137,7 @@ def vote(turn: Turn, poll: Poll) -> StepResult | None:
 def on_vote(turn: Turn) -> StepResult:
     poll = turn.session.get(Poll, turn.slots.get("poll"))
     if poll is None:
-        return StepResult([Reply(NO_POLLS)], None, {}, goto="menu")
+        return StepResult([Reply(NO_POLLS)], None, {}, goto=FlowName.MENU)
     result = vote(turn, poll)
     return result if result is not None else stay(turn, question(turn, poll))
 
@@ -154,4 +154,4 @@ def answer_invitation(turn: Turn, expect: Expectation) -> StepResult | None:
     return vote(turn, poll)
 
 
-FLOW = Flow(name="polls", begin=begin, steps={"pick": on_pick, "vote": on_vote})
+FLOW = Flow(name=FlowName.POLLS, begin=begin, steps={"pick": on_pick, "vote": on_vote})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.channels import quote
 from bot.flows.answers import DONT_SEND, SEND, is_more, yes_or_no
-from bot.flows.base import Flow, StepResult, Turn, fit_one_sms, stay
+from bot.flows.base import Flow, FlowName, StepResult, Turn, fit_one_sms, stay
 from bot.flows.menu import on_choose
 from bot.i18n import N_
 from bot.outbound import CATEGORY_LABELS, category_label, status_label
@@ -12,6 +12,7 @@ from bot.render import ListOf, Reply
 from bot.text import has_words, parse_option
 from storage import reports as store
 from storage.conversations import Expectation
+from storage.enums import ReportStatus
 from storage.models import Report
 
 CATEGORY_PROMPT = N_(
@@ -192,12 +193,12 @@ def on_confirm(turn: Turn) -> StepResult:
         )
         return StepResult([Reply(SENT, {"code": report.code})], None, {})
     if answer is False:
-        return StepResult([Reply(CANCELLED)], None, {}, goto="menu")
+        return StepResult([Reply(CANCELLED)], None, {}, goto=FlowName.MENU)
     return stay(turn, Reply(CONFIRM_AGAIN))
 
 
 FLOW = Flow(
-    name="report",
+    name=FlowName.REPORT,
     begin=begin,
     steps={
         "category": on_category,
@@ -249,12 +250,12 @@ def my_reports(turn: Turn) -> StepResult:
 def on_more_reports(turn: Turn) -> StepResult:
     if is_more(turn.norm):
         return _my_reports_page(turn, int(turn.slots.get("offset", 0))) or StepResult(
-            [Reply(NO_MORE_REPORTS)], None, {}, goto="menu"
+            [Reply(NO_MORE_REPORTS)], None, {}, goto=FlowName.MENU
         )
     return on_choose(turn)  # anything else is read as a menu choice
 
 
-MY_REPORTS_FLOW = Flow(name="myreports", begin=my_reports, steps={"more": on_more_reports})
+MY_REPORTS_FLOW = Flow(name=FlowName.MY_REPORTS, begin=my_reports, steps={"more": on_more_reports})
 
 
 FOLLOWUP_THANKS = N_("Gracias por confirmar que el reporte {code} se resolvió.")
@@ -267,11 +268,15 @@ def answer_followup(turn: Turn, expect: Expectation) -> StepResult | None:
     if yes is None:
         return None
     report = turn.session.get(Report, expect.id)
-    if report is None or report.status != "resolved":
+    if report is None or report.status != ReportStatus.RESOLVED:
         return None  # staff moved it on since we asked: the question no longer stands
     if yes:
-        store.set_status(turn.session, report, "resolved", None, source="resident", now=turn.now)
+        store.set_status(
+            turn.session, report, ReportStatus.RESOLVED, None, source="resident", now=turn.now
+        )
         report.followup_due_at = None
         return StepResult([Reply(FOLLOWUP_THANKS, {"code": report.code})], None, {})
-    store.set_status(turn.session, report, "received", None, source="resident", now=turn.now)
+    store.set_status(
+        turn.session, report, ReportStatus.RECEIVED, None, source="resident", now=turn.now
+    )
     return StepResult([Reply(FOLLOWUP_REOPENED, {"code": report.code})], None, {})
