@@ -7,17 +7,20 @@ resident's row locked, so two texts from one phone are applied one after the oth
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot.flows import FLOWS, StepResult, Turn, account, leader, menu, polls, reports
+from bot.flows import FLOWS, FlowName, StepResult, Turn, account, leader, menu, polls, reports
 from bot.i18n import keywords
 from bot.render import Reply, render, text_of
 from bot.text import normalize
 from storage import conversations, residents
 from storage.broadcasts import DEFAULT_QUIET_HOURS, QuietHours
+from storage.conversations import Expectation, ExpectKind
+from storage.enums import ResidentStatus
 from storage.models import aware, utcnow
 
 log = logging.getLogger(__name__)
@@ -83,7 +86,7 @@ def handle_inbound(
     replies = _dispatch(turn, flow_timeout)
     # Read after the turn: the resident may just have chosen (or changed) their language.
     kept = resident in session
-    forget = not kept or resident.status == "erased"
+    forget = not kept or resident.status == ResidentStatus.ERASED
     return Handled(
         replies,
         resident.language,
@@ -96,21 +99,27 @@ def _dispatch(turn: Turn, flow_timeout: timedelta) -> list[Reply]:
     resident, conv = turn.resident, turn.conversation
     kw = keywords.keyword(turn.norm)
 
-    if resident.status == "opted_out":
+    if resident.status == ResidentStatus.OPTED_OUT:
         if kw == "optin":
-            resident.status = "active" if resident.onboarded else "onboarding"
+            resident.status = (
+                ResidentStatus.ACTIVE if resident.onboarded else ResidentStatus.ONBOARDING
+            )
             resident.opted_out_at = None
             if resident.onboarded:
-                return [Reply(account.OPTED_IN), *_start(turn, "menu")]
-            return _start(turn, "onboarding")
+                return [Reply(account.OPTED_IN), *_start(turn, FlowName.MENU)]
+            return _start(turn, FlowName.ONBOARDING)
         if kw == "erase":
-            return _start(turn, "erase")
+            return _start(turn, FlowName.ERASE)
         if conv.flow == "erase":
             return _continue(turn, flow_timeout)
         return [Reply(account.STILL_OPTED_OUT, bilingual=resident.language is None)]
+    if kw == "optin":
+        # ALTA (and Twilio's YES) mean something only to someone who opted out; to anyone else
+        # it is an answer like any other: "yes" confirms a leader's message.
+        kw = None
 
     if kw == "optout":
-        resident.status = "opted_out"
+        resident.status = ResidentStatus.OPTED_OUT
         resident.opted_out_at = turn.now
         conv.expect = None
         _end_flow(turn)
@@ -131,14 +140,14 @@ def _dispatch(turn: Turn, flow_timeout: timedelta) -> list[Reply]:
         if kw == "erase":
             residents.erase_resident(turn.session, resident, keep_row=False)
             return [Reply(account.ERASED, bilingual=resident.language is None)]
-        if conv.flow != "onboarding":
-            return _start(turn, "onboarding")
+        if conv.flow != FlowName.ONBOARDING:
+            return _start(turn, FlowName.ONBOARDING)
         if kw == "help":
             if resident.language is None:  # still at the language choice
                 return account.help_before_language()
             return [Reply(account.HELP)]
         if kw == "language":
-            return _start(turn, "onboarding")
+            return _start(turn, FlowName.ONBOARDING)
         return _continue(turn, flow_timeout)
 
     if kw == "help":
@@ -147,13 +156,13 @@ def _dispatch(turn: Turn, flow_timeout: timedelta) -> list[Reply]:
     if kw in ("menu", "language", "erase"):
         conv.expect = None  # the resident moved on from whatever we last asked
         return _start(turn, kw)
-    if conv.flow and conv.flow != "menu" and conv.flow in FLOWS and conv.step:
+    if conv.flow and conv.flow != FlowName.MENU and conv.flow in FLOWS and conv.step:
         return _continue(turn, flow_timeout)
     answered = _expected_answer(turn)
     if answered is not None:
         return answered
     # No flow running: the text is a choice from the main menu.
-    return _apply(turn, "menu", menu.on_choose(turn))
+    return _apply(turn, FlowName.MENU, menu.on_choose(turn))
 
 
 def _leader(turn: Turn, flow_timeout: timedelta) -> list[Reply] | None:
@@ -172,24 +181,22 @@ def _leader(turn: Turn, flow_timeout: timedelta) -> list[Reply] | None:
 
 def _expected_answer(turn: Turn) -> list[Reply] | None:
     """A bare reply to something we asked outside a flow (a poll invitation, a follow-up)."""
-    expect = turn.conversation.expect
-    if not expect:
+    expect = Expectation.from_json(turn.conversation.expect)
+    if expect is None:
         return None
-    until = expect.get("until")
-    if until and datetime.fromisoformat(until) < turn.now:
+    if expect.expired(turn.now):
         turn.conversation.expect = None
         return None
-    handler = EXPECTATIONS.get(str(expect.get("kind")))
-    result = handler(turn, expect) if handler else None
+    result = EXPECTATIONS[expect.kind](turn, expect)
     if result is None:
         return None
     turn.conversation.expect = None
-    return _apply(turn, "menu", result)
+    return _apply(turn, FlowName.MENU, result)
 
 
-EXPECTATIONS = {
-    "poll": polls.answer_invitation,
-    "followup": reports.answer_followup,
+EXPECTATIONS: dict[ExpectKind, Callable[[Turn, Expectation], StepResult | None]] = {
+    ExpectKind.POLL: polls.answer_invitation,
+    ExpectKind.FOLLOWUP: reports.answer_followup,
 }
 
 
@@ -201,7 +208,7 @@ def _start(turn: Turn, flow_name: str) -> list[Reply]:
 
 def _continue(turn: Turn, flow_timeout: timedelta) -> list[Reply]:
     conv = turn.conversation
-    flow = FLOWS[conv.flow or "menu"]
+    flow = FLOWS[conv.flow or FlowName.MENU]
     updated = aware(conv.updated_at) if conv.updated_at is not None else None
     if flow.times_out and updated is not None and turn.now - updated > flow_timeout:
         # A stale flow gives way to an answer we are waiting for (a poll, a follow-up).
@@ -211,11 +218,11 @@ def _continue(turn: Turn, flow_timeout: timedelta) -> list[Reply]:
             return answered
         if not turn.resident.onboarded:
             return [Reply(account.TIMED_OUT)]  # a leader who is no resident: no menu to show
-        return [Reply(account.TIMED_OUT), *_start(turn, "menu")]
+        return [Reply(account.TIMED_OUT), *_start(turn, FlowName.MENU)]
     step = flow.steps.get(conv.step or "")
     if step is None:
         log.warning("unknown step %s.%s; back to the menu", conv.flow, conv.step)
-        return _start(turn, "menu")
+        return _start(turn, FlowName.MENU)
     return _apply(turn, flow.name, step(turn))
 
 
@@ -223,7 +230,7 @@ def _apply(turn: Turn, flow_name: str, result: StepResult) -> list[Reply]:
     if result.miss:
         misses = int(turn.conversation.slots.get("_misses", 0)) + 1
         if misses >= MAX_MISSES:
-            return [Reply(menu.BACK_TO_MENU), *_start(turn, "menu")]
+            return [Reply(menu.BACK_TO_MENU), *_start(turn, FlowName.MENU)]
         result.slots = {**turn.conversation.slots, **(result.slots or {}), "_misses": misses}
     replies = list(result.replies)
     hops = 0
@@ -244,7 +251,7 @@ def _end_flow(turn: Turn) -> None:
 
 def _save(turn: Turn, result: StepResult, flow_name: str | None) -> None:
     """Store where the conversation stands now (nothing if the resident's row is gone)."""
-    if turn.resident.status == "erased" or turn.conversation not in turn.session:
+    if turn.resident.status == ResidentStatus.ERASED or turn.conversation not in turn.session:
         return
     conv = turn.conversation
     if result.next_step is None:

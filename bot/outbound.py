@@ -16,6 +16,7 @@ from bot import channels
 from bot.i18n import LANGUAGES, N_, in_language
 from bot.render import Reply, render
 from storage.broadcasts import audience_languages
+from storage.enums import ReportStatus, ResidentStatus
 from storage.models import (
     Broadcast,
     OutboundMessage,
@@ -39,11 +40,11 @@ CATEGORY_LABELS = {
     "salud": N_("Salud"),
     "otro": N_("Otro"),
 }
-STATUS_LABELS = {
-    "received": N_("recibido"),
-    "in_progress": N_("en curso"),
-    "resolved": N_("resuelto"),
-    "rejected": N_("rechazado"),
+STATUS_LABELS: dict[str, str] = {
+    ReportStatus.RECEIVED: N_("recibido"),
+    ReportStatus.IN_PROGRESS: N_("en curso"),
+    ReportStatus.RESOLVED: N_("resuelto"),
+    ReportStatus.REJECTED: N_("rechazado"),
 }
 STATUS_CHANGED = N_("Novedad en su reporte {code} ({category}): {status}.")
 STATUS_NOTE = N_("Nota: {note}")
@@ -60,7 +61,7 @@ def category_label(category: str) -> Reply:
 
 
 def status_label(status: str) -> Reply:
-    return Reply(STATUS_LABELS.get(status, STATUS_LABELS["received"]))
+    return Reply(STATUS_LABELS.get(status, STATUS_LABELS[ReportStatus.RECEIVED]))
 
 
 def status_update(report: Report, note: str | None) -> list[Reply]:
@@ -132,7 +133,11 @@ def notify(
 
     Runs in the caller's transaction: the change and its message are committed together.
     """
-    if resident.status != "active" or not resident.phone or topic not in (resident.topics or []):
+    if (
+        resident.status != ResidentStatus.ACTIVE
+        or not resident.phone
+        or topic not in (resident.topics or [])
+    ):
         return None
     channel = channel_for(resident, now)
     body = render(replies, resident.language, channel, fold=fold)

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, Text, cast, func, literal_column, select, update
 from sqlalchemy.orm import Session
 
+from storage.enums import ResidentStatus
 from storage.models import (
     BROADCAST_KINDS,
     BROADCAST_TOPICS,
@@ -134,7 +135,7 @@ def recipients_query(broadcast: Broadcast) -> Select[tuple[int]]:
     and PostgreSQL (topic names are plain words) and costs one LIKE per row.
     """
     query = select(Resident.id).where(
-        Resident.status == "active",
+        Resident.status == ResidentStatus.ACTIVE,
         Resident.phone.is_not(None),
         Resident.number_invalid_at.is_(None),
         cast(Resident.topics, Text).like(f'%"{topic_for(broadcast.kind)}"%'),

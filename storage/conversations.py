@@ -8,13 +8,64 @@ constraint, so the whole turn rolls back and nothing of it is applied twice.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, literal, select
 from sqlalchemy.orm import Session, contains_eager
 
 from storage.db import insert_ignoring_conflicts
+from storage.enums import ResidentStatus
 from storage.models import Conversation, ReceivedMessage, Resident, utcnow
+
+
+class ExpectKind(StrEnum):
+    """What a bare answer outside any flow may be about."""
+
+    POLL = "poll"  # a poll invitation: the answer is a vote
+    FOLLOWUP = "followup"  # "¿Se resolvió?" about a resolved report
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """A question we asked outside any flow, stored in Conversation.expect as JSON.
+
+    The stored shape, {"kind": "poll", "id": 3, "until": ISO time}, is what rows already hold
+    (worker.fanout writes it to many rows in one UPDATE), so it must not change.
+    """
+
+    kind: ExpectKind
+    id: int  # the poll's or the report's id
+    until: datetime | None  # after this the answer is read as anything else; None: no end
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "id": self.id,
+            "until": self.until.isoformat() if self.until is not None else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> Expectation | None:
+        """The stored expectation, or None when there is none or it cannot be read."""
+        if not data:
+            return None
+        try:
+            until = data.get("until")
+            return cls(
+                ExpectKind(data["kind"]),
+                int(data["id"]),
+                datetime.fromisoformat(str(until)) if until else None,
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def expired(self, now: datetime) -> bool:
+        return self.until is not None and self.until < now
+
 
 _LOCK_RESIDENT = (
     select(Resident)
@@ -42,7 +93,7 @@ def lock_resident(session: Session, phone: str) -> Resident:
         # (PostgreSQL) the transaction we waited for deleted the row or erased its phone.
         session.execute(
             insert_ignoring_conflicts(Resident).values(
-                phone=phone, status="onboarding", created_at=utcnow()
+                phone=phone, status=ResidentStatus.ONBOARDING, created_at=utcnow()
             )
         )
         ensure_conversations(session, Resident.phone == phone)

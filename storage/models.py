@@ -19,6 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from storage.enums import ReportStatus, ResidentStatus
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -86,7 +88,9 @@ class Resident(Base):
     phone: Mapped[str | None] = mapped_column(String(20), unique=True)
     language: Mapped[str | None] = mapped_column(String(2))
     zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="onboarding", index=True)
+    status: Mapped[str] = mapped_column(
+        String(16), default=ResidentStatus.ONBOARDING.value, index=True
+    )
     topics: Mapped[list[str]] = mapped_column(JSON, default=lambda: list(TOPICS))
     last_channel: Mapped[str] = mapped_column(String(10), default="sms")
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -201,8 +205,8 @@ class OutboxEntry(Base):
 
 
 REPORT_CATEGORIES = ("agua", "alumbrado", "basura", "calles", "seguridad", "salud", "otro")
-REPORT_STATUSES = ("received", "in_progress", "resolved", "rejected")
-OPEN_REPORT_STATUSES = ("received", "in_progress")
+REPORT_STATUSES = tuple(status.value for status in ReportStatus)
+OPEN_REPORT_STATUSES = (ReportStatus.RECEIVED.value, ReportStatus.IN_PROGRESS.value)
 
 
 class Report(Base):
@@ -224,7 +228,7 @@ class Report(Base):
     longitude: Mapped[float | None]
     media_url: Mapped[str | None] = mapped_column(Text)
     channel: Mapped[str] = mapped_column(String(10), default="sms")
-    status: Mapped[str] = mapped_column(String(16), default="received", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=ReportStatus.RECEIVED.value, index=True)
     status_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

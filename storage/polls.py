@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.broadcasts import TargetLike
+from storage.enums import ResidentStatus
 from storage.models import Poll, PollOption, PollZone, Resident, Vote, utcnow
 
 
@@ -82,7 +83,9 @@ class Results:
 
 
 def eligible_residents(session: Session, poll: Poll) -> int:
-    query = select(func.count()).select_from(Resident).where(Resident.status == "active")
+    query = (
+        select(func.count()).select_from(Resident).where(Resident.status == ResidentStatus.ACTIVE)
+    )
     if not poll.citywide:
         query = query.where(
             Resident.zone_id.in_(select(PollZone.zone_id).where(PollZone.poll_id == poll.id))

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from storage.enums import ReportStatus
 from storage.models import (
     OPEN_REPORT_STATUSES,
     Report,
@@ -63,7 +64,7 @@ def create_report(session: Session, resident: Resident, **fields: object) -> Rep
         setattr(report, name, value)
     session.add(report)
     session.flush()
-    session.add(ReportEvent(report_id=report.id, status="received", source="resident"))
+    session.add(ReportEvent(report_id=report.id, status=ReportStatus.RECEIVED, source="resident"))
     return report
 
 
@@ -110,7 +111,7 @@ def set_status(
     report.status = status
     report.status_note = note
     report.updated_at = now
-    if status == "resolved":
+    if status == ReportStatus.RESOLVED:
         report.resolved_at = now
         report.followup_due_at = now + followup_after if followup_after is not None else None
         report.followup_sent_at = None
@@ -125,7 +126,7 @@ def due_followups(session: Session, now: datetime, limit: int = 500) -> list[Rep
         session.scalars(
             select(Report)
             .where(
-                Report.status == "resolved",
+                Report.status == ReportStatus.RESOLVED,
                 Report.followup_due_at.is_not(None),
                 Report.followup_due_at <= now,
                 Report.followup_sent_at.is_(None),

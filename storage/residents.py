@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from storage.enums import ResidentStatus
 from storage.models import (
     Conversation,
     OutboundMessage,
@@ -26,12 +27,12 @@ def opt_out(session: Session, resident_ids: Collection[int], now: datetime) -> N
         session.execute(
             update(Resident)
             .where(Resident.id.in_(list(resident_ids)), Resident.status.in_(_REACHABLE))
-            .values(status="opted_out", opted_out_at=now)
+            .values(status=ResidentStatus.OPTED_OUT, opted_out_at=now)
         )
 
 
 # Statuses an opt-out reported by Twilio moves to opted_out (an erased row stays erased).
-_REACHABLE = ("active", "onboarding")
+_REACHABLE = (ResidentStatus.ACTIVE, ResidentStatus.ONBOARDING)
 
 
 def erase_resident(session: Session, resident: Resident, *, keep_row: bool) -> None:
@@ -49,7 +50,7 @@ def erase_resident(session: Session, resident: Resident, *, keep_row: bool) -> N
         session.delete(resident.conversation)
     if keep_row:
         resident.phone = None
-        resident.status = "erased"
+        resident.status = ResidentStatus.ERASED
         resident.erased_at = utcnow()
         resident.topics = []
     else:
@@ -68,7 +69,7 @@ def purge_unfinished_signups(session: Session, cutoff: datetime) -> int:
         session.scalars(
             select(Resident.id)
             .where(
-                Resident.status == "onboarding",
+                Resident.status == ResidentStatus.ONBOARDING,
                 Resident.consent_at.is_(None),
                 func.coalesce(Resident.last_inbound_at, Resident.created_at) < cutoff,
             )

@@ -11,6 +11,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from storage.conversations import ensure_conversations
+from storage.enums import ResidentStatus
 from storage.models import TOPICS, Macrodistrict, Resident, Zone, utcnow
 
 ZONES_CSV = Path(__file__).parent / "data" / "la-paz-zones.csv"
@@ -92,7 +93,7 @@ def seed_demo_residents(
                 "phone": f"+{SYNTHETIC_PHONE_BASE + i}",
                 "language": "ay" if rng.random() < aymara_share else "es",
                 "zone_id": zone_ids[rng.randrange(len(zone_ids))],
-                "status": "active",
+                "status": ResidentStatus.ACTIVE,
                 "topics": list(TOPICS),
                 "last_channel": "whatsapp" if rng.random() < 0.4 else "sms",
                 "synthetic": True,

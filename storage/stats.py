@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.broadcasts import broadcast_stats
+from storage.enums import ResidentStatus
 from storage.models import NewsItem, Poll, Report, Resident, Vote, Zone
 
 
@@ -17,7 +18,7 @@ def stats(session: Session) -> dict[str, Any]:
     "residents" counts people currently signed up (consented, not opted out, not erased);
     synthetic demo residents are included and also counted apart.
     """
-    active = Resident.status == "active"
+    active = Resident.status == ResidentStatus.ACTIVE
 
     def count(*where: Any) -> int:
         return session.scalar(select(func.count()).select_from(Resident).where(*where)) or 0
@@ -34,9 +35,9 @@ def stats(session: Session) -> dict[str, Any]:
     ).all()
     return {
         "residents": count(active),
-        "opted_out": count(Resident.status == "opted_out"),
-        "onboarding": count(Resident.status == "onboarding"),
-        "erased": count(Resident.status == "erased"),
+        "opted_out": count(Resident.status == ResidentStatus.OPTED_OUT),
+        "onboarding": count(Resident.status == ResidentStatus.ONBOARDING),
+        "erased": count(Resident.status == ResidentStatus.ERASED),
         "residents_by_zone": {zone: n for zone, n in by_zone},
         "residents_by_language": {lang or "unknown": n for lang, n in by_lang},
         "synthetic_residents": count(Resident.synthetic.is_(True)),

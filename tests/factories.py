@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.targets import resolve
 from storage import broadcasts as store
 from storage.db import transaction
+from storage.leaders import add_leader
 from storage.models import (
     Broadcast,
     Delivery,
@@ -201,3 +202,30 @@ def broadcast(sessions: sessionmaker[Session], broadcast_id: int) -> Broadcast:
         found = session.get(Broadcast, broadcast_id)
         assert found is not None
         return found
+
+
+# --- council leaders ---------------------------------------------------------------------
+
+LEADER = "+59171000900"
+# Midday in La Paz (UTC-4), so no reply depends on quiet hours unless a test wants them.
+NOON = utcnow().replace(hour=16, minute=0, second=0, microsecond=0)
+
+
+def zone_id(chat: Chat, name: str) -> int:
+    with chat.sessions() as session:
+        return session.scalars(select(Zone.id).where(Zone.name == name)).one()
+
+
+NOTICE = "Mañana minga de limpieza en la plaza a las 8. Traigan escobas."
+
+
+def leader(
+    chat: Chat, *, lang: str | None = "1", home: str = "Sopocachi", leads: str = "Sopocachi"
+) -> Chat:
+    """A leader of `leads`; an onboarded resident of `home` unless lang is None."""
+    found = Chat(chat.sessions, phone=LEADER, now=NOON)
+    if lang is not None:
+        onboard(found, lang, home)
+    with transaction(chat.sessions) as session:
+        add_leader(session, LEADER, zone_id(chat, leads))
+    return found

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 from bot import channels
 from bot.outbound import Content, channel_for, render_broadcast
 from storage import broadcasts as store
+from storage.enums import ResidentStatus
 from storage.models import Broadcast, Delivery, OutboxEntry, Poll, Resident, aware, utcnow
 from storage.outbox import add_outbox
 from storage.residents import opt_out
@@ -193,12 +194,12 @@ class _Chunk:
             resident = residents.get(resident_id)
             if (
                 resident is None
-                or resident.status != "active"
+                or resident.status != ResidentStatus.ACTIVE
                 or not resident.phone
                 or resident.number_invalid_at is not None
                 or topic not in (resident.topics or [])
             ):
-                gone = resident is not None and resident.status == "opted_out"
+                gone = resident is not None and resident.status == ResidentStatus.OPTED_OUT
                 items.append(
                     SendOutcome(
                         delivery_id,

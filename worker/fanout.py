@@ -21,7 +21,7 @@ from sqlalchemy import func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage import broadcasts as store
-from storage.conversations import ensure_conversations
+from storage.conversations import Expectation, ExpectKind, ensure_conversations
 from storage.db import insert_ignoring_conflicts
 from storage.models import Broadcast, Conversation, Delivery, Poll, Resident, aware, utcnow
 from storage.outbox import add_outbox
@@ -121,7 +121,7 @@ def expect_answers(session: Session, broadcast: Broadcast, now: datetime) -> Non
     if poll is None:
         return
     until = aware(poll.closes_at) if poll.closes_at else now + store.POLL_ANSWER_WINDOW
-    expect = {"kind": "poll", "id": poll.id, "until": until.isoformat()}
+    expect = Expectation(ExpectKind.POLL, poll.id, until).to_json()
     recipients = select(Delivery.resident_id).where(Delivery.broadcast_id == broadcast.id)
     ensure_conversations(session, Resident.id.in_(recipients))
     session.execute(

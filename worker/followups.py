@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.outbound import followup_question, notify
 from storage import conversations
 from storage import reports as store
+from storage.conversations import Expectation, ExpectKind
 from storage.models import Conversation, Resident, utcnow
 
 log = logging.getLogger(__name__)
@@ -38,11 +39,7 @@ def send_due_followups(
             if told is None:
                 continue
             conv = conversations.conversation_for(session, resident)
-            conv.expect = {
-                "kind": "followup",
-                "id": report.id,
-                "until": (now + ANSWER_WINDOW).isoformat(),
-            }
+            conv.expect = Expectation(ExpectKind.FOLLOWUP, report.id, now + ANSWER_WINDOW).to_json()
             session.flush()
             sent += 1
     if sent:
@@ -53,8 +50,5 @@ def send_due_followups(
 def _awaiting_answer(session: Session, resident: Resident, now: datetime) -> bool:
     """True while the resident has an unanswered question we asked (and it has not expired)."""
     conv = session.get(Conversation, resident.id)
-    expect = conv.expect if conv is not None else None
-    if not expect:
-        return False
-    until = expect.get("until")
-    return not until or datetime.fromisoformat(str(until)) >= now
+    expect = Expectation.from_json(conv.expect if conv is not None else None)
+    return expect is not None and not expect.expired(now)

@@ -10,6 +10,7 @@ from rq import get_current_job
 from sqlalchemy import update
 
 from bot.channels import segments
+from storage.enums import ResidentStatus
 from storage.models import OutboundMessage, Resident, utcnow
 from storage.outbox import add_outbox
 from storage.residents import opt_out
@@ -36,7 +37,7 @@ def send_message(message_id: int) -> str:
         message = session.get(OutboundMessage, message_id)
         assert message is not None
         resident = session.get(Resident, message.resident_id) if message.resident_id else None
-        if resident is None or resident.status != "active" or not message.to_address:
+        if resident is None or resident.status != ResidentStatus.ACTIVE or not message.to_address:
             message.status = "canceled"
             return "canceled"
         to, body, channel = message.to_address, message.body or "", message.channel

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from rq import Queue
 from sqlalchemy import func, or_, select
@@ -16,14 +17,16 @@ log = logging.getLogger(__name__)
 BATCH = 500
 
 
-def relay(sessions: sessionmaker[Session], q: Queue, limit: int = BATCH) -> int:
+def relay(
+    sessions: sessionmaker[Session], q: Queue, limit: int = BATCH, *, now: datetime | None = None
+) -> int:
     """Enqueue up to `limit` due outbox rows; return how many were handed to RQ.
 
     Rows are marked relayed in the same transaction that read them, committed only after
     RQ accepted the jobs: if Redis fails, the transaction rolls back and the rows wait.
     If the commit fails after enqueueing, the jobs run twice at worst, and jobs are idempotent.
     """
-    now = utcnow()
+    now = now or utcnow()
     with sessions() as session, session.begin():
         stmt = (
             select(OutboxEntry)

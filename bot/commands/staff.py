@@ -21,6 +21,7 @@ from bot.render import Reply, render
 from storage import polls as poll_store
 from storage import reports as report_store
 from storage.db import transaction
+from storage.enums import ReportStatus
 from storage.models import (
     REPORT_STATUSES,
     NewsItem,
@@ -101,7 +102,7 @@ def reports_list(as_json: bool, status: str | None) -> None:
 def reports_set_status(code: str, status: str, note: str | None) -> None:
     """Move a report to a new status; the reporter and supporters are told in their language."""
     status = status.replace("-", "_")
-    if status == "rejected" and not note:
+    if status == ReportStatus.REJECTED and not note:
         raise click.UsageError("a rejected report needs --note saying why")
     config, sessions = open_database()
     with transaction(sessions) as session:

@@ -6,10 +6,10 @@ Flows take text and state and return replies; they never import Twilio, Flask or
 from __future__ import annotations
 
 from bot.flows import account, leader, menu, news, onboarding, polls, profile, reports
-from bot.flows.base import Flow, StepResult, Turn
+from bot.flows.base import Flow, FlowName, StepResult, Turn
 from bot.render import ListOf, Reply
 
-FLOWS: dict[str, Flow] = {
+FLOWS: dict[str, Flow] = {  # by FlowName
     flow.name: flow
     for flow in (
         onboarding.FLOW,
@@ -28,6 +28,7 @@ FLOWS: dict[str, Flow] = {
 __all__ = [
     "FLOWS",
     "Flow",
+    "FlowName",
     "ListOf",
     "Reply",
     "StepResult",

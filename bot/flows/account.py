@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.flows.base import Flow, StepResult, Turn
+from bot.flows.answers import yes_or_no
+from bot.flows.base import Flow, FlowName, StepResult, Turn
 from bot.flows.onboarding import CHOOSE_LANGUAGE, pick_language
 from bot.i18n import N_
 from bot.render import Reply
-from bot.text import parse_option
 from storage import residents
 
 HELP = N_(
@@ -48,10 +48,10 @@ def on_language(turn: Turn) -> StepResult:
     if lang is None:
         return StepResult([Reply(LANGUAGE_PROMPT)], "choose")
     turn.resident.language = lang
-    return StepResult([Reply(LANGUAGE_SET)], None, {}, goto="menu")
+    return StepResult([Reply(LANGUAGE_SET)], None, {}, goto=FlowName.MENU)
 
 
-LANGUAGE_FLOW = Flow(name="language", begin=begin_language, steps={"choose": on_language})
+LANGUAGE_FLOW = Flow(name=FlowName.LANGUAGE, begin=begin_language, steps={"choose": on_language})
 
 
 def begin_erase(turn: Turn) -> StepResult:
@@ -59,13 +59,13 @@ def begin_erase(turn: Turn) -> StepResult:
 
 
 def on_erase_confirm(turn: Turn) -> StepResult:
-    option = parse_option(turn.text, 2)
-    if option == 1 or turn.norm in {"si", "si borrar", "jisa", "iyaw", "iyawa"}:
+    answer = yes_or_no(turn.norm, yes={"si borrar"})
+    if answer is True:
         residents.erase_resident(turn.session, turn.resident, keep_row=True)
         return StepResult([Reply(ERASED)], None, {})
-    if option == 2 or turn.norm in {"no", "jani", "janiwa"}:
-        return StepResult([Reply(ERASE_KEPT)], None, {}, goto="menu")
+    if answer is False:
+        return StepResult([Reply(ERASE_KEPT)], None, {}, goto=FlowName.MENU)
     return StepResult([Reply(ERASE_CONFIRM)], "confirm")
 
 
-ERASE_FLOW = Flow(name="erase", begin=begin_erase, steps={"confirm": on_erase_confirm})
+ERASE_FLOW = Flow(name=FlowName.ERASE, begin=begin_erase, steps={"confirm": on_erase_confirm})

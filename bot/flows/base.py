@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from bot.channels import segments
@@ -14,6 +15,23 @@ from storage.db import Session
 from storage.models import Conversation, Resident
 
 T = TypeVar("T")
+
+
+class FlowName(StrEnum):
+    """The registered flows (bot.flows.FLOWS); the values are stored in Conversation.flow."""
+
+    ONBOARDING = "onboarding"
+    MENU = "menu"
+    LANGUAGE = "language"
+    ERASE = "erase"
+    REPORT = "report"
+    MY_REPORTS = "myreports"
+    POLLS = "polls"
+    NEWS = "news"
+    PROFILE = "profile"
+    LEADER_POLL = "leader_poll"
+    LEADER_NOTICE = "leader_notice"
+    LEADER_RESULTS = "leader_results"
 
 
 @dataclass
@@ -84,7 +102,7 @@ Step = Callable[[Turn], StepResult]
 
 @dataclass(frozen=True)
 class Flow:
-    name: str
+    name: FlowName
     begin: Step  # entering the flow: the first prompt
     steps: Mapping[str, Step]
     # A flow that must be finished before anything else (onboarding) never times out.

@@ -15,9 +15,9 @@ from datetime import timedelta
 from typing import Any
 
 from bot.channels import quote, segments
-from bot.flows.base import Flow, StepResult, Turn, fit_one_sms, stay
+from bot.flows.answers import DONT_SEND, SEND, is_more, yes_or_no
+from bot.flows.base import Flow, FlowName, StepResult, Turn, fit_one_sms, stay
 from bot.flows.menu import on_choose
-from bot.flows.news import MORE_WORDS
 from bot.flows.polls import counts
 from bot.i18n import LANGUAGES, N_
 from bot.outbound import Content, framed, question_text, render_broadcast
@@ -69,12 +69,12 @@ DAILY_LIMIT_REACHED = N_(
 
 # What a leader types (normalised) -> the flow it starts.
 COMMANDS = {
-    "encuesta": "leader_poll",
-    "nueva encuesta": "leader_poll",
-    "aviso": "leader_notice",
-    "nuevo aviso": "leader_notice",
-    "resultados": "leader_results",
-    "resultado": "leader_results",
+    "encuesta": FlowName.LEADER_POLL,
+    "nueva encuesta": FlowName.LEADER_POLL,
+    "aviso": FlowName.LEADER_NOTICE,
+    "nuevo aviso": FlowName.LEADER_NOTICE,
+    "resultados": FlowName.LEADER_RESULTS,
+    "resultado": FlowName.LEADER_RESULTS,
 }
 # Polls and notices one leader may send per La Paz day: each reaches the whole zona, so a
 # slip on a basic phone must not cost the municipality a zona's worth of SMS again and again.
@@ -98,8 +98,6 @@ RESULT_FITS = (
     (15, 0, False),
 )
 
-YES = {"enviar", "si", "jisa", "iyaw", "iyawa", "apayana"}
-NO = {"no", "no enviar", "jani", "janiwa", "jan apayana"}
 DAY_WORDS = {"dia", "dias", "uru", "urunaka"}
 _SEPARATORS = re.compile(r"[,/;\n]")
 
@@ -185,12 +183,7 @@ def _sent(turn: Turn, message: Reply) -> StepResult:
 
 def _confirmed(turn: Turn) -> bool | None:
     """True to send, False not to, None when the answer is neither."""
-    option = parse_option(turn.text, 2)
-    if option == 1 or turn.norm in YES:
-        return True
-    if option == 2 or turn.norm in NO:
-        return False
-    return None
+    return yes_or_no(turn.norm, yes=SEND, no=DONT_SEND)
 
 
 # --- ENCUESTA ----------------------------------------------------------------------------
@@ -302,7 +295,7 @@ def on_poll_confirm(turn: Turn) -> StepResult:
 
 
 POLL_FLOW = Flow(
-    name="leader_poll",
+    name=FlowName.LEADER_POLL,
     begin=begin_poll,
     steps={
         "question": on_question,
@@ -362,7 +355,7 @@ def on_notice_confirm(turn: Turn) -> StepResult:
 
 
 NOTICE_FLOW = Flow(
-    name="leader_notice",
+    name=FlowName.LEADER_NOTICE,
     begin=begin_notice,
     steps={"text": on_notice_text, "confirm": on_notice_confirm},
 )
@@ -400,17 +393,17 @@ def begin_results(turn: Turn) -> StepResult:
 
 
 def on_more(turn: Turn) -> StepResult:
-    if turn.norm in MORE_WORDS:
+    if is_more(turn.norm):
         return _result(turn, int(turn.slots.get("offset", 1))) or StepResult(
             [Reply(NO_MORE_POLLS)], None, {}
         )
     if not turn.resident.onboarded:
-        return StepResult([], None, {}, goto="onboarding")
+        return StepResult([], None, {}, goto=FlowName.ONBOARDING)
     # Anything else leaves the results: it is read as a menu choice.
     return on_choose(turn)
 
 
-RESULTS_FLOW = Flow(name="leader_results", begin=begin_results, steps={"more": on_more})
+RESULTS_FLOW = Flow(name=FlowName.LEADER_RESULTS, begin=begin_results, steps={"more": on_more})
 
 FLOWS = (POLL_FLOW, NOTICE_FLOW, RESULTS_FLOW)
 FLOW_NAMES = frozenset(flow.name for flow in FLOWS)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.flows.account import HELP
-from bot.flows.base import Flow, StepResult, Turn
+from bot.flows.base import Flow, FlowName, StepResult, Turn
 from bot.i18n import N_
 from bot.render import Reply
 from bot.text import parse_option
@@ -60,4 +60,4 @@ def on_choose(turn: Turn) -> StepResult:
     return StepResult([Reply(NOT_UNDERSTOOD), Reply(MENU)], "choose", {})
 
 
-FLOW = Flow(name="menu", begin=show, steps={"choose": on_choose}, times_out=False)
+FLOW = Flow(name=FlowName.MENU, begin=show, steps={"choose": on_choose}, times_out=False)

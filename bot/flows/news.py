@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.flows.base import Flow, StepResult, Turn
+from bot.flows.answers import is_more
+from bot.flows.base import Flow, FlowName, StepResult, Turn
 from bot.flows.menu import on_choose
 from bot.i18n import N_, in_language
 from bot.render import Reply
@@ -11,7 +12,6 @@ from storage.news import news_for
 NO_NEWS = N_("No hay noticias para su zona todavía.")
 NO_MORE = N_("No hay más noticias.")
 MORE_HINT = N_("MAS: la anterior")
-MORE_WORDS = {"mas", "+", "siguiente", "anterior", "juk'ampi", "jukampi"}
 
 
 def _item(turn: Turn, offset: int) -> StepResult | None:
@@ -28,16 +28,16 @@ def _item(turn: Turn, offset: int) -> StepResult | None:
 
 
 def begin(turn: Turn) -> StepResult:
-    return _item(turn, 0) or StepResult([Reply(NO_NEWS)], None, {}, goto="menu")
+    return _item(turn, 0) or StepResult([Reply(NO_NEWS)], None, {}, goto=FlowName.MENU)
 
 
 def on_more(turn: Turn) -> StepResult:
-    if turn.norm in MORE_WORDS:
+    if is_more(turn.norm):
         return _item(turn, int(turn.slots.get("offset", 1))) or StepResult(
-            [Reply(NO_MORE)], None, {}, goto="menu"
+            [Reply(NO_MORE)], None, {}, goto=FlowName.MENU
         )
     # Anything else leaves the news: it is read as a menu choice.
     return on_choose(turn)
 
 
-FLOW = Flow(name="news", begin=begin, steps={"more": on_more})
+FLOW = Flow(name=FlowName.NEWS, begin=begin, steps={"more": on_more})

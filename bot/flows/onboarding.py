@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from bot.flows.base import Flow, StepResult, Turn
+from bot.flows.answers import yes_or_no
+from bot.flows.base import Flow, FlowName, StepResult, Turn
 from bot.flows.zones import match_zone, numbered
 from bot.i18n import N_
 from bot.render import Reply
 from bot.text import parse_option
 from storage import residents
 from storage import zones as zone_store
+from storage.enums import ResidentStatus
 from storage.models import utcnow
 
 WELCOME = N_("Bienvenido a Mi Barrio, la voz de su zona ante la Alcaldía de La Paz.")
@@ -138,25 +140,21 @@ def on_macro_zone(turn: Turn) -> StepResult:
     return _show_macro(turn, turn.slots.get("macros", []), turn.slots.get("macro_id", 0))
 
 
-ACCEPT_WORDS = {"acepto", "si", "si acepto", "jisa", "iyaw", "iyawa", "ok"}
-DECLINE_WORDS = {"no acepto", "no", "jani", "janiwa"}
-
-
 def on_consent(turn: Turn) -> StepResult:
-    option = parse_option(turn.text, 2)
-    if option == 1 or turn.norm in ACCEPT_WORDS:
+    answer = yes_or_no(turn.norm)
+    if answer is True:
         resident = turn.resident
         resident.consent_at = utcnow()
-        resident.status = "active"
-        return StepResult([Reply(WELCOME_DONE)], None, {}, goto="menu")
-    if option == 2 or turn.norm in DECLINE_WORDS:
+        resident.status = ResidentStatus.ACTIVE
+        return StepResult([Reply(WELCOME_DONE)], None, {}, goto=FlowName.MENU)
+    if answer is False:
         residents.erase_resident(turn.session, turn.resident, keep_row=False)
         return StepResult([Reply(DECLINED)], None, {})
     return StepResult([Reply(CONSENT_AGAIN)], "consent")
 
 
 FLOW = Flow(
-    name="onboarding",
+    name=FlowName.ONBOARDING,
     begin=begin,
     steps={
         "language": on_language,

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from bot.channels import quote
-from bot.flows.base import Flow, StepResult, Turn, fit_one_sms, stay
-from bot.flows.news import MORE_WORDS
+from bot.flows.answers import is_more
+from bot.flows.base import Flow, FlowName, StepResult, Turn, fit_one_sms, stay
 from bot.i18n import N_
 from bot.outbound import numbered_options, option_label, question_text
 from bot.render import Reply
 from bot.text import normalize, parse_option
 from storage import polls as store
+from storage.conversations import Expectation
 from storage.models import Poll, PollOption
 
 NO_POLLS = N_("No hay encuestas abiertas para su zona ahora.")
@@ -65,7 +66,7 @@ def with_results(turn: Turn, poll: Poll, message: str) -> list[Reply]:
 def begin(turn: Turn) -> StepResult:
     polls = store.open_polls(turn.session, turn.resident.zone_id, turn.now)
     if not polls:
-        return StepResult([Reply(NO_POLLS)], None, {}, goto="menu")
+        return StepResult([Reply(NO_POLLS)], None, {}, goto=FlowName.MENU)
     if len(polls) == 1:
         return StepResult([question(turn, polls[0])], "vote", {"poll": polls[0].id})
     return _pick_page(turn, polls, 0)
@@ -97,12 +98,12 @@ def on_pick(turn: Turn) -> StepResult:
     if poll is not None:
         return StepResult([question(turn, poll)], "vote", {"poll": poll.id})
     polls = store.open_polls(turn.session, turn.resident.zone_id, turn.now)
-    if turn.norm in MORE_WORDS:
+    if is_more(turn.norm):
         if start + len(ids) >= len(polls):
             return StepResult([Reply(NO_MORE_POLLS)], "pick")  # a number still picks
         return _pick_page(turn, polls, start + len(ids))
     if not polls:
-        return StepResult([Reply(NO_POLLS)], None, {}, goto="menu")
+        return StepResult([Reply(NO_POLLS)], None, {}, goto=FlowName.MENU)
     page = _pick_page(turn, polls, min(start, len(polls) - 1))
     return StepResult(page.replies, "pick", page.slots, miss=True)  # the same page again
 
@@ -135,14 +136,14 @@ def vote(turn: Turn, poll: Poll) -> StepResult | None:
 def on_vote(turn: Turn) -> StepResult:
     poll = store.get_poll(turn.session, turn.slots.get("poll"))
     if poll is None:
-        return StepResult([Reply(NO_POLLS)], None, {}, goto="menu")
+        return StepResult([Reply(NO_POLLS)], None, {}, goto=FlowName.MENU)
     result = vote(turn, poll)
     return result if result is not None else stay(turn, question(turn, poll))
 
 
-def answer_invitation(turn: Turn, expect: dict[str, Any]) -> StepResult | None:
+def answer_invitation(turn: Turn, expect: Expectation) -> StepResult | None:
     """A bare reply to a poll invitation we sent is an answer to that poll."""
-    poll = store.get_poll(turn.session, expect.get("id"))
+    poll = store.get_poll(turn.session, expect.id)
     if poll is None:
         return None
     if not poll.is_open(turn.now):
@@ -152,4 +153,4 @@ def answer_invitation(turn: Turn, expect: dict[str, Any]) -> StepResult | None:
     return vote(turn, poll)
 
 
-FLOW = Flow(name="polls", begin=begin, steps={"pick": on_pick, "vote": on_vote})
+FLOW = Flow(name=FlowName.POLLS, begin=begin, steps={"pick": on_pick, "vote": on_vote})

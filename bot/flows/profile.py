@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.flows import onboarding
-from bot.flows.base import Flow, StepResult, Turn, stay
+from bot.flows.base import Flow, FlowName, StepResult, Turn, stay
 from bot.i18n import N_
 from bot.render import ListOf, Reply
 from bot.text import parse_option
@@ -32,11 +32,11 @@ def begin(turn: Turn) -> StepResult:
 def on_choose(turn: Turn) -> StepResult:
     option = parse_option(turn.text, 3)
     if option == 0:
-        return StepResult([], None, {}, goto="menu")
+        return StepResult([], None, {}, goto=FlowName.MENU)
     if option == 1:
         return StepResult([Reply(onboarding.ZONE_PROMPT)], "zone", {})
     if option == 2:
-        return StepResult([], None, {}, goto="language")
+        return StepResult([], None, {}, goto=FlowName.LANGUAGE)
     if option == 3:
         return _topics(turn)
     return stay(turn, *begin(turn).replies)
@@ -61,7 +61,7 @@ def _topics(turn: Turn) -> StepResult:
 def on_topics(turn: Turn) -> StepResult:
     option = parse_option(turn.text, len(TOPICS))
     if option == 0:
-        return StepResult([], None, {}, goto="menu")
+        return StepResult([], None, {}, goto=FlowName.MENU)
     if option is None:
         return stay(turn, *_topics(turn).replies)
     topic = TOPICS[option - 1]
@@ -83,14 +83,14 @@ def _zone_step(name: str):  # type: ignore[no-untyped-def]
         if result.next_step == "consent":
             zone_row = get_zone(turn.session, turn.resident.zone_id)
             zone = zone_row.name if zone_row else ""
-            return StepResult([Reply(ZONE_CHANGED, {"zone": zone})], None, {}, goto="menu")
+            return StepResult([Reply(ZONE_CHANGED, {"zone": zone})], None, {}, goto=FlowName.MENU)
         return result
 
     return run
 
 
 FLOW = Flow(
-    name="profile",
+    name=FlowName.PROFILE,
     begin=begin,
     steps={
         "choose": on_choose,

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from bot.channels import quote
-from bot.flows.base import Flow, StepResult, Turn, fit_one_sms, stay
+from bot.flows.answers import DONT_SEND, SEND, is_more, yes_or_no
+from bot.flows.base import Flow, FlowName, StepResult, Turn, fit_one_sms, stay
 from bot.flows.menu import on_choose
-from bot.flows.news import MORE_WORDS
 from bot.i18n import N_
 from bot.outbound import CATEGORY_LABELS, category_label, status_label
 from bot.render import ListOf, Reply
-from bot.text import has_words, normalize, parse_option
+from bot.text import has_words, parse_option
 from storage import reports as store
+from storage.conversations import Expectation
+from storage.enums import ReportStatus
 from storage.models import Report
 
 CATEGORY_PROMPT = N_(
@@ -50,6 +52,9 @@ CATEGORY_WORDS = {
     "salud": {"salud", "qullana", "posta"},
     "otro": {"otro", "otra", "yaqha"},
 }
+# The labels of "1 Yo también lo tengo / 2 Es otro problema", as residents type them back.
+ME_TOO = frozenset({"yo tambien", "nayans ukhamaraki"})
+ANOTHER_PROBLEM = frozenset({"otro", "es otro problema", "yaqha"})
 MAX_DESCRIPTION = 500
 SUMMARY_DESCRIPTION = 40
 SUMMARY_PLACE = 25
@@ -88,15 +93,15 @@ def _ask_description(turn: Turn, slots: dict[str, object]) -> StepResult:
 
 
 def on_similar(turn: Turn) -> StepResult:
-    option = parse_option(turn.text, 2)
-    if option == 1 or turn.norm in {"yo tambien", "si", "jisa", "iyaw"}:
+    answer = yes_or_no(turn.norm, yes=ME_TOO, no=ANOTHER_PROBLEM)
+    if answer is True:
         report = store.get_report(turn.session, turn.slots.get("similar"))
         if report is None:
             return _ask_description(turn, {"category": turn.slots["category"]})
         added = store.add_supporter(turn.session, report, turn.resident)
         text = SUPPORTED if added else ALREADY_SUPPORTED
         return StepResult([Reply(text, {"code": report.code})], None, {})
-    if option == 2 or turn.norm in {"otro", "es otro problema", "no", "jani", "janiwa"}:
+    if answer is False:
         return _ask_description(turn, {"category": turn.slots["category"]})
     return stay(turn, Reply(SIMILAR, _similar_vars(turn)))
 
@@ -170,8 +175,8 @@ def _summary(turn: Turn, slots: dict[str, object]) -> StepResult:
 
 
 def on_confirm(turn: Turn) -> StepResult:
-    option = parse_option(turn.text, 2)
-    if option == 1 or turn.norm in {"enviar", "si", "jisa", "apayana"}:
+    answer = yes_or_no(turn.norm, yes=SEND, no=DONT_SEND)
+    if answer is True:
         slots = turn.slots
         report = store.create_report(
             turn.session,
@@ -187,13 +192,13 @@ def on_confirm(turn: Turn) -> StepResult:
             updated_at=turn.now,
         )
         return StepResult([Reply(SENT, {"code": report.code})], None, {})
-    if option == 2 or turn.norm in {"no", "jani", "janiwa"}:
-        return StepResult([Reply(CANCELLED)], None, {}, goto="menu")
+    if answer is False:
+        return StepResult([Reply(CANCELLED)], None, {}, goto=FlowName.MENU)
     return stay(turn, Reply(CONFIRM_AGAIN))
 
 
 FLOW = Flow(
-    name="report",
+    name=FlowName.REPORT,
     begin=begin,
     steps={
         "category": on_category,
@@ -243,34 +248,35 @@ def my_reports(turn: Turn) -> StepResult:
 
 
 def on_more_reports(turn: Turn) -> StepResult:
-    if turn.norm in MORE_WORDS:
+    if is_more(turn.norm):
         return _my_reports_page(turn, int(turn.slots.get("offset", 0))) or StepResult(
-            [Reply(NO_MORE_REPORTS)], None, {}, goto="menu"
+            [Reply(NO_MORE_REPORTS)], None, {}, goto=FlowName.MENU
         )
     return on_choose(turn)  # anything else is read as a menu choice
 
 
-MY_REPORTS_FLOW = Flow(name="myreports", begin=my_reports, steps={"more": on_more_reports})
+MY_REPORTS_FLOW = Flow(name=FlowName.MY_REPORTS, begin=my_reports, steps={"more": on_more_reports})
 
 
 FOLLOWUP_THANKS = N_("Gracias por confirmar que el reporte {code} se resolvió.")
 FOLLOWUP_REOPENED = N_("Reabrimos el reporte {code}. Le avisaremos de cada cambio.")
 
 
-def answer_followup(turn: Turn, expect: dict[str, object]) -> StepResult | None:
+def answer_followup(turn: Turn, expect: Expectation) -> StepResult | None:
     """Handle '1'/'2' after a follow-up question; None if the text is not such an answer."""
-    option = parse_option(turn.text, 2)
-    norm = normalize(turn.text)
-    yes = option == 1 or norm in {"si", "jisa", "iyaw", "iyawa"}
-    no = option == 2 or norm in {"no", "jani", "janiwa"}
-    if not (yes or no):
+    yes = yes_or_no(turn.norm)
+    if yes is None:
         return None
-    report = store.get_report(turn.session, expect.get("id"))
-    if report is None or report.status != "resolved":
+    report = store.get_report(turn.session, expect.id)
+    if report is None or report.status != ReportStatus.RESOLVED:
         return None  # staff moved it on since we asked: the question no longer stands
     if yes:
-        store.set_status(turn.session, report, "resolved", None, source="resident", now=turn.now)
+        store.set_status(
+            turn.session, report, ReportStatus.RESOLVED, None, source="resident", now=turn.now
+        )
         report.followup_due_at = None
         return StepResult([Reply(FOLLOWUP_THANKS, {"code": report.code})], None, {})
-    store.set_status(turn.session, report, "received", None, source="resident", now=turn.now)
+    store.set_status(
+        turn.session, report, ReportStatus.RECEIVED, None, source="resident", now=turn.now
+    )
     return StepResult([Reply(FOLLOWUP_REOPENED, {"code": report.code})], None, {})

@@ -175,7 +175,8 @@ def cost_markdown() -> str:
         "three reports, ...) and folded to GSM-7 as `GSM7_FOLD=1` does. One segment holds 160",
         "GSM-7 characters (153 each when split); one character outside GSM-7 would make it 70",
         "(67). A message the bot sends in both languages at once (the first welcome) is one SMS",
-        "with both texts; the conversation test (`tests/flows/test_sms_cost.py`) measures those too.",
+        "with both texts; the conversation test (`tests/flows/test_sms_cost.py`) measures those",
+        "too.",
         "WhatsApp is not billed by length: there every message counts as one.",
         "",
     ]

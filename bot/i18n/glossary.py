@@ -44,6 +44,13 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFC", text).casefold()
 
 
+# The Aymara answer words residents type for yes and no (docs/aymara-glossary.md, section 3), in
+# their chosen form first. bot/flows/answers.py reads them from here, so the glossary's "yes",
+# "no" and "accept" and the words the bot accepts cannot drift apart. Never opt-out words.
+AYMARA_YES: tuple[str, ...] = ("jisa", "iyaw", "iyawa")
+AYMARA_NO: tuple[str, ...] = ("janiwa", "jani", "janiw")
+AYMARA_ACCEPT = "iyaw"
+
 TERMS: tuple[Term, ...] = (
     Term("zona", "zona", "zona", "L", r"\bzonas?\b", r"\bzona", avoid=(r"\bayllu",)),
     Term(
@@ -115,9 +122,16 @@ TERMS: tuple[Term, ...] = (
         r"\bmenu",
         avoid=(r"menú", r"\bmanq'a"),
     ),
-    Term("yes", "sí", "jisa", "H", r"^sí$|\d sí\b", r"\bjisa\b"),
-    Term("no", "no (an answer)", "janiwa", "H", r"^no$|\d no\s*(?:$|[/,.;])", r"\bjaniwa?\b"),
-    Term("accept", "acepto", "iyaw", "H", r"(?<!no )\bacept[oa]\b", r"\biyaw"),
+    Term("yes", "sí", AYMARA_YES[0], "H", r"^sí$|\d sí\b", rf"\b{AYMARA_YES[0]}\b"),
+    Term(
+        "no",
+        "no (an answer)",
+        AYMARA_NO[0],
+        "H",
+        r"^no$|\d no\s*(?:$|[/,.;])",
+        rf"\b(?:{'|'.join(AYMARA_NO)})\b",
+    ),
+    Term("accept", "acepto", AYMARA_ACCEPT, "H", r"(?<!no )\bacept[oa]\b", rf"\b{AYMARA_ACCEPT}"),
     Term("water", "agua", "uma", "H", r"\bagua\b", r"\buma"),
     Term(
         "light",

@@ -15,7 +15,6 @@ from bot.outbound import Content, render_broadcast
 from storage import polls as poll_store
 from storage.broadcasts import LA_PAZ, QuietHours
 from storage.db import transaction
-from storage.leaders import add_leader
 from storage.models import (
     Broadcast,
     BroadcastZone,
@@ -24,20 +23,9 @@ from storage.models import (
     Poll,
     PollZone,
     Resident,
-    Zone,
-    utcnow,
 )
 from tests.conftest import Chat
-from tests.factories import neighbour, onboard
-
-LEADER = "+59171000900"
-# Midday in La Paz (UTC-4), so no reply depends on quiet hours unless a test wants them.
-NOON = utcnow().replace(hour=16, minute=0, second=0, microsecond=0)
-
-
-def zone_id(chat: Chat, name: str) -> int:
-    with chat.sessions() as session:
-        return session.scalars(select(Zone.id).where(Zone.name == name)).one()
+from tests.factories import LEADER, NOON, NOTICE, leader, neighbour, onboard, zone_id
 
 
 def resident_id(chat: Chat) -> int:
@@ -48,18 +36,6 @@ def resident_id(chat: Chat) -> int:
 def leader_id(chat: Chat) -> int:
     with chat.sessions() as session:
         return session.scalars(select(Leader.id).where(Leader.phone == chat.phone)).one()
-
-
-def leader(
-    chat: Chat, *, lang: str | None = "1", home: str = "Sopocachi", leads: str = "Sopocachi"
-) -> Chat:
-    """A leader of `leads`; an onboarded resident of `home` unless lang is None."""
-    found = Chat(chat.sessions, phone=LEADER, now=NOON)
-    if lang is not None:
-        onboard(found, lang, home)
-    with transaction(chat.sessions) as session:
-        add_leader(session, LEADER, zone_id(chat, leads))
-    return found
 
 
 def broadcasts(chat: Chat) -> list[tuple[Broadcast, set[int]]]:
@@ -235,8 +211,6 @@ def test_an_unclear_confirmation_is_asked_again(chat: Chat) -> None:
 
 
 # --- AVISO -------------------------------------------------------------------------------
-
-NOTICE = "Mañana minga de limpieza en la plaza a las 8. Traigan escobas."
 
 
 def test_leader_notice_in_spanish(chat: Chat) -> None:
