@@ -182,6 +182,14 @@ async def ready(proc: Any, port: int, first: Request) -> None:
         raise RuntimeError(f"port {port}: one request got HTTP {status}: {body[:200]!r}")
 
 
+async def drained(port: int) -> None:
+    """After an overload, gunicorn still answers the requests whose client gave up: one more
+    request, queued behind them, comes back when they are done (before the closed loop)."""
+    conn = Connection("127.0.0.1", port)
+    await asyncio.wait_for(conn.request(request_head("GET", "/healthz", "127.0.0.1", {}), b""), 300)
+    conn.close()
+
+
 async def send(conn: Connection, req: Request, errors: Counter[str]) -> None:
     try:
         status, _ = await asyncio.wait_for(conn.request(*req), 10)
@@ -268,6 +276,7 @@ def run_db(db: str, args: argparse.Namespace) -> dict[str, Any]:
         asyncio.run(ready(servers[1], bare_port, reqs[0]))
         print(f"{db}: paced, {args.rate:g}/s for {args.duration:g} s ...", flush=True)
         result = asyncio.run(paced(app_port, reqs[1 : 1 + n_paced], args.rate, int(args.rate)))
+        asyncio.run(drained(app_port))
         app_reqs, bare_reqs = iter(reqs[1 + n_paced :]), itertools.cycle(reqs)
         turns: dict[str, list[float]] = {"app": [], "bare": []}
         print(f"{db}: closed loop, {args.connections} connections ...", flush=True)
