@@ -35,6 +35,7 @@ def test_the_webhook_benchmark_runs_paced_and_closed_loop_and_writes_its_results
     assert paced["requests"] == 50 and paced["achieved_rate"] > 0
     assert 0 < paced["p50_ms"] <= paced["p99_ms"] <= paced["max_ms"]
     assert closed["app_rps"] > 0 and closed["bare_rps"] > 0
+    assert closed["errors"] == {"app": {}, "bare": {}}
     assert closed["ratio"] == pytest.approx(closed["app_rps"] / closed["bare_rps"], abs=1e-3)
     assert results["new_residents"] > 0  # the sign-ups reached the database
     assert "| sqlite |" in proc.stdout and "real/bare" in proc.stdout
