@@ -50,7 +50,7 @@ i18n-check: install ## missing/fuzzy entries, placeholders, ay plural header, th
 i18n-cost: install ## regenerate docs/sms-cost.md
 	$(BIN)/mibarrio i18n cost --write docs/sms-cost.md
 
-bench: install ## webhook throughput against a bare Flask endpoint (see README)
+bench: install ## webhook latency at 300 texts/s, throughput against bare Flask (docs/benchmarks.md)
 	$(BIN)/python bench/webhook.py
 
 bench-broadcast: install ## 100,000 residents through the broadcast engine (see README)
