@@ -252,7 +252,8 @@ async def closed(
         for req in reqs:
             if time.perf_counter() >= end:
                 break
-            done += await send(conn, req, errors)
+            answered = await send(conn, req, errors)
+            done += answered  # after the await: `done += await ...` reads `done` before it
         conn.close()
 
     start = time.perf_counter()
