@@ -60,7 +60,7 @@ def main(verbose: bool) -> None:
 @click.option("--burst", is_flag=True, help="Relay the outbox, run every due job, then exit.")
 @click.option("--queue", "queue_name", default=None)
 def worker(burst: bool, queue_name: str | None) -> None:
-    """Run an RQ worker (with the scheduler) and the outbox relay."""
+    """Run an RQ worker and the outbox relay; a Redis outage pauses it, never ends it."""
 
     sys.exit(run_worker(Config.from_env(), burst=burst, queue_name=queue_name))
 

@@ -83,6 +83,8 @@ class Config:
     send_threads: int = 32
     # Seconds after a worker dies before others treat the rows it was sending as unknown.
     worker_alive_ttl: float = 15.0
+    # Seconds an "unknown" send waits before Twilio's message list is asked whether it went out.
+    reconcile_after: float = 600.0
 
     # True when no TWILIO_AUTH_TOKEN was given and a local one was generated for signing.
     local_auth_token: bool = False
@@ -121,5 +123,6 @@ class Config:
             whatsapp_fallback=_choice("WHATSAPP_FALLBACK", ("template", "sms"), "template"),
             send_threads=max(1, int(env.get("SEND_THREADS") or 32)),
             worker_alive_ttl=max(1.0, _float("WORKER_ALIVE_TTL", 15.0)),
+            reconcile_after=max(0.0, _float("RECONCILE_AFTER", 600.0)),
         )
         return replace(cfg, **overrides) if overrides else cfg

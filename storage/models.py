@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -186,6 +187,11 @@ class OutboundMessage(Base):
     twilio_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     error_code: Mapped[int | None] = mapped_column(Integer)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Who took it to send (as on deliveries): the sweeper resolves claims of dead workers.
+    claimed_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    # Sent again once after reconciliation found no trace of it at Twilio (never twice).
+    resent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -441,6 +447,8 @@ class Delivery(Base):
     claimed_at: Mapped[datetime | None]
     # The worker process that claimed it; the sweeper resolves rows whose worker has died.
     claimed_by: Mapped[str | None] = mapped_column(String(80))
+    # Sent again once after reconciliation found no trace of it at Twilio (never twice).
+    resent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     sent_at: Mapped[datetime | None]
     updated_at: Mapped[datetime | None]
 

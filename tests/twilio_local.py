@@ -44,7 +44,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 API_VERSION = "2010-04-01"
 _ACCOUNT = r"(?P<account>AC[0-9a-fA-F]{32})"
@@ -229,7 +229,15 @@ class _Handler(BaseHTTPRequestHandler):
         tw = self.server.tw
         with tw._in_flight():
             tw._sleep(tw.delay)
-            match = _FETCH_RE.match(urlsplit(self.path).path)
+            url = urlsplit(self.path)
+            listing = _CREATE_RE.match(url.path)
+            if listing is not None:
+                if not self._authorized():
+                    self._send_error(401, 20003)
+                    return
+                self._send_json(200, tw._list(listing["account"], url.path, url.query))
+                return
+            match = _FETCH_RE.match(url.path)
             if match is not None and not self._authorized():
                 self._send_error(401, 20003)
                 return
@@ -238,6 +246,15 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_error(404, 20404, f"The requested resource {self.path} was not found")
                 return
             self._send_json(200, message)
+
+
+def _sent_matches(message: dict[str, Any], params: dict[str, str]) -> bool:
+    """Twilio's DateSent filters compare GMT dates (a datetime's date part counts)."""
+    if not message.get("date_sent"):
+        return not any(k.startswith("DateSent") for k in params)
+    day = email.utils.parsedate_to_datetime(message["date_sent"]).date().isoformat()
+    checks = {"DateSent": day.__eq__, "DateSent>": day.__ge__, "DateSent<": day.__le__}
+    return all(check(params[key][:10]) for key, check in checks.items() if key in params)
 
 
 def _validate(form: dict[str, str | list[str]]) -> int | None:
@@ -268,6 +285,7 @@ class TwilioLocal:
         self._rules: dict[str, list[_Rule]] = {}
         self._in_flight_now = 0
         self._max_in_flight = 0
+        self.lookups = 0  # Message list requests (reconciliation)
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> TwilioLocal:
@@ -361,6 +379,7 @@ class TwilioLocal:
             self._messages.clear()
             self._rules.clear()
             self._max_in_flight = self._in_flight_now
+            self.lookups = 0
 
     def set_status(self, sid: str, status: str, error_code: int | None = None) -> None:
         """Change a stored message's status (what a later GET returns), e.g. "delivered"."""
@@ -446,6 +465,40 @@ class TwilioLocal:
             message = self._messages.get(sid)
             return dict(message) if message is not None else None
 
+    def _list(self, account: str, path: str, query: str) -> dict[str, Any]:
+        """The Message list resource: To, From and DateSent filters, newest first, paged."""
+        params = {key: values[-1] for key, values in parse_qs(query).items()}
+        size = min(int(params.get("PageSize", 50)), 1000)
+        page = int(params.get("Page", 0))
+        with self._lock:
+            self.lookups += 1
+            found = [
+                dict(m)
+                for m in reversed(self._messages.values())
+                if m["account_sid"] == account
+                and ("To" not in params or m["to"] == params["To"])
+                and ("From" not in params or m["from"] == params["From"])
+                and _sent_matches(m, params)
+            ]
+        rows = found[page * size : (page + 1) * size]
+        keep = {k: v for k, v in params.items() if k not in ("Page", "PageToken")}
+
+        def uri(n: int) -> str:
+            return path + "?" + urlencode({**keep, "PageSize": size, "Page": n})
+
+        more = (page + 1) * size < len(found)
+        return {
+            "messages": rows,
+            "page": page,
+            "page_size": size,
+            "start": page * size,
+            "end": page * size + max(len(rows) - 1, 0),
+            "uri": uri(page),
+            "first_page_uri": uri(0),
+            "next_page_uri": uri(page + 1) if more else None,
+            "previous_page_uri": uri(page - 1) if page > 0 else None,
+        }
+
     def _reject(self, form: dict[str, Any], arrived: float, status: int, code: int | None) -> None:
         with self._lock:
             self._errors.append({**form, "t": arrived, "status": status, "code": code})
@@ -471,7 +524,7 @@ class TwilioLocal:
             "api_version": API_VERSION,
             "body": body,
             "date_created": now,
-            "date_sent": None,
+            "date_sent": now,  # handed on at once in this stand-in
             "date_updated": now,
             "direction": "outbound-api",
             "error_code": None,

@@ -30,6 +30,10 @@ from worker.sender import WHATSAPP_WINDOW_CODE, SendResult, retry_time
 
 log = logging.getLogger(__name__)
 
+# The outcome of a row this thread did not claim: another worker took it, or no rate-limit
+# slot could be had; nothing to write.
+TAKEN = "taken"
+
 
 def quiet(ctx: context.WorkerContext, broadcast: Broadcast, now: datetime) -> datetime | None:
     """When a non-urgent broadcast may go on, if now is in quiet hours; else None."""
@@ -86,7 +90,13 @@ def run_chunk(
 
 
 class _Chunk:
-    """One chunk: claim rows as send threads free up and hand them over."""
+    """One chunk: pick pending rows as send threads free up and hand them over.
+
+    Rows are not claimed here: each send thread claims its row only once its rate-limit slot
+    has come, checking the resident's consent in the same statement, right before the
+    request. A worker killed while waiting for slots leaves those rows pending, not unknown,
+    and a resident who opts out while a row waits is not messaged.
+    """
 
     def __init__(
         self,
@@ -102,25 +112,26 @@ class _Chunk:
         self.content = content
         self.broadcast_id = broadcast_id
         self.first_id, self.last_id = first_id, last_id
+        self.cursor = first_id - 1  # rows up to here have been handed over
         self.bodies: dict[tuple[str, str], tuple[str, int]] = {}
         cfg = ctx.config
         senders = (cfg.twilio_whatsapp_from, cfg.twilio_messaging_service_sid)
         self.whatsapp_sender = any(senders) or not cfg.twilio_configured
 
     def run(self) -> int:
-        """Claim and hand over until the range has no pending row left; how many claimed."""
+        """Hand over until the range has no pending row left; how many were handed over."""
         threads = self.sending.threads
         total = 0
         while True:
             free = self.sending.wait_free(max(1, threads // 4))
-            claimed = self.claim(free)
-            total += len(claimed)
-            for item in claimed:
+            picked = self.pick(free)
+            total += len(picked)
+            for item in picked:
                 if isinstance(item, SendOutcome):
                     self.sending.done(item)
                 else:
                     self.sending.submit(self, item)
-            if len(claimed) < free:
+            if len(picked) < free:
                 return total
 
     def outcome(self, item: Outgoing, result: SendResult, **extra: Any) -> SendOutcome:
@@ -134,99 +145,75 @@ class _Chunk:
             **extra,
         )
 
-    # -- claiming --------------------------------------------------------------------------
+    # -- picking ---------------------------------------------------------------------------
 
-    def claim(self, limit: int) -> list[Outgoing | SendOutcome]:
-        """Take up to `limit` pending rows of the range (pending -> sending) in one UPDATE."""
+    def pick(self, limit: int) -> list[Outgoing | SendOutcome]:
+        """The next `limit` pending, due rows of the range after the cursor (read only)."""
         now = utcnow()
-        with self.ctx.sessions() as session, session.begin():
-            candidates = (
-                select(Delivery.id)
+        with self.ctx.sessions() as session:
+            rows = session.execute(
+                select(
+                    Delivery.id,
+                    Delivery.attempts,
+                    Resident.id.label("resident_id"),
+                    Resident.phone,
+                    Resident.language,
+                    Resident.status,
+                    Resident.topics,
+                    Resident.last_channel,
+                    Resident.whatsapp_last_inbound_at,
+                    Resident.number_invalid_at,
+                )
+                .join(Resident, Resident.id == Delivery.resident_id)
                 .where(
                     Delivery.broadcast_id == self.broadcast_id,
-                    Delivery.id.between(self.first_id, self.last_id),
+                    Delivery.id > self.cursor,
+                    Delivery.id <= self.last_id,
                     Delivery.status == "pending",
                     or_(Delivery.retry_at.is_(None), Delivery.retry_at <= now),
                 )
                 .order_by(Delivery.id)
                 .limit(limit)
-            )
-            if session.get_bind().dialect.name == "postgresql":
-                candidates = candidates.with_for_update(skip_locked=True)
-            # Two statements: PostgreSQL may run an IN (... LIMIT n FOR UPDATE) subquery of an
-            # UPDATE more than once and so claim far more than n rows.
-            ids = list(session.scalars(candidates))
-            if not ids:
-                return []
-            rows = session.execute(
-                update(Delivery)
-                .where(Delivery.id.in_(ids), Delivery.status == "pending")
-                .values(
-                    status="sending",
-                    attempts=Delivery.attempts + 1,
-                    claimed_at=now,
-                    claimed_by=self.sending.worker_id,
-                    updated_at=now,
-                )
-                .returning(Delivery.id, Delivery.resident_id, Delivery.attempts)
-                .execution_options(synchronize_session=False)
             ).all()
-            if not rows:
-                return []
-            residents = {
-                r.id: r
-                for r in session.execute(
-                    select(
-                        Resident.id,
-                        Resident.phone,
-                        Resident.language,
-                        Resident.status,
-                        Resident.topics,
-                        Resident.last_channel,
-                        Resident.whatsapp_last_inbound_at,
-                        Resident.number_invalid_at,
-                    ).where(Resident.id.in_([row.resident_id for row in rows]))
-                )
-            }
+        if rows:
+            self.cursor = rows[-1].id
         topic = store.topic_for(self.content.kind)
         items: list[Outgoing | SendOutcome] = []
-        for delivery_id, resident_id, attempts in sorted(rows):
-            resident = residents.get(resident_id)
+        for row in rows:
             if (
-                resident is None
-                or resident.status != ResidentStatus.ACTIVE
-                or not resident.phone
-                or resident.number_invalid_at is not None
-                or topic not in (resident.topics or [])
+                row.status != ResidentStatus.ACTIVE
+                or not row.phone
+                or row.number_invalid_at is not None
+                or topic not in (row.topics or [])
             ):
-                gone = resident is not None and resident.status == ResidentStatus.OPTED_OUT
+                gone = row.status == ResidentStatus.OPTED_OUT
                 items.append(
                     SendOutcome(
-                        delivery_id,
-                        resident_id,
+                        row.id,
+                        row.resident_id,
                         SendResult("opted_out" if gone else "skip"),
                         self.broadcast_id,
                         (self.first_id, self.last_id),
-                        attempts=attempts,
+                        attempts=row.attempts,
                     )
                 )
                 continue
-            channel = channel_for(resident, now)  # type: ignore[arg-type]
+            channel = channel_for(row, now)  # type: ignore[arg-type]
             if channel == "whatsapp" and not self.whatsapp_sender:
                 channel = "sms"  # no WhatsApp number configured: the same phone by SMS
-            body, cost = self.body(resident.language, channel)
-            to = resident.phone if channel == "sms" else f"whatsapp:{resident.phone}"
+            body, cost = self.body(row.language, channel)
+            to = row.phone if channel == "sms" else f"whatsapp:{row.phone}"
             items.append(
                 Outgoing(
-                    delivery_id,
-                    resident_id,
-                    attempts,
+                    row.id,
+                    row.resident_id,
+                    row.attempts + 1,
                     to,
                     body,
                     channel,
                     cost,
-                    resident.phone,
-                    resident.language,
+                    row.phone,
+                    row.language,
                 )
             )
         return items
@@ -240,6 +227,48 @@ class _Chunk:
 
     # -- sending (in a pool thread) --------------------------------------------------------
 
+    def claim(self, item: Outgoing) -> SendOutcome | None:
+        """Claim one row (pending -> sending) if its resident still consents; else say why.
+
+        Returns None when claimed, an outcome for a resident who left, and a "taken" outcome
+        when another worker got the row first.
+        """
+        now = utcnow()
+        consents = (
+            select(Resident.id)
+            .where(
+                Resident.id == Delivery.resident_id,
+                Resident.status == ResidentStatus.ACTIVE,
+                Resident.phone.is_not(None),
+                Resident.number_invalid_at.is_(None),
+            )
+            .exists()
+        )
+        with self.ctx.sessions() as session, session.begin():
+            claimed = session.execute(
+                update(Delivery)
+                .where(Delivery.id == item.delivery_id, Delivery.status == "pending", consents)
+                .values(
+                    status="sending",
+                    attempts=Delivery.attempts + 1,
+                    claimed_at=now,
+                    claimed_by=self.sending.worker_id,
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            ).rowcount  # type: ignore[attr-defined]
+            if claimed:
+                return None
+            row = session.execute(
+                select(Delivery.status, Resident.status.label("resident_status"))
+                .join(Resident, Resident.id == Delivery.resident_id)
+                .where(Delivery.id == item.delivery_id)
+            ).one_or_none()
+        if row is None or row.status != "pending":
+            return self.outcome(item, SendResult(TAKEN))
+        gone = row.resident_status == ResidentStatus.OPTED_OUT
+        return self.outcome(item, SendResult("opted_out" if gone else "skip"))
+
     def send_one(self, item: Outgoing) -> SendOutcome:
         warm = getattr(self.ctx.transport, "warm", None)
         if warm is not None:
@@ -247,8 +276,12 @@ class _Chunk:
         try:
             self.sending.limiter.acquire(item.cost)
         except redis.RedisError as exc:
-            # Nothing went out: the row goes back to pending and is tried again later.
-            return self.outcome(item, SendResult("retry", detail=str(exc)))
+            # Nothing claimed, nothing sent: the row stays pending for the sweeper.
+            log.warning("delivery %s: no rate-limit slot (%s)", item.delivery_id, exc)
+            return self.outcome(item, SendResult(TAKEN))
+        refused = self.claim(item)
+        if refused is not None:
+            return refused
         try:
             result = self.ctx.transport.send(item.to, item.body, item.channel)
         except Exception as exc:  # noqa: BLE001 - a send that blew up may have gone out
@@ -278,7 +311,8 @@ class _Chunk:
 
 
 def record(ctx: context.WorkerContext, outcomes: list[SendOutcome]) -> None:
-    """Write a batch of outcomes in one transaction (rows still 'sending' or 'unknown')."""
+    """Write a batch of outcomes in one transaction (rows 'sending', 'unknown' or, for a
+    resident who left before the claim, 'pending')."""
     if not outcomes:
         return
     now = utcnow()
@@ -288,6 +322,8 @@ def record(ctx: context.WorkerContext, outcomes: list[SendOutcome]) -> None:
     retries: dict[tuple[int, int, int], datetime] = {}
     for o in outcomes:
         r = o.result
+        if r.outcome == TAKEN:
+            continue  # another worker has the row, or it waits for the sweeper
         values: dict[str, Any] = {
             "did": o.delivery_id,
             "status": "failed",
@@ -321,13 +357,22 @@ def record(ctx: context.WorkerContext, outcomes: list[SendOutcome]) -> None:
         if r.outcome not in ("sent", "skip"):
             log.info("delivery %s: %s %s %s", o.delivery_id, r.outcome, r.error_code, r.detail)
         updates.append(values)
+    if not updates:
+        return
     with ctx.sessions() as session, session.begin():
         session.connection().execute(
             update(Delivery)
             .where(
                 Delivery.id == bindparam("did"),
-                # literal values: an expanding IN cannot go into executemany()
-                Delivery.status.in_([literal_column("'sending'"), literal_column("'unknown'")]),
+                # literal values: an expanding IN cannot go into executemany(); a row is
+                # still pending when its resident left before it was claimed
+                Delivery.status.in_(
+                    [
+                        literal_column("'sending'"),
+                        literal_column("'unknown'"),
+                        literal_column("'pending'"),
+                    ]
+                ),
             )
             .values(
                 status=bindparam("status"),

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rq import get_current_job
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bot.channels import segments
 from storage.enums import ResidentStatus
@@ -15,8 +15,10 @@ from storage.models import OutboundMessage, Resident, utcnow
 from storage.outbox import add_outbox
 from storage.residents import opt_out
 from worker import context
+from worker.broadcast import record as record_outcomes
 from worker.broadcast import send_chunk
 from worker.fanout import prepare_broadcast
+from worker.pool import sending_for
 from worker.ratelimit import account_limiter
 from worker.sender import SendResult, retry_time
 
@@ -24,30 +26,67 @@ log = logging.getLogger(__name__)
 
 
 def send_message(message_id: int) -> str:
-    """Send one queued message: claim it (pending -> sending), send, record the outcome."""
+    """Send one queued message: wait for a rate-limit slot, claim it, send, record.
+
+    The claim (pending -> sending) comes after the slot and checks the resident's consent in
+    the same statement, right before the request: a worker killed while waiting leaves the
+    message pending, and a resident who opted out meanwhile is not messaged.
+    """
     ctx = context.get()
-    with ctx.sessions() as session, session.begin():
-        claimed = session.execute(
-            update(OutboundMessage)
-            .where(OutboundMessage.id == message_id, OutboundMessage.status == "pending")
-            .values(status="sending", attempts=OutboundMessage.attempts + 1, updated_at=utcnow())
-        ).rowcount  # type: ignore[attr-defined]
-        if not claimed:
-            return "skipped"  # sent, failed or being sent by another worker already
+    with ctx.sessions() as session:
         message = session.get(OutboundMessage, message_id)
-        assert message is not None
-        resident = session.get(Resident, message.resident_id) if message.resident_id else None
-        if resident is None or resident.status != ResidentStatus.ACTIVE or not message.to_address:
-            message.status = "canceled"
-            return "canceled"
+        if message is None or message.status != "pending":
+            return "skipped"  # sent, failed or being sent by another worker already
         to, body, channel = message.to_address, message.body or "", message.channel
 
     # The account-wide rate holds for single messages too, not only for broadcasts.
     job = get_current_job()
+    claimant = None
     if job is not None:
         cost = segments(body) if channel == "sms" else 1
         account_limiter(job.connection, ctx.config.send_rate).acquire(cost)
-    result = ctx.transport.send(to, body, channel)
+        claimant = sending_for(ctx, job.connection, record_outcomes).worker_id
+    consents = (
+        select(Resident.id)
+        .where(
+            Resident.id == OutboundMessage.resident_id,
+            Resident.status == ResidentStatus.ACTIVE,
+        )
+        .exists()
+    )
+    now = utcnow()
+    with ctx.sessions() as session, session.begin():
+        claimed = session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.id == message_id,
+                OutboundMessage.status == "pending",
+                OutboundMessage.to_address.is_not(None),
+                consents,
+            )
+            .values(
+                status="sending",
+                attempts=OutboundMessage.attempts + 1,
+                claimed_at=now,
+                claimed_by=claimant,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        if not claimed:
+            canceled = session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id == message_id, OutboundMessage.status == "pending")
+                .values(status="canceled", updated_at=now)
+                .execution_options(synchronize_session=False)
+            ).rowcount  # type: ignore[attr-defined]
+            return "canceled" if canceled else "skipped"
+    assert to is not None
+    try:
+        result = ctx.transport.send(to, body, channel)
+    except Exception as exc:  # noqa: BLE001 - a send that blew up may have gone out
+        log.exception("message %s: send raised", message_id)
+        result = SendResult("unknown", detail=f"{exc.__class__.__name__}: {exc}")
     return record(message_id, result)
 
 

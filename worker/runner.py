@@ -1,14 +1,16 @@
-"""Running a worker process: the outbox relay beside an RQ worker with the scheduler."""
+"""Running a worker process: the outbox relay beside an RQ worker that outlives Redis outages."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 import redis
 from rq import SimpleWorker
+from rq.exceptions import StopRequested
 
 from bot.config import Config
 from storage.models import utcnow
@@ -18,6 +20,7 @@ from worker import context, pool
 from worker.followups import send_due_followups
 from worker.outbox import relay
 from worker.queues import DEFAULT_QUEUE, EmbeddedRedis, connect, embedded_dir, queue
+from worker.reconcile import reconcile
 from worker.sweeper import sweep
 
 log = logging.getLogger(__name__)
@@ -25,6 +28,9 @@ log = logging.getLogger(__name__)
 RELAY_INTERVAL = 1.0
 PERIODIC_INTERVAL = 60.0
 SWEEP_INTERVAL = 15.0
+# Between pings while Redis is away (doubling up to the maximum).
+REDIS_RETRY_MIN = 0.5
+REDIS_RETRY_MAX = 5.0
 # How long --burst waits, beyond the liveness TTL, for rows claimed by another worker.
 SETTLE_SECONDS = 10.0
 
@@ -52,9 +58,7 @@ def run_worker(config: Config, *, burst: bool = False, queue_name: str | None = 
         stop = threading.Event()
         relayer = threading.Thread(target=_relay_loop, args=(ctx, q, stop), daemon=True)
         relayer.start()
-        # SimpleWorker runs jobs in this process: sending is I/O, and a fork per job would
-        # also fork the database pool.
-        SimpleWorker([q], connection=conn).work(with_scheduler=True, logging_level="INFO")
+        work_until_stopped(q)
         stop.set()
         return 0
     finally:
@@ -62,6 +66,57 @@ def run_worker(config: Config, *, burst: bool = False, queue_name: str | None = 
         conn.close()
         if owned is not None:
             owned.stop()
+
+
+class Worker(SimpleWorker):
+    """RQ's SimpleWorker (jobs run in this process: sending is I/O, and a fork per job would
+    also fork the database pool) that tells a stop someone asked for from a lost Redis."""
+
+    stopping = False
+
+    def request_stop(self, signum, frame) -> None:  # type: ignore[no-untyped-def]
+        self.stopping = True
+        try:
+            super().request_stop(signum, frame)
+        except redis.RedisError:
+            raise StopRequested() from None  # Redis is away: nothing to tell it
+
+
+def work_until_stopped(q, *, wait: Callable[[float], object] = time.sleep) -> int:  # type: ignore[no-untyped-def]
+    """Run RQ workers one after another until SIGTERM/SIGINT; how many were started.
+
+    RQ's worker quits when Redis goes away (its heartbeat raises). A Redis outage must not
+    end the process (under `mibarrio run` that would stop the web app too), so this waits
+    until Redis answers again and starts a new worker; the outbox relay and the database
+    carry the messages meanwhile. A second signal while waiting stops at once, as in RQ.
+    """
+    started = 0
+    pause = REDIS_RETRY_MIN
+    while True:
+        worker = Worker([q], connection=q.connection)
+        started += 1
+        try:
+            worker.work(logging_level="INFO")
+        except redis.RedisError as exc:
+            log.warning("worker: redis unavailable (%s)", exc)
+        if worker.stopping:
+            return started
+        log.warning("worker: redis lost; waiting for it to come back (the web app serves on)")
+        try:
+            while not _redis_answers(q.connection):
+                wait(pause)
+                pause = min(pause * 2, REDIS_RETRY_MAX)
+        except StopRequested:
+            return started
+        log.info("worker: redis answers again; starting a new worker")
+        pause = REDIS_RETRY_MIN
+
+
+def _redis_answers(connection: redis.Redis) -> bool:
+    try:
+        return bool(connection.ping())
+    except redis.RedisError:
+        return False
 
 
 class BurstWorker(SimpleWorker):
@@ -80,6 +135,7 @@ def periodic(ctx: context.WorkerContext) -> None:
         if ctx.config.signup_purge_days > 0:
             cutoff = utcnow() - timedelta(days=ctx.config.signup_purge_days)
             purged = purge_unfinished_signups(session, cutoff)
+    reconcile(ctx)
     if applied:
         log.info("applied %d status callback(s) that came before their sid was stored", applied)
     if purged:
@@ -103,6 +159,8 @@ def drain(ctx: context.WorkerContext, q) -> None:  # type: ignore[no-untyped-def
         if swept.waiting and time.monotonic() < settle_until:
             time.sleep(1.0)  # rows another worker claimed: wait for them or its death
             continue
+        if reconcile(ctx).resent and rounds < 50:
+            continue  # unknown sends (a dead worker's claims) due for reconciliation
         return
 
 

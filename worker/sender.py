@@ -15,6 +15,7 @@ import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+from urllib3.exceptions import ConnectTimeoutError
 
 from bot.config import Config
 from storage.statuses import OPTED_OUT_ERROR
@@ -30,6 +31,7 @@ RATE_LIMIT_CODES = frozenset({20429})
 WHATSAPP_WINDOW_CODE = 63016
 RETRY_DELAYS = [5, 15, 45, 120, 300]  # seconds, for 429/20429, with +-50 % jitter
 MAX_ATTEMPTS = 6
+LOOKUP_LIMIT = 200  # messages read per reconciliation lookup
 
 
 def retry_time(attempts: int, now: datetime) -> datetime | None:
@@ -54,6 +56,12 @@ class SendResult:
 
 class Transport(Protocol):
     def send(self, to: str, body: str, channel: str) -> SendResult: ...
+
+
+class FindingTransport(Transport, Protocol):
+    def find(self, to: str, body: str, since: datetime) -> tuple[str, str] | None:
+        """(sid, status) of a message sent to `to` with `body` since `since`, or None."""
+        ...
 
 
 class TemplateTransport(Transport, Protocol):
@@ -137,9 +145,45 @@ class TwilioTransport:
         except TwilioException as exc:
             return SendResult("unknown", detail=f"twilio error: {exc}")
         except requests.RequestException as exc:
+            if never_sent(exc):
+                # No connection, so no request: Twilio never saw it, and it may go again.
+                return SendResult("retry", detail=f"connect: {exc.__class__.__name__}")
             # The request may have reached Twilio: never resend blindly.
             return SendResult("unknown", detail=f"network: {exc.__class__.__name__}")
         return SendResult("sent", sid=message.sid, status=message.status or "queued")
+
+    def find(self, to: str, body: str, since: datetime) -> tuple[str, str] | None:
+        """(sid, status) of a message Twilio holds to `to` with this body, created since
+        `since`; None when there is none.
+
+        Asks the Message list resource by To, newest first, and reads at most LOOKUP_LIMIT
+        messages. No DateSent filter: a message still queued has no DateSent yet. Raises
+        what the request raised, so a failed lookup is never read as "not found".
+        """
+        for message in self.client.messages.stream(to=to, limit=LOOKUP_LIMIT, page_size=50):
+            created = message.date_created or message.date_sent
+            if created is not None and created < since:
+                continue
+            if (message.body or "") == body and message.direction != "inbound":
+                return str(message.sid), str(message.status or "queued")
+        return None
+
+
+# Failures of the connection itself: the request was never written to a socket.
+_TLS_HANDSHAKE = ("handshake", "certificate", "wrong_version_number", "unknown protocol")
+
+
+def never_sent(exc: requests.RequestException) -> bool:
+    """True when the request cannot have reached Twilio: connection refused, DNS, connect
+    timeout, TLS handshake. A reset or timeout after connecting may have reached it."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    if isinstance(reason, ConnectTimeoutError):  # NewConnectionError and DNS failures too
+        return True
+    if isinstance(exc, requests.exceptions.SSLError):
+        return any(word in str(exc).lower() for word in _TLS_HANDSHAKE)
+    return False
 
 
 def classify(http_status: int, code: int | None, detail: str = "") -> SendResult:

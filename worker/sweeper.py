@@ -15,11 +15,14 @@ from datetime import datetime, timedelta
 
 import redis
 from rq import Queue
-from sqlalchemy import and_, func, or_, select, update
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage import broadcasts as store
-from storage.models import Broadcast, Delivery, OutboxEntry, aware, utcnow
+from storage.models import Broadcast, Delivery, OutboundMessage, OutboxEntry, aware, utcnow
+from storage.outbox import add_outbox
 from worker import context
 from worker.broadcast import quiet, run_chunk
 from worker.fanout import JOB_OPTIONS, chunk_ranges, enqueue_chunks, prepare, prepare_broadcast
@@ -29,6 +32,8 @@ log = logging.getLogger(__name__)
 
 # Without Redis to ask which workers live, a claimed row this old is taken as lost.
 HARD_STALE = timedelta(minutes=10)
+# A pending single message untouched this long is checked for a job that vanished.
+LOST_JOB_AFTER = timedelta(minutes=2)
 
 
 @dataclass
@@ -38,6 +43,7 @@ class SweepResult:
     prepared: int = 0  # prepare jobs enqueued again (or run inline)
     finished: int = 0  # broadcasts marked done
     waiting: int = 0  # rows claimed by workers that are alive (or not yet known dead)
+    relayed: int = 0  # single messages whose job vanished, given a new outbox row
 
 
 def sweep(
@@ -63,6 +69,14 @@ def sweep(
             result.resolved, result.waiting = _resolve_dead_claims(
                 session, sending_ids, connection, now
             )
+        resolved, waiting = _resolve_dead_messages(session, connection, now)
+        result.resolved += resolved
+        result.waiting += waiting
+        if connection is not None:
+            try:
+                result.relayed = _relay_lost_messages(session, connection, now)
+            except redis.RedisError as exc:
+                log.warning("sweeper: cannot ask Redis which jobs wait (%s)", exc)
     idle = q is None or q.count == 0
     work: list[tuple[int, list[tuple[int, int]]]] = []
     with ctx.sessions() as session, session.begin():
@@ -98,12 +112,14 @@ def sweep(
             for first, last in ranges:
                 run_chunk(ctx, connection, broadcast_id, first, last, wait=True)
                 result.enqueued += 1
-    if result.resolved or result.enqueued or result.prepared:
+    if result.resolved or result.enqueued or result.prepared or result.relayed:
         log.info(
-            "sweeper: %d lost claims marked unknown, %d chunks and %d preparations enqueued again",
+            "sweeper: %d lost claims marked unknown, %d chunks, %d preparations and %d messages "
+            "enqueued again",
             result.resolved,
             result.enqueued,
             result.prepared,
+            result.relayed,
         )
     return result
 
@@ -117,7 +133,25 @@ def _resolve_dead_claims(
         Delivery.status == "sending",
         Delivery.twilio_sid.is_(None),
     )
-    owners = list(session.scalars(select(Delivery.claimed_by).where(claimed).distinct()))
+    return _resolve(session, Delivery, claimed, connection, now)
+
+
+def _resolve_dead_messages(
+    session: Session, connection: redis.Redis | None, now: datetime
+) -> tuple[int, int]:
+    """Single messages 'sending' whose worker is gone become 'unknown', like deliveries."""
+    claimed = and_(OutboundMessage.status == "sending", OutboundMessage.twilio_sid.is_(None))
+    return _resolve(session, OutboundMessage, claimed, connection, now)
+
+
+def _resolve(
+    session: Session,
+    model: type[Delivery] | type[OutboundMessage],
+    claimed: ColumnElement[bool],
+    connection: redis.Redis | None,
+    now: datetime,
+) -> tuple[int, int]:
+    owners = list(session.scalars(select(model.claimed_by).where(claimed).distinct()))
     if not owners:
         return 0, 0
     dead: list[str] = []
@@ -129,17 +163,66 @@ def _resolve_dead_claims(
             dead = [o for o, alive in zip(owners, pipe.execute(), strict=True) if o and not alive]
         except redis.RedisError as exc:
             log.warning("sweeper: cannot ask Redis which workers live (%s)", exc)
-    lost = or_(Delivery.claimed_at < now - HARD_STALE, Delivery.claimed_by.is_(None))
+    # No owner (claimed outside RQ) or no answer from Redis: only age tells.
+    lost = or_(model.claimed_at.is_(None), model.claimed_at < now - HARD_STALE)
     if dead:
-        lost = or_(lost, Delivery.claimed_by.in_(dead))
+        lost = or_(lost, model.claimed_by.in_(dead))
     resolved = session.execute(
-        update(Delivery)
+        update(model)
         .where(claimed, lost)
         .values(status="unknown", updated_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
-    waiting = session.scalar(select(func.count()).select_from(Delivery).where(claimed)) or 0
+    waiting = session.scalar(select(func.count()).select_from(model).where(claimed)) or 0
     return int(resolved or 0), int(waiting)
+
+
+def _relay_lost_messages(session: Session, connection: redis.Redis, now: datetime) -> int:
+    """Pending single messages whose RQ job vanished (Redis restarted empty, a job deleted)
+    get a new outbox row. A message waits with a job queued, running or scheduled, or with an
+    outbox row not yet relayed (a rate-limited retry waiting its turn)."""
+    pending = list(
+        session.scalars(
+            select(OutboundMessage).where(
+                OutboundMessage.status == "pending",
+                OutboundMessage.updated_at < now - LOST_JOB_AFTER,
+            )
+        )
+    )
+    if not pending:
+        return 0
+    oldest = min(aware(m.created_at) for m in pending) - timedelta(seconds=1)
+    entries: dict[int, list[OutboxEntry]] = {}
+    for entry in session.scalars(
+        select(OutboxEntry).where(
+            OutboxEntry.job == "send_message", OutboxEntry.created_at >= oldest
+        )
+    ):
+        if entry.args:
+            entries.setdefault(int(entry.args[0]), []).append(entry)
+    lost: list[OutboundMessage] = []
+    for message in pending:
+        mine = entries.get(message.id, [])
+        if any(entry.relayed_at is None for entry in mine):
+            continue  # still on its way to RQ
+        if any(_job_waits(connection, f"outbox-{entry.id}") for entry in mine):
+            continue
+        lost.append(message)
+    for message in lost:
+        add_outbox(session, "send_message", message.id)
+        message.updated_at = now
+    return len(lost)
+
+
+def _job_waits(connection: redis.Redis, job_id: str) -> bool:
+    try:
+        job = Job.fetch(job_id, connection=connection)
+    except NoSuchJobError:
+        return False
+    return job.get_status(refresh=False) in WAITING
+
+
+WAITING = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 
 def _stuck_preparations(session: Session, now: datetime) -> list[int]:

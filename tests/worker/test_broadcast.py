@@ -9,6 +9,7 @@ RQ and the worker's chunk jobs.
 from __future__ import annotations
 
 import threading
+import time as time_
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
@@ -32,7 +33,7 @@ from storage.models import (
 )
 from storage.stats import stats
 from storage.statuses import apply_status
-from tests.conftest import signed_post
+from tests.conftest import Chat, signed_post
 from tests.factories import AY, ES, OFF, add_residents, announce, broadcast, deliveries, phones
 from tests.helpers import SMS_FROM, WHATSAPP_FROM, broadcast_config, installed
 from tests.twilio_local import TwilioLocal
@@ -792,3 +793,41 @@ def test_whatsapp_resident_gets_sms_when_no_whatsapp_number_is_configured(
         (sent,) = tw.requests
         assert (sent["To"], sent["From"]) == (phone, SMS_FROM)
         assert deliveries(ctx.sessions, broadcast_id)[only].channel == "sms"
+
+
+# -- consent at the moment of sending ------------------------------------------------------
+
+
+def test_a_resident_who_opts_out_mid_broadcast_gets_nothing_after_the_commit(
+    config: Config, tw: TwilioLocal, q: Queue
+) -> None:
+    """SEND_RATE=10: sends leave 0.1 s apart. Three times, right after a send, a resident a
+    few places further in line texts BAJA; none of them may get the broadcast afterwards."""
+    with installed(broadcast_config(config, tw, send_rate=10)) as ctx:
+        ids = add_residents(ctx.sessions, 30)
+        numbers = phones(ctx.sessions, ids)
+        committed: dict[str, float] = {}
+
+        def opt_out_three_residents() -> None:
+            for after in (4, 11, 18):
+                deadline = time_.monotonic() + 30
+                while tw.count < after and time_.monotonic() < deadline:
+                    time_.sleep(0.002)
+                sent = {r["To"] for r in tw.requests}
+                upcoming = [n for n in numbers if n not in sent]
+                phone = upcoming[2]  # two sends from now: 0.2 s away
+                Chat(ctx.sessions, phone=phone).say("BAJA")
+                committed[phone] = time_.monotonic()
+
+        residents = threading.Thread(target=opt_out_three_residents)
+        residents.start()
+        broadcast_id = announce(ctx.sessions)
+        drain(ctx, q)  # in this thread: RQ installs signal handlers
+        residents.join(timeout=60)
+
+        assert len(committed) == 3
+        late = [r for r in tw.requests if r["To"] in committed and r["t"] > committed[r["To"]]]
+        assert late == [], "messaged after their BAJA was committed"
+        statuses = Counter(row.status for row in deliveries(ctx.sessions, broadcast_id).values())
+        assert statuses == {"queued": 27, "opted_out": 3}
+        assert tw.count == 27

@@ -163,3 +163,49 @@ def test_two_worker_processes_with_duplicate_jobs_send_each_message_once(
     assert Counter(r.status for r in deliveries(db, broadcast_id).values()) == {"queued": 200}
     assert len(phones(db, list(deliveries(db, broadcast_id)))) == 200
     assert broadcast(db, broadcast_id).status == "done"
+
+
+def test_rows_waiting_for_a_send_slot_survive_a_sigkill_and_unknowns_are_reconciled(
+    db_url: str,
+    db: sessionmaker[Session],
+    redis_url: str,
+    redis_conn: redis.Redis,
+    tw: TwilioLocal,
+    tmp_path: Path,
+) -> None:
+    """At SEND_RATE=40 the send threads wait for slots. A worker killed then leaves only
+    the rows whose request had left as unknown (not those still waiting), and the next
+    worker asks Twilio about them: nothing is left unknown and nobody gets it twice."""
+    ids = add_residents(db, 150)
+    broadcast_id = announce(db)
+    env = {**burst_env(db_url, redis_url, tw, tmp_path), "SEND_RATE": "40"}
+
+    first = start_worker(env, tmp_path)
+    deadline = time.monotonic() + 30
+    while tw.count < 40:
+        assert first.poll() is None, first.communicate()[0][-3000:]
+        assert time.monotonic() < deadline, "the first worker never got going"
+        time.sleep(0.01)
+    first.send_signal(signal.SIGKILL)
+    first.communicate(timeout=10)
+    time.sleep(0.2)  # requests the dead worker had sent reach the stand-in
+    reached = {r["To"] for r in tw.requests}
+    by_phone = dict(zip(ids, phones_in_order(db, ids), strict=True))
+
+    # What the next worker's sweeper will find: the dead worker's claims.
+    time.sleep(ALIVE_TTL + 0.5)
+    claimed = [
+        resident_id
+        for resident_id, row in deliveries(db, broadcast_id).items()
+        if row.status == "sending"
+    ]
+    never_reached = [i for i in claimed if by_phone[i] not in reached]
+    assert len(never_reached) <= 1, f"{len(never_reached)} claimed rows never reached Twilio"
+
+    finish(start_worker({**env, "RECONCILE_AFTER": "0"}, tmp_path))
+
+    sent = Counter(r["To"] for r in tw.requests)
+    assert set(sent) == set(by_phone.values()) and max(sent.values()) == 1
+    statuses = Counter(r.status for r in deliveries(db, broadcast_id).values())
+    assert statuses == {"queued": 150}, statuses
+    assert broadcast(db, broadcast_id).status == "done"

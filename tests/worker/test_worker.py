@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -35,9 +37,12 @@ from tests.twilio_local import TwilioLocal
 from worker.context import WorkerContext
 from worker.jobs import JOBS, send_message
 from worker.outbox import pending, relay
+from worker.pool import ALIVE_KEY
 from worker.queues import EmbeddedRedis, queue
+from worker.ratelimit import account_limiter
 from worker.runner import drain
 from worker.sender import SendResult, classify
+from worker.sweeper import HARD_STALE, LOST_JOB_AFTER, sweep
 
 PHONE = "+59171234567"
 BODY = "Mañana no hay agua en Sopocachi de 8:00 a 14:00."
@@ -536,3 +541,126 @@ def test_single_messages_keep_the_account_wide_send_rate(
     times = sorted(request["t"] for request in tw.requests)
     assert len(times) == 3
     assert times[-1] - times[0] >= 0.45
+
+
+# -- faults before and around the request -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "http://127.0.0.1:1",  # connection refused
+        "http://unresolvable.invalid",  # DNS (.invalid never resolves, RFC 6761; no traffic)
+    ],
+)
+def test_a_send_that_never_connected_is_retried_not_unknown(
+    chat: Chat, config: Config, q: Queue, tw: TwilioLocal, base_url: str
+) -> None:
+    """No connection means Twilio never saw the request: it goes again later, with backoff."""
+    resident_id = sign_up(chat)
+    with installed(twilio_config(config, tw, twilio_api_base_url=base_url)) as ctx:
+        message_id = queue_to(ctx.sessions, resident_id)
+        relay_and_work(ctx, q)
+        row = message(ctx.sessions, message_id)
+        assert (row.status, row.attempts) == ("pending", 1)
+        (retry,) = [e for e in outbox_rows(ctx.sessions) if e.relayed_at is None]
+        assert retry.not_before is not None and aware(retry.not_before) > utcnow()
+
+    with installed(twilio_config(config, tw)) as ctx:  # the network is back
+        due_now(ctx.sessions)
+        relay_and_work(ctx, q)
+        assert message(ctx.sessions, message_id).status == "queued"
+    assert [r["Body"] for r in tw.sent_to(PHONE)] == [BODY]
+
+
+def test_a_timeout_after_connecting_stays_unknown(
+    chat: Chat, config: Config, q: Queue, tw: TwilioLocal
+) -> None:
+    resident_id = sign_up(chat)
+    tw.hang(PHONE, 2.0)
+    with installed(twilio_config(config, tw, twilio_timeout=0.5)) as ctx:
+        message_id = queue_to(ctx.sessions, resident_id)
+        relay_and_work(ctx, q)
+        assert message(ctx.sessions, message_id).status == "unknown"
+    assert len(tw.sent_to(PHONE)) == 1
+
+
+def test_a_message_whose_job_redis_lost_is_sent_by_the_sweeper(
+    chat: Chat, ctx: WorkerContext, q: Queue, tw: TwilioLocal
+) -> None:
+    """Relayed into RQ, then Redis restarted empty: the outbox row says relayed, the job is gone."""
+    message_id = queue_to(ctx.sessions, sign_up(chat))
+    assert relay(ctx.sessions, q) == 1
+    q.connection.flushdb()
+    assert message(ctx.sessions, message_id).status == "pending"
+
+    assert sweep(ctx, q).relayed == 0, "a job that may still run was enqueued again"
+    later = utcnow() + LOST_JOB_AFTER + timedelta(seconds=1)
+    assert sweep(ctx, q, now=later).relayed == 1
+    relay_and_work(ctx, q)
+    assert sweep(ctx, q, now=later + LOST_JOB_AFTER).relayed == 0
+
+    assert message(ctx.sessions, message_id).status == "queued"
+    assert [r["Body"] for r in tw.sent_to(PHONE)] == [BODY]
+
+
+def test_a_queued_job_is_left_to_run(
+    chat: Chat, ctx: WorkerContext, q: Queue, tw: TwilioLocal
+) -> None:
+    """A long queue is not a lost job: nothing is enqueued twice while the job waits."""
+    message_id = queue_to(ctx.sessions, sign_up(chat))
+    relay(ctx.sessions, q)
+    later = utcnow() + LOST_JOB_AFTER * 5
+    assert sweep(ctx, q, now=later).relayed == 0
+    work(q)
+    assert message(ctx.sessions, message_id).status == "queued"
+    assert len(tw.sent_to(PHONE)) == 1
+
+
+def test_a_message_claimed_by_a_dead_worker_becomes_unknown(
+    chat: Chat, ctx: WorkerContext, q: Queue, tw: TwilioLocal
+) -> None:
+    dead, alive = (queue_to(ctx.sessions, sign_up(chat)) for _ in range(2))
+    q.connection.set(ALIVE_KEY.format("elsewhere:2:alive"), "1", ex=60)
+    with transaction(ctx.sessions) as session:  # claimed, then one of the workers was killed
+        for message_id, owner in ((dead, "elsewhere:1:dead"), (alive, "elsewhere:2:alive")):
+            session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id == message_id)
+                .values(status="sending", claimed_by=owner, claimed_at=utcnow())
+            )
+
+    swept = sweep(ctx, q)
+
+    assert (swept.resolved, swept.waiting) == (1, 1)
+    assert message(ctx.sessions, dead).status == "unknown"
+    assert message(ctx.sessions, alive).status == "sending"
+    later = utcnow() + HARD_STALE + timedelta(seconds=1)
+    assert sweep(ctx, q, now=later).resolved == 1, "a claim left for ten minutes is lost"
+
+
+def test_consent_is_checked_after_the_rate_limit_wait(
+    chat: Chat, config: Config, tw: TwilioLocal, q: Queue
+) -> None:
+    """The resident opts out while their message waits for a send slot: it is not sent."""
+    resident_id = sign_up(chat)
+    with installed(twilio_config(config, tw, send_rate=1)) as ctx:
+        first = queue_to(ctx.sessions, resident_id)
+        second = queue_to(ctx.sessions, resident_id)
+        limiter = account_limiter(q.connection, ctx.config.send_rate)
+        limiter.acquire(1)  # the slot of now is taken: the next waits about a second
+        relay(ctx.sessions, q)
+        opted_out_at: list[float] = []
+
+        def opt_out_while_waiting() -> None:
+            time.sleep(0.3)  # the first job is waiting for its slot
+            chat.say("BAJA")
+            opted_out_at.append(time.monotonic())
+
+        resident = threading.Thread(target=opt_out_while_waiting)
+        resident.start()
+        work(q)  # RQ's worker runs in the main thread (it installs signal handlers)
+        resident.join(timeout=30)
+        assert opted_out_at, "the opt-out never happened"
+        assert {message(ctx.sessions, m).status for m in (first, second)} == {"canceled"}
+    assert tw.sent_to(PHONE) == []
