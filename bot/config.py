@@ -76,6 +76,11 @@ class Config:
     secret_key: str = ""
     send_rate: float = 10.0
     port: int = 5000
+    # gunicorn web processes and threads in each (WEB_CONCURRENCY, WEB_THREADS: the Procfile
+    # reads the same variables). A slow client holds a thread, not a process; a thread may hold
+    # a database connection, so a web process keeps one for each of its threads.
+    web_concurrency: int = 2
+    web_threads: int = 8
     # Fold SMS text to GSM-7 (a->a etc.) so one accent does not triple the cost.
     gsm7_fold: bool = True
     # Minutes a flow may sit idle before the next message starts again at the menu.
@@ -129,6 +134,8 @@ class Config:
             secret_key=env.get("SECRET_KEY") or _local_secret("secret_key", 32),
             send_rate=_float("SEND_RATE", 10.0),
             port=int(env.get("PORT") or 5000),
+            web_concurrency=_int("WEB_CONCURRENCY", 2, minimum=1),
+            web_threads=_int("WEB_THREADS", 8, minimum=1),
             gsm7_fold=_flag("GSM7_FOLD", True),
             flow_timeout_minutes=int(env.get("FLOW_TIMEOUT_MINUTES") or 30),
             flood_limit=_int("FLOOD_LIMIT", 20),
