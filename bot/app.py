@@ -20,8 +20,9 @@ def create_app(config: Config | None = None) -> Flask:
     app.config["SECRET_KEY"] = config.secret_key
     app.session_interface = _NoSessions()
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024  # Twilio's forms are a few KB at most
-    # No ping per checkout: requests retry once on a dropped connection instead.
-    engine = make_engine(config.database_url, pool_pre_ping=False)
+    # No ping per checkout: requests retry once on a dropped connection instead. A connection
+    # for each of gunicorn's threads (WEB_THREADS).
+    engine = make_engine(config.database_url, threads=config.web_threads, pool_pre_ping=False)
     app.extensions["mibarrio"] = AppState(config, engine, make_sessionmaker(engine))
 
     app.register_blueprint(bp)

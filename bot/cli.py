@@ -88,7 +88,9 @@ def run(host: str) -> None:
     manager = Manager()
     manager.add_process(
         "web",
-        f"{gunicorn} --workers 2 --bind {host}:{config.port} --access-logfile - "
+        # As the Procfile runs it: threads, so a slow client holds a thread, not a process.
+        f"{gunicorn} --workers {config.web_concurrency} --worker-class gthread "
+        f"--threads {config.web_threads} --bind {host}:{config.port} --access-logfile - "
         "'bot.app:create_app()'",
         env=env,
     )

@@ -32,6 +32,17 @@ def _float(name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number, got {raw!r}") from exc
 
 
+def _int(name: str, default: int, minimum: int = 0) -> int:
+    raw = os.environ.get(name, "").strip()
+    try:
+        value = int(raw) if raw else default
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a whole number, got {raw!r}") from exc
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
 def _flag(name: str, default: bool) -> bool:
     """An on/off variable: 1/true/yes or 0/false/no; unset or anything else keeps `default`."""
     raw = os.environ.get(name, "").strip().lower()
@@ -65,10 +76,19 @@ class Config:
     secret_key: str = ""
     send_rate: float = 10.0
     port: int = 5000
+    # gunicorn web processes and threads in each (WEB_CONCURRENCY, WEB_THREADS: the Procfile
+    # reads the same variables). A slow client holds a thread, not a process; a thread may hold
+    # a database connection, so a web process keeps one for each of its threads.
+    web_concurrency: int = 2
+    web_threads: int = 8
     # Fold SMS text to GSM-7 (a->a etc.) so one accent does not triple the cost.
     gsm7_fold: bool = True
     # Minutes a flow may sit idle before the next message starts again at the menu.
     flow_timeout_minutes: int = 30
+    # Texts one phone may send per window and still be answered (0 = no limit); past that
+    # they are kept unanswered, with one notice per window.
+    flood_limit: int = 20
+    flood_window_seconds: float = 60.0
     # Days after "resolved" before the reporter is asked whether it really was.
     followup_days: float = 7.0
     # Days after which a sign-up that never got consent is deleted; 0 keeps them.
@@ -114,8 +134,12 @@ class Config:
             secret_key=env.get("SECRET_KEY") or _local_secret("secret_key", 32),
             send_rate=_float("SEND_RATE", 10.0),
             port=int(env.get("PORT") or 5000),
+            web_concurrency=_int("WEB_CONCURRENCY", 2, minimum=1),
+            web_threads=_int("WEB_THREADS", 8, minimum=1),
             gsm7_fold=_flag("GSM7_FOLD", True),
             flow_timeout_minutes=int(env.get("FLOW_TIMEOUT_MINUTES") or 30),
+            flood_limit=_int("FLOOD_LIMIT", 20),
+            flood_window_seconds=max(0.0, _float("FLOOD_WINDOW_SECONDS", 60.0)),
             followup_days=_float("FOLLOWUP_DAYS", 7.0),
             signup_purge_days=max(0.0, _float("SIGNUP_PURGE_DAYS", 30.0)),
             quiet_hours=env.get("QUIET_HOURS", "21:00-07:00"),

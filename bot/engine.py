@@ -45,6 +45,14 @@ class InboundMessage:
 
 
 @dataclass(frozen=True)
+class Flood:
+    """How many texts one phone may send within a window and still be answered."""
+
+    limit: int
+    window: timedelta
+
+
+@dataclass(frozen=True)
 class Handled:
     replies: list[Reply]
     language: str | None  # None: the resident has not chosen yet
@@ -59,10 +67,12 @@ def handle_inbound(
     now: datetime | None = None,
     flow_timeout: timedelta = timedelta(minutes=30),
     quiet_hours: QuietHours = DEFAULT_QUIET_HOURS,
+    flood: Flood | None = None,
 ) -> Handled:
     """Apply one inbound message to the sender's conversation and return the replies."""
     now = now or utcnow()
     resident = conversations.lock_resident(session, msg.phone)
+    previous_inbound = resident.last_inbound_at
     resident.last_inbound_at = now
     resident.last_channel = msg.channel
     if msg.channel == "whatsapp":
@@ -83,7 +93,8 @@ def handle_inbound(
         address=msg.address,
         quiet_hours=quiet_hours,
     )
-    replies = _dispatch(turn, flow_timeout)
+    held = _over_flood_limit(turn, flood, previous_inbound)
+    replies = held if held is not None else _dispatch(turn, flow_timeout)
     # Read after the turn: the resident may just have chosen (or changed) their language.
     kept = resident in session
     forget = not kept or resident.status == ResidentStatus.ERASED
@@ -93,6 +104,37 @@ def handle_inbound(
         resident.id if kept else None,
         forget,
     )
+
+
+def _over_flood_limit(
+    turn: Turn, flood: Flood | None, previous_inbound: datetime | None
+) -> list[Reply] | None:
+    """None when the text is to be answered as usual; for a text past the flood limit, what it
+    gets instead: one notice per window, then nothing. The text itself is kept by the caller.
+
+    Counted in the database (the phone's message rows within the window), under the turn's lock,
+    so it holds with Redis down and with texts racing each other. A phone whose previous text is
+    older than the window costs no count. An opt-out still opts out and is confirmed; from
+    someone already opted out it changes nothing and, past the limit, is not answered, so a bot
+    answering every reply with STOP falls silent like any other loop.
+    """
+    if flood is None or flood.limit <= 0 or flood.window <= timedelta(0):
+        return None
+    since = turn.now - flood.window
+    if previous_inbound is None or aware(previous_inbound) <= since:
+        return None
+    resident, conv = turn.resident, turn.conversation
+    recent = conversations.count_inbound_since(turn.session, resident.id, since, flood.limit)
+    if recent < flood.limit:
+        return None
+    if keywords.keyword(turn.norm) == "optout" and resident.status != ResidentStatus.OPTED_OUT:
+        return None
+    noticed = conv.flood_noticed_at
+    if noticed is not None and aware(noticed) > since:
+        return []
+    conv.flood_noticed_at = turn.now
+    log.info("resident %s is over the flood limit: texts kept unanswered", resident.id)
+    return [Reply(account.FLOODED, bilingual=resident.language is None)]
 
 
 def _dispatch(turn: Turn, flow_timeout: timedelta) -> list[Reply]:
@@ -264,4 +306,4 @@ def _save(turn: Turn, result: StepResult, flow_name: str | None) -> None:
     conv.updated_at = turn.now
 
 
-__all__ = ["InboundMessage", "Handled", "handle_inbound", "render", "text_of"]
+__all__ = ["Flood", "InboundMessage", "Handled", "handle_inbound", "render", "text_of"]

@@ -10,30 +10,44 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Config
-from bot.engine import InboundMessage, handle_inbound
+from bot.engine import Flood, InboundMessage, handle_inbound
 from bot.flows.account import NO_NUMBER
 from bot.render import Reply, render
 from storage import conversations
 from storage.broadcasts import DEFAULT_QUIET_HOURS, QuietHours
 from storage.db import retry_on_disconnect
+from storage.models import utcnow
 
 MAX_BODY = 1600  # Twilio's own limit for a message body
 
 
 @dataclass(frozen=True)
 class TurnSettings:
-    """What the configuration says about every turn (read once per process)."""
+    """What the configuration says about every turn (read once per process).
+
+    With no configuration there is no flood limit: the limit is a deployment's policy, which
+    the webhook and `mibarrio chat` read from Config (FLOOD_LIMIT, default 20 a minute), while
+    code that calls receive() itself (scripted conversations, the fuzz, imports) types faster
+    than any resident and must not depend on the wall clock.
+    """
 
     fold: bool = True  # GSM7_FOLD: fold what GSM-7 lacks on SMS
     flow_timeout: timedelta = timedelta(minutes=30)
     quiet_hours: QuietHours = DEFAULT_QUIET_HOURS
+    flood: Flood | None = None  # FLOOD_LIMIT per FLOOD_WINDOW_SECONDS; None: no limit
 
     @classmethod
     def of(cls, config: Config) -> TurnSettings:
+        limited = config.flood_limit > 0 and config.flood_window_seconds > 0
         return cls(
             fold=config.gsm7_fold,
             flow_timeout=timedelta(minutes=config.flow_timeout_minutes),
             quiet_hours=QuietHours.parse(config.quiet_hours),
+            flood=(
+                Flood(config.flood_limit, timedelta(seconds=config.flood_window_seconds))
+                if limited
+                else None
+            ),
         )
 
 
@@ -118,6 +132,7 @@ def _turn(
     settings: TurnSettings,
     now: datetime | None,
 ) -> list[str]:
+    now = now or utcnow()  # the message's time, in the resident's row and in the message row
     with sessions.begin() as session:
         handled = handle_inbound(
             session,
@@ -125,6 +140,7 @@ def _turn(
             now=now,
             flow_timeout=settings.flow_timeout,
             quiet_hours=settings.quiet_hours,
+            flood=settings.flood,
         )
         body = render(handled.replies, handled.language, msg.channel, fold=settings.fold)
         replies = [body] if body else []
@@ -137,5 +153,6 @@ def _turn(
             num_media=len(msg.media),
             resident_id=handled.resident_id,
             replies=replies,
+            received_at=now,
         )
         return replies

@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, literal, select
+from sqlalchemy import JSON, func, literal, select
 from sqlalchemy.orm import Session, contains_eager
 
 from storage.db import insert_ignoring_conflicts
@@ -133,9 +133,10 @@ def record_inbound(
     num_media: int,
     resident_id: int | None,
     replies: list[str],
+    received_at: datetime | None = None,
 ) -> None:
     """Write the message row, last in its turn: a MessageSid seen before raises IntegrityError
-    here, and the caller's rollback undoes the whole turn."""
+    here, and the caller's rollback undoes the whole turn. received_at is the turn's time."""
     session.add(
         ReceivedMessage(
             sid=sid,
@@ -144,10 +145,22 @@ def record_inbound(
             num_media=num_media,
             resident_id=resident_id,
             replies=replies,
-            received_at=utcnow(),
+            received_at=received_at or utcnow(),
         )
     )
     session.flush()
+
+
+def count_inbound_since(session: Session, resident_id: int, since: datetime, cap: int) -> int:
+    """How many texts the resident sent after `since`, counting no further than `cap`: a flood
+    of thousands costs no more to count than the limit it is checked against."""
+    recent = (
+        select(ReceivedMessage.id)
+        .where(ReceivedMessage.resident_id == resident_id, ReceivedMessage.received_at > since)
+        .limit(cap)
+        .subquery()
+    )
+    return session.scalar(select(func.count()).select_from(recent)) or 0
 
 
 def find_inbound(session: Session, sid: str) -> ReceivedMessage | None:

@@ -39,11 +39,20 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets WAL, a busy timeout and writer-serialising transactions."""
+def make_engine(url: str, *, threads: int | None = None, **kwargs: Any) -> Engine:
+    """Create an engine; SQLite gets WAL, a busy timeout and writer-serialising transactions.
+
+    threads: how many threads may use the engine at once (a web process's gunicorn threads).
+    The pool then keeps a connection for each of them. Past pool_size (5 by default) a thread
+    would open a connection for each request and close it after, and past pool_size +
+    max_overflow (15) it would wait for another thread's. An in-memory SQLite database has a
+    connection per thread anyway.
+    """
     url = normalize_url(url)
+    database = make_url(url).database
+    if threads is not None and not (is_sqlite(url) and database in (None, "", ":memory:")):
+        kwargs.setdefault("pool_size", threads)
     if is_sqlite(url):
-        database = make_url(url).database
         connect_args: dict[str, Any] = {"timeout": 30}
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)

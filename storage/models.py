@@ -133,6 +133,8 @@ class Conversation(Base):
     # What a bare answer outside any flow refers to, e.g. {"kind": "poll", "id": 3,
     # "until": ISO time}: set when we send a poll invitation or a "was it fixed?" question.
     expect: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # When this phone was last told it writes too fast (FLOOD_LIMIT): one notice per window.
+    flood_noticed_at: Mapped[datetime | None]
 
     resident: Mapped[Resident] = relationship(back_populates="conversation")
 
@@ -141,12 +143,13 @@ class ReceivedMessage(Base):
     """Every message Twilio delivered to us, once per MessageSid, with the reply we gave."""
 
     __tablename__ = "inbound_messages"
+    # A phone's texts within the flood window are counted on every busy turn: a range of this
+    # index, however long the resident's history. It also serves the foreign key.
+    __table_args__ = (Index("ix_inbound_messages_resident_received", "resident_id", "received_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sid: Mapped[str] = mapped_column(String(64), unique=True)
-    resident_id: Mapped[int | None] = mapped_column(
-        ForeignKey("residents.id", ondelete="SET NULL"), index=True
-    )
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
     channel: Mapped[str] = mapped_column(String(10))
     body: Mapped[str | None] = mapped_column(Text)
     num_media: Mapped[int] = mapped_column(Integer, default=0)

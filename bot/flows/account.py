@@ -27,6 +27,9 @@ ERASED = N_("Sus datos fueron borrados. Gracias por participar en Mi Barrio.")
 OPTED_OUT = N_("Listo: no le enviaremos más mensajes. Para volver, escriba ALTA.")
 STILL_OPTED_OUT = N_("Usted se dio de baja de Mi Barrio. Para volver, escriba ALTA.")
 OPTED_IN = N_("¡Qué bueno tenerle de vuelta en Mi Barrio!")
+# Once per flood window to a phone over FLOOD_LIMIT; what it sends meanwhile is kept unanswered.
+# Before a language is chosen it goes out in both languages, so each half must stay short.
+FLOODED = N_("Recibimos muchos mensajes seguidos. Espere un momento y escríbanos de nuevo.")
 # WhatsApp can hide the sender's number behind a username (From=whatsapp:US.1234): Mi Barrio
 # keys residents by their number, so it asks for a way to see it.
 NO_NUMBER = N_(

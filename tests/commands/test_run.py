@@ -81,4 +81,6 @@ def test_run_serves_and_ctrl_c_stops_everything_without_errors(tmp_path: Path) -
     text = output.decode(errors="replace")
     assert "Traceback" not in text, text[-3000:]
     assert "worker stopped" in text and "web stopped" in text
+    # Threads, as the Procfile: a client sending its headers slowly holds a thread, not the web.
+    assert "Using worker: gthread" in text
     assert redis_servers_under(instance) == []
