@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Request
-from flask.sessions import SessionInterface, SessionMixin
+from flask import Flask
 
+from bot import admin
 from bot.app_state import AppState
 from bot.config import Config
 from bot.webhooks import bp
@@ -18,26 +18,16 @@ def create_app(config: Config | None = None) -> Flask:
     config = config or Config.from_env()
     app = Flask(__name__)
     app.config["SECRET_KEY"] = config.secret_key
-    app.session_interface = _NoSessions()
-    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024  # Twilio's forms are a few KB at most
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024  # Twilio's forms and staff forms are small
     # No ping per checkout: requests retry once on a dropped connection instead. A connection
     # for each of gunicorn's threads (WEB_THREADS).
     engine = make_engine(config.database_url, threads=config.web_threads, pool_pre_ping=False)
     app.extensions["mibarrio"] = AppState(config, engine, make_sessionmaker(engine))
 
     app.register_blueprint(bp)
+    admin.register(app, config, exempt=(bp,))
     if not logging.getLogger().handlers:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
         )
     return app
-
-
-class _NoSessions(SessionInterface):
-    """Twilio sends no cookies and the app keeps no browser sessions: skip opening one."""
-
-    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
-        return self.make_null_session(app)
-
-    def save_session(self, app: Flask, session: SessionMixin, response: object) -> None:
-        return None

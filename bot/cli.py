@@ -16,7 +16,7 @@ import click
 from honcho.manager import Manager
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from bot.commands import database, staff
+from bot.commands import database, staff, users
 from bot.commands.chat import chat
 from bot.commands.common import open_database
 from bot.commands.i18n import i18n
@@ -118,5 +118,5 @@ def _print_banner(config: Config, host: str) -> None:
     )
 
 
-for command in (*database.COMMANDS, chat, i18n, *staff.COMMANDS):
+for command in (*database.COMMANDS, chat, i18n, *staff.COMMANDS, *users.COMMANDS):
     main.add_command(command)

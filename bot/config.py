@@ -103,6 +103,8 @@ class Config:
     send_threads: int = 32
     # Seconds after a worker dies before others treat the rows it was sending as unknown.
     worker_alive_ttl: float = 15.0
+    # Console cookies only over HTTPS (browsers also accept them on http://localhost).
+    cookie_secure: bool = True
     # Seconds an "unknown" send waits before Twilio's message list is asked whether it went out.
     reconcile_after: float = 600.0
 
@@ -148,5 +150,6 @@ class Config:
             send_threads=max(1, int(env.get("SEND_THREADS") or 32)),
             worker_alive_ttl=max(1.0, _float("WORKER_ALIVE_TTL", 15.0)),
             reconcile_after=max(0.0, _float("RECONCILE_AFTER", 600.0)),
+            cookie_secure=_flag("COOKIE_SECURE", True),
         )
         return replace(cfg, **overrides) if overrides else cfg

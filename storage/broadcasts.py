@@ -170,6 +170,7 @@ def create_broadcast(
     poll_id: int | None = None,
     created_by: int | None = None,
     leader_id: int | None = None,
+    staff_user_id: int | None = None,
     urgent: bool = False,
     send_at: datetime | None = None,
     quiet_hours: QuietHours = DEFAULT_QUIET_HOURS,
@@ -205,6 +206,7 @@ def create_broadcast(
         poll_id=poll_id,
         created_by=created_by,
         leader_id=leader_id,
+        staff_user_id=staff_user_id,
         urgent=urgent,
         send_at=due,
         status="scheduled",
@@ -306,27 +308,30 @@ def broadcast_stats(
 ) -> list[dict[str, Any]]:
     """The latest broadcasts with their delivery counts and, while sending, an ETA."""
     now = now or utcnow()
-    rows = []
-    for broadcast in session.scalars(select(Broadcast).order_by(Broadcast.id.desc()).limit(limit)):
-        counts = status_counts(session, broadcast.id)
-        rows.append(
-            {
-                "id": broadcast.id,
-                "kind": broadcast.kind,
-                "target": broadcast.target,
-                "status": broadcast.status,
-                "urgent": broadcast.urgent,
-                "recipients": broadcast.recipients,
-                "created_at": aware(broadcast.created_at).isoformat(),
-                "send_at": aware(broadcast.send_at).isoformat() if broadcast.send_at else None,
-                "finished_at": (
-                    aware(broadcast.finished_at).isoformat() if broadcast.finished_at else None
-                ),
-                "status_counts": counts,
-                **_eta(broadcast, counts, now),
-            }
-        )
-    return rows
+    latest = session.scalars(select(Broadcast).order_by(Broadcast.id.desc()).limit(limit))
+    return [broadcast_summary(session, broadcast, now) for broadcast in latest]
+
+
+def broadcast_summary(
+    session: Session, broadcast: Broadcast, now: datetime | None = None
+) -> dict[str, Any]:
+    """One broadcast as staff see it (the CLI, the console and the API alike)."""
+    counts = status_counts(session, broadcast.id)
+    return {
+        "id": broadcast.id,
+        "kind": broadcast.kind,
+        "target": broadcast.target,
+        "status": broadcast.status,
+        "urgent": broadcast.urgent,
+        "recipients": broadcast.recipients,
+        "created_at": aware(broadcast.created_at).isoformat(),
+        "send_at": aware(broadcast.send_at).isoformat() if broadcast.send_at else None,
+        "finished_at": (
+            aware(broadcast.finished_at).isoformat() if broadcast.finished_at else None
+        ),
+        "status_counts": counts,
+        **_eta(broadcast, counts, now or utcnow()),
+    }
 
 
 def _eta(broadcast: Broadcast, counts: dict[str, int], now: datetime) -> dict[str, Any]:
@@ -351,6 +356,7 @@ __all__ = [
     "QuietHours",
     "audience_languages",
     "broadcast_stats",
+    "broadcast_summary",
     "cancel_broadcast",
     "create_broadcast",
     "finish_if_complete",

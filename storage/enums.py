@@ -19,3 +19,13 @@ class ReportStatus(StrEnum):
     IN_PROGRESS = "in_progress"
     RESOLVED = "resolved"
     REJECTED = "rejected"
+
+
+class StaffRole(StrEnum):
+    """Who works in the console and the API, and how far they reach."""
+
+    MUNICIPALITY = "municipality"  # the whole city; the only role that sees phones
+    SUBALCALDIA = "subalcaldia"  # one macrodistrito
+    LEADER = "leader"  # one zona (a junta vecinal)
+    TRANSLATOR = "translator"  # the Aymara texts of the catalog
+    VIEWER = "viewer"  # the whole city, read-only (oversight)

@@ -404,6 +404,10 @@ class Broadcast(Audience, Base):
     leader_id: Mapped[int | None] = mapped_column(
         ForeignKey("leaders.id", ondelete="SET NULL"), index=True
     )
+    # The staff user who sent it from the console or the API.
+    staff_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL"), index=True
+    )
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     send_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(16), default="scheduled", index=True)
@@ -467,3 +471,56 @@ class Leader(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     zone: Mapped[Zone] = relationship()
+
+
+class StaffUser(Base):
+    """Someone who works in the console or the API; the role and place decide what they reach."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    macrodistrict_id: Mapped[int | None] = mapped_column(ForeignKey("macrodistricts.id"))
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id"))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
+    disabled_at: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiToken(Base):
+    """A revocable API token: only its SHA-256 is stored, the token is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """One staff action: who, when, what, on what, and the values before and after."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL"), index=True
+    )
+    actor: Mapped[str] = mapped_column(String(254))  # the email then, kept if the user goes
+    via: Mapped[str] = mapped_column(String(8))  # web | api | cli
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    target_type: Mapped[str] = mapped_column(String(20))
+    target_id: Mapped[str | None] = mapped_column(String(40))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)

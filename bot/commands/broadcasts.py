@@ -12,7 +12,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import channels, targets
+from bot import actions, channels, targets
 from bot import outbound as text
 from bot.commands.common import open_database, resolve_target
 from bot.config import Config
@@ -54,8 +54,9 @@ def announce(
 ) -> Broadcast:
     """Create a broadcast from a staff command; refusals become a clean CLI error."""
     try:
-        return store.create_broadcast(
+        return actions.send_broadcast(
             session,
+            config,
             kind=kind,
             target=target,
             text_es=text_es,
@@ -63,7 +64,6 @@ def announce(
             poll_id=poll_id,
             urgent=urgent,
             send_at=send_at,
-            quiet_hours=store.QuietHours.parse(config.quiet_hours),
         )
     except ValueError as exc:
         raise click.UsageError(f"nothing was sent: {exc}") from exc
@@ -152,8 +152,11 @@ def broadcast_cancel(broadcast_id: int) -> None:
     """Stop a broadcast: residents not yet messaged will not be."""
     _, sessions = open_database()
     with transaction(sessions) as session:
+        found = session.get(Broadcast, broadcast_id)
+        if found is None:
+            raise click.ClickException(f"no broadcast {broadcast_id}")
         try:
-            canceled = store.cancel_broadcast(session, broadcast_id)
+            canceled = actions.cancel_broadcast(session, found)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(f"broadcast {broadcast_id} canceled; {canceled} pending message(s) will not go out")

@@ -10,13 +10,12 @@ from typing import Any
 import click
 from sqlalchemy import select
 
-from bot import channels, outbound
+from bot import actions, channels, outbound
 from bot.commands import broadcasts as broadcast_cli
 from bot.commands.common import open_database, resolve_target
 from bot.flows import polls as poll_flow
 from bot.flows.news import MORE_HINT
 from bot.i18n import LANGUAGES, N_
-from bot.outbound import notify
 from bot.render import Reply, render
 from storage import polls as poll_store
 from storage import reports as report_store
@@ -101,7 +100,6 @@ def reports_list(as_json: bool, status: str | None) -> None:
 @click.option("--note", default=None, help="Shown to the reporter and supporters.")
 def reports_set_status(code: str, status: str, note: str | None) -> None:
     """Move a report to a new status; the reporter and supporters are told in their language."""
-    status = status.replace("-", "_")
     if status == ReportStatus.REJECTED and not note:
         raise click.UsageError("a rejected report needs --note saying why")
     config, sessions = open_database()
@@ -109,19 +107,12 @@ def reports_set_status(code: str, status: str, note: str | None) -> None:
         report = report_store.find_report(session, code)
         if report is None:
             raise click.ClickException(f"no report {code!r}")
-        report_store.set_status(
-            session,
-            report,
-            status,
-            note,
-            followup_after=timedelta(days=config.followup_days),
-        )
-        message = outbound.status_update(report, note)
-        told = 0
-        for resident in report_store.followers(session, report):
-            if notify(session, resident, message, topic="reports", fold=config.gsm7_fold):
-                told += 1
-    click.echo(f"{report.code} is now {status}; {told} resident(s) will be told")
+        try:
+            told = actions.change_report_status(session, config, report, status, note)
+        except actions.Refused as exc:
+            raise click.UsageError(str(exc)) from exc
+        code, status = report.code, report.status
+    click.echo(f"{code} is now {status}; {told} resident(s) will be told")
 
 
 # --- polls -------------------------------------------------------------------------------
