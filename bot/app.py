@@ -7,6 +7,7 @@ import logging
 from flask import Flask
 
 from bot import admin
+from bot.api import bp as api
 from bot.app_state import AppState
 from bot.config import Config
 from bot.webhooks import bp
@@ -25,7 +26,8 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["mibarrio"] = AppState(config, engine, make_sessionmaker(engine))
 
     app.register_blueprint(bp)
-    admin.register(app, config, exempt=(bp,))
+    app.register_blueprint(api)
+    admin.register(app, config, exempt=(bp, api))
     if not logging.getLogger().handlers:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"

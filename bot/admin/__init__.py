@@ -1,0 +1,56 @@
+"""The staff console under /admin/: server-rendered pages, Flask-Login sessions, CSRF on forms."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, Flask, Request
+from flask.sessions import SecureCookieSessionInterface, SessionInterface, SessionMixin
+from flask_wtf.csrf import CSRFProtect
+
+from bot.admin import auth, broadcasts, home, reports, trail
+from bot.admin.common import bp
+from bot.config import Config
+
+csrf = CSRFProtect()
+
+__all__ = ["auth", "broadcasts", "home", "reports", "trail", "register"]
+
+
+def register(app: Flask, config: Config, *, exempt: tuple[Blueprint, ...] = ()) -> None:
+    """Mount the console: cookies, CSRF, logins, the blueprint. `exempt`: blueprints that
+    authenticate otherwise (Twilio's signature, API tokens) and so take no CSRF token."""
+    app.config.update(
+        SESSION_COOKIE_NAME="mibarrio_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.cookie_secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        WTF_CSRF_TIME_LIMIT=None,  # the session's own limits apply
+    )
+    app.session_interface = _StaffSessions()
+    csrf.init_app(app)
+    for blueprint in exempt:
+        csrf.exempt(blueprint)
+    auth.login_manager.init_app(app)
+    app.register_blueprint(bp)
+
+
+class _StaffSessions(SessionInterface):
+    """Signed-cookie sessions for the console; none for Twilio's webhooks and the API, which
+    send no cookies (opening one per webhook would cost every text a little)."""
+
+    _cookies = SecureCookieSessionInterface()
+
+    def _staff(self, request: Request) -> bool:
+        return request.path.startswith("/admin")
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+        if not self._staff(request):
+            return self.make_null_session(app)
+        return self._cookies.open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: object) -> None:
+        if session.__class__ is self.null_session_class:
+            return None
+        self._cookies.save_session(app, session, response)  # type: ignore[arg-type]

@@ -1,0 +1,248 @@
+"""Broadcasts: compose in Spanish and Aymara with the cost shown, preview, send, follow, cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    SelectField,
+    SelectMultipleField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional
+
+from bot import actions, channels, targets
+from bot.admin.common import bp, me, reading, scope, staff_page, state, writing
+from bot.outbound import Content, estimate, render_broadcast
+from bot.scope import Scope, reachable_macrodistricts, reachable_zones
+from storage import broadcasts as store
+from storage.models import Broadcast, Delivery, utcnow
+
+# Plain Spanish for Twilio's error codes staff meet most (twilio.com/docs/api/errors).
+FAILURE_REASONS = {
+    21211: "Número inválido",
+    21408: "El país del número no está habilitado en la cuenta",
+    21610: "La persona pidió no recibir más mensajes (STOP)",
+    21614: "El número no es un celular",
+    21635: "Número no admitido para mensajes",
+    30003: "Teléfono apagado o sin señal",
+    30004: "El destinatario bloqueó los mensajes",
+    30005: "Número desconocido o dado de baja por el operador",
+    30006: "Línea fija o el operador no entrega SMS",
+    30007: "El operador filtró el mensaje",
+    30008: "Error desconocido del operador",
+    63016: "Fuera de la ventana de 24 horas de WhatsApp",
+}
+STATUS_NAMES = {
+    "scheduled": "Programado",
+    "preparing": "Preparando",
+    "sending": "Enviando",
+    "done": "Terminado",
+    "canceled": "Cancelado",
+}
+COUNT_NAMES = {
+    "pending": "En cola",
+    "sending": "Enviándose",
+    "sent": "Enviados",
+    "delivered": "Entregados",
+    "read": "Leídos",
+    "failed": "Fallidos",
+    "unknown": "Sin confirmar (se consulta a Twilio)",
+    "opted_out": "Dados de baja",
+    "canceled": "Cancelados",
+}
+
+
+class ComposeForm(FlaskForm):
+    target = SelectMultipleField("Destino", validators=[DataRequired()], choices=[])
+    text_es = TextAreaField("Texto en español", validators=[DataRequired(), Length(max=1000)])
+    text_ay = TextAreaField("Texto en aymara", validators=[Length(max=1000)])
+    kind = SelectField("Tema", choices=[("announcement", "Anuncio"), ("news", "Noticias")])
+    send_at = DateTimeLocalField(
+        "Programar (hora de La Paz; vacío = ahora)",
+        format="%Y-%m-%dT%H:%M",
+        validators=[Optional()],
+    )
+    urgent = BooleanField("Urgente: enviar aunque sea horario de silencio")
+
+
+def target_choices(db: Session, current: Scope) -> list[tuple[str, str]]:
+    choices: list[tuple[str, str]] = []
+    if current.citywide:
+        choices.append(("all", "Toda la ciudad"))
+    choices += [
+        (f"macro:{m.name}", f"Macrodistrito {m.name}")
+        for m in reachable_macrodistricts(db, current)
+    ]
+    choices += [(f"zona:{z.name}", f"Zona {z.name}") for z in reachable_zones(db, current)]
+    return choices
+
+
+@bp.route("/difusiones")
+@staff_page()
+def broadcasts() -> Any:
+    current = scope()
+    with reading() as db:
+        query = select(Broadcast).order_by(Broadcast.id.desc()).limit(100)
+        rows = [b for b in db.scalars(query) if _visible(db, b, current)]
+        summaries = [store.broadcast_summary(db, b) for b in rows]
+    return render_template(
+        "admin/broadcasts.html",
+        rows=summaries,
+        statuses=STATUS_NAMES,
+        writes=current.writes,
+    )
+
+
+@bp.route("/difusiones/nueva", methods=["GET", "POST"])
+@staff_page(writes=True)
+def broadcast_new() -> Any:
+    current = scope()
+    form = ComposeForm()
+    with reading() as db:
+        form.target.choices = target_choices(db, current)
+    preview: dict[str, Any] | None = None
+    if form.validate_on_submit():
+        spec = ",".join(form.target.data or [])
+        send_at = None
+        if form.send_at.data:
+            send_at = form.send_at.data.replace(tzinfo=store.LA_PAZ)
+            if send_at <= utcnow():
+                form.send_at.errors = ["Esa hora ya pasó."]
+                return _compose(form, preview)
+        with writing() as db:
+            try:
+                target = targets.resolve(db, spec)
+                if not current.allows(target):
+                    abort(403)
+                created = actions.send_broadcast(
+                    db,
+                    state().config,
+                    target=target,
+                    text_es=form.text_es.data or "",
+                    text_ay=form.text_ay.data or None,
+                    kind=form.kind.data or "announcement",
+                    urgent=bool(form.urgent.data),
+                    send_at=send_at,
+                    user=me(db),
+                    via="web",
+                )
+                preview = _preview(db, created)
+                if "confirmar" not in request.form:
+                    db.rollback()  # only a preview: nothing is written
+                    return _compose(form, preview)
+                broadcast_id = created.id
+            except store.MissingLanguageError as exc:
+                db.rollback()
+                missing = f"{exc.residents} vecino(s) de este destino leen aymara"
+                form.text_ay.errors = [f"{missing}: falta el texto en aymara."]
+                return _compose(form, preview)
+            except ValueError as exc:
+                db.rollback()
+                flash(f"No se envió nada: {exc}", "error")
+                return _compose(form, preview)
+        flash(f"Difusión {broadcast_id} creada: {preview['summary']}.")
+        return redirect(url_for("admin.broadcast", broadcast_id=broadcast_id))
+    return _compose(form, preview)
+
+
+def _compose(form: ComposeForm, preview: dict[str, Any] | None) -> Any:
+    counts = {
+        lang: channels.segments(
+            render_broadcast(Content("announcement", text, text, None, None), lang, "sms")
+        )
+        for lang, text in (("es", form.text_es.data or ""), ("ay", form.text_ay.data or ""))
+    }
+    return render_template("admin/broadcast_new.html", form=form, preview=preview, counts=counts)
+
+
+def _preview(db: Session, broadcast: Broadcast) -> dict[str, Any]:
+    cost = estimate(db, broadcast, fold=state().config.gsm7_fold)
+    content = Content.of(broadcast)
+    samples = {
+        lang: render_broadcast(content, lang, "sms", fold=state().config.gsm7_fold)
+        for lang in ("es", "ay")
+        if cost.recipients_by_language.get(lang) or lang == "es"
+    }
+    summary = f"{cost.recipients} vecino(s), {cost.sms} SMS en total"
+    return {"cost": cost, "samples": samples, "summary": summary}
+
+
+@bp.route("/difusiones/<int:broadcast_id>")
+@staff_page()
+def broadcast(broadcast_id: int) -> Any:
+    current = scope()
+    with reading() as db:
+        found = _broadcast(db, broadcast_id, current)
+        summary = store.broadcast_summary(db, found)
+        failures = db.execute(
+            select(Delivery.error_code, func.count())
+            .where(
+                Delivery.broadcast_id == found.id, Delivery.status.in_(("failed", "undelivered"))
+            )
+            .group_by(Delivery.error_code)
+        ).all()
+        counts = summary["status_counts"]
+        total = sum(counts.values()) or found.recipients or 0
+        done = total - counts["pending"] - counts["sending"]
+        paused = store.QuietHours.parse(state().config.quiet_hours)
+        quiet = (
+            found.status in ("scheduled", "sending")
+            and not found.urgent
+            and paused.contains(utcnow())
+        )
+        return render_template(
+            "admin/broadcast.html",
+            b=found,
+            summary=summary,
+            counts=counts,
+            names=COUNT_NAMES,
+            statuses=STATUS_NAMES,
+            percent=round(100 * done / total) if total else (100 if found.status == "done" else 0),
+            failures=[
+                (FAILURE_REASONS.get(code or 0, f"Error {code}" if code else "Sin código"), n)
+                for code, n in failures
+            ],
+            quiet=quiet,
+            writes=current.writes,
+            refresh=found.status in ("scheduled", "sending"),
+        )
+
+
+@bp.route("/difusiones/<int:broadcast_id>/cancelar", methods=["POST"])
+@staff_page(writes=True)
+def broadcast_cancel(broadcast_id: int) -> Any:
+    with writing() as db:
+        found = _broadcast(db, broadcast_id, scope())
+        try:
+            canceled = actions.cancel_broadcast(db, found, user=me(db), via="web")
+        except ValueError:
+            db.rollback()
+            flash("Esta difusión ya terminó: no hay nada que cancelar.", "error")
+            return redirect(url_for("admin.broadcast", broadcast_id=broadcast_id))
+    flash(f"Difusión {broadcast_id} cancelada: {canceled} mensaje(s) no saldrán.")
+    return redirect(url_for("admin.broadcast", broadcast_id=broadcast_id))
+
+
+def _visible(db: Session, broadcast: Broadcast, current: Scope) -> bool:
+    if current.citywide:
+        return True
+    if broadcast.citywide:
+        return False
+    zone_ids = {z.id for z in broadcast.zones}
+    return bool(zone_ids) and zone_ids <= (current.zone_ids or frozenset())
+
+
+def _broadcast(db: Session, broadcast_id: int, current: Scope) -> Broadcast:
+    found = db.get(Broadcast, broadcast_id)
+    if found is None:
+        abort(404)
+    if not _visible(db, found, current):
+        abort(403)
+    return found

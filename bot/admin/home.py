@@ -1,0 +1,47 @@
+"""The first page: participation per zona within the user's scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template
+from sqlalchemy import func, select
+
+from bot.admin.common import bp, reading, scope, staff_page
+from storage.enums import ResidentStatus
+from storage.models import OPEN_REPORT_STATUSES, Report, Resident, Zone
+
+
+@bp.route("/")
+@staff_page(residents=False)
+def home() -> Any:
+    current = scope()
+    rows: list[dict[str, Any]] = []
+    if current.sees_residents:
+        with reading() as db:
+            residents = dict(
+                db.execute(
+                    select(Resident.zone_id, func.count())
+                    .where(Resident.status == ResidentStatus.ACTIVE)
+                    .group_by(Resident.zone_id)
+                ).tuples().all()
+            )
+            open_reports = dict(
+                db.execute(
+                    select(Report.zone_id, func.count())
+                    .where(Report.status.in_(OPEN_REPORT_STATUSES))
+                    .group_by(Report.zone_id)
+                ).tuples().all()
+            )
+            zones = db.scalars(select(Zone).order_by(Zone.name))
+            rows = [
+                {
+                    "zone": z.name,
+                    "residents": residents.get(z.id, 0),
+                    "open": open_reports.get(z.id, 0),
+                }
+                for z in zones
+                if current.reaches(z.id) and (residents.get(z.id) or open_reports.get(z.id))
+            ]
+    total = sum(r["residents"] for r in rows)
+    return render_template("admin/home.html", rows=rows, total=total)

@@ -1,0 +1,147 @@
+"""Reports: a queue by zona, category, status and age; one report; its status, with a note."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import SelectField, TextAreaField
+from wtforms.validators import Length
+
+from bot import actions
+from bot.admin.common import bp, me, reading, scope, staff_page, state, writing
+from bot.outbound import CATEGORY_LABELS, STATUS_LABELS
+from bot.scope import mask_phone, reachable_zones
+from storage.models import (
+    REPORT_CATEGORIES,
+    REPORT_STATUSES,
+    Report,
+    ReportSupporter,
+    Resident,
+    utcnow,
+)
+
+PAGE = 50
+STATUS_NAMES = {s: STATUS_LABELS[s].capitalize() for s in REPORT_STATUSES}
+CATEGORY_NAMES = {c: CATEGORY_LABELS[c] for c in REPORT_CATEGORIES}
+
+
+class StatusForm(FlaskForm):
+    status = SelectField("Nuevo estado", choices=list(STATUS_NAMES.items()))
+    note = TextAreaField(
+        "Nota para el vecino (obligatoria al rechazar)", validators=[Length(max=300)]
+    )
+
+
+@bp.route("/reportes")
+@staff_page()
+def reports() -> Any:
+    current = scope()
+    zone_id = request.args.get("zona", type=int)
+    category = request.args.get("categoria") or None
+    status = request.args.get("estado") or None
+    older = request.args.get("dias", type=int)
+    query = select(Report).order_by(Report.created_at.desc(), Report.id.desc())
+    if current.zone_ids is not None:
+        query = query.where(Report.zone_id.in_(current.zone_ids))
+    if zone_id:
+        if not current.reaches(zone_id):
+            abort(403)
+        query = query.where(Report.zone_id == zone_id)
+    if category in REPORT_CATEGORIES:
+        query = query.where(Report.category == category)
+    if status in REPORT_STATUSES:
+        query = query.where(Report.status == status)
+    if older:
+        query = query.where(Report.created_at <= utcnow() - timedelta(days=older))
+    with reading() as db:
+        rows = list(db.scalars(query.limit(PAGE)))
+        supporters = dict(
+            db.execute(
+                select(ReportSupporter.report_id, func.count())
+                .where(ReportSupporter.report_id.in_([r.id for r in rows]))
+                .group_by(ReportSupporter.report_id)
+            ).tuples().all()
+        )
+        zones = reachable_zones(db, current)
+        names = {z.id: z.name for z in zones}
+        return render_template(
+            "admin/reports.html",
+            rows=rows,
+            supporters=supporters,
+            zones=zones,
+            zone_names=names,
+            statuses=STATUS_NAMES,
+            categories=CATEGORY_NAMES,
+            chosen={"zona": zone_id, "categoria": category, "estado": status, "dias": older},
+        )
+
+
+@bp.route("/reportes/<code>", methods=["GET", "POST"])
+@staff_page()
+def report(code: str) -> Any:
+    current = scope()
+    form = StatusForm()
+    if request.method == "POST":
+        if not current.writes:
+            abort(403)
+        if form.validate_on_submit():
+            with writing() as db:
+                found = _report(db, code)
+                try:
+                    told = actions.change_report_status(
+                        db,
+                        state().config,
+                        found,
+                        form.status.data or "",
+                        form.note.data,
+                        user=me(db),
+                        via="web",
+                    )
+                except actions.Refused as exc:
+                    db.rollback()
+                    flash(f"No se cambió: {_refusal(exc)}", "error")
+                    return redirect(url_for("admin.report", code=code))
+            new = STATUS_NAMES[form.status.data or ""]
+            flash(f"{code}: ahora «{new}». Se avisará a {told} vecino(s).")
+            return redirect(url_for("admin.report", code=code))
+    with reading() as db:
+        found = _report(db, code)
+        reporter = db.get(Resident, found.resident_id) if found.resident_id else None
+        supporters = db.scalar(
+            select(func.count())
+            .select_from(ReportSupporter)
+            .where(ReportSupporter.report_id == found.id)
+        )
+        form.status.data = found.status
+        return render_template(
+            "admin/report.html",
+            report=found,
+            events=list(found.events),
+            zone=found.zone.name if found.zone else "",
+            reporter=mask_phone(reporter.phone if reporter else None, current),
+            supporters=supporters or 0,
+            form=form,
+            statuses=STATUS_NAMES,
+            categories=CATEGORY_NAMES,
+            writes=current.writes,
+        )
+
+
+def _report(db: Any, code: str) -> Report:
+    found = db.scalars(select(Report).where(Report.code == code.upper())).one_or_none()
+    if found is None:
+        abort(404)
+    if not scope().reaches(found.zone_id):
+        abort(403)
+    return found
+
+
+def _refusal(exc: Exception) -> str:
+    text = str(exc)
+    if "rejected" in text:
+        return "un reporte rechazado necesita una nota que explique por qué."
+    return text
