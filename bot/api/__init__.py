@@ -1,0 +1,258 @@
+"""/api/v1: JSON for the municipality's other systems, with per-user tokens.
+
+`Authorization: Bearer <token>` (from `mibarrio user token EMAIL`). The same scope as the
+console decides what a token reaches, the same actions (bot.actions) change things, and every
+change is in the audit log.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from flask import Blueprint, abort, current_app, g, jsonify, request
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+
+from bot import actions, targets
+from bot.app_state import AppState
+from bot.scope import Scope, scope_of
+from storage import broadcasts as store
+from storage import staff
+from storage.broadcasts import LA_PAZ
+from storage.enums import ResidentStatus
+from storage.models import Broadcast, Report, ReportSupporter, Resident, StaffUser, Zone, aware
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+F = TypeVar("F", bound=Callable[..., Any])
+PAGE = 100
+
+
+def _state() -> AppState:
+    found: AppState = current_app.extensions["mibarrio"]
+    return found
+
+
+def authenticated(*, writes: bool = False) -> Callable[[F], F]:
+    """A live token of an active user whose role may do this; its session for the call."""
+
+    def wrap(view: F) -> F:
+        @functools.wraps(view)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            header = request.headers.get("Authorization", "")
+            token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+            with _state().sessions() as session, session.begin():
+                user = staff.user_for_token(session, token) if token else None
+                if user is None:
+                    return _error(401, "a valid token is needed: Authorization: Bearer <token>")
+                scope = scope_of(session, user)
+                if not scope.sees_residents or (writes and not scope.writes):
+                    return _error(403, f"the role {user.role} may not do this")
+                g.user, g.scope, g.db = user, scope, session
+                return view(*args, **kwargs)
+
+        return checked  # type: ignore[return-value]
+
+    return wrap
+
+
+def _error(status: int, message: str) -> Any:
+    response = jsonify({"error": message})
+    response.status_code = status
+    return response
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> Any:
+    return _error(exc.code or 500, exc.description or exc.name)
+
+
+def _db() -> Session:
+    found: Session = g.db
+    return found
+
+
+def _scope() -> Scope:
+    found: Scope = g.scope
+    return found
+
+
+def _user() -> StaffUser:
+    found: StaffUser = g.user
+    return found
+
+
+def _body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        abort(400, "send a JSON object")
+    return data
+
+
+# -- broadcasts ---------------------------------------------------------------------------------
+
+
+def _broadcast(broadcast_id: int) -> Broadcast:
+    found = _db().get(Broadcast, broadcast_id)
+    if found is None:
+        abort(404, f"no broadcast {broadcast_id}")
+    scope = _scope()
+    if not scope.citywide:
+        zone_ids = {z.id for z in found.zones}
+        if found.citywide or not zone_ids or not zone_ids <= (scope.zone_ids or frozenset()):
+            abort(403, "this broadcast is outside your scope")
+    return found
+
+
+@bp.post("/broadcasts")
+@authenticated(writes=True)
+def create_broadcast() -> Any:
+    data = _body()
+    try:
+        target = targets.resolve(_db(), str(data.get("target") or ""))
+    except ValueError as exc:
+        abort(400, str(exc))
+    if not _scope().allows(target):
+        abort(403, "this target is outside your scope")
+    send_at = None
+    if data.get("send_at"):
+        try:
+            send_at = datetime.fromisoformat(str(data["send_at"]))
+        except ValueError:
+            abort(400, "send_at: use ISO-8601, e.g. 2026-12-24T08:00 (La Paz time)")
+        send_at = send_at if send_at.tzinfo else send_at.replace(tzinfo=LA_PAZ)
+    try:
+        created = actions.send_broadcast(
+            _db(),
+            _state().config,
+            target=target,
+            text_es=str(data.get("text_es") or ""),
+            text_ay=str(data["text_ay"]) if data.get("text_ay") else None,
+            kind=str(data.get("kind") or "announcement"),
+            urgent=bool(data.get("urgent")),
+            send_at=send_at,
+            user=_user(),
+            via="api",
+        )
+    except ValueError as exc:
+        _db().rollback()
+        abort(422, str(exc))
+    response = jsonify(store.broadcast_summary(_db(), created))
+    response.status_code = 201
+    return response
+
+
+@bp.get("/broadcasts/<int:broadcast_id>")
+@authenticated()
+def get_broadcast(broadcast_id: int) -> Any:
+    return jsonify(store.broadcast_summary(_db(), _broadcast(broadcast_id)))
+
+
+@bp.post("/broadcasts/<int:broadcast_id>/cancel")
+@authenticated(writes=True)
+def cancel_broadcast(broadcast_id: int) -> Any:
+    found = _broadcast(broadcast_id)
+    try:
+        canceled = actions.cancel_broadcast(_db(), found, user=_user(), via="api")
+    except ValueError as exc:
+        _db().rollback()
+        abort(409, str(exc))
+    return jsonify({**store.broadcast_summary(_db(), found), "not_sent": canceled})
+
+
+# -- reports ------------------------------------------------------------------------------------
+
+
+def _report_json(report: Report, supporters: int, zone: str | None) -> dict[str, Any]:
+    return {
+        "code": report.code,
+        "zone": zone,
+        "category": report.category,
+        "status": report.status,
+        "status_note": report.status_note,
+        "description": report.description,
+        "supporters": supporters,
+        "created_at": aware(report.created_at).isoformat(),
+        "updated_at": aware(report.updated_at).isoformat(),
+    }
+
+
+@bp.get("/reports")
+@authenticated()
+def list_reports() -> Any:
+    scope = _scope()
+    query = select(Report, Zone.name).outerjoin(Zone, Zone.id == Report.zone_id)
+    if scope.zone_ids is not None:
+        query = query.where(Report.zone_id.in_(scope.zone_ids))
+    if request.args.get("status"):
+        query = query.where(Report.status == request.args["status"])
+    if request.args.get("category"):
+        query = query.where(Report.category == request.args["category"])
+    after = request.args.get("after_id", type=int) or 0
+    rows = _db().execute(query.where(Report.id > after).order_by(Report.id).limit(PAGE)).all()
+    counts = dict(
+        _db()
+        .execute(
+            select(ReportSupporter.report_id, func.count())
+            .where(ReportSupporter.report_id.in_([r.id for r, _ in rows]))
+            .group_by(ReportSupporter.report_id)
+        )
+        .tuples()
+        .all()
+    )
+    return jsonify(
+        {
+            "reports": [_report_json(r, counts.get(r.id, 0), zone) for r, zone in rows],
+            "next_after_id": rows[-1][0].id if len(rows) == PAGE else None,
+        }
+    )
+
+
+@bp.post("/reports/<code>/status")
+@authenticated(writes=True)
+def update_report(code: str) -> Any:
+    found = _db().scalars(select(Report).where(Report.code == code.upper())).one_or_none()
+    if found is None:
+        abort(404, f"no report {code}")
+    if not _scope().reaches(found.zone_id):
+        abort(403, "this report is outside your scope")
+    data = _body()
+    try:
+        told = actions.change_report_status(
+            _db(),
+            _state().config,
+            found,
+            str(data.get("status") or ""),
+            str(data["note"]) if data.get("note") else None,
+            user=_user(),
+            via="api",
+        )
+    except actions.Refused as exc:
+        _db().rollback()
+        abort(422, str(exc))
+    zone = found.zone.name if found.zone else None
+    return jsonify({**_report_json(found, 0, zone), "told": told})
+
+
+# -- stats --------------------------------------------------------------------------------------
+
+
+@bp.get("/stats")
+@authenticated()
+def stats() -> Any:
+    scope = _scope()
+    query = (
+        select(Zone.name, func.count(Resident.id))
+        .join(Resident, Resident.zone_id == Zone.id)
+        .where(Resident.status == ResidentStatus.ACTIVE)
+        .group_by(Zone.name)
+        .order_by(Zone.name)
+    )
+    if scope.zone_ids is not None:
+        query = query.where(Zone.id.in_(scope.zone_ids))
+    by_zone = dict(_db().execute(query).tuples().all())
+    return jsonify({"residents": sum(by_zone.values()), "residents_by_zone": by_zone})
