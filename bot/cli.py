@@ -24,6 +24,7 @@ from bot.config import Config
 from storage.db import transaction
 from storage.migrate import upgrade
 from storage.seed import seed_zones
+from storage.staff import count_users
 from worker.queues import EmbeddedRedis, embedded_dir
 from worker.runner import run_worker
 
@@ -84,7 +85,9 @@ def run(host: str) -> None:
     bindir = Path(sys.executable).parent
     mibarrio = shutil.which("mibarrio", path=str(bindir)) or "mibarrio"
     gunicorn = shutil.which("gunicorn", path=str(bindir)) or "gunicorn"
-    _print_banner(config, host)
+    with open_database(config)[1]() as session:
+        staff_users = count_users(session)
+    _print_banner(config, host, staff_users)
     manager = Manager()
     manager.add_process(
         "web",
@@ -103,13 +106,23 @@ def run(host: str) -> None:
     sys.exit(manager.returncode)
 
 
-def _print_banner(config: Config, host: str) -> None:
+def _print_banner(config: Config, host: str, staff_users: int = 0) -> None:
     base = f"http://{host}:{config.port}"
+    # Browsers keep the console's Secure cookie over plain http only on localhost.
+    console = f"http://localhost:{config.port}/admin/" if host == "127.0.0.1" else base + "/admin/"
+    sign_in = (
+        "sign in as a staff user"
+        if staff_users
+        else "create the first user: echo 'a-long-password' | .venv/bin/mibarrio user add "
+        "you@example.org --role municipality --password-stdin"
+    )
     transport = "Twilio" if config.twilio_configured else "console (no Twilio account set)"
     click.echo(
         "\nMi Barrio is starting.\n"
         f"  web:        {base}  (health: {base}/healthz)\n"
         f"  webhooks:   {base}/twilio/inbound and {base}/twilio/status\n"
+        f"  console:    {console}  ({sign_in})\n"
+        f"  API:        {base}/api/v1/  (tokens: .venv/bin/mibarrio user token EMAIL)\n"
         f"  database:   {config.database_url}\n"
         f"  outbound:   {transport}\n"
         "  try it:     in another terminal, `make chat` (or "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import Blueprint, Flask, Request
 from flask.sessions import SecureCookieSessionInterface, SessionInterface, SessionMixin
@@ -11,6 +11,8 @@ from flask_wtf.csrf import CSRFProtect
 from bot.admin import auth, broadcasts, home, reports, trail
 from bot.admin.common import bp
 from bot.config import Config
+from storage.broadcasts import LA_PAZ
+from storage.models import aware
 
 csrf = CSRFProtect()
 
@@ -33,7 +35,17 @@ def register(app: Flask, config: Config, *, exempt: tuple[Blueprint, ...] = ()) 
     for blueprint in exempt:
         csrf.exempt(blueprint)
     auth.login_manager.init_app(app)
+    app.add_template_filter(la_paz, "lapaz")
     app.register_blueprint(bp)
+
+
+def la_paz(moment: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC time as staff read it: La Paz time."""
+    if moment is None or moment == "":
+        return ""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return aware(moment).astimezone(LA_PAZ).strftime(fmt)
 
 
 class _StaffSessions(SessionInterface):

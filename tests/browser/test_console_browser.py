@@ -1,0 +1,261 @@
+"""The console in a real browser: Debian's chromium driven by Playwright, against gunicorn.
+
+Each role signs in; the municipality composes a broadcast, a worker sends it to the local
+Twilio stand-in and the progress page reaches 100%; a report's status change reaches the
+resident. Screenshots go to TEST_ARTIFACTS (default test-artifacts/ at the repository root).
+Also checked: labelled form fields (the accessibility tree), a keyboard-only sign-in, and the
+bytes each page transfers (at most 100 KB on a thin connection).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rq import Queue
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.enums import StaffRole
+from storage.models import Broadcast, OutboundMessage
+from tests.admin.conftest import PASSWORD, add_staff
+from tests.conftest import Chat
+from tests.factories import CODE, add_residents, onboard, phones
+from tests.factories import report as file_report
+from tests.helpers import broadcast_config, installed
+from tests.twilio_local import TwilioLocal
+from tests.webhooks.test_slow_clients import free_port
+from worker.runner import drain
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("local_only")]
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS") or REPO / "test-artifacts")
+PAGE_BUDGET = 100 * 1024  # bytes transferred per page, everything included
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("CI needs chromium: .ci/run installs it (apt-get install -y chromium)")
+    pytest.skip("chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture
+def web(db_url: str, tmp_path: Path) -> Iterator[str]:
+    """gunicorn serving the app on localhost (a secure context, so Secure cookies work)."""
+    port = free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TWILIO_", "DATABASE_URL", "REDIS_URL", "PUBLIC_URL"))
+    }
+    env.update(
+        DATABASE_URL=db_url,
+        SECRET_KEY="browser-test",
+        QUIET_HOURS="off",
+        MIBARRIO_INSTANCE=str(tmp_path / "instance"),
+        NO_PROXY="127.0.0.1,localhost",
+    )
+    log = (tmp_path / "gunicorn.log").open("wb")
+    proc = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            "1",
+            "--threads",
+            "4",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "bot.app:create_app()",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, (tmp_path / "gunicorn.log").read_text()
+            assert time.monotonic() < deadline, "gunicorn did not start"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        yield f"http://localhost:{port}"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=15)
+        log.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield launched
+        launched.close()
+
+
+class Staff:
+    """One staff member's browser tab, counting what every page transfers."""
+
+    def __init__(self, browser: Any, base: str, name: str) -> None:
+        self.base, self.name = base, name
+        self.page = browser.new_context(locale="es-BO").new_page()
+        self.transferred: dict[str, int] = {}
+        self.page.on("response", self._count)
+
+    def _count(self, response: Any) -> None:
+        try:
+            size = len(response.body())
+        except Exception:  # noqa: BLE001 - redirects have no body to read
+            size = 0
+        self.transferred[self.page.url] = self.transferred.get(self.page.url, 0) + size
+
+    def open(self, path: str) -> Any:
+        return self.page.goto(self.base + path)
+
+    def shot(self, label: str) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"{self.name}-{label}.png"), full_page=True)
+
+    def sign_in(self, email: str) -> None:
+        self.open("/admin/login")
+        self.page.get_by_label("Correo electrónico").fill(email)
+        self.page.get_by_label("Contraseña").fill(PASSWORD)
+        self.page.get_by_role("button", name="Entrar").click()
+        self.page.wait_for_url("**/admin/")
+
+
+def labelled_fields(page: Any) -> list[str]:
+    """Names of the form fields chromium's accessibility tree exposes (unnamed ones as '')."""
+    fields = page.locator("input:not([type=hidden]), select, textarea")
+    return [
+        fields.nth(i).evaluate("el => el.labels && el.labels.length ? el.labels[0].innerText : ''")
+        for i in range(fields.count())
+    ]
+
+
+def test_each_role_signs_in_and_sees_only_its_pages(
+    web: str, browser: Any, sessions: sessionmaker[Session]
+) -> None:
+    roles = {
+        "municipality": (StaffRole.MUNICIPALITY, {}),
+        "subalcaldia": (StaffRole.SUBALCALDIA, {"macro": "Cotahuma"}),
+        "leader": (StaffRole.LEADER, {"zone": "Sopocachi"}),
+        "translator": (StaffRole.TRANSLATOR, {}),
+        "viewer": (StaffRole.VIEWER, {}),
+    }
+    for name, (role, place) in roles.items():
+        add_staff(sessions, f"{name}@lapaz.bo", role, **place)
+        tab = Staff(browser, web, name)
+        tab.sign_in(f"{name}@lapaz.bo")
+        nav = tab.page.get_by_role("navigation", name="Principal")
+        has_reports = nav.get_by_role("link", name="Reportes").count() == 1
+        assert has_reports == (role != StaffRole.TRANSLATOR), name
+        answer = tab.open("/admin/difusiones/nueva")
+        writes = role in (StaffRole.MUNICIPALITY, StaffRole.SUBALCALDIA, StaffRole.LEADER)
+        assert (answer.status == 200) == writes, (name, answer.status)
+        tab.open("/admin/")
+        tab.shot("home")
+
+
+def test_sign_in_works_from_the_keyboard_alone(
+    web: str, browser: Any, sessions: sessionmaker[Session]
+) -> None:
+    add_staff(sessions, "alcaldia@lapaz.bo", StaffRole.MUNICIPALITY)
+    tab = Staff(browser, web, "keyboard")
+    tab.open("/admin/login")
+    assert labelled_fields(tab.page) == ["Correo electrónico", "Contraseña"]
+    tab.page.keyboard.press("Tab")  # the first field of the page
+    tab.page.keyboard.type("alcaldia@lapaz.bo")
+    tab.page.keyboard.press("Tab")
+    tab.page.keyboard.type(PASSWORD)
+    tab.page.keyboard.press("Enter")
+    tab.page.wait_for_url("**/admin/")
+    assert tab.page.get_by_role("heading", name="Participación por zona").count() == 1
+
+
+def test_a_broadcast_composed_in_the_browser_reaches_residents_and_100_percent(
+    web: str,
+    browser: Any,
+    sessions: sessionmaker[Session],
+    config: Any,
+    tw: TwilioLocal,
+    q: Queue,
+) -> None:
+    ids = add_residents(sessions, 6, zone="Sopocachi") + add_residents(
+        sessions, 2, zone="Sopocachi", language="ay"
+    )
+    add_staff(sessions, "alcaldia@lapaz.bo", StaffRole.MUNICIPALITY)
+    tab = Staff(browser, web, "municipality")
+    tab.sign_in("alcaldia@lapaz.bo")
+
+    tab.open("/admin/difusiones/nueva")
+    assert "" not in labelled_fields(tab.page)
+    tab.page.get_by_label("Destino").select_option("zona:Sopocachi")
+    tab.page.get_by_label("Texto en español").fill("Mañana no hay agua de 8 a 14.")
+    tab.page.get_by_label("Texto en aymara").fill("Qharürux janiw uma utjkaniti 8 14 ukjakama.")
+    tab.page.get_by_role("button", name="Ver vista previa y costo").click()
+    assert tab.page.get_by_text("8 vecino(s), 8 SMS en total").count() == 1
+    tab.shot("broadcast-preview")
+    tab.page.get_by_role("button", name="Enviar").click()
+    tab.page.wait_for_url("**/admin/difusiones/*")
+    tab.shot("broadcast-armed")
+
+    with installed(broadcast_config(config, tw)) as ctx:
+        drain(ctx, q)  # a worker sends it to the local Twilio stand-in
+    tab.page.reload()
+    assert tab.page.locator("#avance").inner_text().startswith("100%")
+    assert (
+        tab.page.get_by_role("heading", name=re.compile(r"^Difusión \d+: Terminado$")).count() == 1
+    )
+    tab.shot("broadcast-done")
+    assert {r["To"] for r in tw.requests} == set(phones(sessions, ids))
+    with sessions() as session:
+        assert session.scalars(select(Broadcast.status)).one() == "done"
+
+    heaviest = max(tab.transferred.values())
+    assert heaviest <= PAGE_BUDGET, tab.transferred
+
+
+def test_a_status_change_in_the_browser_reaches_the_resident(
+    web: str, browser: Any, chat: Chat, sessions: sessionmaker[Session]
+) -> None:
+    onboard(chat)
+    code = CODE.search(file_report(chat))
+    assert code
+    add_staff(sessions, "lider@lapaz.bo", StaffRole.LEADER, zone="Sopocachi")
+    tab = Staff(browser, web, "leader")
+    tab.sign_in("lider@lapaz.bo")
+    tab.open("/admin/reportes")
+    tab.page.get_by_role("link", name=code.group(0)).click()
+    tab.page.get_by_label("Nuevo estado").select_option("in_progress")
+    tab.page.get_by_label("Nota para el vecino (obligatoria al rechazar)").fill(
+        "Cuadrilla en camino"
+    )
+    tab.page.get_by_role("button", name="Guardar y avisar").click()
+    assert tab.page.get_by_role("status").first.inner_text().startswith(code.group(0))
+    tab.shot("report-changed")
+    with sessions() as session:
+        (body,) = session.scalars(
+            select(OutboundMessage.body).where(OutboundMessage.to_address == chat.phone)
+        )
+    assert "en curso" in body and "Cuadrilla en camino" in body
