@@ -124,6 +124,35 @@ def cancel_broadcast(
     return canceled
 
 
+# Failures a resend cannot fix: the resident said stop, or the number cannot take SMS.
+PERMANENT_FAILURES = frozenset({21610, 21211, 21614, 21635, 30004, 30005, 30006})
+RESEND_CHUNK = 100
+
+
+def resend_failed(
+    session: Session, broadcast: Broadcast, *, user: StaffUser | None = None, via: str = "cli"
+) -> int:
+    """Send again the deliveries Twilio reported failed for a passing reason (phone off, carrier
+    error), to residents still signed up; how many. Twilio said these did not arrive, so this
+    never doubles a message; unknown ones are left to reconciliation, which asks Twilio first."""
+    if broadcast.status == "canceled":
+        raise Refused("this broadcast was canceled")
+    ids = store.failed_for_resend(session, broadcast.id, PERMANENT_FAILURES)
+    if not ids:
+        return 0
+    store.requeue_deliveries(session, broadcast, ids, chunk=RESEND_CHUNK)
+    audit.record(
+        session,
+        user,
+        via,
+        "broadcast.resend_failed",
+        "broadcast",
+        broadcast.id,
+        after={"resent": len(ids)},
+    )
+    return len(ids)
+
+
 def _broadcast_fields(broadcast: Broadcast) -> dict[str, Any]:
     return {
         "kind": broadcast.kind,

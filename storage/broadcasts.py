@@ -6,12 +6,13 @@ broadcast and the outbox row that will prepare it together (nothing lost if Redi
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, Text, cast, func, literal_column, select, update
+from sqlalchemy import Select, Text, cast, func, literal_column, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.enums import ResidentStatus
@@ -266,6 +267,42 @@ def cancel_broadcast(session: Session, broadcast_id: int) -> int:
         .values(status="canceled", updated_at=now)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def failed_for_resend(
+    session: Session, broadcast_id: int, permanent: Collection[int]
+) -> list[int]:
+    """Failed deliveries of residents still active, whose error a later try may not meet."""
+    return list(
+        session.scalars(
+            select(Delivery.id)
+            .join(Resident, Resident.id == Delivery.resident_id)
+            .where(
+                Delivery.broadcast_id == broadcast_id,
+                Delivery.status.in_(("failed", "undelivered")),
+                or_(Delivery.error_code.is_(None), Delivery.error_code.not_in(list(permanent))),
+                Resident.status == ResidentStatus.ACTIVE,
+                Resident.number_invalid_at.is_(None),
+            )
+            .order_by(Delivery.id)
+        )
+    )
+
+
+def requeue_deliveries(
+    session: Session, broadcast: Broadcast, ids: list[int], *, chunk: int = 100
+) -> None:
+    """Deliveries back to pending and their chunks on their way to the workers."""
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(ids))
+        .values(status="pending", retry_at=None, twilio_sid=None, error_code=None)
+        .execution_options(synchronize_session=False)
+    )
+    broadcast.status, broadcast.finished_at = "sending", None
+    for start in range(0, len(ids), chunk):
+        part = ids[start : start + chunk]
+        add_outbox(session, "send_chunk", broadcast.id, part[0], part[-1])
 
 
 def finish_if_complete(session: Session, broadcast_id: int, now: datetime | None = None) -> bool:

@@ -230,6 +230,24 @@ def broadcast_cancel(broadcast_id: int) -> Any:
     return redirect(url_for("admin.broadcast", broadcast_id=broadcast_id))
 
 
+@bp.route("/difusiones/<int:broadcast_id>/reenviar", methods=["POST"])
+@staff_page(writes=True)
+def broadcast_resend(broadcast_id: int) -> Any:
+    with writing() as db:
+        found = _broadcast(db, broadcast_id, scope())
+        try:
+            resent = actions.resend_failed(db, found, user=me(db), via="web")
+        except actions.Refused:
+            db.rollback()
+            flash("Esta difusión fue cancelada: no se reenvía.", "error")
+            return redirect(url_for("admin.broadcast", broadcast_id=broadcast_id))
+    if resent:
+        flash(f"Se reenvían {resent} mensaje(s) que fallaron por causas pasajeras.")
+    else:
+        flash("No hay mensajes fallidos que valga la pena reenviar.")
+    return redirect(url_for("admin.broadcast", broadcast_id=broadcast_id))
+
+
 def _visible(db: Session, broadcast: Broadcast, current: Scope) -> bool:
     if current.citywide:
         return True

@@ -24,14 +24,18 @@ def home() -> Any:
                     select(Resident.zone_id, func.count())
                     .where(Resident.status == ResidentStatus.ACTIVE)
                     .group_by(Resident.zone_id)
-                ).tuples().all()
+                )
+                .tuples()
+                .all()
             )
             open_reports = dict(
                 db.execute(
                     select(Report.zone_id, func.count())
                     .where(Report.status.in_(OPEN_REPORT_STATUSES))
                     .group_by(Report.zone_id)
-                ).tuples().all()
+                )
+                .tuples()
+                .all()
             )
             zones = db.scalars(select(Zone).order_by(Zone.name))
             rows = [

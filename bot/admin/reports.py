@@ -13,6 +13,7 @@ from wtforms.validators import Length
 
 from bot import actions
 from bot.admin.common import bp, me, reading, scope, staff_page, state, writing
+from bot.admin.exports import csv_response
 from bot.outbound import CATEGORY_LABELS, STATUS_LABELS
 from bot.scope import mask_phone, reachable_zones
 from storage.models import (
@@ -21,6 +22,7 @@ from storage.models import (
     Report,
     ReportSupporter,
     Resident,
+    aware,
     utcnow,
 )
 
@@ -40,10 +42,88 @@ class StatusForm(FlaskForm):
 @staff_page()
 def reports() -> Any:
     current = scope()
-    zone_id = request.args.get("zona", type=int)
-    category = request.args.get("categoria") or None
-    status = request.args.get("estado") or None
-    older = request.args.get("dias", type=int)
+    query = _filtered()
+    with reading() as db:
+        rows = list(db.scalars(query.limit(PAGE)))
+        supporters = _supporters(db, rows)
+        zones = reachable_zones(db, current)
+        names = {z.id: z.name for z in zones}
+        return render_template(
+            "admin/reports.html",
+            rows=rows,
+            supporters=supporters,
+            zones=zones,
+            zone_names=names,
+            statuses=STATUS_NAMES,
+            categories=CATEGORY_NAMES,
+            chosen=_chosen(),
+            export=_with_query(url_for("admin.reports_csv")),
+        )
+
+
+@bp.route("/reportes.csv")
+@staff_page()
+def reports_csv() -> Any:
+    """The filtered queue as CSV: no phones, and free text only as residents wrote it."""
+    with reading() as db:
+        rows = list(db.scalars(_filtered()))
+        supporters = _supporters(db, rows)
+        names = {z.id: z.name for z in reachable_zones(db, scope())}
+        return csv_response(
+            "reportes.csv",
+            ["codigo", "zona", "categoria", "estado", "apoyos", "recibido", "descripcion", "nota"],
+            (
+                [
+                    r.code,
+                    names.get(r.zone_id or 0, ""),
+                    CATEGORY_NAMES.get(r.category, r.category),
+                    STATUS_NAMES.get(r.status, r.status),
+                    supporters.get(r.id, 0),
+                    aware(r.created_at).isoformat(),
+                    r.description or "",
+                    r.status_note or "",
+                ]
+                for r in rows
+            ),
+        )
+
+
+def _with_query(path: str) -> str:
+    query = request.query_string.decode()
+    return f"{path}?{query}" if query else path
+
+
+def _chosen() -> dict[str, Any]:
+    return {
+        "zona": request.args.get("zona", type=int),
+        "categoria": request.args.get("categoria") or None,
+        "estado": request.args.get("estado") or None,
+        "dias": request.args.get("dias", type=int),
+    }
+
+
+def _supporters(db: Any, rows: list[Report]) -> dict[int, int]:
+    return dict(
+        db.execute(
+            select(ReportSupporter.report_id, func.count())
+            .where(ReportSupporter.report_id.in_([r.id for r in rows]))
+            .group_by(ReportSupporter.report_id)
+        )
+        .tuples()
+        .all()
+    )
+
+
+def _filtered() -> Any:
+    """The queue's query: the user's scope, then the filters in the address."""
+    current = scope()
+    chosen = _chosen()
+    zone_id, category, status, older = (
+        chosen["zona"],
+        chosen["categoria"],
+        chosen["estado"],
+        chosen["dias"],
+    )
     query = select(Report).order_by(Report.created_at.desc(), Report.id.desc())
     if current.zone_ids is not None:
         query = query.where(Report.zone_id.in_(current.zone_ids))
@@ -57,27 +137,7 @@ def reports() -> Any:
         query = query.where(Report.status == status)
     if older:
         query = query.where(Report.created_at <= utcnow() - timedelta(days=older))
-    with reading() as db:
-        rows = list(db.scalars(query.limit(PAGE)))
-        supporters = dict(
-            db.execute(
-                select(ReportSupporter.report_id, func.count())
-                .where(ReportSupporter.report_id.in_([r.id for r in rows]))
-                .group_by(ReportSupporter.report_id)
-            ).tuples().all()
-        )
-        zones = reachable_zones(db, current)
-        names = {z.id: z.name for z in zones}
-        return render_template(
-            "admin/reports.html",
-            rows=rows,
-            supporters=supporters,
-            zones=zones,
-            zone_names=names,
-            statuses=STATUS_NAMES,
-            categories=CATEGORY_NAMES,
-            chosen={"zona": zone_id, "categoria": category, "estado": status, "dias": older},
-        )
+    return query
 
 
 @bp.route("/reportes/<code>", methods=["GET", "POST"])

@@ -6,6 +6,8 @@ client (https, so the Secure cookie is sent), with the forms' CSRF tokens as a b
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 from typing import Any
 
@@ -368,3 +370,66 @@ def test_home_counts_residents_per_zona_in_scope(
     assert "2 vecino(s)" in everything
     own = leader.get("/admin/").get_data(as_text=True)
     assert "Sopocachi" in own and "Miraflores" not in own
+
+
+def test_the_csv_export_is_scoped_spreadsheet_safe_and_has_no_phones(
+    browser: Browser, chat: Chat, sessions: sessionmaker[Session]
+) -> None:
+    own = reported(chat, text='=HYPERLINK("http://x") sin agua')
+    other = reported(Chat(sessions, phone="+59171000555"), zone="Miraflores")
+    add_staff(sessions, LEADER, StaffRole.LEADER, zone="Sopocachi")
+    browser.login(LEADER)
+
+    answer = browser.get("/admin/reportes.csv?estado=received")
+
+    assert answer.status_code == 200 and answer.mimetype == "text/csv"
+    text = answer.get_data(as_text=True)
+    assert text.startswith("\ufeffcodigo,zona,categoria")
+    assert own in text and other not in text
+    rows = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
+    assert [row["codigo"] for row in rows] == [own]
+    assert rows[0]["descripcion"].startswith("'=HYPERLINK")  # text to a spreadsheet, not a formula
+    assert chat.phone not in text
+
+
+def test_resend_to_failed_sends_only_passing_failures_once(
+    browser: Browser, sessions: sessionmaker[Session], config: Any, tw: Any, q: Any
+) -> None:
+    from tests.factories import deliveries, phones
+    from tests.helpers import broadcast_config, installed
+    from worker.runner import drain
+
+    ids = add_residents(sessions, 4, zone="Sopocachi")
+    numbers = dict(zip(ids, phones(sessions, ids), strict=True))
+    off, stop, fine = ids[0], ids[1], ids[2:]
+    tw.fail(numbers[off], 400, 30003, times=1)  # phone off: worth another try
+    tw.fail(numbers[stop], 400, 21610, times=1)  # said STOP to the carrier: never again
+    add_staff(sessions, CITY, StaffRole.MUNICIPALITY)
+    browser.login(CITY)
+    compose(browser, confirmar="1")
+    with installed(broadcast_config(config, tw)) as ctx:
+        drain(ctx, q)
+        with ctx.sessions() as session:
+            (broadcast_id,) = session.scalars(select(Broadcast.id))
+        page = browser.get(f"/admin/difusiones/{broadcast_id}").get_data(as_text=True)
+        assert "Teléfono apagado o sin señal: 1" in page
+
+        browser.post(
+            f"/admin/difusiones/{broadcast_id}/reenviar",
+            {},
+            form=f"/admin/difusiones/{broadcast_id}",
+        )
+        drain(ctx, q)
+        again = browser.post(
+            f"/admin/difusiones/{broadcast_id}/reenviar",
+            {},
+            form=f"/admin/difusiones/{broadcast_id}",
+        )
+        assert again.status_code == 302
+        drain(ctx, q)
+
+        rows = deliveries(ctx.sessions, broadcast_id)
+    assert rows[off].status == "queued" and rows[stop].status == "opted_out"
+    sent = [r["To"] for r in tw.requests]
+    assert sorted(sent) == sorted([numbers[off], *(numbers[i] for i in fine)])
+    assert "broadcast.resend_failed" in audit_actions(sessions)
