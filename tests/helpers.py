@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import subprocess
+import time
+import urllib.request
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -150,3 +154,37 @@ def play(chat: Chat, script: Script) -> list[str]:
             assert found, f"after {text!r}: expected {want!r} in {reply!r}"
         replies.append(reply)
     return replies
+
+
+@contextmanager
+def served(command: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[None]:
+    """A web server process (gunicorn) in its own process group, until it answers /healthz
+    on 127.0.0.1:port; stopped with SIGTERM (SIGKILL after 15 s) on the way out."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(  # noqa: S603
+            command,
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                assert proc.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "the server did not start"
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                        break
+                except OSError:
+                    time.sleep(0.2)
+            yield
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()

@@ -12,11 +12,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,7 +28,7 @@ from tests.admin.conftest import PASSWORD, add_staff
 from tests.conftest import Chat
 from tests.factories import CODE, add_residents, onboard, phones
 from tests.factories import report as file_report
-from tests.helpers import broadcast_config, installed
+from tests.helpers import broadcast_config, installed, served
 from tests.twilio_local import TwilioLocal
 from tests.webhooks.test_slow_clients import free_port
 from worker.runner import drain
@@ -68,41 +64,10 @@ def web(db_url: str, tmp_path: Path) -> Iterator[str]:
         MIBARRIO_INSTANCE=str(tmp_path / "instance"),
         NO_PROXY="127.0.0.1,localhost",
     )
-    log = (tmp_path / "gunicorn.log").open("wb")
-    proc = subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            "1",
-            "--threads",
-            "4",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "bot.app:create_app()",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, (tmp_path / "gunicorn.log").read_text()
-            assert time.monotonic() < deadline, "gunicorn did not start"
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.2)
+    command = [sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", "4"]
+    command += ["--bind", f"127.0.0.1:{port}", "bot.app:create_app()"]
+    with served(command, env, port, tmp_path / "gunicorn.log"):
         yield f"http://localhost:{port}"
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=15)
-        log.close()
 
 
 @pytest.fixture

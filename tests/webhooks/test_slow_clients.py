@@ -12,9 +12,7 @@ from __future__ import annotations
 import http.client
 import os
 import re
-import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -28,7 +26,7 @@ import pytest
 from bot.app import create_app
 from bot.config import Config
 from tests.conftest import AUTH_TOKEN, inbound_params, sign
-from tests.helpers import REPO
+from tests.helpers import REPO, served
 
 BIN = Path(sys.executable).parent
 # More than the two sync workers the Procfile ran, and more than the four; fewer than
@@ -71,37 +69,9 @@ def web(db_url: str, tmp_path: Path) -> Iterator[int]:
         MIBARRIO_INSTANCE=str(tmp_path / "instance"),
         NO_PROXY="127.0.0.1",
     )
-    log = (tmp_path / "gunicorn.log").open("wb")
-    proc = subprocess.Popen(
-        ["sh", "-c", f"exec {command}"],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, (tmp_path / "gunicorn.log").read_text()
-            assert time.monotonic() < deadline, "gunicorn did not start"
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.2)
+    with served(["sh", "-c", f"exec {command}"], env, port, tmp_path / "gunicorn.log"):
         time.sleep(1)  # every web process has booted, not only the first one
         yield port
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        log.close()
 
 
 class Trickle:

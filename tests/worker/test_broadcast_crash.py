@@ -74,6 +74,17 @@ def start_worker(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
     )
 
 
+def kill_after(proc: subprocess.Popen[str], tw: TwilioLocal, *, sent: int) -> None:
+    """SIGKILL the worker once `sent` messages have reached the stand-in."""
+    deadline = time.monotonic() + 30
+    while tw.count < sent:
+        assert proc.poll() is None, proc.communicate()[0][-3000:]
+        assert time.monotonic() < deadline, "the worker never got going"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=10)
+
+
 def finish(proc: subprocess.Popen[str], timeout: float = 60) -> str:
     out, _ = proc.communicate(timeout=timeout)
     assert proc.returncode == 0, out[-3000:]
@@ -92,14 +103,7 @@ def test_sigkilled_worker_costs_no_duplicate_and_the_next_burst_finishes(
     broadcast_id = announce(db)
     env = burst_env(db_url, redis_url, tw, tmp_path)
 
-    first = start_worker(env, tmp_path)
-    deadline = time.monotonic() + 30
-    while tw.count < 80:
-        assert first.poll() is None, first.communicate()[0][-3000:]
-        assert time.monotonic() < deadline, "the first worker never got going"
-        time.sleep(0.01)
-    first.send_signal(signal.SIGKILL)
-    first.communicate(timeout=10)
+    kill_after(start_worker(env, tmp_path), tw, sent=80)
     killed_at = tw.count
     assert killed_at < 300, "the broadcast finished before the kill"
 
@@ -180,14 +184,7 @@ def test_rows_waiting_for_a_send_slot_survive_a_sigkill_and_unknowns_are_reconci
     broadcast_id = announce(db)
     env = {**burst_env(db_url, redis_url, tw, tmp_path), "SEND_RATE": "40"}
 
-    first = start_worker(env, tmp_path)
-    deadline = time.monotonic() + 30
-    while tw.count < 40:
-        assert first.poll() is None, first.communicate()[0][-3000:]
-        assert time.monotonic() < deadline, "the first worker never got going"
-        time.sleep(0.01)
-    first.send_signal(signal.SIGKILL)
-    first.communicate(timeout=10)
+    kill_after(start_worker(env, tmp_path), tw, sent=40)
     time.sleep(0.2)  # requests the dead worker had sent reach the stand-in
     reached = {r["To"] for r in tw.requests}
     by_phone = dict(zip(ids, phones_in_order(db, ids), strict=True))
