@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from bot import outbound, targets
 from bot.config import Config
-from storage import audit
+from storage import audit, leaders
 from storage import broadcasts as store
 from storage import reports as report_store
-from storage.enums import ReportStatus
-from storage.models import Broadcast, Report, StaffUser
+from storage.enums import ReportStatus, StaffRole
+from storage.models import Broadcast, Report, StaffUser, utcnow
 
 REPORT_STATUSES = tuple(status.value for status in ReportStatus)
 
@@ -80,7 +80,16 @@ def send_broadcast(
     user: StaffUser | None = None,
     via: str = "cli",
 ) -> Broadcast:
-    """Write a broadcast (the worker sends it); refusals raise ValueError, nothing written."""
+    """Write a broadcast (the worker sends it); refusals raise ValueError, nothing written.
+
+    A council leader in the console keeps the limit they have by SMS (leaders.DAILY_LIMIT).
+    """
+    if user is not None and user.role == StaffRole.LEADER:
+        if leaders.staff_sent_today(session, user.id, utcnow()) >= leaders.DAILY_LIMIT:
+            raise Refused(
+                f"un dirigente puede enviar {leaders.DAILY_LIMIT} avisos por día; "
+                "mañana podrá enviar más"
+            )
     broadcast = store.create_broadcast(
         session,
         kind=kind,

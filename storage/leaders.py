@@ -32,10 +32,33 @@ def leader_for(session: Session, phone: str) -> Leader | None:
         return session.scalar(select(Leader).where(Leader.phone == phone))
 
 
+# Notices and polls a council leader may start per day, by SMS or in the console.
+DAILY_LIMIT = 3
+
+
+def _midnight(now: datetime) -> datetime:
+    return now.astimezone(LA_PAZ).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def staff_sent_today(session: Session, staff_user_id: int, now: datetime) -> int:
+    """Broadcasts a console user has started since midnight in La Paz."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Broadcast)
+            .where(
+                Broadcast.staff_user_id == staff_user_id,
+                Broadcast.created_at >= _midnight(now),
+            )
+        )
+        or 0
+    )
+
+
 def sent_by_today(session: Session, leader_id: int, now: datetime) -> int:
     """Broadcasts a leader has started since midnight in La Paz (counted by the leader, so
     erasing their resident row with BORRAR does not start the count again)."""
-    midnight = now.astimezone(LA_PAZ).replace(hour=0, minute=0, second=0, microsecond=0)
+    midnight = _midnight(now)
     return (
         session.scalar(
             select(func.count())

@@ -26,7 +26,7 @@ from bot.targets import Target
 from bot.text import has_words, normalize, parse_option
 from storage import polls as poll_store
 from storage.broadcasts import LA_PAZ, create_broadcast
-from storage.leaders import leader_for, sent_by_today
+from storage.leaders import DAILY_LIMIT, leader_for, sent_by_today
 from storage.models import Leader, Poll, PollOption, Zone
 from storage.zones import get_zone
 
@@ -78,7 +78,6 @@ COMMANDS = {
 }
 # Polls and notices one leader may send per La Paz day: each reaches the whole zona, so a
 # slip on a basic phone must not cost the municipality a zona's worth of SMS again and again.
-DAILY_LIMIT = 3
 MIN_OPTIONS, MAX_OPTIONS = 2, 9
 MAX_DAYS = 14
 # A leader's message may take a few SMS, never more: the cost is per resident of the zona.

@@ -433,3 +433,18 @@ def test_resend_to_failed_sends_only_passing_failures_once(
     sent = [r["To"] for r in tw.requests]
     assert sorted(sent) == sorted([numbers[off], *(numbers[i] for i in fine)])
     assert "broadcast.resend_failed" in audit_actions(sessions)
+
+
+def test_a_leader_keeps_their_daily_limit_in_the_console(
+    browser: Browser, sessions: sessionmaker[Session]
+) -> None:
+    add_residents(sessions, 2, zone="Sopocachi")
+    add_staff(sessions, LEADER, StaffRole.LEADER, zone="Sopocachi")
+    browser.login(LEADER)
+    for _ in range(3):
+        assert compose(browser, confirmar="1").status_code == 302
+    fourth = compose(browser, confirmar="1")
+    assert fourth.status_code == 200
+    assert "3 avisos por día" in fourth.get_data(as_text=True)
+    with sessions() as session:
+        assert len(list(session.scalars(select(Broadcast)))) == 3
