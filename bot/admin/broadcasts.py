@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -153,13 +153,29 @@ def broadcast_new() -> Any:
 
 
 def _compose(form: ComposeForm, preview: dict[str, Any] | None) -> Any:
-    counts = {
-        lang: channels.segments(
-            render_broadcast(Content("announcement", text, text, None, None), lang, "sms")
-        )
-        for lang, text in (("es", form.text_es.data or ""), ("ay", form.text_ay.data or ""))
-    }
+    counts = sms_counts(form.text_es.data or "", form.text_ay.data or "")
     return render_template("admin/broadcast_new.html", form=form, preview=preview, counts=counts)
+
+
+def sms_counts(text_es: str, text_ay: str) -> dict[str, int]:
+    """SMS per resident in each language, the frame and the BAJA line included."""
+    fold = state().config.gsm7_fold
+    return {
+        lang: channels.segments(
+            render_broadcast(
+                Content("announcement", text, text, None, None), lang, "sms", fold=fold
+            )
+        )
+        for lang, text in (("es", text_es), ("ay", text_ay))
+    }
+
+
+@bp.route("/difusiones/segmentos", methods=["POST"])
+@staff_page(writes=True)
+def broadcast_segments() -> Any:
+    """The live counter of the compose page (it works without it: the preview counts too)."""
+    data = request.get_json(silent=True) or {}
+    return jsonify(sms_counts(str(data.get("es") or "")[:1000], str(data.get("ay") or "")[:1000]))
 
 
 def _preview(db: Session, broadcast: Broadcast) -> dict[str, Any]:

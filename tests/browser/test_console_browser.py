@@ -22,6 +22,8 @@ from rq import Queue
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.channels import segments
+from bot.outbound import Content, render_broadcast
 from storage.enums import StaffRole
 from storage.models import Broadcast, OutboundMessage
 from tests.admin.conftest import PASSWORD, add_staff
@@ -224,3 +226,21 @@ def test_a_status_change_in_the_browser_reaches_the_resident(
             select(OutboundMessage.body).where(OutboundMessage.to_address == chat.phone)
         )
     assert "en curso" in body and "Cuadrilla en camino" in body
+
+
+def test_the_sms_count_follows_the_text_as_it_is_typed(
+    web: str, browser: Any, sessions: sessionmaker[Session]
+) -> None:
+    add_staff(sessions, "alcaldia@lapaz.bo", StaffRole.MUNICIPALITY)
+    tab = Staff(browser, web, "counter")
+    tab.sign_in("alcaldia@lapaz.bo")
+    tab.open("/admin/difusiones/nueva")
+    assert tab.page.locator("#sms-es").inner_text() == "1"
+    texts = {"es": "Corte de agua mañana en toda la zona. " * 5, "ay": "Uma jan utjkaniti. " * 20}
+    tab.page.get_by_label("Texto en español").fill(texts["es"])
+    tab.page.get_by_label("Texto en aymara").fill(texts["ay"])
+    for lang, text in texts.items():
+        framed = render_broadcast(Content("announcement", text, text, None, None), lang, "sms")
+        assert segments(framed) > 1
+        sync_api.expect(tab.page.locator(f"#sms-{lang}")).to_have_text(str(segments(framed)))
+    tab.shot("broadcast-counter")
