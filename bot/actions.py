@@ -245,8 +245,10 @@ def create_poll(
                 f"each option needs a label of at most {MAX_LABEL} characters",
                 es=f"Cada opción lleva un texto de hasta {MAX_LABEL} caracteres.",
             )
-    if closes_at is not None and aware(closes_at) <= now:
-        raise Refused("the closing time has passed", es="La hora de cierre ya pasó.")
+    if closes_at is not None:
+        closes_at = aware(closes_at)  # in UTC: SQLite would keep a La Paz time's wall clock
+        if closes_at <= now:
+            raise Refused("the closing time has passed", es="La hora de cierre ya pasó.")
     if not target.citywide and not target.zone_ids:
         raise Refused("a poll needs a target", es="Elija a quién va la encuesta.")
     poll = poll_store.create_poll(
@@ -270,7 +272,7 @@ def create_poll(
             "question_es": question_es,
             "question_ay": question_ay,
             "options": [list(label) for label in labels],
-            "closes_at": aware(closes_at).isoformat() if closes_at else None,
+            "closes_at": closes_at.isoformat() if closes_at else None,
         },
     )
     return poll
@@ -360,17 +362,17 @@ def close_poll(
     via: str = "cli",
     now: datetime | None = None,
 ) -> int:
-    """Close a poll now; its invitations not yet sent are canceled (how many messages)."""
+    """Close a poll now; its invitations still going out are canceled (how many)."""
     now = now or utcnow()
     if not poll.is_open(now):
         raise Refused(f"poll {poll.id} is already closed", es="La encuesta ya estaba cerrada.")
     before = {"closes_at": aware(poll.closes_at).isoformat() if poll.closes_at else None}
     poll.closes_at = now
+    unsent = select(Broadcast).where(Broadcast.poll_id == poll.id, Broadcast.status.in_(UNSENT))
     canceled = 0
-    for invitation in session.scalars(
-        select(Broadcast).where(Broadcast.poll_id == poll.id, Broadcast.status.in_(UNSENT))
-    ):
-        canceled += cancel_broadcast(session, invitation, user=user, via=via)
+    for invitation in session.scalars(unsent):
+        cancel_broadcast(session, invitation, user=user, via=via)
+        canceled += 1
     audit.record(
         session,
         user,
@@ -379,7 +381,7 @@ def close_poll(
         "poll",
         poll.id,
         before=before,
-        after={"closes_at": now.isoformat(), "invitations_not_sent": canceled},
+        after={"closes_at": now.isoformat(), "invitations_canceled": canceled},
     )
     return canceled
 
