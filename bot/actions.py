@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import channels, outbound, targets
+from bot import channels, i18n, outbound, targets
 from bot.config import Config
 from bot.flows import news as news_flow
 from bot.flows import polls as poll_flow
-from bot.i18n import LANGUAGES
+from bot.i18n import LANGUAGES, catalogs, review
 from bot.render import Reply, render
 from storage import audit, leaders
 from storage import broadcasts as store
@@ -433,6 +433,99 @@ def publish_news(
         after={"target": item.target, "text_es": item.text_es, "text_ay": item.text_ay},
     )
     return item
+
+
+# --- the Aymara catalog ------------------------------------------------------------------
+
+
+class TranslationRefused(Refused):
+    """An edit of a catalog text the review refuses (a {placeholder} lost or invented...)."""
+
+    def __init__(self, edit: review.Edit) -> None:
+        self.edit = edit
+        super().__init__(
+            "; ".join(map(str, edit.refused)), es=" ".join(_spanish(r) for r in edit.refused)
+        )
+
+
+def edit_translation(
+    session: Session,
+    msgid: str,
+    ay: str,
+    status: str | None = None,
+    *,
+    expected: str | None = None,
+    user: StaffUser | None = None,
+    via: str = "cli",
+) -> review.Edit:
+    """Change one message's Aymara text (and review status) as import-review would, then
+    compile the catalogs so every process speaks the new text. `expected`: the Aymara text
+    the editor started from; when someone changed it since, nothing is written.
+
+    The audit entry is flushed before the files are written: a database that refuses it
+    stops the edit; nothing written to the catalogs is left without its entry.
+    """
+    with catalogs.editing():
+        checked = review.Review()
+        now = checked.current(msgid)
+        if expected is not None and msgid in checked.wanted and now["ay"] != _lines(expected):
+            raise Refused(
+                "the Aymara text changed since it was opened",
+                es="Otra persona cambió este texto mientras usted lo editaba: revise la "
+                "versión actual y vuelva a guardar.",
+            )
+        edit = checked.apply(msgid, now["es"], ay, status or now["status"])
+        if edit.refused:
+            raise TranslationRefused(edit)
+        if not edit.changed:
+            return edit
+        audit.record(
+            session,
+            user,
+            via,
+            "text.edit",
+            "message",
+            review.message_key(msgid),
+            before={"msgid": msgid, "ay": edit.before["ay"], "status": edit.before["status"]},
+            after={"ay": edit.after["ay"], "status": edit.after["status"]},
+        )
+        session.flush()
+        checked.save()
+        catalogs.compile_all()
+    i18n.forget()
+    return edit
+
+
+def _lines(text: str) -> str:
+    """A text as a browser posts it (CRLF line ends) read as the catalog keeps it."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def _spanish(refusal: review.Refusal) -> str:
+    name = {"es": "español", "ay": "aymara"}.get(refusal.lang or "", "")
+    if refusal.reason == "placeholders" and refusal.placeholders is not None:
+        diff = refusal.placeholders
+        if diff.broken is not None:
+            return (
+                f"El texto en {name} tiene llaves sueltas: escriba cada marcador entero, "
+                "como {zone}."
+            )
+        parts = []
+        if diff.missing:
+            parts.append("le falta " + ", ".join(f"{{{n}}}" for n in diff.missing))
+        if diff.unknown:
+            parts.append("sobra " + ", ".join(f"{{{n}}}" for n in diff.unknown))
+        return (
+            f"El texto en {name} {' y '.join(parts)}: los marcadores entre llaves deben quedar "
+            "tal como en el español, porque el sistema los reemplaza por datos."
+        )
+    if refusal.reason == "empty":
+        return f"El texto en {name} no puede quedar vacío."
+    if refusal.reason == "status":
+        return "Ese estado de revisión no existe."
+    if refusal.reason == "unknown":
+        return "Ese mensaje ya no existe en el código."
+    return str(refusal)
 
 
 def _broadcast_fields(broadcast: Broadcast) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from flask import Blueprint, Flask, Request
 from flask.sessions import SecureCookieSessionInterface, SessionInterface, SessionMixin
 from flask_wtf.csrf import CSRFProtect
 
-from bot.admin import auth, broadcasts, home, news, polls, reports, trail
+from bot.admin import auth, broadcasts, home, news, polls, reports, trail, translations
 from bot.admin.common import bp
 from bot.config import Config
 from storage.broadcasts import LA_PAZ
@@ -24,6 +24,7 @@ __all__ = [
     "polls",
     "reports",
     "trail",
+    "translations",
     "register",
 ]
 

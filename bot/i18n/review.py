@@ -187,9 +187,11 @@ def _status(message: Message | None) -> str:
     return "draft"
 
 
-def review_rows() -> list[dict[str, str]]:
+def review_rows(shown: dict[str, str] | None = None) -> list[dict[str, str]]:
+    """One row per message; `shown`: where_shown(), when the caller keeps it (it reads the
+    whole code, which does not change while the app runs)."""
     es, ay = load("es"), load("ay")
-    shown = where_shown()
+    shown = where_shown() if shown is None else shown
     es_t, ay_t = translator(es), translator(ay)
     rows = []
     for m in extract_messages():
