@@ -358,6 +358,27 @@ def test_a_leader_works_only_with_their_zona(
     ]
 
 
+def test_a_leaders_invitations_count_towards_their_daily_limit(
+    browser: Browser, sessions: sessionmaker[Session]
+) -> None:
+    add_residents(sessions, 2, zone="Sopocachi")
+    staff_in(browser, sessions, LEADER)
+    pages = []
+    for _ in range(4):
+        created = create(browser)
+        assert created.status_code == 302
+        pages.append(created.headers["Location"].replace("https://localhost", ""))
+    for page in pages[:3]:
+        sent = browser.post(f"{page}/invitar", {"confirmar": "1"}, form=page)
+        assert "/admin/difusiones/" in sent.headers["Location"]
+
+    fourth = browser.post(f"{pages[3]}/invitar", {"confirmar": "1"}, form=pages[3])
+
+    assert fourth.status_code == 302
+    assert "3 avisos por día" in browser.get(pages[3]).get_data(as_text=True)
+    assert len(invitations(sessions)) == 3
+
+
 def test_a_subalcaldia_reaches_its_macrodistrito_only(
     browser: Browser, sessions: sessionmaker[Session]
 ) -> None:
