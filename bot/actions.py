@@ -6,24 +6,63 @@ and its record are committed together or not at all.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import outbound, targets
+from bot import channels, i18n, outbound, targets
 from bot.config import Config
+from bot.flows import news as news_flow
+from bot.flows import polls as poll_flow
+from bot.i18n import LANGUAGES, catalogs, review
+from bot.render import Reply, render
 from storage import audit, leaders
 from storage import broadcasts as store
+from storage import polls as poll_store
 from storage import reports as report_store
 from storage.enums import ReportStatus, StaffRole
-from storage.models import Broadcast, Report, StaffUser, utcnow
+from storage.models import (
+    Broadcast,
+    NewsItem,
+    NewsZone,
+    Poll,
+    Report,
+    StaffUser,
+    aware,
+    utcnow,
+)
 
 REPORT_STATUSES = tuple(status.value for status in ReportStatus)
+MIN_OPTIONS, MAX_OPTIONS = 2, 9
+MAX_LABEL = 200  # PollOption.label_es and label_ay
+UNSENT = ("scheduled", "preparing", "sending")  # a broadcast that may still send something
 
 
 class Refused(ValueError):
-    """The action is not allowed or makes no sense; nothing was written."""
+    """The action is not allowed or makes no sense; nothing was written.
+
+    str() is the English the CLI prints; `es`, when given, the Spanish the console shows.
+    """
+
+    def __init__(self, message: str, *, es: str | None = None) -> None:
+        super().__init__(message)
+        self.es = es or message
+
+
+class TooLong(Refused):
+    """A text that must fit one SMS does not."""
+
+    def __init__(self, lang: str, characters: int, segments: int) -> None:
+        self.lang, self.characters, self.segments = lang, characters, segments
+        name = "español" if lang == "es" else "aymara"
+        super().__init__(
+            f"the {lang} text is too long for one SMS ({characters} characters)",
+            es=f"El texto en {name} no cabe en un SMS ({characters} caracteres, "
+            f"{segments} SMS): acórtelo.",
+        )
 
 
 def change_report_status(
@@ -160,6 +199,333 @@ def resend_failed(
         after={"resent": len(ids)},
     )
     return len(ids)
+
+
+# --- polls -------------------------------------------------------------------------------
+
+
+def parse_option(text: str) -> tuple[str, str]:
+    """'Sí|Jisa' -> ('Sí', 'Jisa'); without an Aymara label the Spanish stands for both."""
+    es, _, ay = text.partition("|")
+    es, ay = es.strip(), ay.strip()
+    if not es:
+        raise Refused(f"empty option {text!r}", es=f"Opción sin texto en español: «{text}».")
+    return es, ay or es
+
+
+def create_poll(
+    session: Session,
+    *,
+    target: targets.Target,
+    question_es: str,
+    question_ay: str,
+    options: Sequence[tuple[str, str]],
+    closes_at: datetime | None = None,
+    user: StaffUser | None = None,
+    via: str = "cli",
+    now: datetime | None = None,
+) -> Poll:
+    """A poll for the target, open until closes_at (or until closed); nobody is told yet."""
+    now = now or utcnow()
+    question_es, question_ay = question_es.strip(), question_ay.strip()
+    if not question_es or not question_ay:
+        raise Refused(
+            "a poll needs its question in Spanish and in Aymara",
+            es="Falta la pregunta en español o en aymara.",
+        )
+    if not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
+        raise Refused(
+            f"a poll needs between {MIN_OPTIONS} and {MAX_OPTIONS} options",
+            es=f"Una encuesta lleva de {MIN_OPTIONS} a {MAX_OPTIONS} opciones.",
+        )
+    labels = [(es.strip(), (ay or es).strip()) for es, ay in options]
+    for es, ay in labels:
+        if not es or max(len(es), len(ay)) > MAX_LABEL:
+            raise Refused(
+                f"each option needs a label of at most {MAX_LABEL} characters",
+                es=f"Cada opción lleva un texto de hasta {MAX_LABEL} caracteres.",
+            )
+    if closes_at is not None:
+        closes_at = aware(closes_at)  # in UTC: SQLite would keep a La Paz time's wall clock
+        if closes_at <= now:
+            raise Refused("the closing time has passed", es="La hora de cierre ya pasó.")
+    if not target.citywide and not target.zone_ids:
+        raise Refused("a poll needs a target", es="Elija a quién va la encuesta.")
+    poll = poll_store.create_poll(
+        session,
+        question_es=question_es,
+        question_ay=question_ay,
+        options=labels,
+        target=target,
+        closes_at=closes_at,
+        now=now,
+    )
+    audit.record(
+        session,
+        user,
+        via,
+        "poll.create",
+        "poll",
+        poll.id,
+        after={
+            "target": poll.target,
+            "question_es": question_es,
+            "question_ay": question_ay,
+            "options": [list(label) for label in labels],
+            "closes_at": closes_at.isoformat() if closes_at else None,
+        },
+    )
+    return poll
+
+
+def question_segments(poll: Poll) -> dict[str, int]:
+    """SMS per resident for the poll's question as a resident who opens it reads it."""
+    return {
+        lang: channels.segments(
+            render(
+                [
+                    Reply(
+                        poll_flow.QUESTION,
+                        {
+                            "question": outbound.question_text(poll, lang),
+                            "options": outbound.numbered_options(poll, lang),
+                        },
+                    )
+                ],
+                lang,
+                "sms",
+            )
+        )
+        for lang in LANGUAGES
+    }
+
+
+def poll_target(poll: Poll) -> targets.Target:
+    """Whom the poll is for, as it was resolved when it was created."""
+    return targets.Target(poll.target, poll.citywide, frozenset(z.id for z in poll.zones))
+
+
+def invite_to_poll(
+    session: Session,
+    config: Config,
+    poll: Poll,
+    *,
+    urgent: bool = False,
+    user: StaffUser | None = None,
+    via: str = "cli",
+) -> Broadcast:
+    """Send the poll to its residents as a broadcast they answer with an option's number.
+
+    Once per poll: a second invitation would text everyone the same question again.
+    """
+    if not poll.is_open(utcnow()):
+        raise Refused(
+            f"poll {poll.id} is closed", es="La encuesta está cerrada: ya no se invita a votar."
+        )
+    earlier = session.scalar(
+        select(Broadcast.id).where(Broadcast.poll_id == poll.id, Broadcast.status != "canceled")
+    )
+    if earlier is not None:
+        raise Refused(
+            f"poll {poll.id} was already sent (broadcast {earlier})",
+            es=f"Esta encuesta ya se envió (difusión {earlier}).",
+        )
+    broadcast = send_broadcast(
+        session,
+        config,
+        target=poll_target(poll),
+        text_es=poll.question_es,
+        text_ay=poll.question_ay,
+        kind="poll",
+        poll_id=poll.id,
+        urgent=urgent,
+        user=user,
+        via=via,
+    )
+    audit.record(
+        session,
+        user,
+        via,
+        "poll.invite",
+        "poll",
+        poll.id,
+        after={"broadcast": broadcast.id, "recipients": broadcast.recipients, "urgent": urgent},
+    )
+    return broadcast
+
+
+def close_poll(
+    session: Session,
+    poll: Poll,
+    *,
+    user: StaffUser | None = None,
+    via: str = "cli",
+    now: datetime | None = None,
+) -> int:
+    """Close a poll now; its invitations still going out are canceled (how many)."""
+    now = now or utcnow()
+    if not poll.is_open(now):
+        raise Refused(f"poll {poll.id} is already closed", es="La encuesta ya estaba cerrada.")
+    before = {"closes_at": aware(poll.closes_at).isoformat() if poll.closes_at else None}
+    poll.closes_at = now
+    unsent = select(Broadcast).where(Broadcast.poll_id == poll.id, Broadcast.status.in_(UNSENT))
+    canceled = 0
+    for invitation in session.scalars(unsent):
+        cancel_broadcast(session, invitation, user=user, via=via)
+        canceled += 1
+    audit.record(
+        session,
+        user,
+        via,
+        "poll.close",
+        "poll",
+        poll.id,
+        before=before,
+        after={"closes_at": now.isoformat(), "invitations_canceled": canceled},
+    )
+    return canceled
+
+
+# --- news --------------------------------------------------------------------------------
+
+
+def publish_news(
+    session: Session,
+    *,
+    target: targets.Target,
+    text_es: str,
+    text_ay: str,
+    user: StaffUser | None = None,
+    via: str = "cli",
+) -> NewsItem:
+    """A news item residents of the target read with 3 in the menu; each text fits one SMS."""
+    texts = {"es": text_es.strip(), "ay": text_ay.strip()}
+    for lang, text in texts.items():
+        if not text:
+            name = "español" if lang == "es" else "aymara"
+            raise Refused(f"the {lang} text is empty", es=f"Falta el texto en {name}.")
+        shown = render(
+            [Reply(news_flow.ITEM, {"text": text}), Reply(news_flow.MORE_HINT)], lang, "sms"
+        )
+        cost = channels.segments(shown)
+        if cost > 1:
+            raise TooLong(lang, len(text), cost)
+    if not target.citywide and not target.zone_ids:
+        raise Refused("news needs a target", es="Elija a quién va la noticia.")
+    item = NewsItem(
+        text_es=texts["es"],
+        text_ay=texts["ay"],
+        target=target.spec,
+        citywide=target.citywide,
+        created_at=utcnow(),
+    )
+    session.add(item)
+    session.flush()
+    session.add_all(NewsZone(news_id=item.id, zone_id=z) for z in sorted(target.zone_ids))
+    session.flush()
+    audit.record(
+        session,
+        user,
+        via,
+        "news.publish",
+        "news",
+        item.id,
+        after={"target": item.target, "text_es": item.text_es, "text_ay": item.text_ay},
+    )
+    return item
+
+
+# --- the Aymara catalog ------------------------------------------------------------------
+
+
+class TranslationRefused(Refused):
+    """An edit of a catalog text the review refuses (a {placeholder} lost or invented...)."""
+
+    def __init__(self, edit: review.Edit) -> None:
+        self.edit = edit
+        super().__init__(
+            "; ".join(map(str, edit.refused)), es=" ".join(_spanish(r) for r in edit.refused)
+        )
+
+
+def edit_translation(
+    session: Session,
+    msgid: str,
+    ay: str,
+    status: str | None = None,
+    *,
+    expected: str | None = None,
+    user: StaffUser | None = None,
+    via: str = "cli",
+) -> review.Edit:
+    """Change one message's Aymara text (and review status) as import-review would, then
+    compile the catalogs so every process speaks the new text. `expected`: the Aymara text
+    the editor started from; when someone changed it since, nothing is written.
+
+    The audit entry is flushed before the files are written: a database that refuses it
+    stops the edit; nothing written to the catalogs is left without its entry.
+    """
+    with catalogs.editing():
+        checked = review.Review()
+        now = checked.current(msgid)
+        if expected is not None and msgid in checked.wanted and now["ay"] != _lines(expected):
+            raise Refused(
+                "the Aymara text changed since it was opened",
+                es="Otra persona cambió este texto mientras usted lo editaba: revise la "
+                "versión actual y vuelva a guardar.",
+            )
+        edit = checked.apply(msgid, now["es"], ay, status or now["status"])
+        if edit.refused:
+            raise TranslationRefused(edit)
+        if not edit.changed:
+            return edit
+        audit.record(
+            session,
+            user,
+            via,
+            "text.edit",
+            "message",
+            review.message_key(msgid),
+            before={"msgid": msgid, "ay": edit.before["ay"], "status": edit.before["status"]},
+            after={"ay": edit.after["ay"], "status": edit.after["status"]},
+        )
+        session.flush()
+        checked.save()
+        catalogs.compile_all()
+    i18n.forget()
+    return edit
+
+
+def _lines(text: str) -> str:
+    """A text as a browser posts it (CRLF line ends) read as the catalog keeps it."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def _spanish(refusal: review.Refusal) -> str:
+    name = {"es": "español", "ay": "aymara"}.get(refusal.lang or "", "")
+    if refusal.reason == "placeholders" and refusal.placeholders is not None:
+        diff = refusal.placeholders
+        if diff.broken is not None:
+            return (
+                f"El texto en {name} tiene llaves sueltas: escriba cada marcador entero, "
+                "como {zone}."
+            )
+        parts = []
+        if diff.missing:
+            parts.append("le falta " + ", ".join(f"{{{n}}}" for n in diff.missing))
+        if diff.unknown:
+            parts.append("sobra " + ", ".join(f"{{{n}}}" for n in diff.unknown))
+        return (
+            f"El texto en {name} {' y '.join(parts)}: los marcadores entre llaves deben quedar "
+            "tal como en el español, porque el sistema los reemplaza por datos."
+        )
+    if refusal.reason == "empty":
+        return f"El texto en {name} no puede quedar vacío."
+    if refusal.reason == "status":
+        return "Ese estado de revisión no existe."
+    if refusal.reason == "unknown":
+        return "Ese mensaje ya no existe en el código."
+    return str(refusal)
 
 
 def _broadcast_fields(broadcast: Broadcast) -> dict[str, Any]:

@@ -106,6 +106,78 @@ def results(session: Session, poll: Poll) -> Results:
     return Results(poll, counts, votes, max(eligible_residents(session, poll), votes))
 
 
+@dataclass(frozen=True)
+class ZoneResults:
+    """One zona's part of a poll's results; zone_id None: residents now without a zona of
+    the poll (moved away since voting, or with no zona at all)."""
+
+    zone_id: int | None
+    counts: dict[int, int]  # option id -> votes
+    votes: int
+    eligible: int
+
+    @property
+    def turnout(self) -> float:
+        return self.votes / self.eligible if self.eligible else 0.0
+
+
+def results_by_zone(session: Session, poll: Poll) -> list[ZoneResults]:
+    """The results zona by zona (a voter counts where they live now), zonas with no vote and
+    no resident left out; the zona-less part last."""
+    own = None if poll.citywide else {z.id for z in poll.zones}
+
+    def bucket(zone_id: int | None) -> int | None:
+        return zone_id if own is None or zone_id in own else None
+
+    votes: dict[int | None, dict[int, int]] = {}
+    for zone_id, option_id, n in session.execute(
+        select(Resident.zone_id, Vote.option_id, func.count())
+        .join(Resident, Resident.id == Vote.resident_id)
+        .where(Vote.poll_id == poll.id)
+        .group_by(Resident.zone_id, Vote.option_id)
+    ).tuples():
+        counts = votes.setdefault(bucket(zone_id), {})
+        counts[option_id] = counts.get(option_id, 0) + n
+    query = select(Resident.zone_id, func.count()).where(Resident.status == ResidentStatus.ACTIVE)
+    if own is not None:
+        query = query.where(Resident.zone_id.in_(own))
+    eligible: dict[int | None, int] = {}
+    for zone_id, n in session.execute(query.group_by(Resident.zone_id)).tuples():
+        eligible[bucket(zone_id)] = eligible.get(bucket(zone_id), 0) + n
+    found = []
+    for zone_id in sorted(set(votes) | set(eligible), key=lambda z: (z is None, z or 0)):
+        counts = votes.get(zone_id, {})
+        total = sum(counts.values())
+        found.append(ZoneResults(zone_id, counts, total, max(eligible.get(zone_id, 0), total)))
+    return found
+
+
+def polls_within(session: Session, zone_ids: frozenset[int] | None, limit: int = 100) -> list[Poll]:
+    """The latest polls addressed inside these zonas (None: the whole city, every poll)."""
+    query = select(Poll).order_by(Poll.created_at.desc(), Poll.id.desc()).limit(limit)
+    if zone_ids is not None:
+        if not zone_ids:
+            return []
+        inside = select(PollZone.poll_id).where(PollZone.zone_id.in_(zone_ids))
+        outside = select(PollZone.poll_id).where(PollZone.zone_id.not_in(zone_ids))
+        query = query.where(Poll.citywide.is_(False), Poll.id.in_(inside), Poll.id.not_in(outside))
+    return list(session.scalars(query))
+
+
+def votes_per_poll(session: Session, poll_ids: Sequence[int]) -> dict[int, int]:
+    if not poll_ids:
+        return {}
+    return dict(
+        session.execute(
+            select(Vote.poll_id, func.count())
+            .where(Vote.poll_id.in_(poll_ids))
+            .group_by(Vote.poll_id)
+        )
+        .tuples()
+        .all()
+    )
+
+
 def vote_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Vote)) or 0
 

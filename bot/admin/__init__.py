@@ -8,7 +8,7 @@ from flask import Blueprint, Flask, Request
 from flask.sessions import SecureCookieSessionInterface, SessionInterface, SessionMixin
 from flask_wtf.csrf import CSRFProtect
 
-from bot.admin import auth, broadcasts, home, reports, trail
+from bot.admin import auth, broadcasts, home, news, polls, reports, trail, translations
 from bot.admin.common import bp
 from bot.config import Config
 from storage.broadcasts import LA_PAZ
@@ -16,7 +16,17 @@ from storage.models import aware
 
 csrf = CSRFProtect()
 
-__all__ = ["auth", "broadcasts", "home", "reports", "trail", "register"]
+__all__ = [
+    "auth",
+    "broadcasts",
+    "home",
+    "news",
+    "polls",
+    "reports",
+    "trail",
+    "translations",
+    "register",
+]
 
 
 def register(app: Flask, config: Config, *, exempt: tuple[Blueprint, ...] = ()) -> None:

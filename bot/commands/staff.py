@@ -10,21 +10,15 @@ from typing import Any
 import click
 from sqlalchemy import select
 
-from bot import actions, channels, outbound
+from bot import actions
 from bot.commands import broadcasts as broadcast_cli
 from bot.commands.common import open_database, resolve_target
-from bot.flows import polls as poll_flow
-from bot.flows.news import MORE_HINT
-from bot.i18n import LANGUAGES, N_
-from bot.render import Reply, render
 from storage import polls as poll_store
 from storage import reports as report_store
 from storage.db import transaction
 from storage.enums import ReportStatus
 from storage.models import (
     REPORT_STATUSES,
-    NewsItem,
-    NewsZone,
     Poll,
     Report,
     Zone,
@@ -124,11 +118,10 @@ def poll() -> None:
 
 
 def _split_option(text: str) -> tuple[str, str]:
-    es, _, ay = text.partition("|")
-    es, ay = es.strip(), ay.strip()
-    if not es:
-        raise click.BadParameter(f"empty option {text!r}", param_hint="--option")
-    return es, ay or es
+    try:
+        return actions.parse_option(text)
+    except actions.Refused as exc:
+        raise click.BadParameter(str(exc), param_hint="--option") from exc
 
 
 @poll.command("create")
@@ -154,50 +147,36 @@ def poll_create(
     urgent: bool,
 ) -> None:
     """Create a poll; prints its id (and, with --broadcast, the invitation's id and cost)."""
-    if not 2 <= len(options) <= 9:
-        raise click.UsageError("a poll needs between 2 and 9 --option")
     labels = [_split_option(o) for o in options]
+    closes_at = utcnow() + parse_duration(closes_in) if closes_in else None
     config, sessions = open_database()
     with transaction(sessions) as session:
         resolved = resolve_target(session, target)
-        created = poll_store.create_poll(
-            session,
-            question_es=question_es.strip(),
-            question_ay=question_ay.strip(),
-            options=labels,
-            target=resolved,
-            closes_at=utcnow() + parse_duration(closes_in) if closes_in else None,
-        )
-        _warn_long(created)
+        try:
+            created = actions.create_poll(
+                session,
+                target=resolved,
+                question_es=question_es,
+                question_ay=question_ay,
+                options=labels,
+                closes_at=closes_at,
+            )
+        except actions.Refused as exc:
+            raise click.UsageError(str(exc)) from exc
+        for lang, cost in actions.question_segments(created).items():
+            if cost > 1:
+                click.echo(f"warning: the {lang} question costs {cost} SMS per resident", err=True)
         poll_id = created.id
         summary = None
         if send:
-            invitation = broadcast_cli.announce(
-                session,
-                config,
-                kind="poll",
-                target=resolved,
-                text_es=created.question_es,
-                text_ay=created.question_ay,
-                poll_id=poll_id,
-                urgent=urgent,
-            )
+            try:
+                invitation = actions.invite_to_poll(session, config, created, urgent=urgent)
+            except ValueError as exc:
+                raise click.UsageError(f"nothing was sent: {exc}") from exc
             summary = broadcast_cli.describe(session, config, invitation)
     click.echo(poll_id)
     if summary:
         click.echo(summary)
-
-
-def _warn_long(created: Poll) -> None:
-    for lang in LANGUAGES:
-        question = {
-            "question": outbound.question_text(created, lang),
-            "options": outbound.numbered_options(created, lang),
-        }
-        text = render([Reply(poll_flow.QUESTION, question)], lang, "sms")
-        cost = channels.segments(text)
-        if cost > 1:
-            click.echo(f"warning: the {lang} question costs {cost} SMS per resident", err=True)
 
 
 @poll.command("results")
@@ -246,26 +225,15 @@ def news() -> None:
 @click.option("--ay", "text_ay", required=True)
 def news_add(target: str, text_es: str, text_ay: str) -> None:
     """Publish a news item in both languages; each must fit one SMS."""
-    for lang, text in (("es", text_es), ("ay", text_ay)):
-        shown = render([Reply(N_("{text}"), {"text": text.strip()}), Reply(MORE_HINT)], lang, "sms")
-        if channels.segments(shown) > 1:
-            raise click.BadParameter(
-                f"the {lang} text is too long for one SMS ({len(text.strip())} characters)",
-                param_hint=f"--{lang}",
-            )
     _, sessions = open_database()
     with transaction(sessions) as session:
         resolved = resolve_target(session, target)
-        item = NewsItem(
-            text_es=text_es.strip(),
-            text_ay=text_ay.strip(),
-            target=resolved.spec,
-            citywide=resolved.citywide,
-        )
-        session.add(item)
-        session.flush()
-        for zone_id in sorted(resolved.zone_ids):
-            session.add(NewsZone(news_id=item.id, zone_id=zone_id))
+        try:
+            item = actions.publish_news(session, target=resolved, text_es=text_es, text_ay=text_ay)
+        except actions.TooLong as exc:
+            raise click.BadParameter(str(exc), param_hint=f"--{exc.lang}") from exc
+        except actions.Refused as exc:
+            raise click.UsageError(str(exc)) from exc
         item_id = item.id
     click.echo(item_id)
 

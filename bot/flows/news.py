@@ -12,6 +12,7 @@ from storage.news import news_for
 NO_NEWS = N_("No hay noticias para su zona todavía.")
 NO_MORE = N_("No hay más noticias.")
 MORE_HINT = N_("MAS: la anterior")
+ITEM = N_("{text}")  # a news item as written, in the resident's language
 
 
 def _item(turn: Turn, offset: int) -> StepResult | None:
@@ -20,7 +21,7 @@ def _item(turn: Turn, offset: int) -> StepResult | None:
         return None
     item = items[0]
     text = in_language(turn.lang, item.text_es, item.text_ay)
-    replies = [Reply(N_("{text}"), {"text": text})]
+    replies = [Reply(ITEM, {"text": text})]
     if len(items) > 1:
         replies.append(Reply(MORE_HINT))
     # Stay on "more" even after the last item, so a MAS then gets a clear answer.

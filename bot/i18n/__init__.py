@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 from collections.abc import Iterable, Mapping
-from functools import cache
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -70,9 +71,35 @@ def compile_catalog(po_path: Path) -> bytes:
     return buf.getvalue()
 
 
-@cache
-def translations(lang: str) -> Translations:
-    """The catalog for a language, compiled in memory when the .mo is missing or stale."""
+# How often a process looks at the catalog files again: the console's translator page edits
+# and compiles them, and every web and worker process should speak the new text soon after.
+RECHECK_SECONDS = 2.0
+
+
+@dataclass
+class _Loaded:
+    stamp: tuple[int, int]  # the .po and .mo modification times (0: no such file)
+    checked: float  # time.monotonic() of the last look at the files
+    translations: Translations
+
+
+_loaded: dict[str, _Loaded] = {}
+
+
+def _stamp(lang: str) -> tuple[int, int]:
+    po_path, mo_path = _paths(lang)
+    return (_mtime(po_path), _mtime(mo_path))
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0
+
+
+def _read(lang: str) -> Translations:
+    """The compiled catalog, or the .po compiled in memory when the .mo is missing or stale."""
     po_path, mo_path = _paths(lang)
     if mo_path.exists() and (
         not po_path.exists() or mo_path.stat().st_mtime >= po_path.stat().st_mtime
@@ -82,6 +109,27 @@ def translations(lang: str) -> Translations:
     if not po_path.exists():
         raise LookupError(f"no catalog for language {lang!r} under {LOCALES_DIR}")
     return Translations(io.BytesIO(compile_catalog(po_path)), domain=DOMAIN)
+
+
+def translations(lang: str) -> Translations:
+    """The catalog for a language, read again when its files have changed on disk (looked at
+    no more than every RECHECK_SECONDS, so rendering a message costs no system call)."""
+    now = time.monotonic()
+    found = _loaded.get(lang)
+    if found is not None and now - found.checked < RECHECK_SECONDS:
+        return found.translations
+    stamp = _stamp(lang)
+    if found is not None and found.stamp == stamp:
+        found.checked = now
+        return found.translations
+    loaded = _read(lang)
+    _loaded[lang] = _Loaded(stamp, now, loaded)
+    return loaded
+
+
+def forget() -> None:
+    """Read every catalog again at its next use (after compiling, or in tests)."""
+    _loaded.clear()
 
 
 def in_language(lang: str | None, es: str, ay: str | None) -> str:

@@ -11,14 +11,16 @@ Plural-Forms header of a locale CLDR does not know, so :func:`update` merges its
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import fcntl
 import functools
 import io
 import os
 import re
 import string
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -172,6 +174,18 @@ def _previous_ids(text: str) -> dict[str, str]:
     return found
 
 
+@contextlib.contextmanager
+def editing() -> Iterator[None]:
+    """Hold the catalogs for a read-change-write: two editors at once (the console's
+    translators, an import-review) would otherwise each write over the other's change."""
+    fd = os.open(LOCALES_DIR, os.O_RDONLY)  # a directory's lock: the files are replaced
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def compile_all() -> list[Path]:
     written = []
     for lang in LANGUAGES:
@@ -239,18 +253,37 @@ def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
 
 
-def placeholder_problem(msgid: str, text: str) -> str | None:
+@dataclass(frozen=True)
+class PlaceholderDiff:
+    """How a text's {placeholders} differ from its msgid's (`broken`: unreadable braces)."""
+
+    missing: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+    broken: str | None = None
+
+
+def placeholder_diff(msgid: str, text: str) -> PlaceholderDiff | None:
+    """None when the text has exactly the msgid's placeholders."""
     try:
         found = placeholders(text)
     except ValueError as exc:
-        return f"broken braces ({exc}); write placeholders as {{name}}"
+        return PlaceholderDiff(broken=str(exc))
     wanted = placeholders(msgid)
-    if found != wanted:
-        lost = ", ".join(f"{{{n}}}" for n in sorted(wanted - found))
-        extra = ", ".join(f"{{{n}}}" for n in sorted(found - wanted))
-        parts = ([f"missing {lost}"] if lost else []) + ([f"unknown {extra}"] if extra else [])
-        return "placeholders differ: " + "; ".join(parts)
-    return None
+    if found == wanted:
+        return None
+    return PlaceholderDiff(tuple(sorted(wanted - found)), tuple(sorted(found - wanted)))
+
+
+def placeholder_problem(msgid: str, text: str) -> str | None:
+    diff = placeholder_diff(msgid, text)
+    if diff is None:
+        return None
+    if diff.broken is not None:
+        return f"broken braces ({diff.broken}); write placeholders as {{name}}"
+    lost = ", ".join(f"{{{n}}}" for n in diff.missing)
+    extra = ", ".join(f"{{{n}}}" for n in diff.unknown)
+    parts = ([f"missing {lost}"] if lost else []) + ([f"unknown {extra}"] if extra else [])
+    return "placeholders differ: " + "; ".join(parts)
 
 
 def text_for(catalog: Catalog, msgid: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import hashlib
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,9 +23,12 @@ from bot.i18n.catalogs import (
     REPO,
     REVIEWED_COMMENT,
     ROOT,
+    PlaceholderDiff,
+    editing,
     extract,
     extract_messages,
     load,
+    placeholder_diff,
     placeholder_problem,
     placeholders,
     po_locations,
@@ -183,9 +187,11 @@ def _status(message: Message | None) -> str:
     return "draft"
 
 
-def review_rows() -> list[dict[str, str]]:
+def review_rows(shown: dict[str, str] | None = None) -> list[dict[str, str]]:
+    """One row per message; `shown`: where_shown(), when the caller keeps it (it reads the
+    whole code, which does not change while the app runs)."""
     es, ay = load("es"), load("ay")
-    shown = where_shown()
+    shown = where_shown() if shown is None else shown
     es_t, ay_t = translator(es), translator(ay)
     rows = []
     for m in extract_messages():
@@ -245,6 +251,135 @@ class ReviewFileError(ValueError):
     """The CSV as a whole cannot be read (wrong columns, not CSV)."""
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Why an edit of one message was refused; str() is what the CLI prints."""
+
+    reason: str  # "unknown", "status", "empty", "placeholders"
+    lang: str | None = None
+    placeholders: PlaceholderDiff | None = None
+    text: str = ""
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass
+class Edit:
+    """One message's edit as the review decides it: refused, or the texts and status before
+    and after (equal when nothing changes), and what is worth a second look."""
+
+    msgid: str
+    refused: list[Refusal] = field(default_factory=list)
+    before: dict[str, str] = field(default_factory=dict)  # es, ay, status
+    after: dict[str, str] = field(default_factory=dict)
+    segments: dict[str, int] = field(default_factory=dict)  # language -> SMS, realistic values
+    glossary: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return not self.refused and self.before != self.after
+
+    def warnings(self) -> list[str]:
+        costly = [
+            f"{lang} costs {cost} SMS with realistic values"
+            for lang, cost in self.segments.items()
+            if cost > 1
+        ]
+        return costly + self.glossary
+
+
+def message_key(msgid: str) -> str:
+    """A short, stable name for a message (in addresses and the audit log): its msgid hashed."""
+    return hashlib.sha256(msgid.encode("utf-8")).hexdigest()[:16]
+
+
+class Review:
+    """The es and ay catalogs and the code's messages, loaded once for a batch of edits.
+
+    `apply` decides each edit the way the review CSV is imported (the rules are in
+    import_review's docstring) and changes the catalogs in memory; `save` writes them. Hold
+    catalogs.editing() from the load to the save when others may edit at the same time.
+    """
+
+    def __init__(self) -> None:
+        self.wanted = extract()
+        self.es, self.ay = load("es"), load("ay")
+        self._translate = {"es": translator(self.es), "ay": translator(self.ay)}
+
+    def current(self, msgid: str) -> dict[str, str]:
+        """The texts and status a message has now."""
+        ay_message = self.ay.get(msgid)
+        return {
+            "es": text_for(self.es, msgid),
+            "ay": str(ay_message.string) if ay_message is not None and ay_message.string else "",
+            "status": _status(ay_message),
+        }
+
+    def apply(self, msgid: str, es: str, ay: str, status: str) -> Edit:
+        if msgid not in self.wanted:
+            text = "unknown msgid (not in the code any more?); export a fresh file"
+            return Edit(msgid, refused=[Refusal("unknown", text=text)])
+        new_es, new_ay = _clean(es), _clean(ay)
+        status = status.strip().lower() or "draft"
+        before = self.current(msgid)
+        old_es, old_ay, old_status = before["es"], before["ay"], before["status"]
+        edit = Edit(msgid, before=before)
+        if status not in STATUSES:
+            text = f"status {status!r} is not one of {', '.join(STATUSES)}"
+            edit.refused.append(Refusal("status", text=text))
+        if not new_es:
+            edit.refused.append(Refusal("empty", "es", text="es is empty"))
+        if not new_ay and old_ay:
+            text = "ay is empty; keep the old text or write a new one"
+            edit.refused.append(Refusal("empty", "ay", text=text))
+        for lang, new in (("es", new_es), ("ay", new_ay)):
+            diff = placeholder_diff(msgid, new) if new else None
+            if diff is not None:
+                wrong = placeholder_problem(msgid, new)
+                text = f"{lang}: {wrong} (the msgid has {_braces(msgid)})"
+                edit.refused.append(Refusal("placeholders", lang, diff, text))
+        if edit.refused:
+            return edit
+        es_changed = new_es != old_es
+        ay_changed = new_ay != old_ay
+        if ay_changed and status == old_status == "needs review":
+            status = "draft"  # the translator rewrote it after the Spanish changed: reviewed
+        if es_changed and not ay_changed and status == old_status and old_ay:
+            status = "needs review"
+        if not new_ay:
+            status = "missing"
+        elif status == "missing":
+            status = "draft"
+        edit.after = {"es": new_es, "ay": new_ay, "status": status}
+        if not edit.changed:
+            return edit
+        wanted = self.wanted[msgid]
+        if es_changed:
+            es_message = self.es.get(msgid)
+            if es_message is None:
+                self.es.add(msgid, new_es, locations=po_locations(wanted))
+            else:
+                es_message.string = new_es
+        if new_ay:
+            ay_message = self.ay.get(msgid)
+            if ay_message is None:
+                ay_message = self.ay.add(msgid, new_ay, locations=po_locations(wanted))
+            _set_status(ay_message, status, previous=old_es if es_changed else None)
+            ay_message.string = new_ay
+        for lang, new in (("es", new_es), ("ay", new_ay)):
+            if new:
+                sample = render_sample(msgid, new, self._translate[lang])
+                edit.segments[lang] = channels.segments(sample)
+        if new_ay and status != "needs review":
+            edit.glossary = glossary.problems(msgid, new_es, new_ay)
+        return edit
+
+    def save(self) -> None:
+        save("es", self.es)
+        save("ay", self.ay)
+
+
 def import_review(path: Path, *, dry_run: bool = False) -> ImportResult:
     """Merge a review CSV back: each row's es, ay and status.
 
@@ -263,81 +398,29 @@ def import_review(path: Path, *, dry_run: bool = False) -> ImportResult:
                 f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}"
             )
         rows = list(reader)
-    wanted = extract()
-    es, ay = load("es"), load("ay")
-    es_t, ay_t = translator(es), translator(ay)
     result = ImportResult()
     seen: set[str] = set()
-    changed_any = False
-    for number, row in enumerate(rows, start=2):  # line 1 is the header
-        msgid = row.get("msgid") or ""
-        where = f"row {number} ({msgid[:40]!r})"
-        if msgid in seen:
-            result.refused.append(f"{where}: this msgid appears twice; keep one row")
-            continue
-        seen.add(msgid)
-        if msgid not in wanted:
-            result.refused.append(
-                f"{where}: unknown msgid (not in the code any more?); export a fresh file"
-            )
-            continue
-        new_es, new_ay = _clean(row.get("es") or ""), _clean(row.get("ay") or "")
-        status = (row.get("status") or "").strip().lower() or "draft"
-        es_message, ay_message = es.get(msgid), ay.get(msgid)
-        old_es = text_for(es, msgid)
-        old_ay = str(ay_message.string) if ay_message is not None and ay_message.string else ""
-        old_status = _status(ay_message)
-        errors = []
-        if status not in STATUSES:
-            errors.append(f"status {status!r} is not one of {', '.join(STATUSES)}")
-        if not new_es:
-            errors.append("es is empty")
-        if not new_ay and old_ay:
-            errors.append("ay is empty; keep the old text or write a new one")
-        for lang, text in (("es", new_es), ("ay", new_ay)):
-            wrong = placeholder_problem(msgid, text) if text else None
-            if wrong:
-                errors.append(f"{lang}: {wrong} (the msgid has {_braces(msgid)})")
-        if errors:
-            result.refused.append(f"{where}: " + "; ".join(errors))
-            continue
-        es_changed = new_es != old_es
-        ay_changed = new_ay != old_ay
-        if ay_changed and status == old_status == "needs review":
-            status = "draft"  # the translator rewrote it after the Spanish changed: reviewed
-        if es_changed and not ay_changed and status == old_status and old_ay:
-            status = "needs review"
-        if not new_ay:
-            status = "missing"
-        elif status == "missing":
-            status = "draft"
-        if not (es_changed or ay_changed or status != old_status):
-            result.unchanged += 1
-            continue
-        if es_changed:
-            if es_message is None:
-                es.add(msgid, new_es, locations=po_locations(wanted[msgid]))
-            else:
-                es_message.string = new_es
-        if new_ay:
-            if ay_message is None:
-                ay_message = ay.add(msgid, new_ay, locations=po_locations(wanted[msgid]))
-            _set_status(ay_message, status, previous=old_es if es_changed else None)
-            ay_message.string = new_ay
-        for lang, text, translate in (("es", new_es, es_t), ("ay", new_ay, ay_t)):
-            if not text:
+    with editing():
+        review = Review()
+        for number, row in enumerate(rows, start=2):  # line 1 is the header
+            msgid = row.get("msgid") or ""
+            where = f"row {number} ({msgid[:40]!r})"
+            if msgid in seen:
+                result.refused.append(f"{where}: this msgid appears twice; keep one row")
                 continue
-            cost = channels.segments(render_sample(msgid, text, translate))
-            if cost > 1:
-                result.warnings.append(f"{where}: {lang} costs {cost} SMS with realistic values")
-        if new_ay and status != "needs review":
-            for problem in glossary.problems(msgid, new_es, new_ay):
-                result.warnings.append(f"{where}: {problem}")
-        result.changed += 1
-        changed_any = True
-    if changed_any and not dry_run:
-        save("es", es)
-        save("ay", ay)
+            seen.add(msgid)
+            edit = review.apply(
+                msgid, row.get("es") or "", row.get("ay") or "", row.get("status") or ""
+            )
+            if edit.refused:
+                result.refused.append(f"{where}: " + "; ".join(map(str, edit.refused)))
+            elif edit.changed:
+                result.warnings.extend(f"{where}: {warning}" for warning in edit.warnings())
+                result.changed += 1
+            else:
+                result.unchanged += 1
+        if result.changed and not dry_run:
+            review.save()
     return result
 
 

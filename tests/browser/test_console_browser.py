@@ -2,7 +2,8 @@
 
 Each role signs in; the municipality composes a broadcast, a worker sends it to the local
 Twilio stand-in and the progress page reaches 100%; a report's status change reaches the
-resident. Screenshots go to TEST_ARTIFACTS (default test-artifacts/ at the repository root).
+resident; a leader's poll, created in the browser, shows a resident's vote on its chart.
+Screenshots go to TEST_ARTIFACTS (default test-artifacts/ at the repository root).
 Also checked: labelled form fields (the accessibility tree), a keyboard-only sign-in, and the
 bytes each page transfers (at most 100 KB on a thin connection).
 """
@@ -244,3 +245,32 @@ def test_the_sms_count_follows_the_text_as_it_is_typed(
         assert segments(framed) > 1
         sync_api.expect(tab.page.locator(f"#sms-{lang}")).to_have_text(str(segments(framed)))
     tab.shot("broadcast-counter")
+
+
+def test_a_poll_created_in_the_browser_gets_votes_and_its_chart(
+    web: str, browser: Any, chat: Chat, sessions: sessionmaker[Session]
+) -> None:
+    onboard(chat)
+    add_staff(sessions, "lider@lapaz.bo", StaffRole.LEADER, zone="Sopocachi")
+    tab = Staff(browser, web, "leader")
+    tab.sign_in("lider@lapaz.bo")
+    tab.page.get_by_role("navigation", name="Principal").get_by_role(
+        "link", name="Encuestas"
+    ).click()
+    tab.page.get_by_role("link", name="Nueva encuesta").click()
+    assert "" not in labelled_fields(tab.page)
+    tab.page.get_by_label("Destino").select_option("zona:Sopocachi")
+    tab.page.get_by_label("Pregunta en español").fill("¿Feria el domingo en la plaza?")
+    tab.page.get_by_label("Pregunta en aymara").fill("Domingo plazan feria?")
+    tab.page.get_by_label("Opciones (de 2 a 9)").fill("Sí|Jisa\nNo|Janiwa")
+    tab.page.get_by_role("button", name="Crear la encuesta").click()
+    tab.page.wait_for_url(re.compile(r".*/admin/encuestas/\d+$"))
+
+    assert "Gracias, su voto cuenta" in chat.say("2") + chat.say("1")
+    tab.page.reload()
+    assert tab.page.locator("#participacion").inner_text().startswith("Votaron 1 de 1")
+    chart = tab.page.get_by_role("img", name=re.compile(r"^Votos por opción"))
+    assert chart.count() == 1
+    assert chart.locator("desc").text_content() == "1. Sí: 1 (100%); 2. No: 0 (0%)"
+    tab.shot("poll")
+    assert max(tab.transferred.values()) <= PAGE_BUDGET, tab.transferred

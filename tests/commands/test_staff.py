@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels import is_gsm7, segments
 from bot.cli import main
 from storage.models import (
+    AuditEntry,
     OutboundMessage,
     OutboxEntry,
     Poll,
@@ -649,6 +650,28 @@ def test_a_poll_too_long_for_one_sms_is_created_with_a_warning(staff: Staff) -> 
     assert staff.json("poll", "results", str(poll_id), "--json")["votes"] == 0
 
 
+def test_poll_created_and_sent_from_the_terminal_is_audited_as_the_console_would(
+    staff: Staff, chat: Chat, sessions: sessionmaker[Session]
+) -> None:
+    onboard(chat)
+    out = staff.run(
+        "poll", "create", "--to", "zona:Sopocachi", "--question-es", "¿Feria el domingo?",
+        "--question-ay", "Domingo feria?", "--option", "Sí|Jisa", "--option", "No|Janiwa",
+        "--broadcast",
+    ).stdout  # fmt: skip
+    poll_id = int(out.splitlines()[0])
+    with sessions() as session:
+        entries = list(session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+    assert [(e.action, e.via, e.actor) for e in entries] == [
+        ("poll.create", "cli", "system"),
+        ("broadcast.create", "cli", "system"),
+        ("poll.invite", "cli", "system"),
+    ]
+    assert entries[0].target_id == str(poll_id)
+    assert entries[0].after and entries[0].after["options"] == [["Sí", "Jisa"], ["No", "Janiwa"]]
+    assert entries[2].after and entries[2].after["recipients"] == 1
+
+
 # -- news ------------------------------------------------------------------------------------
 
 
@@ -694,6 +717,20 @@ def test_news_that_would_cost_two_sms_is_refused(staff: Staff, chat: Chat) -> No
     shown = chat.say("3")
     assert "MAS" in shown
     assert_one_sms(shown)
+
+
+def test_news_added_from_the_terminal_is_audited(
+    staff: Staff, sessions: sessionmaker[Session]
+) -> None:
+    item = add_news(staff, "zona:Sopocachi", "Feria el domingo", "Domingo feria")
+    with sessions() as session:
+        (entry,) = session.scalars(select(AuditEntry))
+    assert (entry.action, entry.target_type, entry.target_id) == ("news.publish", "news", str(item))
+    assert entry.after == {
+        "target": "zona:Sopocachi",
+        "text_es": "Feria el domingo",
+        "text_ay": "Domingo feria",
+    }
 
 
 # -- stats -----------------------------------------------------------------------------------

@@ -69,11 +69,38 @@ def test_stale_compiled_catalog_is_not_used(
     for mo in locales.rglob("*.mo"):
         mo.unlink()
     monkeypatch.setattr(i18n, "LOCALES_DIR", locales)
-    i18n.translations.cache_clear()
+    i18n.forget()
     try:
         assert i18n.t("ay", "No borramos nada.") == "Janiw kunas pichsutakiti."
     finally:
-        i18n.translations.cache_clear()
+        i18n.forget()
+
+
+def test_a_catalog_edited_and_compiled_on_disk_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The console's translator page compiles the catalog in one process: the others (web
+    workers, the worker sending broadcasts) must speak the new text without a restart."""
+    locales = tmp_path / "locales"
+    shutil.copytree(i18n.LOCALES_DIR, locales)
+    monkeypatch.setattr(i18n, "LOCALES_DIR", locales)
+    monkeypatch.setattr(catalogs, "LOCALES_DIR", locales)
+    monkeypatch.setattr(i18n, "RECHECK_SECONDS", 3600.0)
+    i18n.forget()
+    try:
+        assert i18n.t("ay", "No borramos nada.") == "Janiw kunas pichsutakiti."
+        ay = catalogs.load("ay")
+        ay["No borramos nada."].string = "Janiw kunas pichsktti."
+        catalogs.save("ay", ay)
+        catalogs.compile_all()
+        # Within the recheck interval the files are not looked at...
+        assert i18n.t("ay", "No borramos nada.") == "Janiw kunas pichsutakiti."
+        # ...after it, the change is seen.
+        monkeypatch.setattr(i18n, "RECHECK_SECONDS", 0.0)
+        assert i18n.t("ay", "No borramos nada.") == "Janiw kunas pichsktti."
+        assert i18n.t("es", "No borramos nada.") == "No borramos nada."
+    finally:
+        i18n.forget()
 
 
 def test_every_placeholder_has_a_realistic_sample() -> None:

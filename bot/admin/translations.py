@@ -1,0 +1,137 @@
+"""The translators' page: every catalog message in Spanish and Aymara, side by side, with its
+SMS segments and review status; an Aymara text edited here is saved as import-review saves it
+(placeholders checked) and compiled, so residents get it at once."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField, TextAreaField
+from wtforms.validators import Length
+
+from bot import actions
+from bot.admin.common import bp, me, scope, staff_page, writing
+from bot.i18n import catalogs, review
+
+STATUS_NAMES = {
+    "missing": "Falta traducir",
+    "needs review": "Revisar: el español cambió",
+    "draft": "Borrador",
+    "reviewed": "Revisado por un hablante nativo",
+}
+
+
+class TextForm(FlaskForm):
+    ay = TextAreaField("Texto en aymara", validators=[Length(max=1000)])
+    status = SelectField(
+        "Estado de la revisión",
+        choices=[(k, STATUS_NAMES[k]) for k in ("draft", "reviewed", "needs review")],
+    )
+    original = HiddenField()  # the Aymara the translator started from
+
+
+@functools.cache
+def _where_shown() -> dict[str, str]:
+    """Where each message is used: read from the code once per process."""
+    return review.where_shown()
+
+
+def _rows() -> list[dict[str, str]]:
+    rows = review.review_rows(_where_shown())
+    for row in rows:
+        row["key"] = review.message_key(row["msgid"])
+    return rows
+
+
+def _translates() -> None:
+    if not scope().translates:
+        abort(403)  # the municipality and its translators only
+
+
+@bp.route("/textos")
+@staff_page(residents=False)
+def texts() -> Any:
+    _translates()
+    status = request.args.get("estado") or ""
+    words = (request.args.get("buscar") or "").strip().lower()
+    rows = _rows()
+    counts = {key: sum(1 for r in rows if r["status"] == key) for key in STATUS_NAMES}
+    if status in STATUS_NAMES:
+        rows = [r for r in rows if r["status"] == status]
+    if words:
+        rows = [r for r in rows if words in f"{r['msgid']} {r['es']} {r['ay']}".lower()]
+    return render_template(
+        "admin/texts.html",
+        rows=rows,
+        counts=counts,
+        statuses=STATUS_NAMES,
+        chosen={"estado": status, "buscar": words},
+    )
+
+
+@bp.route("/textos/<key>", methods=["GET", "POST"])
+@staff_page(residents=False)
+def text(key: str) -> Any:
+    _translates()
+    row = next((r for r in _rows() if r["key"] == key), None)
+    if row is None:
+        abort(404)
+    form = TextForm()
+    error = None
+    if form.validate_on_submit():
+        error = _save(row["msgid"], form)
+        if error is None:
+            return redirect(url_for("admin.text", key=key))
+    elif request.method == "GET":
+        form.ay.data = row["ay"]
+        form.original.data = row["ay"]
+        form.status.data = row["status"] if row["status"] != "missing" else "draft"
+    return render_template(
+        "admin/text.html",
+        row=row,
+        form=form,
+        error=error,
+        statuses=STATUS_NAMES,
+        placeholders=sorted(catalogs.placeholders(row["msgid"])),
+    )
+
+
+def _save(msgid: str, form: TextForm) -> str | None:
+    """Save the edit and say so (flashed); the reason, in Spanish, when it is refused."""
+    with writing() as db:
+        try:
+            edit = actions.edit_translation(
+                db,
+                msgid,
+                form.ay.data or "",
+                form.status.data,
+                expected=form.original.data,
+                user=me(db),
+                via="web",
+            )
+        except actions.Refused as exc:
+            db.rollback()
+            return exc.es
+        except OSError as exc:  # the catalog files could not be written
+            db.rollback()
+            return f"no se pudo guardar el catálogo en el servidor ({exc.strerror})."
+    if not edit.changed:
+        flash("No había cambios que guardar.")
+        return None
+    flash("Guardado y compilado: los vecinos ya reciben este texto.")
+    for warning in _warnings(edit):
+        flash(warning, "error")
+    return None
+
+
+def _warnings(edit: review.Edit) -> list[str]:
+    found = [
+        f"Atención: en {'español' if lang == 'es' else 'aymara'} ocupa {n} SMS con datos reales; "
+        "los vecinos pagan cada uno."
+        for lang, n in edit.segments.items()
+        if n > 1
+    ]
+    return found + [f"Glosario: {problem}" for problem in edit.glossary]
