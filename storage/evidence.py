@@ -62,8 +62,8 @@ def _in(zone: Any, zones: Zones) -> list[Any]:
 
 def signups(
     session: Session, end: datetime, zones: Zones, zone_moment: datetime | None = None
-) -> list[tuple[int, str | None, datetime, datetime | None, str]]:
-    """Residents who consented before `end`: (zona, language, consented, left, id as text).
+) -> list[tuple[int | None, str | None, datetime, datetime | None, int]]:
+    """Residents who consented before `end`: (zona, language, consented, left, resident).
 
     The zona is theirs at `zone_moment` (at consent when None); `left` is when they opted
     out or were erased, if they are out now."""
@@ -85,7 +85,7 @@ def signups(
     out = []
     for z, lang, consent, gone, status, rid in rows:
         out_now = status in (ResidentStatus.OPTED_OUT, ResidentStatus.ERASED)
-        out.append((z, lang, consent, gone if out_now else None, str(rid)))
+        out.append((z, lang, consent, gone if out_now else None, rid))
     return out
 
 
@@ -269,3 +269,24 @@ def zone_names(session: Session) -> dict[int, tuple[str, str]]:
             select(Zone.id, Zone.name, Macrodistrict.name).join(Macrodistrict)
         )
     }
+
+
+def erased_residents(session: Session) -> set[int]:
+    """Residents who asked to be erased: left out of every exported row."""
+    return set(session.scalars(select(Resident.id).where(Resident.status == ResidentStatus.ERASED)))
+
+
+def reports_with_reporter(session: Session, start: datetime, end: datetime) -> list[Any]:
+    """Reports filed in the period: (id, zona, category, status, filed, reporter)."""
+    return list(
+        session.execute(
+            select(
+                Report.id,
+                Report.zone_id,
+                Report.category,
+                Report.status,
+                Report.created_at,
+                Report.resident_id,
+            ).where(Report.created_at >= start, Report.created_at < end)
+        ).all()
+    )

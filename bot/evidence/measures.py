@@ -135,10 +135,10 @@ def share(part: int, whole: int) -> float | None:
 
 
 def _hours(later: datetime, earlier: datetime) -> float:
-    return (_utc(later) - _utc(earlier)).total_seconds() / 3600
+    return (utc(later) - utc(earlier)).total_seconds() / 3600
 
 
-def _utc(moment: datetime) -> datetime:
+def utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -159,10 +159,10 @@ def measures(session: Session, where: Place, start: datetime, end: datetime) -> 
 def resident_measures(
     session: Session, zones: rows.Zones, start: datetime, end: datetime
 ) -> dict[str, Any]:
-    new = [r for r in rows.signups(session, end, zones) if _utc(r[2]) >= start]
+    new = [r for r in rows.signups(session, end, zones) if utc(r[2]) >= start]
     at_end = rows.signups(session, end, zones, zone_moment=end)
-    during = [r for r in at_end if r[3] is None or _utc(r[3]) >= start]
-    now_in = [r for r in at_end if r[3] is None or _utc(r[3]) >= end]
+    during = [r for r in at_end if r[3] is None or utc(r[3]) >= start]
+    now_in = [r for r in at_end if r[3] is None or utc(r[3]) >= end]
     acts = rows.activity(session, start, end, zones)
     active = {rid for rid, _zone, _at, _channel in acts}
     channels: dict[str, set[int]] = {}
@@ -246,7 +246,7 @@ def broadcast_measures(
             {
                 r
                 for _b, r, _s, out, at in sent
-                if out is not None and _utc(at) <= _utc(out) < _utc(at) + OPT_OUT_AFTER
+                if out is not None and utc(at) <= utc(out) < utc(at) + OPT_OUT_AFTER
             }
         ),
     }
