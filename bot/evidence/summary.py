@@ -93,7 +93,7 @@ def _num(value: float | None) -> str:
     return "–" if value is None else f"{value:g}"
 
 
-def _fmt(figures: dict[str, Any], key: str) -> str:
+def fmt(figures: dict[str, Any], key: str) -> str:
     value = _get(figures, key)
     if key.endswith(("rate", "share", "turnout")):
         return _pct(value)
@@ -125,7 +125,7 @@ def summary_html(session: Session, where: Place, first: date, last: date) -> str
         here=measures(session, where, start, end),
         city=measures(session, CITY, start, end),
         rows=ROWS,
-        fmt=_fmt,
+        fmt=fmt,
         pct=_pct,
         num=_num,
         zones=zones,
