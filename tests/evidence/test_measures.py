@@ -26,7 +26,7 @@ from bot.evidence.measures import place, series
 from bot.targets import resolve
 from storage import broadcasts as store
 from storage.db import transaction
-from storage.models import Delivery, Report, Resident
+from storage.models import Delivery, Report, Resident, ResidentZone, Zone
 from storage.residents import opt_out
 from tests.conftest import Chat
 from tests.factories import AY, add_poll, onboard, report
@@ -121,6 +121,19 @@ def week_two(sessions: sessionmaker[Session], people: dict[str, Chat]) -> None:
         opt_out(session, [resident_id(sessions, CARO)], noon(11))
 
 
+def zone_history(sessions: sessionmaker[Session]) -> list[tuple[str | None, str]]:
+    with sessions() as session:
+        return [
+            (phone, zone)
+            for phone, zone in session.execute(
+                select(Resident.phone, Zone.name)
+                .join(ResidentZone, ResidentZone.resident_id == Resident.id)
+                .join(Zone, Zone.id == ResidentZone.zone_id)
+                .order_by(ResidentZone.since, ResidentZone.id)
+            )
+        ]
+
+
 def between(session: Session, days: tuple[date, date], **where: str) -> dict[str, Any]:
     [week] = series(session, place(session, **where), *days, step="week")
     return week
@@ -135,7 +148,15 @@ def test_each_measure_matches_a_count_by_hand(
     people = week_one(sessions, config)
     with sessions() as session:
         sopocachi_before = between(session, WEEK1, zone="Sopocachi")
+    assert zone_history(sessions) == [(ANA, "Sopocachi"), (BEA, "Sopocachi"), (CARO, "Miraflores")]
     week_two(sessions, people)
+    # Dani declined: her zona went with her row.
+    assert zone_history(sessions) == [
+        (ANA, "Sopocachi"),
+        (BEA, "Sopocachi"),
+        (CARO, "Miraflores"),
+        (BEA, "Achumani"),
+    ]
 
     with sessions() as session:
         city1 = between(session, WEEK1)
