@@ -74,6 +74,7 @@ def change_report_status(
     *,
     user: StaffUser | None = None,
     via: str = "cli",
+    now: datetime | None = None,
 ) -> int:
     """Move a report on and tell its reporter and supporters; how many will be told."""
     status = status.replace("-", "_")
@@ -84,7 +85,12 @@ def change_report_status(
         raise Refused("a rejected report needs a note saying why")
     before = {"status": report.status, "note": report.status_note}
     report_store.set_status(
-        session, report, status, note, followup_after=timedelta(days=config.followup_days)
+        session,
+        report,
+        status,
+        note,
+        followup_after=timedelta(days=config.followup_days),
+        now=now,
     )
     message = outbound.status_update(report, note)
     told = sum(

@@ -16,7 +16,7 @@ import click
 from honcho.manager import Manager
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from bot.commands import database, staff, users
+from bot.commands import database, evidence, staff, users
 from bot.commands.chat import chat
 from bot.commands.common import open_database
 from bot.commands.i18n import i18n
@@ -131,5 +131,12 @@ def _print_banner(config: Config, host: str, staff_users: int = 0) -> None:
     )
 
 
-for command in (*database.COMMANDS, chat, i18n, *staff.COMMANDS, *users.COMMANDS):
+for command in (
+    *database.COMMANDS,
+    chat,
+    i18n,
+    *staff.COMMANDS,
+    *users.COMMANDS,
+    *evidence.COMMANDS,
+):
     main.add_command(command)

@@ -114,6 +114,19 @@ class Resident(Base):
         return self.consent_at is not None
 
 
+class ResidentZone(Base):
+    """Which zona a resident had from when: figures for the past count each resident where
+    they lived then, so they do not move when someone changes zona later."""
+
+    __tablename__ = "resident_zone_history"
+    __table_args__ = (Index("ix_resident_zone_history_resident_since", "resident_id", "since"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id"), index=True)
+    since: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Conversation(Base):
     """Where a resident is in a flow: one row per resident, loaded under a lock per message.
 

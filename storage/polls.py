@@ -43,13 +43,19 @@ def may_answer(session: Session, poll: Poll, resident: Resident) -> bool:
     )
 
 
-def cast_vote(session: Session, poll: Poll, resident: Resident, option: PollOption) -> bool:
+def cast_vote(
+    session: Session,
+    poll: Poll,
+    resident: Resident,
+    option: PollOption,
+    now: datetime | None = None,
+) -> bool:
     """Record or change the resident's vote; True if it was a new vote.
 
     The unique (poll, resident) constraint makes a concurrent double vote impossible: the
     loser of the race updates the row the winner inserted.
     """
-    now = utcnow()
+    now = now or utcnow()
     existing = session.scalar(
         select(Vote).where(Vote.poll_id == poll.id, Vote.resident_id == resident.id)
     )
@@ -59,7 +65,15 @@ def cast_vote(session: Session, poll: Poll, resident: Resident, option: PollOpti
         return False
     try:
         with session.begin_nested():
-            session.add(Vote(poll_id=poll.id, resident_id=resident.id, option_id=option.id))
+            session.add(
+                Vote(
+                    poll_id=poll.id,
+                    resident_id=resident.id,
+                    option_id=option.id,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
     except IntegrityError:
         vote = session.scalars(
             select(Vote).where(Vote.poll_id == poll.id, Vote.resident_id == resident.id)

@@ -64,11 +64,20 @@ def create_report(session: Session, resident: Resident, **fields: object) -> Rep
         setattr(report, name, value)
     session.add(report)
     session.flush()
-    session.add(ReportEvent(report_id=report.id, status=ReportStatus.RECEIVED, source="resident"))
+    session.add(
+        ReportEvent(
+            report_id=report.id,
+            status=ReportStatus.RECEIVED,
+            source="resident",
+            created_at=report.created_at,
+        )
+    )
     return report
 
 
-def add_supporter(session: Session, report: Report, resident: Resident) -> bool:
+def add_supporter(
+    session: Session, report: Report, resident: Resident, now: datetime | None = None
+) -> bool:
     """Add a 'me too'; False when the resident already reported or supports it."""
     if report.resident_id == resident.id:
         return False
@@ -79,7 +88,9 @@ def add_supporter(session: Session, report: Report, resident: Resident) -> bool:
     )
     if exists is not None:
         return False
-    session.add(ReportSupporter(report_id=report.id, resident_id=resident.id))
+    session.add(
+        ReportSupporter(report_id=report.id, resident_id=resident.id, created_at=now or utcnow())
+    )
     session.flush()
     return True
 
@@ -117,7 +128,9 @@ def set_status(
         report.followup_sent_at = None
     else:
         report.followup_due_at = None
-    session.add(ReportEvent(report_id=report.id, status=status, note=note, source=source))
+    session.add(
+        ReportEvent(report_id=report.id, status=status, note=note, source=source, created_at=now)
+    )
     session.flush()
 
 

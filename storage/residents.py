@@ -16,8 +16,18 @@ from storage.models import (
     Report,
     ReportEvent,
     Resident,
+    ResidentZone,
     utcnow,
 )
+
+
+def set_zone(session: Session, resident: Resident, zone_id: int, now: datetime) -> None:
+    """Put the resident in a zona from `now` on, keeping where they were before (the evidence
+    counts each resident in the zona they had at the time)."""
+    if resident.zone_id == zone_id:
+        return
+    resident.zone_id = zone_id
+    session.add(ResidentZone(resident_id=resident.id, zone_id=zone_id, since=now))
 
 
 def opt_out(session: Session, resident_ids: Collection[int], now: datetime) -> None:

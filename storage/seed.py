@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from storage.conversations import ensure_conversations
 from storage.enums import ResidentStatus
-from storage.models import TOPICS, Macrodistrict, Resident, Zone, utcnow
+from storage.models import TOPICS, Macrodistrict, Resident, ResidentZone, Zone, utcnow
 
 ZONES_CSV = Path(__file__).parent / "data" / "la-paz-zones.csv"
 # Synthetic residents live in a numbering block of their own, so they never collide with
@@ -104,4 +104,14 @@ def seed_demo_residents(
     for start in range(0, len(rows), 5000):
         session.execute(insert(Resident), rows[start : start + 5000])
     ensure_conversations(session, Resident.synthetic.is_(True))
+    session.execute(
+        insert(ResidentZone).from_select(
+            ["resident_id", "zone_id", "since"],
+            select(Resident.id, Resident.zone_id, Resident.created_at).where(
+                Resident.synthetic.is_(True),
+                Resident.zone_id.is_not(None),
+                ~select(ResidentZone.id).where(ResidentZone.resident_id == Resident.id).exists(),
+            ),
+        )
+    )
     return len(rows)

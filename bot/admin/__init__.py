@@ -8,7 +8,17 @@ from flask import Blueprint, Flask, Request
 from flask.sessions import SecureCookieSessionInterface, SessionInterface, SessionMixin
 from flask_wtf.csrf import CSRFProtect
 
-from bot.admin import auth, broadcasts, home, news, polls, reports, trail, translations
+from bot.admin import (
+    auth,
+    broadcasts,
+    evidence,
+    home,
+    news,
+    polls,
+    reports,
+    trail,
+    translations,
+)
 from bot.admin.common import bp
 from bot.config import Config
 from storage.broadcasts import LA_PAZ
@@ -19,6 +29,7 @@ csrf = CSRFProtect()
 __all__ = [
     "auth",
     "broadcasts",
+    "evidence",
     "home",
     "news",
     "polls",

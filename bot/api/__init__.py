@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from flask import Blueprint, abort, current_app, g, jsonify, request
@@ -19,6 +19,8 @@ from werkzeug.exceptions import HTTPException
 
 from bot import actions, targets
 from bot.app_state import AppState
+from bot.evidence.measures import CITY, STEPS, UnknownPlace, local_midnight, measures, series
+from bot.evidence.scoped import OutOfScope, date_range, place_for
 from bot.scope import Scope, scope_of
 from storage import broadcasts as store
 from storage import staff
@@ -256,3 +258,39 @@ def stats() -> Any:
         query = query.where(Zone.id.in_(scope.zone_ids))
     by_zone = dict(_db().execute(query).tuples().all())
     return jsonify({"residents": sum(by_zone.values()), "residents_by_zone": by_zone})
+
+
+# -- evidence -----------------------------------------------------------------------------------
+
+
+@bp.get("/evidence")
+@authenticated()
+def evidence() -> Any:
+    """The measures for a place in scope (?zona=, ?macro=; by default the user's own) beside
+    the city's, over ?from=&to= (La Paz dates), with a series per ?step=week|month."""
+    session = _db()
+    try:
+        first, last = date_range(request.args.get("from"), request.args.get("to"))
+    except ValueError as exc:
+        abort(400, f"from/to: {exc} (dates like 2026-11-30)")
+    step = request.args.get("step", "week")
+    if step not in STEPS:
+        abort(400, "step is week or month")
+    try:
+        where = place_for(
+            session, _scope(), macro=request.args.get("macro"), zone=request.args.get("zona")
+        )
+    except UnknownPlace as exc:
+        abort(404, f"no such place: {exc}")
+    except OutOfScope:
+        abort(403, "this place is outside your scope")
+    start, end = local_midnight(first), local_midnight(last + timedelta(days=1))
+    return jsonify(
+        {
+            "from": first.isoformat(),
+            "to": last.isoformat(),
+            "place": measures(session, where, start, end),
+            "city": measures(session, CITY, start, end),
+            "series": series(session, where, first, last, step),
+        }
+    )

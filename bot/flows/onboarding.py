@@ -11,7 +11,6 @@ from bot.text import parse_option
 from storage import residents
 from storage import zones as zone_store
 from storage.enums import ResidentStatus
-from storage.models import utcnow
 
 WELCOME = N_("Bienvenido a Mi Barrio, la voz de su zona ante la Alcaldía de La Paz.")
 CHOOSE_LANGUAGE = N_("1 Español / 2 Aymar aru")
@@ -66,7 +65,7 @@ def _ask_consent(turn: Turn, zone_id: int) -> StepResult:
     zone = zone_store.get_zone(turn.session, zone_id)
     if zone is None:  # the list changed under the resident: ask again
         return StepResult([Reply(ZONE_PROMPT)], "zone", {})
-    turn.resident.zone_id = zone.id
+    residents.set_zone(turn.session, turn.resident, zone.id, turn.now)
     return StepResult([Reply(CONSENT, {"zone": zone.name})], "consent", {"zone_id": zone.id})
 
 
@@ -144,7 +143,7 @@ def on_consent(turn: Turn) -> StepResult:
     answer = yes_or_no(turn.norm)
     if answer is True:
         resident = turn.resident
-        resident.consent_at = utcnow()
+        resident.consent_at = turn.now
         resident.status = ResidentStatus.ACTIVE
         return StepResult([Reply(WELCOME_DONE)], None, {}, goto=FlowName.MENU)
     if answer is False:

@@ -129,7 +129,7 @@ def vote(turn: Turn, poll: Poll) -> StepResult | None:
     option = pick_option(turn, poll)
     if option is None:
         return None
-    new = store.cast_vote(turn.session, poll, turn.resident, option)
+    new = store.cast_vote(turn.session, poll, turn.resident, option, turn.now)
     return StepResult(with_results(turn, poll, THANKS if new else CHANGED), None, {})
 
 

@@ -98,7 +98,7 @@ def on_similar(turn: Turn) -> StepResult:
         report = store.get_report(turn.session, turn.slots.get("similar"))
         if report is None:
             return _ask_description(turn, {"category": turn.slots["category"]})
-        added = store.add_supporter(turn.session, report, turn.resident)
+        added = store.add_supporter(turn.session, report, turn.resident, turn.now)
         text = SUPPORTED if added else ALREADY_SUPPORTED
         return StepResult([Reply(text, {"code": report.code})], None, {})
     if answer is False:

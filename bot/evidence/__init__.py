@@ -1,0 +1,1 @@
+"""Evidence for decisions: the measures (one definition each), comparisons and exports."""

@@ -1,0 +1,278 @@
+"""The evidence measures, each defined once: pages, exports, the API and the CLI call these.
+
+A period is [start, end) in UTC; weeks start on Monday and months on the 1st, at midnight in
+La Paz. Every resident is counted in the zona they had at the time of what is counted
+(storage.evidence.zone_at), so figures for the past do not move when someone changes zona.
+
+Definitions (also in docs/evidence.md):
+- signed_up_new: residents whose consent falls in the period (zona at consent).
+- signed_up: residents signed up at the end of the period: consented before it ends and not
+  opted out or erased by then (zona at the end of the period).
+- active: signed-up residents who texted (inbound_messages) or voted in the period, counted
+  once; zona at the time of the text or vote.
+- opted_out: signed-up residents whose opt-out falls in the period (zona then).
+- signed_up_during: residents signed up at any moment of the period (signed_up plus those
+  who left during it), zona at the end of the period.
+- participation_rate: active / signed_up_during (so it never exceeds 1).
+- by_language: signed_up by language; active_by_channel: active residents by the channel
+  they wrote on (sms, whatsapp; "vote" is not a channel and is left out).
+- reports: filed in the period (zona of the reporter when filed), by category and by status
+  now; hours to the first change by the municipality and to the municipality's first
+  "resolved" (median, and p90 by nearest rank: the ceil(0.9 n)-th smallest);
+  resolved = reports the municipality marked resolved; confirmed = of those, the reporter
+  answered yes to "¿se resolvió?"; reopened = the reporter answered no;
+  confirmed_share = confirmed / resolved; reopen_rate = reopened / resolved;
+  supporters = "me too" added in the period to reports of the place.
+- polls created in the period: invited = residents a poll broadcast went to (not canceled,
+  not suppressed); voted = those of them who voted; turnout = voted / invited.
+- broadcasts created in the period: recipients = delivery rows; delivered = Twilio said
+  delivered or read; failed = failed or undelivered; opted_out_after = recipients who
+  opted out within 7 days of the broadcast.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from storage import evidence as rows
+
+LA_PAZ = ZoneInfo("America/La_Paz")
+OPT_OUT_AFTER = timedelta(days=7)
+DELIVERED = ("delivered", "read")
+FAILED = ("failed", "undelivered")
+STEPS = ("week", "month")
+
+
+@dataclass(frozen=True)
+class Place:
+    """The city, a macrodistrito or a zona: what the measures are counted over."""
+
+    kind: str  # city | macro | zone
+    name: str
+    zone_ids: tuple[int, ...] | None  # None: the whole city
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name}
+
+
+CITY = Place("city", "La Paz", None)
+
+
+class UnknownPlace(LookupError):
+    pass
+
+
+def place(session: Session, *, macro: str | None = None, zone: str | None = None) -> Place:
+    """The place named by a macrodistrito or a zona (neither: the city)."""
+    if macro is None and zone is None:
+        return CITY
+    ids = rows.zone_ids(session, macro=macro, zone=zone)
+    if not ids:
+        raise UnknownPlace(zone or macro or "")
+    if zone is not None:
+        return Place("zone", zone, tuple(ids))
+    return Place("macro", macro or "", tuple(ids))
+
+
+def zone_place(session: Session, zone_id: int) -> Place:
+    name = rows.zone_names(session).get(zone_id, (str(zone_id), ""))[0]
+    return Place("zone", name, (zone_id,))
+
+
+def local_midnight(day: date) -> datetime:
+    """Midnight in La Paz at the start of `day`, in UTC."""
+    return datetime(day.year, day.month, day.day, tzinfo=LA_PAZ).astimezone(UTC)
+
+
+def periods(first: date, last: date, step: str) -> list[tuple[date, date]]:
+    """Weeks (Monday to Monday) or calendar months covering first..last, as [start, end)
+    dates, the first and last cut to the range."""
+    if step not in STEPS:
+        raise ValueError(f"step is week or month, not {step!r}")
+    out: list[tuple[date, date]] = []
+    end = last + timedelta(days=1)
+    cursor = first
+    while cursor < end:
+        if step == "week":
+            nxt = cursor - timedelta(days=cursor.weekday()) + timedelta(days=7)
+        else:
+            nxt = date(cursor.year + cursor.month // 12, cursor.month % 12 + 1, 1)
+        out.append((cursor, min(nxt, end)))
+        cursor = nxt
+    return out
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    """Nearest rank: the ceil(share * n)-th smallest (a value that happened)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(share * len(ordered))) - 1]
+
+
+def spread(values: list[float]) -> dict[str, Any]:
+    """How many, median and p90, in hours rounded to a tenth."""
+    median = statistics.median(values) if values else None
+    p90 = percentile(values, 0.9)
+    return {
+        "n": len(values),
+        "median": None if median is None else round(median, 1),
+        "p90": None if p90 is None else round(p90, 1),
+    }
+
+
+def share(part: int, whole: int) -> float | None:
+    return None if whole == 0 else round(part / whole, 4)
+
+
+def _hours(later: datetime, earlier: datetime) -> float:
+    return (utc(later) - utc(earlier)).total_seconds() / 3600
+
+
+def utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def measures(session: Session, where: Place, start: datetime, end: datetime) -> dict[str, Any]:
+    """Every measure for one place and one period [start, end)."""
+    zones = where.zone_ids
+    return {
+        "place": where.to_json(),
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "residents": resident_measures(session, zones, start, end),
+        "reports": report_measures(session, zones, start, end),
+        "polls": poll_measures(session, zones, start, end),
+        "broadcasts": broadcast_measures(session, zones, start, end),
+    }
+
+
+def resident_measures(
+    session: Session, zones: rows.Zones, start: datetime, end: datetime
+) -> dict[str, Any]:
+    new = [r for r in rows.signups(session, end, zones) if utc(r[2]) >= start]
+    at_end = rows.signups(session, end, zones, zone_moment=end)
+    during = [r for r in at_end if r[3] is None or utc(r[3]) >= start]
+    now_in = [r for r in at_end if r[3] is None or utc(r[3]) >= end]
+    acts = rows.activity(session, start, end, zones)
+    active = {rid for rid, _zone, _at, _channel in acts}
+    channels: dict[str, set[int]] = {}
+    for rid, _zone, _at, channel in acts:
+        if channel != "vote":
+            channels.setdefault(channel, set()).add(rid)
+    signed_up = len(now_in)
+    return {
+        "signed_up_new": len(new),
+        "signed_up": signed_up,
+        "signed_up_during": len(during),
+        "active": len(active),
+        "opted_out": len(rows.opt_outs(session, start, end, zones)),
+        "participation_rate": share(len(active), len(during)),
+        "by_language": dict(sorted(Counter(r[1] or "unknown" for r in now_in).items())),
+        "active_by_channel": {c: len(ids) for c, ids in sorted(channels.items())},
+    }
+
+
+def report_measures(
+    session: Session, zones: rows.Zones, start: datetime, end: datetime
+) -> dict[str, Any]:
+    filed = rows.reports(session, start, end, zones)
+    created = {rid: at for rid, _z, _c, _s, at in filed}
+    events: dict[int, list[Any]] = {}
+    for report_id, status, source, at in rows.report_events(session, list(created)):
+        events.setdefault(report_id, []).append((status, source, at))
+    first_change: list[float] = []
+    to_resolve: list[float] = []
+    resolved = confirmed = reopened = 0
+    for report_id, history in events.items():
+        by_city = [(s, at) for s, src, at in history if src != "resident"]
+        if by_city:
+            first_change.append(_hours(by_city[0][1], created[report_id]))
+        resolutions = [at for s, at in by_city if s == "resolved"]
+        if resolutions:
+            resolved += 1
+            to_resolve.append(_hours(resolutions[0], created[report_id]))
+            answers = [s for s, src, _at in history if src == "resident"][1:]
+            confirmed += "resolved" in answers
+            reopened += "received" in answers
+    return {
+        "new": len(filed),
+        "by_category": dict(sorted(Counter(r[2] for r in filed).items())),
+        "by_status": dict(sorted(Counter(r[3] for r in filed).items())),
+        "hours_to_first_change": spread(first_change),
+        "hours_to_resolution": spread(to_resolve),
+        "resolved": resolved,
+        "confirmed": confirmed,
+        "reopened": reopened,
+        "confirmed_share": share(confirmed, resolved),
+        "reopen_rate": share(reopened, resolved),
+        "supporters": rows.supports(session, start, end, zones),
+    }
+
+
+def poll_measures(
+    session: Session, zones: rows.Zones, start: datetime, end: datetime
+) -> dict[str, Any]:
+    invites = rows.poll_invitations(session, start, end, zones)
+    invited = len({(p, r) for p, r, _v in invites})
+    voted = len({(p, r) for p, r, v in invites if v})
+    return {
+        "polls": len({p for p, _r, _v in invites}),
+        "invited": invited,
+        "voted": voted,
+        "turnout": share(voted, invited),
+    }
+
+
+def broadcast_measures(
+    session: Session, zones: rows.Zones, start: datetime, end: datetime
+) -> dict[str, Any]:
+    sent = rows.broadcast_deliveries(session, start, end, zones)
+    return {
+        "broadcasts": len({b for b, *_ in sent}),
+        "recipients": len(sent),
+        "delivered": sum(1 for _b, _r, status, _o, _c in sent if status in DELIVERED),
+        "failed": sum(1 for _b, _r, status, _o, _c in sent if status in FAILED),
+        "opted_out_after": len(
+            {
+                r
+                for _b, r, _s, out, at in sent
+                if out is not None and utc(at) <= utc(out) < utc(at) + OPT_OUT_AFTER
+            }
+        ),
+    }
+
+
+def series(
+    session: Session, where: Place, first: date, last: date, step: str = "week"
+) -> list[dict[str, Any]]:
+    """The measures per week or month from `first` to `last` (La Paz dates, inclusive)."""
+    return [
+        measures(session, where, local_midnight(a), local_midnight(b))
+        for a, b in periods(first, last, step)
+    ]
+
+
+def flatten(figures: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """One level of keys ("residents.active", "reports.by_category.agua") for tables and CSV."""
+    out: dict[str, Any] = {}
+    for key, value in figures.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def zones_of(session: Session, where: Place) -> Iterable[int]:
+    return where.zone_ids if where.zone_ids is not None else rows.zone_names(session).keys()
