@@ -5,7 +5,7 @@ Flows take text and state and return replies; they never import Twilio, Flask or
 
 from __future__ import annotations
 
-from bot.flows import account, leader, menu, news, onboarding, polls, profile, reports
+from bot.flows import account, info, leader, menu, news, onboarding, polls, profile, reports
 from bot.flows.base import Flow, FlowName, StepResult, Turn
 from bot.render import ListOf, Reply
 
@@ -21,6 +21,7 @@ FLOWS: dict[str, Flow] = {  # by FlowName
         polls.FLOW,
         news.FLOW,
         profile.FLOW,
+        info.FLOW,
         *leader.FLOWS,
     )
 }

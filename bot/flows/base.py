@@ -29,6 +29,7 @@ class FlowName(StrEnum):
     POLLS = "polls"
     NEWS = "news"
     PROFILE = "profile"
+    INFO = "info"
     LEADER_POLL = "leader_poll"
     LEADER_NOTICE = "leader_notice"
     LEADER_RESULTS = "leader_results"
