@@ -428,6 +428,62 @@ class InfoItem(Base):
     macrodistrict: Mapped[Macrodistrict | None] = relationship()
 
 
+# --- neighbours' services ------------------------------------------------------------------
+
+# What a neighbour may offer (OFREZCO) and search for (BUSCO), in the order residents see them.
+SERVICE_CATEGORIES = (
+    "plumbing",
+    "electrical",
+    "construction",
+    "sewing",
+    "tutoring",
+    "childcare",
+    "transport",
+    "food",
+    "other",
+)
+
+
+class ServiceOffer(Base):
+    """A resident's offer of a service to their neighbours, with their consent to share the
+    phone. Shown in searches until it expires (renewed by SMS), is paused or is reported by
+    three neighbours."""
+
+    __tablename__ = "service_offers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # One offer per resident: OFREZCO shows it to renew, pause, delete or replace.
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), unique=True
+    )
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id"), index=True)
+    category: Mapped[str] = mapped_column(String(20), index=True)
+    text: Mapped[str] = mapped_column(String(80))
+    consent_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    resident: Mapped[Resident] = relationship()
+    zone: Mapped[Zone] = relationship()
+
+
+class OfferReport(Base):
+    """A neighbour's report of an offer: one per (offer, resident); three hide the offer."""
+
+    __tablename__ = "offer_reports"
+    __table_args__ = (UniqueConstraint("offer_id", "resident_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offer_id: Mapped[int] = mapped_column(
+        ForeignKey("service_offers.id", ondelete="CASCADE"), index=True
+    )
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # --- broadcasts ---------------------------------------------------------------------------
 
 BROADCAST_KINDS = ("announcement", "poll", "notice", "news")

@@ -16,7 +16,7 @@ NOT_UNDERSTOOD = N_("No entendí su mensaje.")
 BACK_TO_MENU = N_("Volvamos al menú.")
 
 # Option number -> flow name; 0 is help.
-OPTIONS = {1: "report", 2: "polls", 3: "news", 4: "myreports", 5: "profile", 6: "info"}
+OPTIONS = {1: "report", 2: "polls", 3: "news", 4: "myreports", 5: "profile", 6: "barrio"}
 WORDS = {
     "report": {
         "reportar",
@@ -31,7 +31,10 @@ WORDS = {
     "news": {"noticias", "noticia", "novedades", "yatiyawi", "yatiyawinaka"},
     "myreports": {"mis reportes", "mis reclamos", "estado", "seguimiento"},
     "profile": {"perfil", "mi perfil", "zona", "cambiar zona", "temas"},
-    "info": {"mi barrio", "zonaja"},
+    "barrio": {"mi barrio", "zonaja"},
+    # Neighbours' services (bot/flows/services.py), also under 6 Mi barrio.
+    "offer": {"ofrezco", "ofrecer", "ofrezco un servicio", "ofrecer un servicio"},
+    "search": {"busco", "buscar", "busco un servicio", "buscar un servicio"},
 }
 
 

@@ -50,6 +50,13 @@ def _samples() -> dict[str, str]:
         "en la red. Guarde agua con tiempo.",
         "n": "2",
         "date": "20/11/2026",
+        # Neighbours' services: a text as long as allowed (30), and two offers found (the flow
+        # shows as many as fit one SMS).
+        "offer_text": "Arreglo grifos, cañerías y más",
+        "phone": "71234567",
+        "max": "30",
+        "offers": "1 Arreglo grifos, cañerías y más 71234567 (Sopocachi); "
+        "2 Plomero con 20 años de oficio 76543210",
         "total": "12",
     }
 

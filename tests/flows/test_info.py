@@ -63,7 +63,8 @@ BROWSE: dict[str, Script] = {
         ("0", starts("Menu: 1 Reportar")),
     ],
     "ay": [
-        ("6", starts("Sopocachi zonat informacion: 1 Salud; 2 Qhatu; 3 Emergencia")),
+        ("6", "Zonaja: 1 Zonamat"),
+        ("1", starts("Sopocachi zonat informacion: 1 Salud; 2 Qhatu; 3 Emergencia")),
         ("maya", ("Belisario Salinas thakhi", "(20/11/2026 uñakipata) 1/1", "kutt'aña")),
         ("2", ("Abaroa plazan qhatu", "1/1")),
         # No Aymara text: the Spanish one.
@@ -91,7 +92,8 @@ def test_the_menu_offers_mi_barrio_and_keeps_its_numbers(chat: Chat) -> None:
     assert "6 Mi barrio" in menu and "5 Perfil" in menu and segments(menu) == 1
     assert "Mis reportes" in chat.say("MENU") and "no tiene reportes" in chat.say("4")
     chat.say("MENU")
-    assert chat.say("mi barrio").startswith("Informacion de Sopocachi")
+    assert chat.say("mi barrio").startswith("Mi barrio: 1 Informacion de su zona, 2 Ofrezco")
+    assert chat.say("1").startswith("Informacion de Sopocachi")
 
 
 def test_every_zona_has_the_emergency_numbers_and_only_its_own_items(chat: Chat) -> None:
