@@ -95,10 +95,14 @@ def find_offers(
 
 def report_offer(session: Session, offer_id: int, resident_id: int, now: datetime) -> bool:
     """Count a neighbour's report once; False if they had reported it already."""
-    stmt = insert_ignoring_conflicts(OfferReport).values(
-        offer_id=offer_id, resident_id=resident_id, created_at=now
+    # RETURNING tells a new row from a skipped one on both databases (PostgreSQL's rowcount
+    # is not to be trusted once SQLAlchemy fetches the new key itself).
+    stmt = (
+        insert_ignoring_conflicts(OfferReport)
+        .values(offer_id=offer_id, resident_id=resident_id, created_at=now)
+        .returning(OfferReport.id)
     )
-    return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+    return session.execute(stmt).scalar() is not None
 
 
 def report_count(session: Session, offer_id: int) -> int:
