@@ -184,7 +184,7 @@ def _dispatch(turn: Turn, flow_timeout: timedelta) -> list[Reply]:
             return [Reply(account.ERASED, bilingual=resident.language is None)]
         if conv.flow != FlowName.ONBOARDING:
             return _start(turn, FlowName.ONBOARDING)
-        if kw == "help":
+        if kw in ("help", "info"):  # INFO is help until there is a zona to inform about
             if resident.language is None:  # still at the language choice
                 return account.help_before_language()
             return [Reply(account.HELP)]
@@ -195,7 +195,7 @@ def _dispatch(turn: Turn, flow_timeout: timedelta) -> list[Reply]:
     if kw == "help":
         _end_flow(turn)
         return [Reply(account.HELP)]
-    if kw in ("menu", "language", "erase"):
+    if kw in ("menu", "language", "erase", "info"):
         conv.expect = None  # the resident moved on from whatever we last asked
         return _start(turn, kw)
     if conv.flow and conv.flow != FlowName.MENU and conv.flow in FLOWS and conv.step:

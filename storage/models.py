@@ -386,6 +386,104 @@ class NewsZone(Base):
     zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id"), primary_key=True, index=True)
 
 
+# --- zona information ---------------------------------------------------------------------
+
+# The kinds of zona information, in the order residents see them (INFO, "6 Mi barrio").
+INFO_CATEGORIES = (
+    "health",  # posta de salud
+    "school",
+    "police",  # EPI, módulo policial
+    "market",  # market days
+    "water",  # water schedule
+    "trash",  # trash collection schedule
+    "junta",  # the junta vecinal's meeting day and contact
+    "emergency",  # 110, 119, 118
+    "subalcaldia",  # the macrodistrito's subalcaldía
+)
+
+
+class InfoItem(Base):
+    """One fact about a zona, in both languages, with the day someone last checked it.
+
+    An item with a zona is that zona's; with only a macrodistrito, it is every zona's of that
+    macrodistrito (its subalcaldía); with neither, every zona's (the emergency numbers).
+    """
+
+    __tablename__ = "info_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category: Mapped[str] = mapped_column(String(20), index=True)
+    zone_id: Mapped[int | None] = mapped_column(
+        ForeignKey("zones.id", ondelete="CASCADE"), index=True
+    )
+    macrodistrict_id: Mapped[int | None] = mapped_column(
+        ForeignKey("macrodistricts.id", ondelete="CASCADE"), index=True
+    )
+    text_es: Mapped[str] = mapped_column(Text)
+    text_ay: Mapped[str | None] = mapped_column(Text)
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    zone: Mapped[Zone | None] = relationship()
+    macrodistrict: Mapped[Macrodistrict | None] = relationship()
+
+
+# --- neighbours' services ------------------------------------------------------------------
+
+# What a neighbour may offer (OFREZCO) and search for (BUSCO), in the order residents see them.
+SERVICE_CATEGORIES = (
+    "plumbing",
+    "electrical",
+    "construction",
+    "sewing",
+    "tutoring",
+    "childcare",
+    "transport",
+    "food",
+    "other",
+)
+
+
+class ServiceOffer(Base):
+    """A resident's offer of a service to their neighbours, with their consent to share the
+    phone. Shown in searches until it expires (renewed by SMS), is paused or is reported by
+    three neighbours."""
+
+    __tablename__ = "service_offers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # One offer per resident: OFREZCO shows it to renew, pause, delete or replace.
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), unique=True
+    )
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id"), index=True)
+    category: Mapped[str] = mapped_column(String(20), index=True)
+    text: Mapped[str] = mapped_column(String(80))
+    consent_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    resident: Mapped[Resident] = relationship()
+    zone: Mapped[Zone] = relationship()
+
+
+class OfferReport(Base):
+    """A neighbour's report of an offer: one per (offer, resident); three hide the offer."""
+
+    __tablename__ = "offer_reports"
+    __table_args__ = (UniqueConstraint("offer_id", "resident_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offer_id: Mapped[int] = mapped_column(
+        ForeignKey("service_offers.id", ondelete="CASCADE"), index=True
+    )
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # --- broadcasts ---------------------------------------------------------------------------
 
 BROADCAST_KINDS = ("announcement", "poll", "notice", "news")

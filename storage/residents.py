@@ -19,6 +19,7 @@ from storage.models import (
     ResidentZone,
     utcnow,
 )
+from storage.services import delete_offers
 
 
 def set_zone(session: Session, resident: Resident, zone_id: int, now: datetime) -> None:
@@ -48,7 +49,7 @@ _REACHABLE = (ResidentStatus.ACTIVE, ResidentStatus.ONBOARDING)
 def erase_resident(session: Session, resident: Resident, *, keep_row: bool) -> None:
     """Remove a resident's personal data: phone, message texts, conversation, and what their
     reports say (description, place, coordinates, photo, and the staff notes on them, which
-    quote places).
+    quote places), and the services they offered their neighbours.
 
     keep_row=True leaves an anonymous row (zona, language, dates) so aggregates stay, and
     their reports, votes and supports stay counted (category, zona, status, dates);
@@ -56,6 +57,7 @@ def erase_resident(session: Session, resident: Resident, *, keep_row: bool) -> N
     """
     _blank_messages(session, [resident.id])
     _blank_reports(session, [resident.id])
+    delete_offers(session, [resident.id])
     if resident.conversation is not None:
         session.delete(resident.conversation)
     if keep_row:
@@ -90,6 +92,7 @@ def purge_unfinished_signups(session: Session, cutoff: datetime) -> int:
         batch = ids[start : start + 1000]
         _blank_messages(session, batch)
         _blank_reports(session, batch)
+        delete_offers(session, batch)
         session.execute(delete(Conversation).where(Conversation.resident_id.in_(batch)))
         session.execute(delete(Resident).where(Resident.id.in_(batch)))
     return len(ids)

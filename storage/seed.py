@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from storage.conversations import ensure_conversations
 from storage.enums import ResidentStatus
+from storage.info import seed_emergency
 from storage.models import TOPICS, Macrodistrict, Resident, ResidentZone, Zone, utcnow
 
 ZONES_CSV = Path(__file__).parent / "data" / "la-paz-zones.csv"
@@ -43,7 +44,8 @@ def read_zones(path: Path = ZONES_CSV) -> list[ZoneRecord]:
 
 
 def seed_zones(session: Session, records: list[ZoneRecord] | None = None) -> tuple[int, int]:
-    """Insert missing macrodistritos and zonas; return how many of each were added."""
+    """Insert missing macrodistritos and zonas (and the emergency numbers every zona has);
+    return how many macrodistritos and zonas were added."""
     records = read_zones() if records is None else records
     macros = {m.name: m for m in session.scalars(select(Macrodistrict))}
     existing = {(z.macrodistrict_id, z.name) for z in session.scalars(select(Zone))}
@@ -68,6 +70,7 @@ def seed_zones(session: Session, records: list[ZoneRecord] | None = None) -> tup
             existing.add((macro.id, rec.name))
             added_zones += 1
     session.flush()
+    seed_emergency(session)
     return added_macros, added_zones
 
 

@@ -5,7 +5,19 @@ Flows take text and state and return replies; they never import Twilio, Flask or
 
 from __future__ import annotations
 
-from bot.flows import account, leader, menu, news, onboarding, polls, profile, reports
+from bot.flows import (
+    account,
+    barrio,
+    info,
+    leader,
+    menu,
+    news,
+    onboarding,
+    polls,
+    profile,
+    reports,
+    services,
+)
 from bot.flows.base import Flow, FlowName, StepResult, Turn
 from bot.render import ListOf, Reply
 
@@ -21,6 +33,10 @@ FLOWS: dict[str, Flow] = {  # by FlowName
         polls.FLOW,
         news.FLOW,
         profile.FLOW,
+        info.FLOW,
+        barrio.FLOW,
+        services.OFFER_FLOW,
+        services.SEARCH_FLOW,
         *leader.FLOWS,
     )
 }

@@ -9,14 +9,14 @@ from bot.render import Reply
 from bot.text import parse_option
 
 MENU = N_(
-    "Menú: 1 Reportar un problema, 2 Encuestas, 3 Noticias, 4 Mis reportes, 5 Mi perfil, "
+    "Menú: 1 Reportar, 2 Encuestas, 3 Noticias, 4 Mis reportes, 5 Perfil, 6 Mi barrio, "
     "0 Ayuda. BAJA: no recibir más."
 )
 NOT_UNDERSTOOD = N_("No entendí su mensaje.")
 BACK_TO_MENU = N_("Volvamos al menú.")
 
 # Option number -> flow name; 0 is help.
-OPTIONS = {1: "report", 2: "polls", 3: "news", 4: "myreports", 5: "profile"}
+OPTIONS = {1: "report", 2: "polls", 3: "news", 4: "myreports", 5: "profile", 6: "barrio"}
 WORDS = {
     "report": {
         "reportar",
@@ -31,6 +31,10 @@ WORDS = {
     "news": {"noticias", "noticia", "novedades", "yatiyawi", "yatiyawinaka"},
     "myreports": {"mis reportes", "mis reclamos", "estado", "seguimiento"},
     "profile": {"perfil", "mi perfil", "zona", "cambiar zona", "temas"},
+    "barrio": {"mi barrio", "zonaja"},
+    # Neighbours' services (bot/flows/services.py), also under 6 Mi barrio.
+    "offer": {"ofrezco", "ofrecer", "ofrezco un servicio", "ofrecer un servicio"},
+    "search": {"busco", "buscar", "busco un servicio", "buscar un servicio"},
 }
 
 

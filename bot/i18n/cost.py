@@ -49,6 +49,15 @@ def _samples() -> dict[str, str]:
         "text": "Corte de agua el martes de 8:00 a 14:00 en Sopocachi por trabajos "
         "en la red. Guarde agua con tiempo.",
         "n": "2",
+        "date": "20/11/2026",
+        # Neighbours' services: a text as long as allowed (30), and two offers found (the flow
+        # shows as many as fit one SMS).
+        "offer_text": "Arreglo grifos, cañerías y más",
+        "phone": "71234567",
+        "max": "30",
+        "offers": "1 Arreglo grifos, cañerías y más 71234567 (Sopocachi); "
+        "2 Plomero con 20 años de oficio 76543210",
+        "total": "12",
     }
 
 
@@ -58,7 +67,20 @@ _LABEL_SAMPLES = {
     "status": "en curso",
     "topic": "Encuestas",
     "state": "sí",
+    "label": "Junta vecinal",
 }
+# The zona information's categories (bot/flows/info.py), all of them, as the longest list.
+_INFO_LABELS = (
+    "Salud",
+    "Escuela",
+    "Policía",
+    "Ferias",
+    "Agua",
+    "Basura",
+    "Junta vecinal",
+    "Emergencias",
+    "Subalcaldía",
+)
 
 
 def sample_values(msgid: str, translate: Callable[[str], str] = lambda m: m) -> dict[str, str]:
@@ -72,6 +94,12 @@ def sample_values(msgid: str, translate: Callable[[str], str] = lambda m: m) -> 
             values[name] = translate(
                 "Resultados: {counts}. Votaron {votes} de {eligible} vecinos."
             ).format(counts=samples["short_counts"], votes="200", eligible="1534")
+        elif name == "categories":
+            line = translate("{n} {label}")
+            values[name] = "; ".join(
+                line.format(n=i, label=translate(label))
+                for i, label in enumerate(_INFO_LABELS, start=1)
+            )
         elif name == "topics":
             line = translate("{n} {topic}: {state}")
             values[name] = "; ".join(
@@ -109,7 +137,7 @@ def sample_values(msgid: str, translate: Callable[[str], str] = lambda m: m) -> 
 
 def missing_samples() -> set[str]:
     """Placeholders with no realistic sample (they get a 4-character stand-in)."""
-    known = set(_samples()) | set(_LABEL_SAMPLES) | {"results", "topics"}
+    known = set(_samples()) | set(_LABEL_SAMPLES) | {"results", "topics", "categories"}
     return {name for msgid in extract() for name in placeholders(msgid)} - known
 
 

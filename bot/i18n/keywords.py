@@ -1,4 +1,5 @@
-"""The keywords residents may type at any moment: opt-out, opt-in, help, menu, language, erase.
+"""The keywords residents may type at any moment: opt-out, opt-in, help, zona information,
+menu, language, erase.
 
 They are read before any flow (bot.engine), in Spanish, Aymara and English, on the message's
 normalised form (bot.text.normalize).
@@ -134,7 +135,9 @@ KEYWORDS: dict[str, frozenset[str]] = {
     | ASKING_TO_STOP,
     # Only meaningful to someone who opted out ("yes" is Twilio's own re-subscribe word).
     "optin": frozenset({"alta", "darme de alta", "iniciar", "start", "unstop", "yes"}),
-    "help": frozenset({"ayuda", "info", "help", "yanapa", "yanapana"}),
+    "help": frozenset({"ayuda", "help", "yanapa", "yanapana"}),
+    # The zona's information (bot/flows/info.py); before sign-up it answers like help.
+    "info": frozenset({"info", "informacion"}),
     "menu": frozenset({"menu", "inicio", "menu principal"}),
     "language": frozenset({"idioma", "language", "aru", "lengua", "cambiar idioma"}),
     "erase": frozenset(
@@ -188,14 +191,14 @@ def _squeeze(word: str) -> str:
 # keywords of different meaning would be ambiguous, and there is none (a test says so).
 _SQUEEZED: dict[str, str] = {
     _squeeze(word): name
-    for name in reversed(("optout", "help", "menu", "language", "erase", "optin"))
+    for name in reversed(("optout", "help", "info", "menu", "language", "erase", "optin"))
     for word in KEYWORDS[name]
     if " " not in word
 }
 
 
 def _keyword(text: str) -> str | None:
-    for name in ("optout", "help", "menu", "language", "erase", "optin"):
+    for name in ("optout", "help", "info", "menu", "language", "erase", "optin"):
         if text in KEYWORDS[name]:
             return name
     return None

@@ -362,7 +362,7 @@ def test_reporter_confirming_keeps_it_resolved_and_later_messages_are_not_answer
 
     assert "Gracias por confirmar" in reply and code in reply
     assert the_report(sessions, code).status == "resolved"
-    assert "1 Reportar un problema" in chat.say("menu")
+    assert "1 Reportar, 2 Encuestas" in chat.say("menu")
     assert "1 Agua" in chat.say("1")  # a menu choice now, not a second answer
     assert [e[0] for e in events_of(sessions, code)[len(events) :]] == ["resolved"]
     assert the_report(sessions, code).status == "resolved"

@@ -16,7 +16,7 @@ from bot.inbound import receive
 from bot.outbound import notify, status_update
 from storage import reports as report_store
 from storage.db import transaction
-from storage.models import Base, Report, ReportSupporter, Resident, Vote
+from storage.models import Base, Report, ReportSupporter, Resident, ServiceOffer, Vote
 from tests.conftest import Chat
 from tests.factories import add_poll
 
@@ -38,17 +38,24 @@ def traces(sessions: Any) -> list[str]:
     """Every stored value, table by table, that holds something of the erased person.
 
     What was sent to the neighbour who follows the same report is the neighbour's (their
-    copy of the staff note stays theirs); everything else is read.
+    copy of the staff note stays theirs), and so are the search results they got while the
+    offer was published, with the person's consent (the replies kept with their texts);
+    everything else is read.
     """
     digits = PHONE.lstrip("+")
     words = (digits, DESCRIPTION, "Guachalla", "Remedios", PHOTO, "ME77")
     found = []
     with sessions() as session:
+        neighbour_id = session.scalar(select(Resident.id).where(Resident.phone == NEIGHBOUR))
         for table in Base.metadata.sorted_tables:
             for row in session.execute(select(table)).mappings():
                 if table.name == "outbound_messages" and row["to_address"] == NEIGHBOUR:
                     continue
                 for column, value in row.items():
+                    if (table.name, column) == ("inbound_messages", "replies") and row[
+                        "resident_id"
+                    ] == neighbour_id:
+                        continue
                     text = str(value)
                     if any(word in text for word in words) or value in (LATITUDE, LONGITUDE):
                         found.append(f"{table.name}.{column} = {text[:60]}")
@@ -76,12 +83,19 @@ def test_erasing_leaves_no_phone_text_place_or_photo_and_keeps_the_counts(sessio
         report_store.set_status(session, report, "in_progress", NOTE)
         for follower in report_store.followers(session, report):
             notify(session, follower, status_update(report, NOTE), topic="reports")
+    # A service offered to the neighbours, with the phone shared.
+    assert "¿Qué servicio ofrece?" in whatsapp(sessions, "OFREZCO")
+    whatsapp(sessions, "1")
+    whatsapp(sessions, "Plomera, Doña Remedios")
+    assert "se muestra hasta el" in whatsapp(sessions, "1")
+    assert "Plomera" in neighbour.say("BUSCO") + neighbour.say("1")
     assert traces(sessions), "the scripted data should be there before the erasure"
 
     assert "¿Borrar" in whatsapp(sessions, "BORRAR")
     assert "borrados" in whatsapp(sessions, "1")
 
     assert traces(sessions) == []
+    assert "Todavia no hay ofertas" in neighbour.say("BUSCO") + neighbour.say("1")
     with sessions() as session:
         report = session.scalars(select(Report)).one()
         assert (report.category, report.status, report.zone_id is not None) == (
@@ -94,5 +108,6 @@ def test_erasing_leaves_no_phone_text_place_or_photo_and_keeps_the_counts(sessio
             session.scalar(select(func.count()).select_from(Vote).where(Vote.poll_id == poll.id))
             == 1
         )
+        assert session.scalar(select(func.count()).select_from(ServiceOffer)) == 0
         erased = session.scalars(select(Resident).where(Resident.status == "erased")).one()
         assert erased.phone is None and erased.zone_id is not None

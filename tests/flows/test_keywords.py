@@ -178,7 +178,7 @@ def test_yes_does_nothing_special_for_an_active_resident(chat: Chat) -> None:
     assert "No entendí" in chat.say("yes").replace("entendi", "entendí")
 
 
-@pytest.mark.parametrize("word", ["AYUDA", "yanapa", "HELP", "info"])
+@pytest.mark.parametrize("word", ["AYUDA", "yanapa", "HELP"])
 def test_help_in_any_language(chat: Chat, word: str) -> None:
     onboard(chat)
     reply = chat.say(word)

@@ -1,0 +1,267 @@
+"""Neighbours' services: OFREZCO publishes (or manages) a resident's offer, BUSCO finds offers.
+
+An offer is a category, a short text and the resident's phone, shared only after an explicit
+yes. Searches show up to three offers in one SMS: the resident's zona first, then the other
+zonas of the same macrodistrito. An offer is shown for 90 days; OFREZCO renews, pauses, resumes,
+deletes or replaces it. R1..R3 after a search reports an offer; three neighbours hide it.
+"""
+
+from __future__ import annotations
+
+from bot.flows.answers import is_back, yes_or_no
+from bot.flows.base import Flow, FlowName, StepResult, Turn, fit_one_sms, stay
+from bot.flows.menu import NOT_UNDERSTOOD, on_choose
+from bot.i18n import N_
+from bot.render import ListOf, Reply
+from bot.text import has_words, parse_option
+from storage import services
+from storage.broadcasts import LA_PAZ
+from storage.models import SERVICE_CATEGORIES, ServiceOffer, aware
+
+# Short enough for three offers, their phones and zonas in one SMS.
+MAX_TEXT = 30
+
+ASK_OFFER_CATEGORY = N_("¿Qué servicio ofrece? {categories}. 0: volver.")
+ASK_SEARCH_CATEGORY = N_("¿Qué servicio busca? {categories}. 0: volver.")
+ASK_TEXT = N_("Describa su servicio en hasta {max} letras, por ejemplo: Arreglo grifos y cañerías.")
+TEXT_TOO_LONG = N_("Es muy largo: use hasta {max} letras.")
+ASK_CONSENT = N_(
+    "Los vecinos que busquen {category} verán su texto y su número {phone}. "
+    "¿Acepta compartirlo? 1 Sí / 2 No"
+)
+PUBLISHED = N_(
+    "Listo: su oferta de {category} se muestra hasta el {date}. "
+    "Escriba OFREZCO para renovarla, pausarla o eliminarla."
+)
+NOT_PUBLISHED = N_("No publicamos nada ni compartimos su número.")
+NO_ZONE = N_("Primero elija su zona en 5 Perfil.")
+MANAGE = N_(
+    "Su oferta de {category}: {offer_text}. Se muestra hasta el {date}. "
+    "1 Renovar, 2 Pausar, 3 Eliminar, 4 Cambiar, 0 Volver"
+)
+MANAGE_PAUSED = N_(
+    "Su oferta de {category} está pausada: {offer_text}. "
+    "1 Renovar, 2 Reanudar, 3 Eliminar, 4 Cambiar, 0 Volver"
+)
+MANAGE_EXPIRED = N_(
+    "Su oferta de {category} venció el {date}: {offer_text}. "
+    "1 Renovar, 3 Eliminar, 4 Cambiar, 0 Volver"
+)
+MANAGE_HIDDEN = N_(
+    "Su oferta de {category} no se muestra: la reportaron {n} vecinos. "
+    "3 Eliminar, 4 Cambiar, 0 Volver"
+)
+RENEWED = N_("Renovada: su oferta se muestra hasta el {date}.")
+PAUSED = N_("Pausada: no se muestra a nadie. Escriba OFREZCO para reanudarla.")
+DELETED = N_("Eliminamos su oferta.")
+FOUND = N_("{category}: {offers}. Para reportar una: R y su número (R1).")
+OFFER_LINE = N_("{n} {offer_text} {phone} ({zone})")
+OFFER_LINE_SHORT = N_("{n} {offer_text} {phone}")
+NONE_FOUND = N_("Todavía no hay ofertas de {category} en su zona ni cerca.")
+REPORTED = N_("Gracias: revisaremos esa oferta.")
+ALREADY_REPORTED = N_("Ya nos había reportado esa oferta.")
+
+LABELS = {
+    "plumbing": N_("Plomería"),
+    "electrical": N_("Electricidad"),
+    "construction": N_("Construcción"),
+    "sewing": N_("Costura"),
+    "tutoring": N_("Clases"),
+    "childcare": N_("Cuidado de niños"),
+    "transport": N_("Transporte"),
+    "food": N_("Comida"),
+    "other": N_("Otro"),
+}
+OPTION = N_("{n} {label}")
+
+
+def _date(turn: Turn, moment: object) -> str:
+    return aware(moment).astimezone(LA_PAZ).strftime("%d/%m/%Y")  # type: ignore[arg-type]
+
+
+def _phone(phone: str | None) -> str:
+    """A Bolivian number as neighbours dial it (71234567); others as stored."""
+    return phone[4:] if phone and phone.startswith("+591") else phone or ""
+
+
+def _categories(prompt: str) -> Reply:
+    listed = ListOf(
+        Reply(OPTION, {"n": n, "label": Reply(LABELS[c])})
+        for n, c in enumerate(SERVICE_CATEGORIES, 1)
+    )
+    return Reply(prompt, {"categories": listed})
+
+
+def _again(turn: Turn, *prompt: Reply) -> StepResult:
+    """Re-prompt after a text we did not understand, saying so when it fits the same SMS."""
+    _, replies = fit_one_sms(
+        turn.lang, [[Reply(NOT_UNDERSTOOD), *prompt], list(prompt)], lambda replies: replies
+    )
+    return stay(turn, *replies)
+
+
+def _picked(turn: Turn) -> str | None:
+    option = parse_option(turn.text, len(SERVICE_CATEGORIES))
+    return SERVICE_CATEGORIES[option - 1] if option else None
+
+
+# --- OFREZCO ---------------------------------------------------------------------------------
+
+
+def _manage(turn: Turn, offer: ServiceOffer) -> StepResult:
+    label = Reply(LABELS[offer.category])
+    reports = services.report_count(turn.session, offer.id)
+    base = {"category": label, "offer_text": offer.text, "date": _date(turn, offer.expires_at)}
+    if reports >= services.REPORTS_TO_HIDE:
+        reply = Reply(MANAGE_HIDDEN, {"category": label, "n": reports})
+    elif offer.paused:
+        reply = Reply(MANAGE_PAUSED, base)
+    elif aware(offer.expires_at) <= turn.now:
+        reply = Reply(MANAGE_EXPIRED, base)
+    else:
+        reply = Reply(MANAGE, base)
+    return StepResult([reply], "manage", {"hidden": reports >= services.REPORTS_TO_HIDE})
+
+
+def begin_offer(turn: Turn) -> StepResult:
+    if turn.resident.zone_id is None:
+        return StepResult([Reply(NO_ZONE)], None, {}, goto=FlowName.MENU)
+    offer = services.offer_of(turn.session, turn.resident.id)
+    if offer is not None:
+        return _manage(turn, offer)
+    return StepResult([_categories(ASK_OFFER_CATEGORY)], "category", {})
+
+
+def on_manage(turn: Turn) -> StepResult:
+    offer = services.offer_of(turn.session, turn.resident.id)
+    if offer is None or is_back(turn.norm):
+        return StepResult([], None, {}, goto=FlowName.MENU)
+    hidden = bool(turn.slots.get("hidden"))
+    option = parse_option(turn.text, 4)
+    if option == 1 and not hidden:
+        services.renew_offer(offer, turn.now)
+        offer.paused = False
+        return StepResult([Reply(RENEWED, {"date": _date(turn, offer.expires_at)})])
+    if option == 2 and not hidden and aware(offer.expires_at) > turn.now:
+        offer.paused = not offer.paused
+        if offer.paused:
+            return StepResult([Reply(PAUSED)])
+        return StepResult([Reply(RENEWED, {"date": _date(turn, offer.expires_at)})])
+    if option == 3:
+        services.delete_offers(turn.session, [turn.resident.id])
+        return StepResult([Reply(DELETED)])
+    if option == 4:
+        return StepResult([_categories(ASK_OFFER_CATEGORY)], "category", {})
+    return _again(turn, *_manage(turn, offer).replies)
+
+
+def on_offer_category(turn: Turn) -> StepResult:
+    if is_back(turn.norm):
+        return StepResult([], None, {}, goto=FlowName.MENU)
+    category = _picked(turn)
+    if category is None:
+        return _again(turn, _categories(ASK_OFFER_CATEGORY))
+    return StepResult([Reply(ASK_TEXT, {"max": MAX_TEXT})], "text", {"category": category})
+
+
+def on_offer_text(turn: Turn) -> StepResult:
+    text = " ".join(turn.text.split())
+    if not has_words(text):
+        return stay(turn, Reply(ASK_TEXT, {"max": MAX_TEXT}))
+    if len(text) > MAX_TEXT:
+        return stay(turn, Reply(TEXT_TOO_LONG, {"max": MAX_TEXT}))
+    category = str(turn.slots.get("category") or "other")
+    ask = Reply(
+        ASK_CONSENT, {"category": Reply(LABELS[category]), "phone": _phone(turn.resident.phone)}
+    )
+    return StepResult([ask], "consent", {"category": category, "text": text})
+
+
+def on_offer_consent(turn: Turn) -> StepResult:
+    answer = yes_or_no(turn.norm)
+    category = str(turn.slots.get("category") or "other")
+    if answer is None:
+        ask = Reply(
+            ASK_CONSENT,
+            {"category": Reply(LABELS[category]), "phone": _phone(turn.resident.phone)},
+        )
+        return stay(turn, ask)
+    if not answer:
+        return StepResult([Reply(NOT_PUBLISHED)], None, {}, goto=FlowName.MENU)
+    offer = services.publish_offer(
+        turn.session, turn.resident, category, str(turn.slots.get("text") or ""), turn.now
+    )
+    reply = Reply(
+        PUBLISHED, {"category": Reply(LABELS[category]), "date": _date(turn, offer.expires_at)}
+    )
+    return StepResult([reply])
+
+
+# --- BUSCO -----------------------------------------------------------------------------------
+
+
+def begin_search(turn: Turn) -> StepResult:
+    if turn.resident.zone_id is None:
+        return StepResult([Reply(NO_ZONE)], None, {}, goto=FlowName.MENU)
+    return StepResult([_categories(ASK_SEARCH_CATEGORY)], "category", {})
+
+
+def on_search_category(turn: Turn) -> StepResult:
+    if is_back(turn.norm):
+        return StepResult([], None, {}, goto=FlowName.MENU)
+    category = _picked(turn)
+    if category is None:
+        return _again(turn, _categories(ASK_SEARCH_CATEGORY))
+    label = Reply(LABELS[category])
+    offers = services.find_offers(turn.session, turn.resident, category, turn.now)
+    if not offers:
+        return StepResult([Reply(NONE_FOUND, {"category": label})], None, {})
+
+    def found(fit: tuple[int, bool]) -> list[Reply]:
+        count, with_zone = fit
+        lines = ListOf(
+            Reply(
+                OFFER_LINE if with_zone else OFFER_LINE_SHORT,
+                {
+                    "n": n,
+                    "offer_text": offer.text,
+                    "phone": _phone(offer.resident.phone),
+                    "zone": offer.zone.name,
+                },
+            )
+            for n, offer in enumerate(offers[:count], 1)
+        )
+        return [Reply(FOUND, {"category": label, "offers": lines})]
+
+    fits = [(n, z) for n in range(len(offers), 0, -1) for z in (True, False)]
+    (count, _), replies = fit_one_sms(turn.lang, fits, found)
+    return StepResult(replies, "results", {"offers": [o.id for o in offers[:count]]})
+
+
+def on_results(turn: Turn) -> StepResult:
+    shown = [int(i) for i in turn.slots.get("offers") or []]
+    words = turn.norm.replace(" ", "")
+    if len(words) == 2 and words[0] == "r" and words[1].isdigit():
+        index = int(words[1])
+        if 1 <= index <= len(shown):
+            new = services.report_offer(turn.session, shown[index - 1], turn.resident.id, turn.now)
+            return StepResult([Reply(REPORTED if new else ALREADY_REPORTED)], "results", None)
+    # Anything else leaves the results: it is read as a menu choice.
+    return on_choose(turn)
+
+
+OFFER_FLOW = Flow(
+    name=FlowName.OFFER,
+    begin=begin_offer,
+    steps={
+        "manage": on_manage,
+        "category": on_offer_category,
+        "text": on_offer_text,
+        "consent": on_offer_consent,
+    },
+)
+SEARCH_FLOW = Flow(
+    name=FlowName.SEARCH,
+    begin=begin_search,
+    steps={"category": on_search_category, "results": on_results},
+)

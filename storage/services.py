@@ -1,0 +1,114 @@
+"""Neighbours' services: offers residents publish (OFREZCO) and find (BUSCO).
+
+Functions take the session and never commit.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from storage.db import insert_ignoring_conflicts
+from storage.enums import ResidentStatus
+from storage.models import OfferReport, Resident, ServiceOffer, Zone
+
+OFFER_DAYS = 90
+# Reports by different neighbours that hide an offer from searches.
+REPORTS_TO_HIDE = 3
+
+
+def offer_of(session: Session, resident_id: int) -> ServiceOffer | None:
+    return session.scalar(select(ServiceOffer).where(ServiceOffer.resident_id == resident_id))
+
+
+def publish_offer(
+    session: Session, resident: Resident, category: str, text: str, now: datetime
+) -> ServiceOffer:
+    """The resident's offer, new or replacing their previous one (whose reports go with it)."""
+    if resident.zone_id is None:
+        raise ValueError("a resident without a zona cannot offer a service")
+    previous = offer_of(session, resident.id)
+    if previous is not None:
+        session.delete(previous)
+        session.flush()
+    offer = ServiceOffer(
+        resident_id=resident.id,
+        zone_id=resident.zone_id,
+        category=category,
+        text=text,
+        consent_at=now,
+        created_at=now,
+        expires_at=now + timedelta(days=OFFER_DAYS),
+        paused=False,
+    )
+    session.add(offer)
+    session.flush()
+    return offer
+
+
+def renew_offer(offer: ServiceOffer, now: datetime) -> None:
+    offer.expires_at = now + timedelta(days=OFFER_DAYS)
+
+
+def delete_offers(session: Session, resident_ids: list[int]) -> None:
+    """Remove these residents' offers (and the reports on them)."""
+    session.execute(delete(ServiceOffer).where(ServiceOffer.resident_id.in_(resident_ids)))
+
+
+def find_offers(
+    session: Session, searcher: Resident, category: str, now: datetime, limit: int = 3
+) -> list[ServiceOffer]:
+    """Offers of a category shown to a neighbour: their zona's first, then the other zonas of
+    their macrodistrito, newest first; never their own, a paused, expired or hidden one, or
+    one whose author has left (opted out or erased)."""
+    zone = session.get(Zone, searcher.zone_id) if searcher.zone_id is not None else None
+    if zone is None:
+        return []
+    reports = (
+        select(func.count())
+        .select_from(OfferReport)
+        .where(OfferReport.offer_id == ServiceOffer.id)
+        .scalar_subquery()
+    )
+    same_zone = (ServiceOffer.zone_id == zone.id).desc()
+    query = (
+        select(ServiceOffer)
+        .join(Resident, Resident.id == ServiceOffer.resident_id)
+        .join(Zone, Zone.id == ServiceOffer.zone_id)
+        .where(
+            ServiceOffer.category == category,
+            ServiceOffer.resident_id != searcher.id,
+            ServiceOffer.paused.is_(False),
+            ServiceOffer.expires_at > now,
+            Zone.macrodistrict_id == zone.macrodistrict_id,
+            Resident.status == ResidentStatus.ACTIVE.value,
+            Resident.phone.is_not(None),
+            reports < REPORTS_TO_HIDE,
+        )
+        .order_by(same_zone, ServiceOffer.created_at.desc(), ServiceOffer.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def report_offer(session: Session, offer_id: int, resident_id: int, now: datetime) -> bool:
+    """Count a neighbour's report once; False if they had reported it already."""
+    # RETURNING tells a new row from a skipped one on both databases (PostgreSQL's rowcount
+    # is not to be trusted once SQLAlchemy fetches the new key itself).
+    stmt = (
+        insert_ignoring_conflicts(OfferReport)
+        .values(offer_id=offer_id, resident_id=resident_id, created_at=now)
+        .returning(OfferReport.id)
+    )
+    return session.execute(stmt).scalar() is not None
+
+
+def report_count(session: Session, offer_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count()).select_from(OfferReport).where(OfferReport.offer_id == offer_id)
+        )
+        or 0
+    )
