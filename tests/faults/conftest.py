@@ -120,9 +120,11 @@ class Stack:
         return proc
 
     def web(self, port: int, name: str = "web") -> subprocess.Popen[bytes]:
-        """gunicorn as the Procfile runs it (2 sync workers), on 127.0.0.1, once it serves."""
-        args = [str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}"]
-        proc = self.start(name, [*args, "bot.app:create_app()"])
+        """gunicorn as the Procfile runs it (2 processes of 8 threads), on 127.0.0.1, once it
+        serves."""
+        args = [str(BIN / "gunicorn"), "--workers", "2", "--worker-class", "gthread"]
+        args += ["--threads", "8", "--bind", f"127.0.0.1:{port}", "bot.app:create_app()"]
+        proc = self.start(name, args)
         self.wait_serving(port, name)
         return proc
 
@@ -188,6 +190,25 @@ class Stack:
         path = Path(f"/proc/{pid}/task/{pid}/children")
         return [int(p) for p in path.read_text().split()] if path.exists() else []
 
+    def holder(self, name: str, client_port: int, timeout: float = 5.0) -> int:
+        """The child of `name` (a gunicorn worker) holding the server end of the connection
+        from 127.0.0.1:client_port: its socket's inode in /proc/net/tcp, found among the
+        child's open files."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            inode = _server_inode(client_port)
+            for pid in self.children(name) if inode else []:
+                try:
+                    fds = [
+                        os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")
+                    ]
+                except OSError:
+                    continue
+                if f"socket:[{inode}]" in fds:
+                    return pid
+            time.sleep(0.05)
+        raise AssertionError(f"no process of {name} holds the connection from :{client_port}")
+
     def tail(self, name: str, chars: int = 4000) -> str:
         path = self.dir / f"{name}.log"
         return path.read_text(errors="replace")[-chars:] if path.exists() else ""
@@ -200,6 +221,16 @@ class Stack:
         for name, proc in self.procs.items():
             if proc.poll() is None:
                 self.kill(name)
+
+
+def _server_inode(client_port: int) -> str | None:
+    """The inode of the accepted socket whose peer is 127.0.0.1:client_port (0: not accepted)."""
+    peer = f"0100007F:{client_port:04X}"
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[2] == peer and fields[9] != "0":
+            return fields[9]
+    return None
 
 
 def serves(port: int) -> bool:
@@ -296,8 +327,8 @@ class Texter:
         return answer
 
     def stall(self, phone: str, body: str, sid: str | None = None) -> Stalled:
-        """A text whose request is half sent: the web worker that took it waits for the rest
-        (so a signal sent to that worker now cuts a request in flight)."""
+        """A text whose request is half sent: the web worker thread that took it waits for the
+        rest (so killing that worker now cuts a request in flight)."""
         return Stalled(self, phone, body, sid or new_sid())
 
     def until_answered(
@@ -333,6 +364,7 @@ class Stalled:
         self.rest = request[len(request) - len(data) // 2 :]
         self.sock = socket.create_connection(("127.0.0.1", texter.port), timeout=30)
         self.sock.sendall(request[: len(request) - len(self.rest)])
+        self.port = int(self.sock.getsockname()[1])
 
     def finish(self) -> Answer:
         """Send the rest and read the answer; then, if none came, post it again (same sid)."""

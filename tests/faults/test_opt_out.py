@@ -1,10 +1,10 @@
 """Residents who text BAJA while a broadcast is going out get nothing after their opt-out.
 
-`mibarrio worker` sends a broadcast at SEND_RATE=20 while gunicorn (2 sync workers) answers
-residents' texts. Every half second, one resident a few places further in the sending line
-(1 to 8 places: some already handed to a send thread that waits for its rate-limit slot, some
-not yet picked) texts BAJA. Once the web app has answered, the opt-out is committed: from then
-on the stand-in must see nothing for that resident. Residents who had opted out before the
+`mibarrio worker` sends a broadcast at SEND_RATE=20 while gunicorn, as the Procfile runs it,
+answers residents' texts. Every half second, one resident a few places further in the sending
+line (1 to 8 places: some already handed to a send thread that waits for its rate-limit slot,
+some not yet picked) texts BAJA. Once the web app has answered, the opt-out is committed: from
+then on the stand-in must see nothing for that resident. Residents who had opted out before the
 broadcast are in the same zona and must see nothing at all.
 """
 

@@ -1,7 +1,7 @@
 """PostgreSQL connections killed under load: no 5xx, no text lost or applied twice, no duplicate.
 
-gunicorn (2 sync workers) answers residents signing up while `mibarrio worker` sends a
-broadcast and single messages. Every half second, 16 times, every connection the web app and
+gunicorn, as the Procfile runs it, answers residents signing up while `mibarrio worker` sends
+a broadcast and single messages. Every half second, 16 times, every connection the web app and
 the worker hold to the database is terminated (pg_terminate_backend), as a failover, a
 restarted pgbouncer or an idle-connection reaper would. The web app retries a turn once on a
 new connection; the worker records again, and its sweeper picks up what a failed job left.

@@ -1,12 +1,12 @@
 """A replay: every text delivered three times, at once and out of order; each applied once.
 
-Twilio may deliver a webhook more than once (its own retries, a proxy's, a replay). Here 500
-new residents sign up over HTTP against gunicorn (2 sync workers, as the Procfile runs it),
+Twilio may deliver a webhook more than once (its own retries, a proxy's, a replay). Here 500 new
+residents sign up over HTTP against gunicorn as the Procfile runs it (2 processes of 8 threads),
 four texts each: 2,000 texts. Every text is posted three times: the copies go out together,
 shuffled among everybody else's, and for a third of the texts one copy is held back and sent
 with that resident's next text, so it arrives after the conversation moved on. Every copy must
-get the reply the first one got, every text must be stored once, and every sign-up must end
-as its four texts say.
+get the reply the first one got, every text must be stored once, and every sign-up must end as
+its four texts say.
 """
 
 from __future__ import annotations
@@ -49,9 +49,9 @@ def test_every_text_three_times_at_once_and_out_of_order_is_applied_once(
         database=database_of(db_url),
         title="Replay: every MessageSid three times",
         does=(
-            f"{RESIDENTS} new residents sign up over HTTP (4 texts each) against gunicorn with "
-            f"2 sync workers; each text is posted {COPIES} times from 16 client threads, the "
-            "copies shuffled among everyone else's, and for a third of the texts one copy "
+            f"{RESIDENTS} new residents sign up over HTTP (4 texts each) against gunicorn as "
+            f"the Procfile runs it; each text is posted {COPIES} times from 16 client threads, "
+            "the copies shuffled among everyone else's, and for a third of the texts one copy "
             "arrives with the resident's next text instead."
         ),
         scale=f"{texts:,} texts, {texts * COPIES:,} requests",
