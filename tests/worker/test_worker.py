@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.job import Job
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -40,7 +40,7 @@ from worker.outbox import pending, relay
 from worker.pool import ALIVE_KEY
 from worker.queues import EmbeddedRedis, queue
 from worker.ratelimit import account_limiter
-from worker.runner import Worker, drain
+from worker.runner import BurstWorker, Worker, drain
 from worker.sender import SendResult, classify
 from worker.sweeper import HARD_STALE, LOST_JOB_AFTER, sweep
 
@@ -95,7 +95,9 @@ def queue_to(
 
 
 def work(q: Queue) -> None:
-    SimpleWorker([q], connection=q.connection).work(burst=True, logging_level="WARNING")
+    """Run the queued jobs as `mibarrio worker --burst` does (RQ's own SimpleWorker waited up
+    to 60 s for its command channel's reader on the way out, about every other time)."""
+    BurstWorker([q], connection=q.connection).work(burst=True, logging_level="WARNING")
 
 
 def relay_and_work(ctx: WorkerContext, q: Queue) -> int:
