@@ -297,6 +297,17 @@ def scenarios(figures: list[Figures]) -> str:
     return "\n".join(out)
 
 
+def run_times(figures: list[Figures]) -> str:
+    """How long the scenarios took on each database, added up."""
+    totals: dict[str, float] = {}
+    for f in figures:
+        totals[f.database] = totals.get(f.database, 0.0) + f.seconds
+    return ", ".join(
+        f"{DATABASES.get(db, db)} {seconds / 60:.1f} min ({seconds:.0f} s)"
+        for db, seconds in totals.items()
+    )
+
+
 def misses(figures: list[Figures]) -> str:
     found = [
         f"- {f.title} ({DATABASES.get(f.database, f.database)}): " + "; ".join(f.misses())
@@ -325,7 +336,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     text = (
         table(figures)
-        + "\n\nScale, here and in the issue:\n\n"
+        + "\n\nThe scenarios' run time, added up per database: "
+        + run_times(figures)
+        + ".\n\nScale, here and in the issue:\n\n"
         + scales(figures)
         + "\n\nWhat each scenario does, and the faults counted in the run:\n\n"
         + scenarios(figures)
