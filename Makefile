@@ -4,8 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast install worker chat lint i18n-extract i18n-update i18n-compile i18n-check \
-	i18n-cost bench bench-broadcast clean
+.PHONY: run test test-fast faults install worker chat lint i18n-extract i18n-update i18n-compile \
+	i18n-check i18n-cost bench bench-broadcast clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,13 @@ test: install ## the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)
 
 test-fast: install ## the suite without the tests marked slow (processes, restarts, fuzzing)
 	$(BIN)/python -m pytest -m "not slow"
+
+FAULTS_RESULTS_DIR ?= instance/faults
+
+faults: install ## the fault suite alone (PostgreSQL too with TEST_DATABASE_URL), then its figures
+	rm -rf $(FAULTS_RESULTS_DIR)
+	FAULTS_RESULTS_DIR=$(FAULTS_RESULTS_DIR) $(BIN)/python -m pytest tests/faults; status=$$?; \
+	$(BIN)/python -m tests.faults.figures $(FAULTS_RESULTS_DIR); exit $$status
 
 chat: install ## talk to the bot in the terminal as +59171234567
 	$(BIN)/mibarrio chat --phone +59171234567

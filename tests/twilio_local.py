@@ -22,7 +22,9 @@ lists 127.0.0.1 (or set ``client.http_client.session.trust_env = False``).
 
 Fault scripting is per ``To`` (exact string; ``"*"`` matches every recipient and is consulted
 after the rules for the specific ``To``). Rules for one ``To`` apply in the order they were added;
-a rule with ``times=None`` never runs out, so it hides rules added after it.
+a rule with ``times=None`` never runs out (unless it was given ``for_seconds``), so it hides rules
+added after it. ``refuse(seconds)`` makes Twilio unreachable for a while: connections are refused,
+as when the network or Twilio's edge is down, and the same port listens again afterwards.
 """
 
 from __future__ import annotations
@@ -118,6 +120,7 @@ class _Rule:
     code: int | None = None
     message: str | None = None
     seconds: float = 0.0
+    until: float | None = None  # time.monotonic() after which the rule no longer applies
 
 
 class _Server(ThreadingHTTPServer):
@@ -277,6 +280,7 @@ class TwilioLocal:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: _Server | None = None
+        self._port = 0
         self._thread: threading.Thread | None = None
         self._conns: set[socket.socket] = set()
         self._requests: list[dict[str, Any]] = []
@@ -285,6 +289,8 @@ class TwilioLocal:
         self._rules: dict[str, list[_Rule]] = {}
         self._in_flight_now = 0
         self._max_in_flight = 0
+        self._reopen: threading.Timer | None = None
+        self.refusals: list[tuple[float, float]] = []  # (from, to) in time.monotonic()
         self.lookups = 0  # Message list requests (reconciliation)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -293,9 +299,24 @@ class TwilioLocal:
         if self._server is not None:
             return self
         self._stopping.clear()
-        server = _Server(("127.0.0.1", 0), _Handler)
+        self._serve(0)
+        return self
+
+    def _serve(self, port: int) -> None:
+        server: _Server | None = None
+        for _ in range(50):  # the same port again after refuse(): SO_REUSEADDR, so at once
+            try:
+                server = _Server(("127.0.0.1", port), _Handler)
+                break
+            except OSError:
+                if port == 0:
+                    raise
+                time.sleep(0.02)
+        if server is None:
+            raise RuntimeError(f"could not listen on 127.0.0.1:{port} again")
         server.tw = self
         self._server = server
+        self._port = int(server.server_address[1])
         self._thread = threading.Thread(
             target=server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -303,14 +324,21 @@ class TwilioLocal:
             daemon=True,
         )
         self._thread.start()
-        return self
 
     def stop(self) -> None:
         """Stop serving, wake sleeping handlers, close the listening and open sockets."""
+        self._stopping.set()
+        with self._lock:
+            reopen, self._reopen = self._reopen, None
+        if reopen is not None:
+            reopen.cancel()
+        self._halt()
+
+    def _halt(self) -> None:
+        """Stop listening and cut every open connection."""
         server, self._server = self._server, None
         if server is None:
             return
-        self._stopping.set()
         server.shutdown()
         with self._lock:
             conns = list(self._conns)
@@ -323,6 +351,40 @@ class TwilioLocal:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+
+    def refuse(self, seconds: float) -> None:
+        """Refuse connections for `seconds`, then listen on the same port again; returns at once.
+
+        Open connections are cut too (a request in flight then never gets its answer, as when
+        a network path fails), so a client's next request must connect, and is refused.
+        """
+        if self._server is None:
+            raise RuntimeError("TwilioLocal is not running")
+        port = self._port
+        started = time.monotonic()
+
+        def reopen() -> None:
+            if self._stopping.is_set():
+                return
+            self._serve(port)
+            with self._lock:
+                self._reopen = None
+                self.refusals.append((started, time.monotonic()))
+            if self._stopping.is_set():
+                self._halt()  # stop() came while the port opened again
+
+        timer = threading.Timer(seconds, reopen)
+        timer.daemon = True
+        with self._lock:
+            self._reopen = timer
+        self._halt()
+        timer.start()
+
+    @property
+    def refusing(self) -> bool:
+        """True while refuse() keeps the port closed."""
+        with self._lock:
+            return self._reopen is not None
 
     def __enter__(self) -> TwilioLocal:
         return self.start()
@@ -338,9 +400,9 @@ class TwilioLocal:
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT`` (for ``client.api.base_url`` / TWILIO_API_BASE_URL)."""
-        if self._server is None:
+        if self._server is None and not self.refusing:
             raise RuntimeError("TwilioLocal is not running")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://127.0.0.1:{self._port}"
 
     # -- inspection ------------------------------------------------------------------------
     @property
@@ -400,15 +462,20 @@ class TwilioLocal:
         code: int | None,
         times: int | None = None,
         message: str | None = None,
+        for_seconds: float | None = None,
     ) -> None:
-        """Answer creates to ``to`` with a Twilio error JSON, ``times`` times (None: always).
+        """Answer creates to ``to`` with a Twilio error JSON, ``times`` times (None: always),
+        for the next ``for_seconds`` only if given (a burst: ``fail("*", 429, 20429,
+        for_seconds=0.5)``).
 
         ``message`` defaults to Twilio's text for ``code``. ``code=None`` sends ``"code": null``
         (the library then sets ``TwilioRestException.code`` to None).
         """
         if not 400 <= status <= 599:
             raise ValueError(f"error status must be 4xx/5xx, not {status}")
-        self._add_rule(to, _Rule("fail", times, status=status, code=code, message=message))
+        until = time.monotonic() + for_seconds if for_seconds is not None else None
+        rule = _Rule("fail", times, status=status, code=code, message=message, until=until)
+        self._add_rule(to, rule)
 
     def drop(self, to: str, times: int | None = 1) -> None:
         """Accept (record, store) creates to ``to``, then close the connection without answering."""
@@ -425,9 +492,12 @@ class TwilioLocal:
             self._rules.setdefault(to, []).append(rule)
 
     def _take_rule(self, to: str) -> _Rule | None:
+        now = time.monotonic()
         with self._lock:
             for key in (to, "*"):
                 rules = self._rules.get(key)
+                while rules and rules[0].until is not None and rules[0].until < now:
+                    rules.pop(0)  # a burst that is over
                 if rules:
                     rule = rules[0]
                     if rule.times is not None:

@@ -231,3 +231,31 @@ def test_sms_segments() -> None:
     assert sms_segments("ñ" * 160) == 1 and sms_segments("ú" * 160) == 3  # ñ is GSM-7, ú is not
     assert sms_segments("á" * 70) == 1 and sms_segments("á" * 71) == 2
     assert sms_segments("{" * 80) == 1 and sms_segments("{" * 81) == 2
+
+
+def test_refuse_closes_the_port_for_a_while_then_listens_again(tw: TwilioLocal) -> None:
+    client = make_client(tw, timeout=2.0)
+    base = tw.base_url
+    send(client)  # leaves a keep-alive connection, which refuse() cuts
+    tw.refuse(0.5)
+    assert tw.refusing and tw.base_url == base
+    with pytest.raises(requests.exceptions.ConnectionError) as err:
+        send(client)
+    assert "refused" in str(err.value).lower()
+    time.sleep(0.8)
+    assert not tw.refusing
+    assert send(client).startswith("SM") and tw.base_url == base
+    (window,) = tw.refusals
+    assert window[1] - window[0] >= 0.5
+    assert tw.count == 2
+
+
+def test_a_burst_of_failures_ends_by_itself(tw: TwilioLocal) -> None:
+    client = make_client(tw)
+    tw.fail("*", 429, 20429, for_seconds=0.3)
+    with pytest.raises(TwilioRestException) as err:
+        send(client)
+    assert (err.value.status, err.value.code) == (429, 20429)
+    time.sleep(0.4)
+    assert send(client).startswith("SM")
+    assert [e["status"] for e in tw.errors] == [429] and tw.count == 1

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.job import Job
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -40,7 +40,7 @@ from worker.outbox import pending, relay
 from worker.pool import ALIVE_KEY
 from worker.queues import EmbeddedRedis, queue
 from worker.ratelimit import account_limiter
-from worker.runner import drain
+from worker.runner import BurstWorker, Worker, drain
 from worker.sender import SendResult, classify
 from worker.sweeper import HARD_STALE, LOST_JOB_AFTER, sweep
 
@@ -95,7 +95,9 @@ def queue_to(
 
 
 def work(q: Queue) -> None:
-    SimpleWorker([q], connection=q.connection).work(burst=True, logging_level="WARNING")
+    """Run the queued jobs as `mibarrio worker --burst` does (RQ's own SimpleWorker waited up
+    to 60 s for its command channel's reader on the way out, about every other time)."""
+    BurstWorker([q], connection=q.connection).work(burst=True, logging_level="WARNING")
 
 
 def relay_and_work(ctx: WorkerContext, q: Queue) -> int:
@@ -667,3 +669,20 @@ def test_consent_is_checked_after_the_rate_limit_wait(
         assert opted_out_at, "the opt-out never happened"
         assert {message(ctx.sessions, m).status for m in (first, second)} == {"canceled"}
     assert tw.sent_to(PHONE) == []
+
+
+def test_a_stop_does_not_wait_for_the_command_channel_reader(q: Queue) -> None:
+    """`mibarrio worker` ends soon after SIGTERM. RQ's worker stops by unsubscribing from its
+    command channel and waiting for the thread that reads it; that thread, once it has read
+    the UNSUBSCRIBE reply, waits for the next message. Here it is caught in that wait, as
+    about every other real stop caught it; with RQ's 60 s wait, a stop took a minute."""
+    worker = Worker([q], connection=q.connection)
+    worker.subscribe()
+    worker.pubsub.unsubscribe()
+    time.sleep(0.3)  # the reader has the reply and waits for what comes next
+    stopping = threading.Thread(target=worker.unsubscribe, daemon=True)
+    started = time.monotonic()
+    stopping.start()
+    stopping.join(timeout=10)
+    assert not stopping.is_alive(), "the worker waited for its command channel's reader"
+    assert time.monotonic() - started < 3
