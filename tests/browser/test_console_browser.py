@@ -236,6 +236,7 @@ def test_the_sms_count_follows_the_text_as_it_is_typed(
     tab = Staff(browser, web, "counter")
     tab.sign_in("alcaldia@lapaz.bo")
     tab.open("/admin/difusiones/nueva")
+    assert tab.page.title() == "Nueva difusión · Mi Barrio"  # the counter's script stays out of it
     assert tab.page.locator("#sms-es").inner_text() == "1"
     texts = {"es": "Corte de agua mañana en toda la zona. " * 5, "ay": "Uma jan utjkaniti. " * 20}
     tab.page.get_by_label("Texto en español").fill(texts["es"])
