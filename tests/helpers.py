@@ -7,10 +7,11 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -156,6 +157,29 @@ def play(chat: Chat, script: Script) -> list[str]:
     return replies
 
 
+def free_port() -> int:
+    """A port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serves(port: int) -> bool:
+    """The web app on 127.0.0.1:port answers /healthz with 200."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
+            return int(answer.status) == 200
+    except OSError:
+        return False
+
+
+def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out after {timeout:.0f}s waiting for {what}"
+        time.sleep(0.2)
+
+
 @contextmanager
 def served(command: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[None]:
     """A web server process (gunicorn) in its own process group, until it answers /healthz
@@ -171,14 +195,10 @@ def served(command: list[str], env: dict[str, str], port: int, log: Path) -> Ite
         )
         try:
             deadline = time.monotonic() + 60
-            while True:
+            while not serves(port):
                 assert proc.poll() is None, log.read_text()
                 assert time.monotonic() < deadline, "the server did not start"
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                        break
-                except OSError:
-                    time.sleep(0.2)
+                time.sleep(0.2)
             yield
         finally:
             if proc.poll() is None:

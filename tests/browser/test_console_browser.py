@@ -31,9 +31,8 @@ from tests.admin.conftest import PASSWORD, add_staff
 from tests.conftest import Chat
 from tests.factories import CODE, add_residents, onboard, phones
 from tests.factories import report as file_report
-from tests.helpers import broadcast_config, installed, served
+from tests.helpers import broadcast_config, free_port, installed, served
 from tests.twilio_local import TwilioLocal
-from tests.webhooks.test_slow_clients import free_port
 from worker.runner import drain
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("local_only")]

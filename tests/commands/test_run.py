@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,16 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import free_port
+
 BIN = Path(sys.executable).parent
 
 # Starts `mibarrio run`: honcho, gunicorn, a worker and an embedded redis-server.
 pytestmark = pytest.mark.slow
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def redis_servers_under(directory: Path) -> list[str]:

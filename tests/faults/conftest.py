@@ -37,7 +37,7 @@ from storage.outbox import queue_message
 from tests.commands.test_run import BIN
 from tests.factories import announce
 from tests.faults.figures import Answer, Figures, rows_in
-from tests.helpers import worker_env
+from tests.helpers import serves, worker_env
 from tests.twilio_local import TwilioLocal
 from worker.queues import EmbeddedRedis, die_with_parent
 
@@ -232,17 +232,6 @@ def _server_inode(client_port: int) -> str | None:
             return fields[9]
     return None
 
-
-def serves(port: int) -> bool:
-    try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        try:
-            conn.request("GET", "/healthz")
-            return conn.getresponse().status == 200
-        finally:
-            conn.close()
-    except OSError:
-        return False
 
 
 # stack_for(tw, **env): the scenario's processes, sending to that stand-in.
@@ -447,12 +436,6 @@ class SignupTraffic:
 
 # -- waiting and the last pass ------------------------------------------------------------------
 
-
-def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out after {timeout:.0f}s waiting for {what}"
-        time.sleep(0.2)
 
 
 def reconcile_last(stack: Stack, sessions: sessionmaker[Session], figures: Figures) -> None:

@@ -19,7 +19,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import Delivery, Resident
-from tests.commands.test_run import free_port
 from tests.factories import add_residents
 from tests.faults.conftest import (
     StackFor,
@@ -30,7 +29,6 @@ from tests.faults.conftest import (
     phone_list,
     publish,
     reconcile_last,
-    wait_for,
 )
 from tests.faults.figures import (
     STUCK,
@@ -40,6 +38,7 @@ from tests.faults.figures import (
     count_texts,
     rows_in,
 )
+from tests.helpers import free_port, wait_for
 from tests.twilio_local import TwilioLocal
 
 pytestmark = pytest.mark.slow

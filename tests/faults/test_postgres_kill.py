@@ -19,7 +19,6 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import make_engine
-from tests.commands.test_run import free_port
 from tests.factories import add_residents
 from tests.faults.conftest import (
     SignupTraffic,
@@ -34,7 +33,6 @@ from tests.faults.conftest import (
     queue_messages,
     reconcile_last,
     signups,
-    wait_for,
 )
 from tests.faults.figures import (
     STUCK,
@@ -44,6 +42,7 @@ from tests.faults.figures import (
     count_texts,
     rows_in,
 )
+from tests.helpers import free_port, wait_for
 from tests.twilio_local import TwilioLocal
 
 pytestmark = pytest.mark.slow

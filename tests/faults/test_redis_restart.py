@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.commands.test_run import free_port
 from tests.factories import add_residents
 from tests.faults.conftest import (
     SignupTraffic,
@@ -32,7 +31,6 @@ from tests.faults.conftest import (
     queue_messages,
     reconcile_last,
     signups,
-    wait_for,
 )
 from tests.faults.figures import (
     STUCK,
@@ -42,6 +40,7 @@ from tests.faults.figures import (
     count_texts,
     rows_in,
 )
+from tests.helpers import free_port, wait_for
 from tests.twilio_local import TwilioLocal
 from worker.queues import EmbeddedRedis
 

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.commands.test_run import free_port
 from tests.faults.conftest import (
     SIGNUP,
     StackFor,
@@ -30,6 +29,7 @@ from tests.faults.conftest import (
     signups,
 )
 from tests.faults.figures import Figures, count_texts
+from tests.helpers import free_port
 from tests.twilio_local import TwilioLocal
 
 pytestmark = pytest.mark.slow

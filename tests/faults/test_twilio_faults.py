@@ -27,9 +27,9 @@ from tests.faults.conftest import (
     publish,
     queue_messages,
     reconcile_last,
-    wait_for,
 )
 from tests.faults.figures import STUCK, Figures, count_leftovers, count_sends, rows_in
+from tests.helpers import wait_for
 from tests.twilio_local import TwilioLocal
 
 pytestmark = pytest.mark.slow

@@ -26,7 +26,7 @@ import pytest
 from bot.app import create_app
 from bot.config import Config
 from tests.conftest import AUTH_TOKEN, inbound_params, sign
-from tests.helpers import REPO, served
+from tests.helpers import REPO, free_port, served
 
 BIN = Path(sys.executable).parent
 # More than the two sync workers the Procfile ran, and more than the four; fewer than
@@ -34,11 +34,6 @@ BIN = Path(sys.executable).parent
 SLOW_CLIENTS = 6
 ANSWERED_WITHIN = 5.0  # seconds; a normal answer takes milliseconds
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def procfile_web_line() -> str:

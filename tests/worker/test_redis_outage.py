@@ -24,9 +24,9 @@ from twilio.request_validator import RequestValidator
 from storage.db import make_engine, make_sessionmaker, transaction
 from storage.models import OutboundMessage, Resident
 from storage.outbox import queue_message
-from tests.commands.test_run import BIN, free_port
+from tests.commands.test_run import BIN
 from tests.factories import add_residents
-from tests.helpers import worker_env
+from tests.helpers import free_port, serves, wait_for, worker_env
 from tests.twilio_local import TwilioLocal
 from worker.queues import EmbeddedRedis
 
@@ -78,12 +78,6 @@ def status(db: sessionmaker[Session], message_id: int) -> str:
         return row.status
 
 
-def wait_for(check, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-
 
 def test_web_serves_and_worker_resumes_across_a_redis_outage(
     db_url: str, db: sessionmaker[Session], tw: TwilioLocal, tmp_path: Path
@@ -103,7 +97,7 @@ def test_web_serves_and_worker_resumes_across_a_redis_outage(
         start_new_session=True,
     )
     try:
-        wait_for(lambda: _answers(port), 60, "the app to serve")
+        wait_for(lambda: serves(port), 60, "the app to serve")
         # Redis goes away while the worker is busy: Twilio answers this one after 2 s, so
         # RQ finishes the job (and writes its result) with Redis gone.
         with db() as session:
@@ -146,11 +140,3 @@ def test_web_serves_and_worker_resumes_across_a_redis_outage(
             os.killpg(run.pid, signal.SIGKILL)
             run.wait()
         server.stop()
-
-
-def _answers(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):  # noqa: S310
-            return True
-    except OSError:
-        return False
