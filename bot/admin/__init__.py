@@ -57,6 +57,9 @@ def register(app: Flask, config: Config, *, exempt: tuple[Blueprint, ...] = ()) 
         csrf.exempt(blueprint)
     auth.login_manager.init_app(app)
     app.add_template_filter(la_paz, "lapaz")
+    # Console texts go through _() / {% trans %} so they can live in a catalog.
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+    app.jinja_env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     app.register_blueprint(bp)
 
 
