@@ -23,10 +23,21 @@ from bot.evidence.measures import CITY, STEPS, UnknownPlace, local_midnight, mea
 from bot.evidence.scoped import OutOfScope, date_range, place_for
 from bot.scope import Scope, scope_of
 from storage import broadcasts as store
+from storage import polls as poll_store
 from storage import staff
 from storage.broadcasts import LA_PAZ
 from storage.enums import ResidentStatus
-from storage.models import Broadcast, Report, ReportSupporter, Resident, StaffUser, Zone, aware
+from storage.models import (
+    Broadcast,
+    Poll,
+    Report,
+    ReportSupporter,
+    Resident,
+    StaffUser,
+    Zone,
+    aware,
+    utcnow,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -238,6 +249,191 @@ def update_report(code: str) -> Any:
         abort(422, str(exc))
     zone = found.zone.name if found.zone else None
     return jsonify({**_report_json(found, 0, zone), "told": told})
+
+
+# -- polls --------------------------------------------------------------------------------------
+
+
+def _poll(poll_id: int) -> Poll:
+    found = _db().get(Poll, poll_id)
+    if found is None:
+        abort(404, f"no poll {poll_id}")
+    if not _scope().allows(actions.poll_target(found)):
+        abort(403, "this poll is outside your scope")
+    return found
+
+
+def _poll_json(poll: Poll, votes: int) -> dict[str, Any]:
+    return {
+        "id": poll.id,
+        "target": poll.target,
+        "question_es": poll.question_es,
+        "question_ay": poll.question_ay,
+        "options": [
+            {"position": o.position, "es": o.label_es, "ay": o.label_ay} for o in poll.options
+        ],
+        "open": poll.is_open(utcnow()),
+        "created_at": aware(poll.created_at).isoformat(),
+        "closes_at": aware(poll.closes_at).isoformat() if poll.closes_at else None,
+        "votes": votes,
+    }
+
+
+def _options(raw: Any) -> list[tuple[str, str]]:
+    """Options as "es|ay" strings, {"es": ..., "ay": ...} objects or [es, ay] pairs."""
+    if not isinstance(raw, list):
+        abort(400, 'options: a list, e.g. ["Sí|Jisa", "No|Janiwa"] or [{"es": "Sí", "ay": "Jisa"}]')
+    found = []
+    for n, option in enumerate(raw, 1):
+        if isinstance(option, str):
+            try:
+                found.append(actions.parse_option(option))
+            except actions.Refused as exc:
+                abort(400, f"options[{n}]: {exc}")
+            continue
+        if isinstance(option, dict):
+            es, ay = option.get("es"), option.get("ay")
+        elif isinstance(option, list) and len(option) == 2:
+            es, ay = option
+        else:
+            es = ay = None
+        if not isinstance(es, str) or not es.strip() or not isinstance(ay, str | None):
+            abort(400, f'options[{n}]: give the Spanish label, e.g. {{"es": "Sí", "ay": "Jisa"}}')
+        found.append((es.strip(), (ay or es).strip()))
+    return found
+
+
+def _text(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip():
+        abort(400, f"{key}: a non-empty text is needed")
+    return value
+
+
+@bp.get("/polls")
+@authenticated()
+def list_polls() -> Any:
+    """The latest polls addressed inside the token's scope (?limit=, at most 100)."""
+    limit = min(max(request.args.get("limit", type=int) or PAGE, 1), PAGE)
+    rows = poll_store.polls_within(_db(), _scope().zone_ids, limit=limit)
+    votes = poll_store.votes_per_poll(_db(), [p.id for p in rows])
+    return jsonify({"polls": [_poll_json(p, votes.get(p.id, 0)) for p in rows]})
+
+
+@bp.post("/polls")
+@authenticated(writes=True)
+def create_poll() -> Any:
+    data = _body()
+    try:
+        target = targets.resolve(_db(), str(data.get("target") or ""))
+    except ValueError as exc:
+        abort(400, f"target: {exc}")
+    if not _scope().allows(target):
+        abort(403, "this target is outside your scope")
+    question_es, question_ay = _text(data, "question_es"), _text(data, "question_ay")
+    options = _options(data.get("options"))
+    closes_at = None
+    if data.get("closes_at"):
+        try:
+            closes_at = datetime.fromisoformat(str(data["closes_at"]))
+        except ValueError:
+            abort(400, "closes_at: use ISO-8601, e.g. 2026-12-24T18:00 (La Paz time)")
+        closes_at = closes_at if closes_at.tzinfo else closes_at.replace(tzinfo=LA_PAZ)
+    try:
+        created = actions.create_poll(
+            _db(),
+            target=target,
+            question_es=question_es,
+            question_ay=question_ay,
+            options=options,
+            closes_at=closes_at,
+            user=_user(),
+            via="api",
+        )
+    except actions.Refused as exc:
+        _db().rollback()
+        abort(400, str(exc))
+    response = jsonify(
+        {**_poll_json(created, 0), "question_segments": actions.question_segments(created)}
+    )
+    response.status_code = 201
+    return response
+
+
+@bp.get("/polls/<int:poll_id>")
+@authenticated()
+def poll_results(poll_id: int) -> Any:
+    """The poll with its results: votes per option, turnout, and the same zona by zona (a
+    voter counts where they live now; "zone": null is everyone now outside the poll's zonas)."""
+    found = _poll(poll_id)
+    results = poll_store.results(_db(), found)
+    by_zone = poll_store.results_by_zone(_db(), found)
+    names = dict(_db().execute(select(Zone.id, Zone.name)).tuples().all())
+    positions = {o.id: o.position for o in found.options}
+    return jsonify(
+        {
+            **_poll_json(found, results.votes),
+            "counts": {str(o.position): n for o, n in results.counts},
+            "eligible": results.eligible,
+            "turnout": round(results.turnout, 4),
+            "by_zone": [
+                {
+                    "zone": names.get(z.zone_id) if z.zone_id is not None else None,
+                    "votes": z.votes,
+                    "eligible": z.eligible,
+                    "turnout": round(z.turnout, 4),
+                    "counts": {
+                        str(positions[option_id]): n
+                        for option_id, n in sorted(z.counts.items(), key=lambda c: positions[c[0]])
+                    },
+                }
+                for z in by_zone
+            ],
+            "invitations": list(
+                _db().scalars(
+                    select(Broadcast.id).where(Broadcast.poll_id == found.id).order_by(Broadcast.id)
+                )
+            ),
+        }
+    )
+
+
+@bp.post("/polls/<int:poll_id>/invite")
+@authenticated(writes=True)
+def invite_to_poll(poll_id: int) -> Any:
+    """Text the poll to its residents (once per poll); {"urgent": true} ignores quiet hours."""
+    found = _poll(poll_id)
+    data = request.get_json(silent=True) if request.data else {}
+    if not isinstance(data, dict):
+        abort(400, "send a JSON object (or nothing)")
+    try:
+        invitation = actions.invite_to_poll(
+            _db(),
+            _state().config,
+            found,
+            urgent=bool(data.get("urgent")),
+            user=_user(),
+            via="api",
+        )
+    except ValueError as exc:
+        _db().rollback()
+        abort(409, str(exc))
+    response = jsonify(store.broadcast_summary(_db(), invitation))
+    response.status_code = 201
+    return response
+
+
+@bp.post("/polls/<int:poll_id>/close")
+@authenticated(writes=True)
+def close_poll(poll_id: int) -> Any:
+    found = _poll(poll_id)
+    try:
+        canceled = actions.close_poll(_db(), found, user=_user(), via="api")
+    except actions.Refused as exc:
+        _db().rollback()
+        abort(409, str(exc))
+    votes = poll_store.votes_per_poll(_db(), [found.id]).get(found.id, 0)
+    return jsonify({**_poll_json(found, votes), "invitations_canceled": canceled})
 
 
 # -- stats --------------------------------------------------------------------------------------
