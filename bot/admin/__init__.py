@@ -18,6 +18,7 @@ from bot.admin import (
     reports,
     trail,
     translations,
+    vendor,
 )
 from bot.admin.common import bp
 from bot.config import Config
@@ -36,6 +37,7 @@ __all__ = [
     "reports",
     "trail",
     "translations",
+    "vendor",
     "register",
 ]
 

@@ -46,16 +46,27 @@ def load_user(user_id: str) -> SignedIn | None:
 
 @bp.before_app_request
 def idle_timeout() -> Any:
-    if not request.path.startswith("/admin") or not current_user.is_authenticated:
+    """Out after IDLE_SECONDS without a request of the user's own: a page refreshing itself
+    (htmx's HX-Request) is no activity. A live part asked for without a session reloads the
+    whole page, which then goes to the login form, instead of showing the form inside it."""
+    if not request.path.startswith("/admin"):
         return None
+    live = request.headers.get("HX-Request") == "true"
+    if not current_user.is_authenticated:
+        return _reload() if live else None
     now = time.time()
     if now - float(session.get("seen", now)) > IDLE_SECONDS:
         logout_user()
         session.clear()
         flash("Su sesión se cerró tras 30 minutos sin actividad.")
-        return redirect(url_for("admin.login"))
-    session["seen"] = now
+        return _reload() if live else redirect(url_for("admin.login"))
+    if not live:
+        session["seen"] = now
     return None
+
+
+def _reload() -> Any:
+    return "", 200, {"HX-Refresh": "true"}
 
 
 class LoginForm(FlaskForm):

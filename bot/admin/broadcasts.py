@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from bot import actions, channels, targets
 from bot.admin.common import bp, me, reading, scope, staff_page, state, writing
+from bot.admin.vendor import HTMX
 from bot.outbound import Content, estimate, render_broadcast
 from bot.scope import Scope, reachable_macrodistricts, reachable_zones
 from storage import broadcasts as store
@@ -46,6 +47,7 @@ STATUS_NAMES = {
     "done": "Terminado",
     "canceled": "Cancelado",
 }
+LIVE = ("scheduled", "preparing", "sending")  # the page keeps refreshing while one of these
 COUNT_NAMES = {
     "pending": "En cola",
     "sending": "Enviándose",
@@ -193,6 +195,17 @@ def _preview(db: Session, broadcast: Broadcast) -> dict[str, Any]:
 @bp.route("/difusiones/<int:broadcast_id>")
 @staff_page()
 def broadcast(broadcast_id: int) -> Any:
+    return _progress(broadcast_id, "admin/broadcast.html")
+
+
+@bp.route("/difusiones/<int:broadcast_id>/avance")
+@staff_page()
+def broadcast_progress(broadcast_id: int) -> Any:
+    """The live part of the broadcast page alone, which htmx fetches every few seconds."""
+    return _progress(broadcast_id, "admin/_broadcast_progress.html")
+
+
+def _progress(broadcast_id: int, template: str) -> Any:
     current = scope()
     with reading() as db:
         found = _broadcast(db, broadcast_id, current)
@@ -205,8 +218,10 @@ def broadcast(broadcast_id: int) -> Any:
             .group_by(Delivery.error_code)
         ).all()
         counts = summary["status_counts"]
-        total = sum(counts.values()) or found.recipients or 0
-        done = total - counts["pending"] - counts["sending"]
+        # Before the rows exist (scheduled, preparing) nothing is processed yet: 0%, not 100%.
+        rows = sum(counts.values())
+        total = max(rows, found.recipients or 0)
+        done = rows - counts["pending"] - counts["sending"]
         paused = store.QuietHours.parse(state().config.quiet_hours)
         quiet = (
             found.status in ("scheduled", "sending")
@@ -214,7 +229,7 @@ def broadcast(broadcast_id: int) -> Any:
             and paused.contains(utcnow())
         )
         return render_template(
-            "admin/broadcast.html",
+            template,
             b=found,
             summary=summary,
             counts=counts,
@@ -227,7 +242,9 @@ def broadcast(broadcast_id: int) -> Any:
             ],
             quiet=quiet,
             writes=current.writes,
-            refresh=found.status in ("scheduled", "sending"),
+            live=found.status in LIVE,
+            refresh=found.status in LIVE,
+            htmx=HTMX,
         )
 
 

@@ -187,13 +187,15 @@ def test_a_broadcast_composed_in_the_browser_reaches_residents_and_100_percent(
     tab.page.wait_for_url("**/admin/difusiones/*")
     tab.shot("broadcast-armed")
 
+    progress = tab.page.locator("#avance")
+    assert progress.inner_text().startswith("0%")
     with installed(broadcast_config(config, tw)) as ctx:
         drain(ctx, q)  # a worker sends it to the local Twilio stand-in
-    tab.page.reload()
-    assert tab.page.locator("#avance").inner_text().startswith("100%")
-    assert (
-        tab.page.get_by_role("heading", name=re.compile(r"^Difusión \d+: Terminado$")).count() == 1
-    )
+    # No reload: htmx fetches the live part every 3 s and the page follows the worker.
+    sync_api.expect(progress).to_have_text(re.compile(r"^100% procesado"), timeout=15_000)
+    heading = tab.page.get_by_role("heading", name=re.compile(r"^Difusión \d+: Terminado$"))
+    sync_api.expect(heading).to_have_count(1)
+    assert tab.page.locator("#progreso[hx-trigger]").count() == 0  # finished: no more asking
     tab.shot("broadcast-done")
     assert {r["To"] for r in tw.requests} == set(phones(sessions, ids))
     with sessions() as session:
