@@ -22,6 +22,7 @@ from bot.admin import (
 )
 from bot.admin.common import bp
 from bot.config import Config
+from bot.i18n import console
 from storage.broadcasts import LA_PAZ
 from storage.models import aware
 
@@ -59,9 +60,11 @@ def register(app: Flask, config: Config, *, exempt: tuple[Blueprint, ...] = ()) 
         csrf.exempt(blueprint)
     auth.login_manager.init_app(app)
     app.add_template_filter(la_paz, "lapaz")
-    # Console texts go through _() / {% trans %} so they can live in a catalog.
+    # Console texts go through _() / {% trans %}: their catalog is the "console" domain.
     app.jinja_env.add_extension("jinja2.ext.i18n")
-    app.jinja_env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=console.gettext, ngettext=console.ngettext, newstyle=True
+    )
     app.register_blueprint(bp)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from bot.i18n import console
 from bot.i18n.catalogs import check, compile_all, update, write_pot
 from bot.i18n.cost import cost_markdown
 from bot.i18n.review import ReviewFileError, export_review, import_review
@@ -14,7 +15,7 @@ from bot.i18n.review import ReviewFileError, export_review, import_review
 
 @click.group()
 def i18n() -> None:
-    """Spanish and Aymara catalogs."""
+    """Spanish and Aymara catalogs (residents), and the console's Spanish catalog (staff)."""
 
 
 @i18n.command("extract")
@@ -26,10 +27,13 @@ def i18n() -> None:
     help="Where to write the template (default bot/locales/messages.pot).",
 )
 def i18n_extract(output: Path | None) -> None:
-    """Write the message template (.pot) from the N_() calls in bot/ (mapping in babel.cfg)."""
+    """Write the message template (.pot) from the N_() calls in bot/ (mapping in babel.cfg),
+    and the console's (console.pot) from _() in bot/admin (babel-console.cfg)."""
 
     path, count = write_pot(output)
     click.echo(f"{count} messages -> {path}")
+    path, count = console.write_pot()
+    click.echo(f"{count} console texts -> {path}")
 
 
 @i18n.command("update")
@@ -43,6 +47,9 @@ def i18n_update() -> None:
             f"{lang}: {result.added[lang]} new, {result.fuzzy[lang]} to review "
             f"(the Spanish changed), {result.dropped[lang]} no longer used"
         )
+    console.write_pot()
+    done = console.update()
+    click.echo(f"console: {done.added} new, {done.dropped} no longer used")
     click.echo("next: translate/review (mibarrio i18n export-review), then mibarrio i18n check")
 
 
@@ -50,16 +57,17 @@ def i18n_update() -> None:
 def i18n_compile() -> None:
     """Compile the .po catalogs to .mo files."""
 
-    for path in compile_all():
+    for path in [*compile_all(), console.compile_mo()]:
         click.echo(f"compiled {path}")
 
 
 @i18n.command("check")
 def i18n_check() -> None:
     """Fail on missing or fuzzy translations, placeholder mismatches, a lost plural header,
-    and Aymara that does not follow the glossary (bot/i18n/glossary.py)."""
+    and Aymara that does not follow the glossary (bot/i18n/glossary.py); for the console's
+    Spanish-only catalog, texts it lacks."""
 
-    problems = check()
+    problems = check() + console.check()
     for problem in problems:
         click.echo(problem, err=True)
     if problems:

@@ -1,0 +1,142 @@
+"""The console's own catalog (domain "console", Spanish only): texts marked in the console's
+templates and Python are extracted, merged, compiled and served, apart from the residents'
+catalogs. A page someone adds later is picked up by `mibarrio i18n update` as it is.
+
+Everything that writes works on a copy (a small tree shaped like the repository)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from babel.messages.pofile import read_po
+from click.testing import CliRunner
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import i18n
+from bot.cli import main
+from bot.i18n import catalogs, console
+from storage.enums import StaffRole
+from tests.admin.conftest import Browser, add_staff
+from tests.helpers import REPO
+
+
+@pytest.fixture
+def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A repository with the console's mapping, a template, a view, and copied catalogs."""
+    root = tmp_path / "repo"
+    pages = root / "bot" / "admin" / "templates" / "admin"
+    pages.mkdir(parents=True)
+    shutil.copy(REPO / "babel-console.cfg", root)
+    (pages / "home.html").write_text(
+        '<h1>{{ _("Inicio") }}</h1><p>{{ _("Hola, %(name)s", name=user) }}</p>\n',
+        encoding="utf-8",
+    )
+    (root / "bot" / "admin" / "views.py").write_text(
+        'flash(_("Guardado."))\nLABEL = _l("Destino")\nN_("Texto de un vecino")\n',
+        encoding="utf-8",
+    )
+    locales = root / "bot" / "locales"
+    shutil.copytree(i18n.LOCALES_DIR, locales, ignore=shutil.ignore_patterns("*.mo", "*.pot"))
+    (locales / "es" / "LC_MESSAGES" / "console.po").unlink()
+    monkeypatch.setattr(console, "REPO", root)
+    monkeypatch.setattr(console, "MAPPING", root / "babel-console.cfg")
+    monkeypatch.setattr(catalogs, "LOCALES_DIR", locales)
+    console.forget()
+    yield root
+    console.forget()
+
+
+def entries(root: Path) -> dict[str, str]:
+    path = root / "bot" / "locales" / "es" / "LC_MESSAGES" / "console.po"
+    with path.open("rb") as fh:
+        return {str(m.id): str(m.string) for m in read_po(fh) if m.id}
+
+
+def test_texts_are_extracted_from_templates_and_views_only(tree: Path) -> None:
+    found = {str(e.msgid): e.locations[0][0] for e in console.extract()}
+    assert found == {
+        "Inicio": "bot/admin/templates/admin/home.html",
+        "Hola, %(name)s": "bot/admin/templates/admin/home.html",
+        "Guardado.": "bot/admin/views.py",
+        "Destino": "bot/admin/views.py",
+    }  # N_(): a resident's text, for the residents' catalogs, not this one
+
+
+def test_a_page_added_later_is_picked_up_and_rewording_survives(tree: Path) -> None:
+    assert len(console.check()) == 4  # no catalog yet: all missing
+    assert console.update() == console.Updated(added=4, dropped=0)
+    assert console.check() == []
+    assert entries(tree)["Inicio"] == "Inicio"  # Spanish is the source: msgstr = msgid
+
+    po = console.load()
+    po["Inicio"].string = "Portada"
+    console._write(console.po_path(), po)
+    # Someone's new page, marked the same way: no code change needed to pick it up.
+    (tree / "bot" / "admin" / "templates" / "admin" / "ofertas.html").write_text(
+        '<h1>{{ _("Ofertas de la zona") }}</h1>{% trans %}Mapeo del barrio{% endtrans %}\n',
+        encoding="utf-8",
+    )
+    (tree / "bot" / "admin" / "views.py").write_text('flash(_("Guardado."))\n', encoding="utf-8")
+    missing = console.check()
+    assert len(missing) == 2 and "Ofertas de la zona" in missing[0]
+    assert console.update() == console.Updated(added=2, dropped=1)
+    assert entries(tree) == {
+        "Inicio": "Portada",  # the rewording stays
+        "Hola, %(name)s": "Hola, %(name)s",
+        "Guardado.": "Guardado.",
+        "Ofertas de la zona": "Ofertas de la zona",
+        "Mapeo del barrio": "Mapeo del barrio",
+    }  # "Destino" went with the code that used it
+    assert console.compile_mo().exists()
+    console.forget()
+    assert console.gettext("Inicio") == "Portada"
+    assert console.gettext("No está en el catálogo") == "No está en el catálogo"
+
+
+def test_the_commands_cover_both_domains_and_leave_messages_alone(tree: Path) -> None:
+    residents = (tree / "bot" / "locales" / "es" / "LC_MESSAGES" / "messages.po").read_text(
+        encoding="utf-8"
+    )
+    run = CliRunner()
+    checked = run.invoke(main, ["i18n", "check"])
+    assert checked.exit_code == 1 and "console: 'Inicio'" in checked.output
+    updated = run.invoke(main, ["i18n", "update"], catch_exceptions=False)
+    assert "console: 4 new, 0 no longer used" in updated.output
+    assert "console.mo" in run.invoke(main, ["i18n", "compile"]).output
+    assert run.invoke(main, ["i18n", "check"]).exit_code == 0
+    extracted = run.invoke(main, ["i18n", "extract"]).output
+    assert "4 console texts" in extracted
+    assert (tree / "bot" / "locales" / "console.pot").exists()
+    assert "Inicio" not in (tree / "bot" / "locales" / "messages.pot").read_text(encoding="utf-8")
+    after = (tree / "bot" / "locales" / "es" / "LC_MESSAGES" / "messages.po").read_text(
+        encoding="utf-8"
+    )
+    assert after == residents
+
+
+def test_the_console_shows_its_catalogs_text(
+    app: Any, sessions: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    locales = tmp_path / "locales"
+    shutil.copytree(i18n.LOCALES_DIR, locales, ignore=shutil.ignore_patterns("*.mo", "*.pot"))
+    monkeypatch.setattr(catalogs, "LOCALES_DIR", locales)
+    po = console.load()
+    po["Participación por zona"].string = "Vecinos inscritos por zona"
+    console._write(console.po_path(), po)
+    console.forget()
+    try:
+        add_staff(sessions, "alcaldia@lapaz.bo", StaffRole.MUNICIPALITY)
+        browser = Browser(app.test_client())
+        browser.login("alcaldia@lapaz.bo")
+        page = browser.get("/admin/").get_data(as_text=True)
+    finally:
+        console.forget()
+    assert "Vecinos inscritos por zona" in page
+    assert "Participación por zona" not in page
+
+
+def test_the_real_catalog_has_every_console_text() -> None:
+    assert console.check() == []
