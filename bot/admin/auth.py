@@ -13,6 +13,9 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from bot.admin.common import bp, reading, writing
+from bot.i18n.console import gettext as _
+from bot.i18n.console import gettext_noop
+from bot.i18n.console import lazy_gettext as _l
 from bot.passwords import check_password
 from bot.scope import Scope, scope_of
 from storage import audit, staff
@@ -22,7 +25,8 @@ IDLE_SECONDS = 30 * 60  # signed out after half an hour without a request
 
 login_manager = LoginManager()
 login_manager.login_view = "admin.login"
-login_manager.login_message = "Inicie sesión para continuar."
+login_manager.login_message = gettext_noop("Inicie sesión para continuar.")
+login_manager.localize_callback = _
 
 
 class SignedIn(UserMixin):
@@ -58,7 +62,7 @@ def idle_timeout() -> Any:
     if now - float(session.get("seen", now)) > IDLE_SECONDS:
         logout_user()
         session.clear()
-        flash("Su sesión se cerró tras 30 minutos sin actividad.")
+        flash(_("Su sesión se cerró tras 30 minutos sin actividad."))
         return _reload() if live else redirect(url_for("admin.login"))
     if not live:
         session["seen"] = now
@@ -70,8 +74,8 @@ def _reload() -> Any:
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Correo electrónico", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Contraseña", validators=[DataRequired(), Length(max=1024)])
+    email = EmailField(_l("Correo electrónico"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Contraseña"), validators=[DataRequired(), Length(max=1024)])
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -86,9 +90,12 @@ def login() -> Any:
             if user is not None and (user.disabled_at is not None or staff.locked(user)):
                 ok = False
                 error = (
-                    "Cuenta bloqueada temporalmente por intentos fallidos. Intente en 15 minutos."
+                    _(
+                        "Cuenta bloqueada temporalmente por intentos fallidos. "
+                        "Intente en 15 minutos."
+                    )
                     if staff.locked(user)
-                    else "Correo o contraseña incorrectos."
+                    else _("Correo o contraseña incorrectos.")
                 )
             elif user is not None:
                 staff.record_login(db, user, ok)
@@ -99,7 +106,7 @@ def login() -> Any:
             login_user(signed)
             session["seen"] = time.time()
             return redirect(_safe_next(request.args.get("next")))
-        error = error or "Correo o contraseña incorrectos."
+        error = error or _("Correo o contraseña incorrectos.")
     return render_template("admin/login.html", form=form, error=error), 401 if error else 200
 
 

@@ -20,6 +20,8 @@ from wtforms.validators import DataRequired, Length, Optional
 from bot import actions, channels, targets
 from bot.admin.common import bp, me, reading, scope, staff_page, state, writing
 from bot.admin.vendor import HTMX
+from bot.i18n.console import gettext as _
+from bot.i18n.console import lazy_gettext as _l
 from bot.outbound import Content, estimate, render_broadcast
 from bot.scope import Scope, reachable_macrodistricts, reachable_zones
 from storage import broadcasts as store
@@ -27,62 +29,67 @@ from storage.models import Broadcast, Delivery, utcnow
 
 # Plain Spanish for Twilio's error codes staff meet most (twilio.com/docs/api/errors).
 FAILURE_REASONS = {
-    21211: "Número inválido",
-    21408: "El país del número no está habilitado en la cuenta",
-    21610: "La persona pidió no recibir más mensajes (STOP)",
-    21614: "El número no es un celular",
-    21635: "Número no admitido para mensajes",
-    30003: "Teléfono apagado o sin señal",
-    30004: "El destinatario bloqueó los mensajes",
-    30005: "Número desconocido o dado de baja por el operador",
-    30006: "Línea fija o el operador no entrega SMS",
-    30007: "El operador filtró el mensaje",
-    30008: "Error desconocido del operador",
-    63016: "Fuera de la ventana de 24 horas de WhatsApp",
+    21211: _l("Número inválido"),
+    21408: _l("El país del número no está habilitado en la cuenta"),
+    21610: _l("La persona pidió no recibir más mensajes (STOP)"),
+    21614: _l("El número no es un celular"),
+    21635: _l("Número no admitido para mensajes"),
+    30003: _l("Teléfono apagado o sin señal"),
+    30004: _l("El destinatario bloqueó los mensajes"),
+    30005: _l("Número desconocido o dado de baja por el operador"),
+    30006: _l("Línea fija o el operador no entrega SMS"),
+    30007: _l("El operador filtró el mensaje"),
+    30008: _l("Error desconocido del operador"),
+    63016: _l("Fuera de la ventana de 24 horas de WhatsApp"),
 }
 STATUS_NAMES = {
-    "scheduled": "Programado",
-    "preparing": "Preparando",
-    "sending": "Enviando",
-    "done": "Terminado",
-    "canceled": "Cancelado",
+    "scheduled": _l("Programado"),
+    "preparing": _l("Preparando"),
+    "sending": _l("Enviando"),
+    "done": _l("Terminado"),
+    "canceled": _l("Cancelado"),
 }
 LIVE = ("scheduled", "preparing", "sending")  # the page keeps refreshing while one of these
 COUNT_NAMES = {
-    "pending": "En cola",
-    "sending": "Enviándose",
-    "sent": "Enviados",
-    "delivered": "Entregados",
-    "read": "Leídos",
-    "failed": "Fallidos",
-    "unknown": "Sin confirmar (se consulta a Twilio)",
-    "opted_out": "Dados de baja",
-    "canceled": "Cancelados",
+    "pending": _l("En cola"),
+    "sending": _l("Enviándose"),
+    "sent": _l("Enviados"),
+    "delivered": _l("Entregados"),
+    "read": _l("Leídos"),
+    "failed": _l("Fallidos"),
+    "unknown": _l("Sin confirmar (se consulta a Twilio)"),
+    "opted_out": _l("Dados de baja"),
+    "canceled": _l("Cancelados"),
 }
 
 
 class ComposeForm(FlaskForm):
-    target = SelectMultipleField("Destino", validators=[DataRequired()], choices=[])
-    text_es = TextAreaField("Texto en español", validators=[DataRequired(), Length(max=1000)])
-    text_ay = TextAreaField("Texto en aymara", validators=[Length(max=1000)])
-    kind = SelectField("Tema", choices=[("announcement", "Anuncio"), ("news", "Noticias")])
+    target = SelectMultipleField(_l("Destino"), validators=[DataRequired()], choices=[])
+    text_es = TextAreaField(_l("Texto en español"), validators=[DataRequired(), Length(max=1000)])
+    text_ay = TextAreaField(_l("Texto en aymara"), validators=[Length(max=1000)])
+    kind = SelectField(
+        _l("Tema"), choices=[("announcement", _l("Anuncio")), ("news", _l("Noticias"))]
+    )
     send_at = DateTimeLocalField(
-        "Programar (hora de La Paz; vacío = ahora)",
+        _l("Programar (hora de La Paz; vacío = ahora)"),
         format="%Y-%m-%dT%H:%M",
         validators=[Optional()],
     )
-    urgent = BooleanField("Urgente: enviar aunque sea horario de silencio")
+    urgent = BooleanField(_l("Urgente: enviar aunque sea horario de silencio"))
 
 
 def target_choices(db: Session, current: Scope) -> list[tuple[str, str]]:
     choices: list[tuple[str, str]] = []
     if current.citywide:
-        choices.append(("all", "Toda la ciudad"))
+        choices.append(("all", _("Toda la ciudad")))
     choices += [
-        (f"macro:{m.name}", f"Macrodistrito {m.name}")
+        (f"macro:{m.name}", _("Macrodistrito {name}").format(name=m.name))
         for m in reachable_macrodistricts(db, current)
     ]
-    choices += [(f"zona:{z.name}", f"Zona {z.name}") for z in reachable_zones(db, current)]
+    choices += [
+        (f"zona:{z.name}", _("Zona {name}").format(name=z.name))
+        for z in reachable_zones(db, current)
+    ]
     return choices
 
 
@@ -116,7 +123,7 @@ def broadcast_new() -> Any:
         if form.send_at.data:
             send_at = form.send_at.data.replace(tzinfo=store.LA_PAZ)
             if send_at <= utcnow():
-                form.send_at.errors = ["Esa hora ya pasó."]
+                form.send_at.errors = [_("Esa hora ya pasó.")]
                 return _compose(form, preview)
         with writing() as db:
             try:
@@ -142,14 +149,21 @@ def broadcast_new() -> Any:
                 broadcast_id = created.id
             except store.MissingLanguageError as exc:
                 db.rollback()
-                missing = f"{exc.residents} vecino(s) de este destino leen aymara"
-                form.text_ay.errors = [f"{missing}: falta el texto en aymara."]
+                form.text_ay.errors = [
+                    _(
+                        "{n} vecino(s) de este destino leen aymara: falta el texto en aymara."
+                    ).format(n=exc.residents)
+                ]
                 return _compose(form, preview)
             except ValueError as exc:
                 db.rollback()
-                flash(f"No se envió nada: {exc}", "error")
+                flash(_("No se envió nada: {reason}").format(reason=exc), "error")
                 return _compose(form, preview)
-        flash(f"Difusión {broadcast_id} creada: {preview['summary']}.")
+        flash(
+            _("Difusión {id} creada: {summary}.").format(
+                id=broadcast_id, summary=preview["summary"]
+            )
+        )
         return redirect(url_for("admin.broadcast", broadcast_id=broadcast_id))
     return _compose(form, preview)
 
@@ -188,7 +202,7 @@ def _preview(db: Session, broadcast: Broadcast) -> dict[str, Any]:
         for lang in ("es", "ay")
         if cost.recipients_by_language.get(lang) or lang == "es"
     }
-    summary = f"{cost.recipients} vecino(s), {cost.sms} SMS en total"
+    summary = _("{n} vecino(s), {sms} SMS en total").format(n=cost.recipients, sms=cost.sms)
     return {"cost": cost, "samples": samples, "summary": summary}
 
 
@@ -237,7 +251,12 @@ def _progress(broadcast_id: int, template: str) -> Any:
             statuses=STATUS_NAMES,
             percent=round(100 * done / total) if total else (100 if found.status == "done" else 0),
             failures=[
-                (FAILURE_REASONS.get(code or 0, f"Error {code}" if code else "Sin código"), n)
+                (
+                    FAILURE_REASONS.get(
+                        code or 0, _("Error {code}").format(code=code) if code else _("Sin código")
+                    ),
+                    n,
+                )
                 for code, n in failures
             ],
             quiet=quiet,
@@ -257,9 +276,11 @@ def broadcast_cancel(broadcast_id: int) -> Any:
             canceled = actions.cancel_broadcast(db, found, user=me(db), via="web")
         except ValueError:
             db.rollback()
-            flash("Esta difusión ya terminó: no hay nada que cancelar.", "error")
+            flash(_("Esta difusión ya terminó: no hay nada que cancelar."), "error")
             return redirect(url_for("admin.broadcast", broadcast_id=broadcast_id))
-    flash(f"Difusión {broadcast_id} cancelada: {canceled} mensaje(s) no saldrán.")
+    flash(
+        _("Difusión {id} cancelada: {n} mensaje(s) no saldrán.").format(id=broadcast_id, n=canceled)
+    )
     return redirect(url_for("admin.broadcast", broadcast_id=broadcast_id))
 
 
@@ -272,12 +293,12 @@ def broadcast_resend(broadcast_id: int) -> Any:
             resent = actions.resend_failed(db, found, user=me(db), via="web")
         except actions.Refused:
             db.rollback()
-            flash("Esta difusión fue cancelada: no se reenvía.", "error")
+            flash(_("Esta difusión fue cancelada: no se reenvía."), "error")
             return redirect(url_for("admin.broadcast", broadcast_id=broadcast_id))
     if resent:
-        flash(f"Se reenvían {resent} mensaje(s) que fallaron por causas pasajeras.")
+        flash(_("Se reenvían {n} mensaje(s) que fallaron por causas pasajeras.").format(n=resent))
     else:
-        flash("No hay mensajes fallidos que valga la pena reenviar.")
+        flash(_("No hay mensajes fallidos que valga la pena reenviar."))
     return redirect(url_for("admin.broadcast", broadcast_id=broadcast_id))
 
 

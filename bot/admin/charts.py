@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from bot.i18n.console import gettext as _
+
 WIDTH = 640
 ROW = 30  # the height of one bar's row
 BAR = 20
@@ -34,7 +36,7 @@ def bar_chart(chart_id: str, title: str, bars: Sequence[Bar], scale: float | Non
     top = scale if scale is not None else max((b.value for b in bars), default=0)
     room = WIDTH - LABEL - VALUE
     height = max(len(bars), 1) * ROW + 6
-    described = "; ".join(f"{b.label}: {b.text}" for b in bars) or "Sin datos."
+    described = "; ".join(f"{b.label}: {b.text}" for b in bars) or _("Sin datos.")
     parts = [
         f'<svg id="{escape(chart_id)}" class="chart" role="img" '
         f'aria-labelledby="{escape(chart_id)}-t {escape(chart_id)}-d" '

@@ -18,6 +18,7 @@ from bot.evidence.compare import before_after, terciles
 from bot.evidence.measures import CITY, UnknownPlace, local_midnight, measures, series
 from bot.evidence.scoped import OutOfScope, date_range, place_for
 from bot.evidence.summary import ROWS, fmt
+from bot.i18n.console import gettext as _
 from bot.scope import reachable_macrodistricts, reachable_zones
 
 
@@ -47,7 +48,7 @@ def evidence() -> Any:
                 (where.name, [w["residents"]["participation_rate"] for w in weeks]),
                 ("La Paz", [w["residents"]["participation_rate"] for w in city_weeks]),
             ],
-            title=f"Participación semanal: {where.name} y La Paz",
+            title=_("Participación semanal: {place} y La Paz").format(place=where.name),
         )
         compared = None
         if args.get("fecha"):

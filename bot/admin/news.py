@@ -12,13 +12,15 @@ from wtforms.validators import DataRequired, Length
 from bot import actions, targets
 from bot.admin.broadcasts import target_choices
 from bot.admin.common import bp, me, reading, scope, staff_page, writing
+from bot.i18n.console import gettext as _
+from bot.i18n.console import lazy_gettext as _l
 from storage import news as store
 
 
 class NewsForm(FlaskForm):
-    target = SelectMultipleField("Destino", validators=[DataRequired()], choices=[])
-    text_es = TextAreaField("Texto en español", validators=[DataRequired(), Length(max=400)])
-    text_ay = TextAreaField("Texto en aymara", validators=[DataRequired(), Length(max=400)])
+    target = SelectMultipleField(_l("Destino"), validators=[DataRequired()], choices=[])
+    text_es = TextAreaField(_l("Texto en español"), validators=[DataRequired(), Length(max=400)])
+    text_ay = TextAreaField(_l("Texto en aymara"), validators=[DataRequired(), Length(max=400)])
 
 
 @bp.route("/noticias", methods=["GET", "POST"])
@@ -55,10 +57,14 @@ def news() -> Any:
                     return _page(form, current.writes)
                 except actions.Refused as exc:
                     db.rollback()
-                    flash(f"No se publicó: {exc.es}", "error")
+                    flash(_("No se publicó: {reason}").format(reason=exc.es), "error")
                     return _page(form, current.writes)
                 item_id, spec = item.id, item.target
-            flash(f"Noticia {item_id} publicada para {spec}: los vecinos la leen con 3 en el menú.")
+            flash(
+                _(
+                    "Noticia {id} publicada para {target}: los vecinos la leen con 3 en el menú."
+                ).format(id=item_id, target=spec)
+            )
             return redirect(url_for("admin.news"))
     return _page(form, current.writes)
 

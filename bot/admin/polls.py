@@ -17,29 +17,39 @@ from bot.admin.broadcasts import _preview as broadcast_preview
 from bot.admin.broadcasts import target_choices
 from bot.admin.charts import Bar, bar_chart
 from bot.admin.common import bp, me, reading, scope, staff_page, state, writing
+from bot.i18n.console import gettext as _
+from bot.i18n.console import lazy_gettext as _l
 from bot.scope import Scope, reachable_zones
 from storage import broadcasts as broadcast_store
 from storage import polls as store
 from storage.models import Broadcast, Poll, utcnow
 
-ELSEWHERE = "Otra zona o sin zona"  # voters who moved out of the poll's zonas since
-OPTIONS_HELP = "Una opción por línea, «español|aymara» (sin «|», el español sirve para los dos)."
+ELSEWHERE = _l("Otra zona o sin zona")  # voters who moved out of the poll's zonas since
+OPTIONS_HELP = _l(
+    "Una opción por línea, «español|aymara» (sin «|», el español sirve para los dos)."
+)
 
 
 class PollForm(FlaskForm):
-    target = SelectMultipleField("Destino", validators=[DataRequired()], choices=[])
-    question_es = TextAreaField("Pregunta en español", validators=[DataRequired(), Length(max=300)])
-    question_ay = TextAreaField("Pregunta en aymara", validators=[DataRequired(), Length(max=300)])
-    options = TextAreaField("Opciones (de 2 a 9)", validators=[DataRequired(), Length(max=2000)])
+    target = SelectMultipleField(_l("Destino"), validators=[DataRequired()], choices=[])
+    question_es = TextAreaField(
+        _l("Pregunta en español"), validators=[DataRequired(), Length(max=300)]
+    )
+    question_ay = TextAreaField(
+        _l("Pregunta en aymara"), validators=[DataRequired(), Length(max=300)]
+    )
+    options = TextAreaField(
+        _l("Opciones (de 2 a 9)"), validators=[DataRequired(), Length(max=2000)]
+    )
     closes_at = DateTimeLocalField(
-        "Cierra (hora de La Paz; vacío = abierta hasta cerrarla)",
+        _l("Cierra (hora de La Paz; vacío = abierta hasta cerrarla)"),
         format="%Y-%m-%dT%H:%M",
         validators=[Optional()],
     )
 
 
 class InviteForm(FlaskForm):
-    urgent = BooleanField("Urgente: enviar aunque sea horario de silencio")
+    urgent = BooleanField(_l("Urgente: enviar aunque sea horario de silencio"))
 
 
 @bp.route("/encuestas")
@@ -94,14 +104,18 @@ def poll_new() -> Any:
             )
         except actions.Refused as exc:
             db.rollback()
-            flash(f"No se creó la encuesta: {exc.es}", "error")
+            flash(_("No se creó la encuesta: {reason}").format(reason=exc.es), "error")
             return render_template("admin/poll_new.html", form=form, help=OPTIONS_HELP)
         poll_id = created.id
         costly = {lang: n for lang, n in actions.question_segments(created).items() if n > 1}
-    flash(f"Encuesta {poll_id} creada. Todavía nadie fue invitado a votar.")
+    flash(_("Encuesta {id} creada. Todavía nadie fue invitado a votar.").format(id=poll_id))
     for lang, n in costly.items():
-        name = "español" if lang == "es" else "aymara"
-        flash(f"Atención: la pregunta en {name} ocupa {n} SMS por vecino.", "error")
+        warning = (
+            _("Atención: la pregunta en español ocupa {n} SMS por vecino.")
+            if lang == "es"
+            else _("Atención: la pregunta en aymara ocupa {n} SMS por vecino.")
+        )
+        flash(warning.format(n=n), "error")
     return redirect(url_for("admin.poll", poll_id=poll_id))
 
 
@@ -134,7 +148,7 @@ def poll_invite(poll_id: int) -> Any:
         except ValueError as exc:
             db.rollback()
             reason = exc.es if isinstance(exc, actions.Refused) else str(exc)
-            flash(f"No se envió nada: {reason}", "error")
+            flash(_("No se envió nada: {reason}").format(reason=reason), "error")
             return redirect(url_for("admin.poll", poll_id=poll_id))
         if "confirmar" in request.form:
             broadcast_id, recipients = invitation.id, invitation.recipients
@@ -144,7 +158,11 @@ def poll_invite(poll_id: int) -> Any:
     if preview is not None:
         with reading() as db:
             return _page(db, _poll(db, poll_id, scope()), form, preview=preview)
-    flash(f"Invitación enviada a {recipients} vecino(s): difusión {broadcast_id}.")
+    flash(
+        _("Invitación enviada a {n} vecino(s): difusión {id}.").format(
+            n=recipients, id=broadcast_id
+        )
+    )
     return redirect(url_for("admin.broadcast", broadcast_id=broadcast_id))
 
 
@@ -159,8 +177,10 @@ def poll_close(poll_id: int) -> Any:
             db.rollback()
             flash(exc.es, "error")
             return redirect(url_for("admin.poll", poll_id=poll_id))
-    note = " Se canceló la invitación que todavía se estaba enviando." if canceled else ""
-    flash(f"Encuesta {poll_id} cerrada: ya no se aceptan votos.{note}")
+    closed = _("Encuesta {id} cerrada: ya no se aceptan votos.").format(id=poll_id)
+    if canceled:
+        closed += " " + _("Se canceló la invitación que todavía se estaba enviando.")
+    flash(closed)
     return redirect(url_for("admin.poll", poll_id=poll_id))
 
 
@@ -173,7 +193,7 @@ def _page(db: Session, found: Poll, form: InviteForm, preview: dict[str, Any] | 
     labels = [o.id for o in found.options]
     chart = bar_chart(
         f"votos-{found.id}",
-        f"Votos por opción: {found.question_es}",
+        _("Votos por opción: {question}").format(question=found.question_es),
         [
             Bar(f"{o.position}. {o.label_es}", n, f"{n} ({_share(n, results.votes)})")
             for o, n in results.counts
@@ -186,7 +206,7 @@ def _page(db: Session, found: Poll, form: InviteForm, preview: dict[str, Any] | 
     )
     turnout_chart = bar_chart(
         f"participacion-{found.id}",
-        "Participación por zona (% de vecinos que votaron)",
+        _("Participación por zona (% de vecinos que votaron)"),
         [
             Bar(name, 100 * z.turnout, f"{z.turnout:.0%} ({z.votes} de {z.eligible})")
             for name, z in zones

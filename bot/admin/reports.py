@@ -14,6 +14,8 @@ from wtforms.validators import Length
 from bot import actions
 from bot.admin.common import bp, me, reading, scope, staff_page, state, writing
 from bot.admin.exports import csv_response
+from bot.i18n.console import gettext as _
+from bot.i18n.console import lazy_gettext as _l
 from bot.outbound import CATEGORY_LABELS, STATUS_LABELS
 from bot.scope import mask_phone, reachable_zones
 from storage.models import (
@@ -32,9 +34,9 @@ CATEGORY_NAMES = {c: CATEGORY_LABELS[c] for c in REPORT_CATEGORIES}
 
 
 class StatusForm(FlaskForm):
-    status = SelectField("Nuevo estado", choices=list(STATUS_NAMES.items()))
+    status = SelectField(_l("Nuevo estado"), choices=list(STATUS_NAMES.items()))
     note = TextAreaField(
-        "Nota para el vecino (obligatoria al rechazar)", validators=[Length(max=300)]
+        _l("Nota para el vecino (obligatoria al rechazar)"), validators=[Length(max=300)]
     )
 
 
@@ -163,10 +165,14 @@ def report(code: str) -> Any:
                     )
                 except actions.Refused as exc:
                     db.rollback()
-                    flash(f"No se cambió: {_refusal(exc)}", "error")
+                    flash(_("No se cambió: {reason}").format(reason=_refusal(exc)), "error")
                     return redirect(url_for("admin.report", code=code))
             new = STATUS_NAMES[form.status.data or ""]
-            flash(f"{code}: ahora «{new}». Se avisará a {told} vecino(s).")
+            flash(
+                _("{code}: ahora «{status}». Se avisará a {n} vecino(s).").format(
+                    code=code, status=new, n=told
+                )
+            )
             return redirect(url_for("admin.report", code=code))
     with reading() as db:
         found = _report(db, code)
@@ -203,5 +209,5 @@ def _report(db: Any, code: str) -> Report:
 def _refusal(exc: Exception) -> str:
     text = str(exc)
     if "rejected" in text:
-        return "un reporte rechazado necesita una nota que explique por qué."
+        return _("un reporte rechazado necesita una nota que explique por qué.")
     return text

@@ -15,19 +15,21 @@ from wtforms.validators import Length
 from bot import actions
 from bot.admin.common import bp, me, scope, staff_page, writing
 from bot.i18n import catalogs, review
+from bot.i18n.console import gettext as _
+from bot.i18n.console import lazy_gettext as _l
 
 STATUS_NAMES = {
-    "missing": "Falta traducir",
-    "needs review": "Revisar: el español cambió",
-    "draft": "Borrador",
-    "reviewed": "Revisado por un hablante nativo",
+    "missing": _l("Falta traducir"),
+    "needs review": _l("Revisar: el español cambió"),
+    "draft": _l("Borrador"),
+    "reviewed": _l("Revisado por un hablante nativo"),
 }
 
 
 class TextForm(FlaskForm):
-    ay = TextAreaField("Texto en aymara", validators=[Length(max=1000)])
+    ay = TextAreaField(_l("Texto en aymara"), validators=[Length(max=1000)])
     status = SelectField(
-        "Estado de la revisión",
+        _l("Estado de la revisión"),
         choices=[(k, STATUS_NAMES[k]) for k in ("draft", "reviewed", "needs review")],
     )
     original = HiddenField()  # the Aymara the translator started from
@@ -117,11 +119,13 @@ def _save(msgid: str, form: TextForm) -> str | None:
             return exc.es
         except OSError as exc:  # the catalog files could not be written
             db.rollback()
-            return f"no se pudo guardar el catálogo en el servidor ({exc.strerror})."
+            return _("no se pudo guardar el catálogo en el servidor ({reason}).").format(
+                reason=exc.strerror
+            )
     if not edit.changed:
-        flash("No había cambios que guardar.")
+        flash(_("No había cambios que guardar."))
         return None
-    flash("Guardado y compilado: los vecinos ya reciben este texto.")
+    flash(_("Guardado y compilado: los vecinos ya reciben este texto."))
     for warning in _warnings(edit):
         flash(warning, "error")
     return None
@@ -129,9 +133,14 @@ def _save(msgid: str, form: TextForm) -> str | None:
 
 def _warnings(edit: review.Edit) -> list[str]:
     found = [
-        f"Atención: en {'español' if lang == 'es' else 'aymara'} ocupa {n} SMS con datos reales; "
-        "los vecinos pagan cada uno."
+        (
+            _("Atención: en español ocupa {n} SMS con datos reales; los vecinos pagan cada uno.")
+            if lang == "es"
+            else _(
+                "Atención: en aymara ocupa {n} SMS con datos reales; los vecinos pagan cada uno."
+            )
+        ).format(n=n)
         for lang, n in edit.segments.items()
         if n > 1
     ]
-    return found + [f"Glosario: {problem}" for problem in edit.glossary]
+    return found + [_("Glosario: {problem}").format(problem=p) for p in edit.glossary]

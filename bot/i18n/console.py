@@ -31,7 +31,14 @@ LANG = "es"
 REPO = Path(__file__).resolve().parents[2]
 MAPPING = REPO / "babel-console.cfg"
 # _ in templates and views; _l for texts fixed at import (form labels); ngettext for plurals.
-KEYWORDS: dict[str, Any] = {"_": None, "gettext": None, "_l": None, "ngettext": (1, 2)}
+# gettext_noop: marked here, translated where it is shown (Flask-Login's message).
+KEYWORDS: dict[str, Any] = {
+    "_": None,
+    "gettext": None,
+    "_l": None,
+    "gettext_noop": None,
+    "ngettext": (1, 2),
+}
 RECHECK_SECONDS = 2.0
 
 HEADER = (
@@ -225,6 +232,10 @@ def gettext(msgid: str) -> str:
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     return str(translations().ngettext(singular, plural, n))
+
+
+def gettext_noop(msgid: str) -> str:
+    return msgid
 
 
 def lazy_gettext(msgid: str) -> Any:

@@ -7,6 +7,8 @@ Everything that writes works on a copy (a small tree shaped like the repository)
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -140,3 +142,20 @@ def test_the_console_shows_its_catalogs_text(
 
 def test_the_real_catalog_has_every_console_text() -> None:
     assert console.check() == []
+
+
+@pytest.mark.slow  # runs pybabel in a subprocess
+def test_pybabel_with_babel_console_cfg_finds_the_same_texts(tmp_path: Path) -> None:
+    out = tmp_path / "console.pot"
+    subprocess.run(
+        [str(Path(sys.executable).with_name("pybabel")), "-q", "extract"]
+        + ["-F", "babel-console.cfg", "-k", "_", "-k", "_l", "-k", "gettext_noop"]
+        + ["-o", str(out), "."],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
+    with out.open("rb") as fh:
+        found = {m.id for m in read_po(fh) if m.id}
+    assert found == {entry.msgid for entry in console.extract()}
+    assert "Participación por zona" in found and "Correo electrónico" in found
