@@ -365,14 +365,14 @@ def mark_delivered(
     session: Session, enrolment: Enrolment, lesson: Lesson, now: datetime, *, daily: bool = False
 ) -> bool:
     """Record that the lesson was shown; False if it had been already (then send nothing)."""
-    inserted = session.execute(
-        insert_ignoring_conflicts(LessonDelivery).values(
-            enrolment_id=enrolment.id, lesson_id=lesson.id, daily=daily, at=now
-        )
-    ).rowcount  # type: ignore[attr-defined]
+    inserted = session.scalar(
+        insert_ignoring_conflicts(LessonDelivery)
+        .values(enrolment_id=enrolment.id, lesson_id=lesson.id, daily=daily, at=now)
+        .returning(LessonDelivery.id)
+    )
     enrolment.last_lesson_at = now
     enrolment.updated_at = now
-    return bool(inserted)
+    return inserted is not None
 
 
 def record_answer(
