@@ -291,9 +291,7 @@ def test_a_short_explanation_in_daily_mode_says_when_the_next_lesson_comes(
     assert segments(reply) == 1
 
 
-def test_choosing_another_course_pauses_the_first_where_it_was(
-    chat: Chat, courses: None
-) -> None:
+def test_choosing_another_course_pauses_the_first_where_it_was(chat: Chat, courses: None) -> None:
     onboard(chat)
     chat.say("CURSOS")
     chat.say("1")
@@ -326,7 +324,8 @@ def test_back_leaves_for_the_menu_at_every_step(chat: Chat, courses: None) -> No
 
 
 def test_every_shipped_lesson_question_and_explanation_fits_one_sms_in_both_languages() -> None:
-    shipped = [c for path in sorted(store.STARTER_DIR.glob("*.yaml")) for c in store.read_file(path)]
+    files = sorted(store.STARTER_DIR.glob("*.yaml"))
+    shipped = [course for path in files for course in store.read_file(path)]
     assert {c.slug for c in shipped} == {"como-usar-mi-barrio", "junta-vecinal-y-poa"}
     for course in shipped:
         assert course.problems() == []

@@ -3,25 +3,35 @@ the outbox, RQ and Twilio (the local server); the resident's "1" then brings the
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from rq import Queue
 from sqlalchemy import func, select, update
 
+from bot.config import Config
 from storage import courses as store
 from storage.broadcasts import LA_PAZ, QuietHours
 from storage.db import transaction
 from storage.models import Enrolment, LessonDelivery, OutboundMessage, utcnow
 from tests.conftest import Chat
+from tests.helpers import installed, twilio_config
 from tests.twilio_local import TwilioLocal
-from tests.worker.test_worker import ctx, relay_and_work, sign_up  # noqa: F401 (ctx: a fixture)
+from tests.worker.test_worker import relay_and_work, sign_up
 from worker.context import WorkerContext
 from worker.courses import send_due_lessons
 
 pytestmark = pytest.mark.usefixtures("local_only")
 
 QUIET = QuietHours.parse("21:00-07:00")
+
+
+@pytest.fixture
+def ctx(config: Config, tw: TwilioLocal) -> Iterator[WorkerContext]:
+    """The worker's context with Twilio credentials, sending to the local server."""
+    with installed(twilio_config(config, tw)) as ctx:
+        yield ctx
 
 
 def la_paz(days: int, hour: int, minute: int = 0) -> datetime:
