@@ -452,6 +452,7 @@ class ZoneResults:
     answered)."""
 
     zone: str
+    zone_id: int | None = None
     enrolled: int = 0
     completed: int = 0
     # Per lesson position: (answered, right).
@@ -469,7 +470,7 @@ def course_results(session: Session, course_id: int) -> list[ZoneResults]:
 
     def row(zone_id: int | None) -> ZoneResults:
         if zone_id not in results:
-            results[zone_id] = ZoneResults(names.get(zone_id, "-") if zone_id else "-")
+            results[zone_id] = ZoneResults(names.get(zone_id, "-") if zone_id else "-", zone_id)
         return results[zone_id]
 
     for zone_id, total, done in session.execute(

@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFProtect
 from bot.admin import (
     auth,
     broadcasts,
+    courses,
     evidence,
     home,
     news,
@@ -29,6 +30,7 @@ csrf = CSRFProtect()
 __all__ = [
     "auth",
     "broadcasts",
+    "courses",
     "evidence",
     "home",
     "news",

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 import yaml
 
+from bot import actions
 from bot.commands.common import open_database
 from bot.flows.courses import too_long
 from storage import courses as store
@@ -166,10 +167,10 @@ def course_publish(slug: str, draft: bool) -> None:
     """Show the course to residents in CURSOS (or, with --draft, hide it again)."""
     _, sessions = open_database()
     with transaction(sessions) as session:
-        found = store.course_by_slug(session, slug)
-        if found is None:
-            raise click.ClickException(f"no course {slug}")
-        store.publish(found, utcnow(), published=not draft)
+        try:
+            found = actions.publish_course(session, slug, published=not draft, via="cli")
+        except actions.Refused as exc:
+            raise click.ClickException(str(exc)) from exc
         click.echo(f"{slug}: {found.status}")
 
 
