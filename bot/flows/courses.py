@@ -9,6 +9,7 @@ hour or pick another course. PAUSAR pauses at any step of a lesson.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, time
 
 from bot.channels import segments
@@ -225,13 +226,24 @@ def on_status(turn: Turn) -> StepResult:
     return stay(turn, Reply(NOT_UNDERSTOOD), *_status(turn, enrolment).replies)
 
 
+_HOUR = re.compile(r"(?:a las\s+|las\s+)?(\d{1,2})(?::00)?\s*(?:h|hs|hrs?|horas?)?")
+
+
+def _parse_hour(turn: Turn) -> int | None:
+    """19, 19h, 19:00, "a las 19", "19 horas", or a number word (paya, dos...)."""
+    option = parse_option(turn.text, 23)
+    if option is not None:
+        return option
+    found = _HOUR.fullmatch(turn.norm)
+    return int(found.group(1)) if found and int(found.group(1)) <= 23 else None
+
+
 def on_hour(turn: Turn) -> StepResult:
     enrolment = _enrolment(turn)
     if enrolment is None or turn.norm in COURSE_WORDS:
         return _lost(turn)
     hours = open_hours(turn.quiet_hours)
-    words = turn.norm.replace("h", " ").replace(":00", " ").split()
-    hour = parse_option(words[0], 23) if len(words) == 1 else None
+    hour = _parse_hour(turn)
     if hour == 0:
         enrolment.daily_hour = None
         return StepResult([Reply(ON_ANSWER)], None, {})

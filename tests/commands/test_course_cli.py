@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy import select
 
 from bot.cli import main
 from storage import courses as store
+from storage.models import AuditEntry
 from tests.commands.test_staff import Staff
 from tests.conftest import Chat
 from tests.factories import onboard
@@ -73,6 +75,10 @@ def test_starter_courses_are_imported_drafts_until_published(staff: Staff, chat:
     staff.run("course", "publish", "junta-vecinal-y-poa", "--draft")
     chat.say("MENU")
     assert chat.say("CURSOS").startswith("Todavia no hay cursos")
+    with chat.sessions() as session:
+        trail = session.execute(select(AuditEntry.action, AuditEntry.via).order_by(AuditEntry.id))
+        assert [tuple(row) for row in trail] == [("course.publish", "cli"), ("course.draft", "cli")]
+    assert "no course nada" in staff.refused("course", "publish", "nada").output
 
 
 def test_a_csv_course_is_imported_and_published_and_reaches_residents(
@@ -116,9 +122,10 @@ def test_export_then_import_gives_back_the_same_course(staff: Staff, tmp_path: P
     data = list(yaml.safe_load_all(exported.read_text(encoding="utf-8")))
     data[0]["title"]["es"] = "Mi Barrio paso a paso"
     exported.write_text(yaml.safe_dump_all(data, allow_unicode=True), encoding="utf-8")
-    assert "como-usar-mi-barrio: updated, 5 lessons" in staff.run(
-        "course", "import", str(exported)
-    ).stdout
+    assert (
+        "como-usar-mi-barrio: updated, 5 lessons"
+        in staff.run("course", "import", str(exported)).stdout
+    )
     assert "Mi Barrio paso a paso" in staff.run("course", "list").stdout
     assert "no course nada" in staff.refused("course", "export", "nada").output
 

@@ -195,8 +195,8 @@ BAD_INPUT: dict[str, Script] = {
         ("8", ("No entendi su mensaje.", "1 Seguir, 2 Pausar")),
         ("3", "Escriba una hora de 7:00 a 20:00"),
         ("a las 23", "Escriba una hora de 7:00 a 20:00, o 0."),
-        ("3", "Escriba una hora de 7:00 a 20:00, o 0."),
-        ("nunca", ("Volvamos al menu.", "Menu: 1 Reportar")),
+        ("las 7 de la noche", "Escriba una hora de 7:00 a 20:00, o 0."),
+        ("3", ("Volvamos al menu.", "Menu: 1 Reportar")),  # 3 in the morning: quiet hours
     ],
     "ay": [
         ("CURSOS", "Cursonaka:"),
@@ -232,7 +232,7 @@ DAILY: dict[str, Script] = {
         ("1", "Leccion 1 de 5"),
         ("CURSOS", "leccion 1 de 5. 1 Seguir, 2 Pausar, 3 Horario"),
         ("3", "para recibir una leccion por dia a esa hora, o 0 para recibirla cuando responda."),
-        ("19h", "Listo: recibira una leccion por dia a las 19:00."),
+        ("a las 19 horas", "Listo: recibira una leccion por dia a las 19:00."),
         ("CURSOS", "1 Seguir"),
         ("1", "Leccion 1 de 5"),  # the lesson shown again: it was not answered yet
         ("1", "Pregunta"),
