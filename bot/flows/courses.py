@@ -215,7 +215,7 @@ def on_status(turn: Turn) -> StepResult:
     option = parse_option(turn.text, 4)
     if option == 1:
         return _go_on(turn, enrolment)
-    if option == 2 and not enrolment.paused or turn.norm in PAUSE_WORDS:
+    if (option == 2 and not enrolment.paused) or turn.norm in PAUSE_WORDS:
         return _pause(turn, enrolment)
     if option == 3:
         hours = open_hours(turn.quiet_hours)
