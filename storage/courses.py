@@ -32,6 +32,8 @@ from storage.models import (
 MIN_LESSONS = 3
 MAX_LESSONS = 8
 MAX_ANSWERS = 5
+# A title is shown inside the course list and the progress line, which must stay one SMS.
+MAX_TITLE = 40
 # The starter courses shipped with Mi Barrio (loaded by `mibarrio course import` and the seed).
 STARTER_DIR = Path(__file__).parent / "data" / "courses"
 # Columns of the CSV form: one row per lesson; answers separated by "|".
@@ -83,6 +85,9 @@ class CourseData:
             found.append(f"slug {self.slug!r}: one word (letters, digits, dashes)")
         if not self.title_es.strip():
             found.append(f"{self.slug}: no Spanish title")
+        for title in (self.title_es, self.title_ay or ""):
+            if len(title) > MAX_TITLE:
+                found.append(f"{self.slug}: title {title!r} is longer than {MAX_TITLE} letters")
         if not MIN_LESSONS <= len(self.lessons) <= MAX_LESSONS:
             found.append(
                 f"{self.slug}: {len(self.lessons)} lessons "

@@ -89,16 +89,19 @@ def _list(turn: Turn, *first: Reply) -> StepResult:
     courses = store.published_courses(turn.session)
     if not courses:
         return StepResult([*first, Reply(NO_COURSES)], None, {})
-    listed = ListOf(
-        Reply(COURSE_OPTION, {"n": n, "label": _title(c, turn.lang)})
-        for n, c in enumerate(courses, 1)
-    )
-    _, replies = fit_one_sms(
-        turn.lang,
-        [[*first, Reply(COURSES, {"courses": listed})], [Reply(COURSES, {"courses": listed})]],
-        lambda replies: replies,
-    )
-    return StepResult(replies, "pick", {"courses": [c.id for c in courses]})
+
+    def listing(fit: tuple[int, bool]) -> list[Reply]:
+        count, with_first = fit
+        listed = ListOf(
+            Reply(COURSE_OPTION, {"n": n, "label": _title(c, turn.lang)})
+            for n, c in enumerate(courses[:count], 1)
+        )
+        return [*(first if with_first else ()), Reply(COURSES, {"courses": listed})]
+
+    # As many courses as one SMS holds (the oldest first); the line before it only if it fits.
+    fits = [(n, with_first) for n in range(len(courses), 0, -1) for with_first in (True, False)]
+    (count, _), replies = fit_one_sms(turn.lang, fits, listing)
+    return StepResult(replies, "pick", {"courses": [c.id for c in courses[:count]]})
 
 
 def _status(turn: Turn, enrolment: Enrolment) -> StepResult:

@@ -344,3 +344,23 @@ def test_a_text_longer_than_one_sms_is_found() -> None:
     assert too_long(course) == [
         "como-usar-mi-barrio lesson 3 explanation (ay): 175 characters as sent, more than one SMS"
     ]
+
+
+def test_many_published_courses_are_listed_as_far_as_one_sms_holds(
+    chat: Chat, courses: None
+) -> None:
+    starter = store.read_file(store.STARTER_DIR / "como-usar-mi-barrio.yaml")[0]
+    with transaction(chat.sessions) as session:
+        for n in range(8):
+            starter.slug, starter.title_es = f"curso-{n}", f"Curso de prueba número {n} de la zona"
+            course, _ = store.save_course(session, starter)
+            store.publish(course, utcnow())
+    onboard(chat)
+    listed = chat.say("CURSOS")
+    assert listed.startswith("Cursos: 1 Como usar Mi Barrio; 2 Su junta vecinal y el POA; 3 ")
+    assert segments(listed) == 1 and "0: volver." in listed
+    shown = listed.count("Curso de prueba")
+    assert 0 < shown < 8
+    assert chat.say(str(shown + 2)).startswith("Leccion 1 de 5")
+    starter.title_es = "Un título de curso bastante más largo que cuarenta letras"
+    assert "longer than 40 letters" in " ".join(starter.problems())
