@@ -21,11 +21,13 @@ from bot.i18n import LANGUAGES, catalogs, review
 from bot.render import Reply, render
 from storage import audit, leaders
 from storage import broadcasts as store
+from storage import courses as course_store
 from storage import polls as poll_store
 from storage import reports as report_store
 from storage.enums import ReportStatus, StaffRole
 from storage.models import (
     Broadcast,
+    Course,
     NewsItem,
     NewsZone,
     Poll,
@@ -439,6 +441,36 @@ def publish_news(
         after={"target": item.target, "text_es": item.text_es, "text_ay": item.text_ay},
     )
     return item
+
+
+# --- courses -------------------------------------------------------------------------------
+
+
+def publish_course(
+    session: Session,
+    slug: str,
+    *,
+    published: bool = True,
+    user: StaffUser | None = None,
+    via: str = "cli",
+) -> Course:
+    """Show a course to residents in CURSOS (or take it back to draft), audited."""
+    course = course_store.course_by_slug(session, slug)
+    if course is None:
+        raise Refused(f"no course {slug}", es=f"No hay un curso {slug}.")
+    before = course.status
+    course_store.publish(course, utcnow(), published=published)
+    audit.record(
+        session,
+        user,
+        via,
+        "course.publish" if published else "course.draft",
+        "course",
+        course.id,
+        before={"status": before},
+        after={"status": course.status},
+    )
+    return course
 
 
 # --- the Aymara catalog ------------------------------------------------------------------

@@ -13,7 +13,18 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot.flows import FLOWS, FlowName, StepResult, Turn, account, leader, menu, polls, reports
+from bot.flows import (
+    FLOWS,
+    FlowName,
+    StepResult,
+    Turn,
+    account,
+    courses,
+    leader,
+    menu,
+    polls,
+    reports,
+)
 from bot.i18n import keywords
 from bot.render import Reply, render, text_of
 from bot.text import normalize
@@ -239,6 +250,7 @@ def _expected_answer(turn: Turn) -> list[Reply] | None:
 EXPECTATIONS: dict[ExpectKind, Callable[[Turn, Expectation], StepResult | None]] = {
     ExpectKind.POLL: polls.answer_invitation,
     ExpectKind.FOLLOWUP: reports.answer_followup,
+    ExpectKind.COURSE: courses.answer_daily_lesson,
 }
 
 

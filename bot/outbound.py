@@ -19,6 +19,7 @@ from storage.broadcasts import audience_languages
 from storage.enums import ReportStatus, ResidentStatus
 from storage.models import (
     Broadcast,
+    Lesson,
     OutboundMessage,
     Poll,
     PollOption,
@@ -101,6 +102,37 @@ def option_label(option: PollOption, lang: str) -> str:
 def numbered_options(poll: Poll, lang: str) -> str:
     """ "1 Sí, 2 No": a poll's options as residents answer them."""
     return ", ".join(f"{i} {option_label(o, lang)}" for i, o in enumerate(poll.options, start=1))
+
+
+# --- course lessons (CURSOS) ---------------------------------------------------------------------
+
+# A lesson and its question are course data; these frames are the same in the flow (the
+# answer to a text) and in the daily lesson the worker sends, so both cost what is checked.
+LESSON = N_("Lección {n} de {total}: {text}")
+LESSON_HINT = N_("1: pregunta")
+QUESTION = N_("Pregunta: {question} {answers}")
+
+
+def lesson_message(lesson: Lesson, lang: str | None, total: int) -> list[Reply]:
+    """A lesson as residents get it: its place in the course, the text, how to get the question."""
+    text = in_language(lang, lesson.text_es, lesson.text_ay)
+    return [
+        Reply(LESSON, {"n": lesson.position, "total": total, "text": text}),
+        Reply(LESSON_HINT),
+    ]
+
+
+def lesson_answers(lesson: Lesson, lang: str | None) -> list[str]:
+    if lang == "ay" and lesson.answers_ay and len(lesson.answers_ay) == len(lesson.answers_es):
+        return list(lesson.answers_ay)
+    return list(lesson.answers_es)
+
+
+def question_message(lesson: Lesson, lang: str | None) -> list[Reply]:
+    """The lesson's question with its numbered answers: "1 ...; 2 ...; 3 ..."."""
+    answers = "; ".join(f"{n} {a}" for n, a in enumerate(lesson_answers(lesson, lang), 1))
+    question = in_language(lang, lesson.question_es, lesson.question_ay)
+    return [Reply(QUESTION, {"question": question, "answers": answers})]
 
 
 # --- queueing a message for one resident ---------------------------------------------------

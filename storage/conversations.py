@@ -27,6 +27,7 @@ class ExpectKind(StrEnum):
 
     POLL = "poll"  # a poll invitation: the answer is a vote
     FOLLOWUP = "followup"  # "¿Se resolvió?" about a resolved report
+    COURSE = "course"  # a daily lesson: "1" asks for its question (the id is the enrolment's)
 
 
 @dataclass(frozen=True)

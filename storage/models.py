@@ -635,3 +635,109 @@ class AuditEntry(Base):
     target_id: Mapped[str | None] = mapped_column(String(40))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+# --- civic micro-lessons (CURSOS) ---------------------------------------------------------------
+
+COURSE_STATUSES = ("draft", "published")
+# Where an enrolment stands in its current lesson: the lesson was shown (its question not yet),
+# the question was asked, or it was answered (the next lesson comes on request or by the day).
+ENROLMENT_STAGES = ("lesson", "question", "answered")
+
+
+class Course(Base):
+    """A short course written by the municipality: 3 to 8 lessons, shown once published."""
+
+    __tablename__ = "courses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    title_es: Mapped[str] = mapped_column(String(80))
+    title_ay: Mapped[str | None] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(12), default="draft", index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[datetime | None]
+
+    lessons: Mapped[list[Lesson]] = relationship(
+        order_by="Lesson.position", cascade="all, delete-orphan", back_populates="course"
+    )
+
+
+class Lesson(Base):
+    """One lesson of one SMS, its question with numbered answers and a one-SMS explanation."""
+
+    __tablename__ = "course_lessons"
+    __table_args__ = (UniqueConstraint("course_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)  # 1, 2, ...
+    text_es: Mapped[str] = mapped_column(Text)
+    text_ay: Mapped[str | None] = mapped_column(Text)
+    question_es: Mapped[str] = mapped_column(Text)
+    question_ay: Mapped[str | None] = mapped_column(Text)
+    answers_es: Mapped[list[str]] = mapped_column(JSON)
+    answers_ay: Mapped[list[str] | None] = mapped_column(JSON)
+    correct: Mapped[int] = mapped_column(Integer)  # the number of the right answer, from 1
+    explanation_es: Mapped[str] = mapped_column(Text)
+    explanation_ay: Mapped[str | None] = mapped_column(Text)
+
+    course: Mapped[Course] = relationship(back_populates="lessons")
+
+
+class Enrolment(Base):
+    """A resident taking a course: the lesson they are on, paused or not, and how lessons come
+    (daily_hour None: the next one when they answer; else one a day at that La Paz hour)."""
+
+    __tablename__ = "course_enrolments"
+    __table_args__ = (UniqueConstraint("resident_id", "course_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    # The resident's zona when they enrolled, so figures per zona do not move later.
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=1)
+    stage: Mapped[str] = mapped_column(String(10), default="lesson")
+    paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    daily_hour: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_lesson_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    course: Mapped[Course] = relationship()
+    resident: Mapped[Resident] = relationship()
+
+
+class LessonDelivery(Base):
+    """A lesson shown to an enrolled resident: one row per (enrolment, lesson), so the daily
+    sender never sends the same lesson twice, whoever runs it and however often."""
+
+    __tablename__ = "course_deliveries"
+    __table_args__ = (UniqueConstraint("enrolment_id", "lesson_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(
+        ForeignKey("course_enrolments.id", ondelete="CASCADE")
+    )
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("course_lessons.id", ondelete="CASCADE"))
+    daily: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LessonAnswer(Base):
+    """A resident's answer to a lesson's question (the first one counts), with their zona then."""
+
+    __tablename__ = "course_answers"
+    __table_args__ = (UniqueConstraint("resident_id", "lesson_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
+    lesson_id: Mapped[int] = mapped_column(
+        ForeignKey("course_lessons.id", ondelete="CASCADE"), index=True
+    )
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id"), index=True)
+    chosen: Mapped[int] = mapped_column(Integer)
+    correct: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -13,10 +13,12 @@ from rq import SimpleWorker
 from rq.exceptions import StopRequested
 
 from bot.config import Config
+from storage.broadcasts import QuietHours
 from storage.models import utcnow
 from storage.residents import purge_unfinished_signups
 from storage.statuses import apply_early_statuses
 from worker import context, pool
+from worker.courses import send_due_lessons
 from worker.followups import send_due_followups
 from worker.outbox import relay
 from worker.queues import DEFAULT_QUEUE, EmbeddedRedis, connect, embedded_dir, queue
@@ -147,6 +149,11 @@ class BurstWorker(SimpleWorker):
 def periodic(ctx: context.WorkerContext) -> None:
     """Work that comes due with time rather than with a message."""
     send_due_followups(ctx.sessions, fold=ctx.config.gsm7_fold)
+    send_due_lessons(
+        ctx.sessions,
+        quiet_hours=QuietHours.parse(ctx.config.quiet_hours),
+        fold=ctx.config.gsm7_fold,
+    )
     with ctx.sessions() as session, session.begin():
         applied = apply_early_statuses(session)
         purged = 0

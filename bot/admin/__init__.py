@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFProtect
 from bot.admin import (
     auth,
     broadcasts,
+    courses,
     evidence,
     home,
     news,
@@ -31,6 +32,7 @@ csrf = CSRFProtect()
 __all__ = [
     "auth",
     "broadcasts",
+    "courses",
     "evidence",
     "home",
     "news",

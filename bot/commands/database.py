@@ -8,8 +8,10 @@ import click
 
 from bot.commands.common import open_database
 from bot.config import Config
+from storage.courses import seed_starter_courses
 from storage.db import transaction
 from storage.migrate import upgrade
+from storage.models import utcnow
 from storage.seed import seed_demo_residents, seed_zones
 from storage.stats import stats as compute
 
@@ -37,13 +39,18 @@ def db_upgrade(revision: str) -> None:
     help="Also make sure N synthetic onboarded residents exist.",
 )
 def seed(demo_residents: int) -> None:
-    """Load La Paz macrodistritos and zonas (idempotent), and optional demo residents."""
+    """Load La Paz macrodistritos and zonas (idempotent), optional demo residents, and the
+    starter courses (published; never overwritten once there)."""
 
     config = Config.from_env()
     with transaction(open_database(config)[1]) as session:
         macros, zones = seed_zones(session)
         residents = seed_demo_residents(session, demo_residents) if demo_residents else 0
-    click.echo(f"added {macros} macrodistritos, {zones} zonas, {residents} demo residents")
+        courses = seed_starter_courses(session, utcnow())
+    click.echo(
+        f"added {macros} macrodistritos, {zones} zonas, {residents} demo residents, "
+        f"{courses} starter courses"
+    )
 
 
 @click.command()

@@ -8,6 +8,7 @@ from __future__ import annotations
 from bot.flows import (
     account,
     barrio,
+    courses,
     info,
     leader,
     menu,
@@ -37,6 +38,8 @@ FLOWS: dict[str, Flow] = {  # by FlowName
         barrio.FLOW,
         services.OFFER_FLOW,
         services.SEARCH_FLOW,
+        courses.FLOW,
+        courses.QUESTION_FLOW,
         *leader.FLOWS,
     )
 }
@@ -50,6 +53,7 @@ __all__ = [
     "StepResult",
     "Turn",
     "account",
+    "courses",
     "leader",
     "menu",
     "polls",

@@ -10,9 +10,10 @@ from bot.render import Reply
 from bot.text import parse_option
 
 BARRIO_MENU = N_(
-    "Mi barrio: 1 Información de su zona, 2 Ofrezco un servicio, 3 Busco un servicio, 0 Volver"
+    "Mi barrio: 1 Información de su zona, 2 Ofrezco un servicio, 3 Busco un servicio, "
+    "4 Cursos, 0 Volver"
 )
-OPTIONS = {1: FlowName.INFO, 2: FlowName.OFFER, 3: FlowName.SEARCH}
+OPTIONS = {1: FlowName.INFO, 2: FlowName.OFFER, 3: FlowName.SEARCH, 4: FlowName.COURSES}
 
 
 def begin(turn: Turn) -> StepResult:

@@ -33,6 +33,8 @@ class FlowName(StrEnum):
     BARRIO = "barrio"
     OFFER = "offer"
     SEARCH = "search"
+    COURSES = "courses"
+    COURSE_QUESTION = "course_question"
     LEADER_POLL = "leader_poll"
     LEADER_NOTICE = "leader_notice"
     LEADER_RESULTS = "leader_results"

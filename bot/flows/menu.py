@@ -35,6 +35,9 @@ WORDS = {
     # Neighbours' services (bot/flows/services.py), also under 6 Mi barrio.
     "offer": {"ofrezco", "ofrecer", "ofrezco un servicio", "ofrecer un servicio"},
     "search": {"busco", "buscar", "busco un servicio", "buscar un servicio"},
+    # Civic micro-lessons (bot/flows/courses.py), also under 6 Mi barrio. Aymara "to learn"
+    # (yatiqaña; docs/aymara-glossary.md, M: awaits review).
+    "courses": {"cursos", "curso", "lecciones", "yatiqana", "yatiqanaka"},
 }
 
 

@@ -58,6 +58,18 @@ def _samples() -> dict[str, str]:
         "offers": "1 Arreglo grifos, cañerías y más 71234567 (Sopocachi); "
         "2 Plomero con 20 años de oficio 76543210",
         "total": "12",
+        # Courses (bot/flows/courses.py): titles up to 40 letters; lesson texts are course data,
+        # each checked against its frame when imported (`mibarrio course import`).
+        "title": "Su junta vecinal y el POA de su zona",
+        "courses": "1 Cómo usar Mi Barrio; 2 Su junta vecinal y el POA; 3 Agua segura en casa",
+        "answers": "1 Los vecinos de la zona; 2 El Alcalde; 3 La Policía",
+        "correct": "3",
+        "right": "5",
+        "explanation": "Las prioridades de la zona se deciden en asamblea. Si usted va, su voz y "
+        "su voto cuentan.",
+        "hour": "19:00",
+        "first": "7:00",
+        "last": "20:00",
     }
 
 

@@ -33,6 +33,7 @@ from bot.i18n.keywords import keyword
 from bot.inbound import receive
 from bot.render import Reply, render
 from bot.text import normalize
+from storage.courses import seed_starter_courses
 from storage.db import transaction
 from storage.leaders import add_leader
 from storage.models import (
@@ -83,6 +84,9 @@ WORDS = [
     "OFREZCO",
     "BUSCO",
     "R1",
+    "CURSOS",
+    "Yatiqaña",
+    "PAUSAR",
     "Arreglo grifos y cañerías",
     "sí",
     "no",
@@ -185,10 +189,12 @@ def seen(sessions: sessionmaker[Session], phone: str) -> Seen:
 
 
 def open_polls_and_news(sessions: sessionmaker[Session]) -> None:
-    """A city poll, a Sopocachi poll and news, once per database: the menus then lead somewhere."""
+    """A city poll, a Sopocachi poll, news and the starter courses, once per database: the
+    menus then lead somewhere."""
     with transaction(sessions) as session:
         if session.scalar(select(func.count()).select_from(Poll)):
             return
+        seed_starter_courses(session, utcnow())
         options = [("Sí", "Jisa"), ("No", "Janiwa"), ("Tal vez", "Inas")]
         add_poll(session, "¿Feria el domingo?", options=options)
         add_poll(session, "¿Arreglamos la plaza?", options=options, zone="Sopocachi")

@@ -1,0 +1,366 @@
+"""Civic micro-lessons from a resident's phone (CURSOS, "6 Mi barrio"), in Spanish and Aymara."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.channels import segments
+from bot.flows.courses import too_long
+from storage import courses as store
+from storage.db import transaction
+from storage.models import Course, Enrolment, LessonAnswer, Zone, utcnow
+from tests.conftest import Chat
+from tests.factories import onboard
+from tests.helpers import Script, play, starts
+
+# The right answers of the starter course "Cómo usar Mi Barrio" (5 lessons).
+RIGHT = ["1", "2", "3", "2", "1"]
+
+
+@pytest.fixture
+def courses(sessions: sessionmaker[Session]) -> None:
+    with transaction(sessions) as session:
+        assert store.seed_starter_courses(session, utcnow()) == 2
+
+
+def enrolment(chat: Chat) -> Enrolment:
+    with chat.sessions() as session:
+        found = session.scalars(select(Enrolment)).all()
+        assert len(found) == 1
+        return found[0]
+
+
+def answers(chat: Chat) -> list[tuple[int, int, bool, str | None]]:
+    """(lesson position, chosen, right, zona) of every answer recorded."""
+    with chat.sessions() as session:
+        rows = session.execute(
+            select(LessonAnswer.lesson_id, LessonAnswer.chosen, LessonAnswer.correct, Zone.name)
+            .outerjoin(Zone, Zone.id == LessonAnswer.zone_id)
+            .order_by(LessonAnswer.id)
+        ).all()
+        positions = {
+            lesson.id: lesson.position
+            for course in session.scalars(select(Course))
+            for lesson in course.lessons
+        }
+        return [(positions[lid], chosen, right, zone) for lid, chosen, right, zone in rows]
+
+
+WHOLE_COURSE: dict[str, Script] = {
+    "es": [
+        ("6", "4 Cursos, 0 Volver"),
+        ("4", starts("Cursos: 1 Como usar Mi Barrio; 2 Su junta vecinal y el POA. 0: volver.")),
+        ("1", (starts("Leccion 1 de 5: Para reportar un problema"), "\n1: pregunta")),
+        ("1", starts("Pregunta: ¿Qué recibe al terminar un reporte? 1 Un codigo para seguirlo; 2")),
+        ("1", (starts("¡Correcto! Con el codigo puede seguir su reporte."), "\n1: seguir")),
+        ("1", starts("Leccion 2 de 5: En 4 Mis reportes")),
+        ("1", "1 En Noticias; 2 En Mis reportes; 3 En Perfil"),
+        ("3", starts("La respuesta correcta es la 2. Mis reportes es la opcion 4")),
+        ("1", "Leccion 3 de 5"),
+        ("1", "Pregunta: ¿Como responde una encuesta?"),
+        ("3", "¡Correcto!"),
+        ("1", "Leccion 4 de 5"),
+        ("1", "1 ALTA; 2 BAJA; 3 MENU"),
+        ("2", "¡Correcto! BAJA funciona en cualquier momento."),
+        ("1", "Leccion 5 de 5"),
+        ("1", "Pregunta"),
+        ("1", ("¡Correcto!", "1: seguir")),
+        ("1", "Termino el curso Como usar Mi Barrio. Acerto 4 de 5. CURSOS: otros cursos."),
+    ],
+    "ay": [
+        ("6", "4 Cursonaka, 0 Kutt'aña"),
+        ("4", starts("Cursonaka: 1 Mi Barrio apnaqaña; 2 Junta vecinal ukat POA. 0: kutt'aña.")),
+        ("maya", (starts("Leccion 1/5: Zonaman jan walt'äwi"), "\n1: jiskt'a")),
+        ("1", starts("Jiskt'a: Reporte tukuyasax kuns katuqta? 1 Mä codigo arkañataki;")),
+        ("1", (starts("Chiqawa! Uka codigompix"), "\n1: sarantaña")),
+        ("1", starts("Leccion 2/5: 4 Reportenakaja")),
+        ("1", "1 Yatiyäwinaka ukan; 2 Reportenakaja ukan; 3 Perfil ukan"),
+        ("3", starts("Chiqa respuestax 2 ukawa. Reportenakaja menun 4 opcionawa.")),
+        ("1", "Leccion 3/5"),
+        ("1", "Jiskt'a"),
+        ("3", "Chiqawa!"),
+        ("1", "Leccion 4/5"),
+        ("1", "1 ALTA; 2 BAJA; 3 MENU"),
+        ("2", "Chiqawa!"),
+        ("1", "Leccion 5/5"),
+        ("1", "Jiskt'a"),
+        ("1", "Chiqawa!"),
+        ("1", "Mi Barrio apnaqaña cursox tukutawa. 4/5 chiqa. CURSOS: yaqha cursonaka."),
+    ],
+}
+
+
+@pytest.mark.parametrize("lang", ["es", "ay"])
+def test_a_resident_takes_a_course_from_mi_barrio_to_the_end(
+    chat: Chat, courses: None, lang: str
+) -> None:
+    onboard(chat, "1" if lang == "es" else "2")
+    for reply in play(chat, WHOLE_COURSE[lang]):
+        assert segments(reply) == 1, reply
+    done = enrolment(chat)
+    assert done.completed_at is not None and done.position == 5
+    assert answers(chat) == [
+        (1, 1, True, "Sopocachi"),
+        (2, 3, False, "Sopocachi"),
+        (3, 3, True, "Sopocachi"),
+        (4, 2, True, "Sopocachi"),
+        (5, 1, True, "Sopocachi"),
+    ]
+    # The finished course stays finished: picking it again says so and keeps the figures.
+    chat.say("CURSOS")
+    again = chat.say("1")
+    assert ("Ya termino el curso" if lang == "es" else "cursox tukutawa") in again
+    assert "4 de 5" in again or "4/5" in again
+    assert len(answers(chat)) == 5
+
+
+@pytest.mark.parametrize(
+    ("lang", "word", "listed"),
+    [("1", "CURSOS", "Cursos: 1 Como usar"), ("2", "Yatiqaña", "Cursonaka: 1 Mi Barrio")],
+)
+def test_the_keyword_lists_the_published_courses(
+    chat: Chat, courses: None, lang: str, word: str, listed: str
+) -> None:
+    onboard(chat, lang)
+    assert chat.say(word).startswith(listed)
+
+
+@pytest.mark.parametrize(("lang", "said"), [("1", "Todavia no hay cursos"), ("2", "Janiw curso")])
+def test_no_published_course_is_said_plainly(
+    chat: Chat, courses: None, lang: str, said: str
+) -> None:
+    with transaction(chat.sessions) as session:
+        for course in store.all_courses(session):
+            store.publish(course, utcnow(), published=False)
+    onboard(chat, lang)
+    assert chat.say("CURSOS").startswith(said)
+    assert "Menu" in chat.say("MENU") or "MENU" in chat.say("MENU")
+
+
+PAUSE_AND_RESUME: dict[str, Script] = {
+    "es": [
+        ("CURSOS", "Cursos:"),
+        ("2", "Leccion 1 de 6: La junta vecinal"),
+        ("1", "Pregunta: ¿Quién elige"),
+        ("PAUSAR", "Curso en pausa. Escriba CURSOS cuando quiera seguir."),
+        ("CURSOS", starts("Su junta vecinal y el POA (en pausa): leccion 1 de 6. 1 Seguir, 3")),
+        ("2", "No entendi su mensaje."),  # 2 Pausar is not offered while paused
+        ("1", "Pregunta: ¿Quién elige"),  # back where it was: the question
+        ("1", "¡Correcto!"),
+        ("CURSOS", starts("Su junta vecinal y el POA: leccion 1 de 6. 1 Seguir, 2 Pausar")),
+        ("1", "Leccion 2 de 6"),
+        ("CURSOS", "leccion 2 de 6"),
+        ("2", "Curso en pausa"),
+    ],
+    "ay": [
+        ("CURSOS", "Cursonaka:"),
+        ("2", "Leccion 1/6: Junta vecinal"),
+        ("1", "Jiskt'a: Khitis"),
+        ("pausar", "Cursox pausawa. Sarantañ munasax CURSOS qillqt'am."),
+        ("CURSOS", starts("Junta vecinal ukat POA (pausa): leccion 1/6. 1 Sarantaña, 3")),
+        ("1", "Jiskt'a: Khitis"),
+        ("1", "Chiqawa!"),
+        ("CURSOS", starts("Junta vecinal ukat POA: leccion 1/6. 1 Sarantaña, 2 Pausa")),
+        ("1", "Leccion 2/6"),
+        ("CURSOS", "leccion 2/6"),
+        ("2", "Cursox pausawa"),
+    ],
+}
+
+
+@pytest.mark.parametrize("lang", ["es", "ay"])
+def test_a_course_is_paused_resumed_and_shows_its_progress(
+    chat: Chat, courses: None, lang: str
+) -> None:
+    onboard(chat, "1" if lang == "es" else "2")
+    for reply in play(chat, PAUSE_AND_RESUME[lang]):
+        assert segments(reply) == 1, reply
+    assert enrolment(chat).paused
+
+
+BAD_INPUT: dict[str, Script] = {
+    "es": [
+        ("CURSOS", "Cursos:"),
+        ("7", ("No entendi su mensaje.", "Cursos: 1 Como usar")),
+        ("1", "Leccion 1 de 5"),
+        ("bueno", "Escriba 1 para ver la pregunta, o PAUSAR."),
+        ("1", "Pregunta"),
+        ("9", "Responda con un numero del 1 al 3. PAUSAR: pausar el curso."),
+        ("la primera", "Responda con un numero del 1 al 3."),
+        ("1", "¡Correcto!"),
+        ("ya", "Escriba 1 para seguir, o PAUSAR."),
+        ("CURSOS", "Como usar Mi Barrio: leccion 1 de 5"),
+        ("8", ("No entendi su mensaje.", "1 Seguir, 2 Pausar")),
+        ("3", "Escriba una hora de 7:00 a 20:00"),
+        ("a las 23", "Escriba una hora de 7:00 a 20:00, o 0."),
+        ("las 7 de la noche", "Escriba una hora de 7:00 a 20:00, o 0."),
+        ("3", ("Volvamos al menu.", "Menu: 1 Reportar")),  # 3 in the morning: quiet hours
+    ],
+    "ay": [
+        ("CURSOS", "Cursonaka:"),
+        ("7", ("Janiw mensajem amuyksti.", "Cursonaka: 1 Mi Barrio")),
+        ("1", "Leccion 1/5"),
+        ("walikiwa", "Jiskt'a uñjañatakix 1 qillqt'am, jan ukax PAUSAR."),
+        ("1", "Jiskt'a"),
+        ("9", "1 - 3 jakhump qillqt'am. PAUSAR: curso pausaña."),
+        ("1", "Chiqawa!"),
+        ("ya", "Sarantañatakix 1 qillqt'am, jan ukax PAUSAR."),
+        ("CURSOS", "Mi Barrio apnaqaña: leccion 1/5"),
+        ("3", "7:00 - 20:00 hora qillqt'am"),
+        ("25", "7:00 - 20:00 hora qillqt'am, jan ukax 0."),
+    ],
+}
+
+
+@pytest.mark.parametrize("lang", ["es", "ay"])
+def test_bad_input_gets_a_clear_answer_and_loses_nothing(
+    chat: Chat, courses: None, lang: str
+) -> None:
+    onboard(chat, "1" if lang == "es" else "2")
+    for reply in play(chat, BAD_INPUT[lang]):
+        assert segments(reply) == 1, reply
+    kept = enrolment(chat)
+    assert (kept.position, kept.stage, kept.daily_hour) == (1, "answered", None)
+    assert answers(chat) == [(1, 1, True, "Sopocachi")]
+
+
+DAILY: dict[str, Script] = {
+    "es": [
+        ("CURSOS", "Cursos:"),
+        ("1", "Leccion 1 de 5"),
+        ("CURSOS", "leccion 1 de 5. 1 Seguir, 2 Pausar, 3 Horario"),
+        ("3", "para recibir una leccion por dia a esa hora, o 0 para recibirla cuando responda."),
+        ("a las 19 horas", "Listo: recibira una leccion por dia a las 19:00."),
+        ("CURSOS", "1 Seguir"),
+        ("1", "Leccion 1 de 5"),  # the lesson shown again: it was not answered yet
+        ("1", "Pregunta"),
+        ("2", "La respuesta correcta es la 1."),  # the hour hint only when it fits one SMS
+        ("CURSOS", "1 Seguir"),
+        ("3", "Escriba una hora"),
+        ("0", "Listo: recibira la siguiente leccion cuando responda."),
+    ],
+    "ay": [
+        ("CURSOS", "Cursonaka:"),
+        ("1", "Leccion 1/5"),
+        ("CURSOS", "leccion 1/5. 1 Sarantaña, 2 Pausa, 3 Hora"),
+        ("3", "Sapa uru mä leccion katuqañatakix 7:00 - 20:00 hora qillqt'am"),
+        ("8", "Walikiwa: sapa uru 8:00 horasa mä leccion katuqäta."),
+        ("CURSOS", "1 Sarantaña"),
+        ("1", "Leccion 1/5"),
+        ("1", "Jiskt'a"),
+        ("1", "Chiqawa!"),
+        ("CURSOS", "1 Sarantaña"),
+        ("3", "hora qillqt'am"),
+        ("0", "Walikiwa: respuesta churasax jutir leccion katuqäta."),
+    ],
+}
+
+
+@pytest.mark.parametrize("lang", ["es", "ay"])
+def test_a_resident_chooses_one_lesson_a_day_at_an_hour_or_on_answer(
+    chat: Chat, courses: None, lang: str
+) -> None:
+    onboard(chat, "1" if lang == "es" else "2")
+    replies = play(chat, DAILY[lang])
+    assert all(segments(reply) == 1 for reply in replies)
+    # After an answer in daily mode the flow ends: the next text is a menu choice again.
+    assert "1: seguir" not in replies[8] and "1: sarantaña" not in replies[8]
+    assert enrolment(chat).daily_hour is None
+
+
+def test_a_short_explanation_in_daily_mode_says_when_the_next_lesson_comes(
+    chat: Chat, courses: None
+) -> None:
+    onboard(chat)
+    with transaction(chat.sessions) as session:
+        course = store.course_by_slug(session, "como-usar-mi-barrio")
+        assert course is not None
+        course.lessons[0].explanation_es = "Con el código sigue su reporte."
+    chat.say("CURSOS")
+    chat.say("1")
+    chat.say("CURSOS")
+    chat.say("3")
+    chat.say("19")
+    chat.say("CURSOS")
+    chat.say("1")
+    chat.say("1")
+    reply = chat.say("1")
+    assert reply.endswith("La siguiente leccion: mañana a las 19:00.")
+    assert segments(reply) == 1
+
+
+def test_choosing_another_course_pauses_the_first_where_it_was(chat: Chat, courses: None) -> None:
+    onboard(chat)
+    chat.say("CURSOS")
+    chat.say("1")
+    chat.say("1")
+    chat.say("1")  # lesson 1 answered
+    assert chat.say("CURSOS").startswith("Como usar Mi Barrio: leccion 1 de 5")
+    assert chat.say("4").startswith("Cursos: 1 Como usar")
+    assert chat.say("2").startswith("Leccion 1 de 6")
+    with chat.sessions() as session:
+        rows = {e.course.slug: e for e in session.scalars(select(Enrolment))}
+        assert rows["como-usar-mi-barrio"].paused and not rows["junta-vecinal-y-poa"].paused
+    # Back to the first course: where it was left, lesson 2 next.
+    chat.say("CURSOS")
+    chat.say("4")
+    assert chat.say("1").startswith("Leccion 2 de 5")
+
+
+def test_back_leaves_for_the_menu_at_every_step(chat: Chat, courses: None) -> None:
+    onboard(chat)
+    assert chat.say("CURSOS").startswith("Cursos:")
+    assert chat.say("0").startswith("Menu:")
+    chat.say("CURSOS")
+    chat.say("1")
+    assert chat.say("0").startswith("Menu:")
+    assert chat.say("CURSOS").startswith("Como usar Mi Barrio: leccion 1 de 5")
+    assert chat.say("0").startswith("Menu:")
+
+
+# --- the shipped courses -------------------------------------------------------------------
+
+
+def test_every_shipped_lesson_question_and_explanation_fits_one_sms_in_both_languages() -> None:
+    files = sorted(store.STARTER_DIR.glob("*.yaml"))
+    shipped = [course for path in files for course in store.read_file(path)]
+    assert {c.slug for c in shipped} == {"como-usar-mi-barrio", "junta-vecinal-y-poa"}
+    for course in shipped:
+        assert course.problems() == []
+        assert too_long(course) == []
+        assert course.title_ay
+        for lesson in course.lessons:  # every text has its Aymara draft
+            assert lesson.text_ay and lesson.question_ay and lesson.explanation_ay
+            assert lesson.answers_ay and len(lesson.answers_ay) == len(lesson.answers_es)
+        # The right answer is not always in the same place.
+        assert len({lesson.correct for lesson in course.lessons}) > 1
+
+
+def test_a_text_longer_than_one_sms_is_found() -> None:
+    course = store.read_file(store.STARTER_DIR / "como-usar-mi-barrio.yaml")[0]
+    course.lessons[2].explanation_ay = "Jakhukiw wakisi. " * 8
+    assert too_long(course) == [
+        "como-usar-mi-barrio lesson 3 explanation (ay): 175 characters as sent, more than one SMS"
+    ]
+
+
+def test_many_published_courses_are_listed_as_far_as_one_sms_holds(
+    chat: Chat, courses: None
+) -> None:
+    starter = store.read_file(store.STARTER_DIR / "como-usar-mi-barrio.yaml")[0]
+    with transaction(chat.sessions) as session:
+        for n in range(8):
+            starter.slug, starter.title_es = f"curso-{n}", f"Curso de prueba número {n} de la zona"
+            course, _ = store.save_course(session, starter)
+            store.publish(course, utcnow())
+    onboard(chat)
+    listed = chat.say("CURSOS")
+    assert listed.startswith("Cursos: 1 Como usar Mi Barrio; 2 Su junta vecinal y el POA; 3 ")
+    assert segments(listed) == 1 and "0: volver." in listed
+    shown = listed.count("Curso de prueba")
+    assert 0 < shown < 8
+    assert chat.say(str(shown + 2)).startswith("Leccion 1 de 5")
+    starter.title_es = "Un título de curso bastante más largo que cuarenta letras"
+    assert "longer than 40 letters" in " ".join(starter.problems())
