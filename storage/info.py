@@ -212,3 +212,25 @@ def seed_emergency(session: Session) -> int:
     for text_es, text_ay in EMERGENCY:
         add_item(session, "emergency", Scope(), text_es, text_ay)
     return len(EMERGENCY)
+
+
+def zone_items(session: Session, zone_id: int, category: str | None = None) -> list[InfoItem]:
+    """A zona's own items (not its macrodistrito's or the city's), by category then id: what
+    its leaders keep current."""
+    query = select(InfoItem).where(InfoItem.zone_id == zone_id)
+    if category is not None:
+        query = query.where(InfoItem.category == category)
+    items = list(session.scalars(query.order_by(InfoItem.id)))
+    return sorted(items, key=lambda i: INFO_CATEGORIES.index(i.category))
+
+
+def mark_checked(item: InfoItem, now: datetime) -> None:
+    """Someone confirmed the item is still correct: its checked day is today."""
+    item.checked_at = now
+
+
+def edit_item(item: InfoItem, text_es: str, text_ay: str | None, now: datetime) -> None:
+    """New texts, checked now (an empty Aymara text: residents read the Spanish one)."""
+    item.text_es = text_es.strip()
+    item.text_ay = (text_ay or "").strip() or None
+    item.checked_at = now

@@ -10,27 +10,16 @@ from pathlib import Path
 
 import click
 
-from bot import channels
 from bot.commands.common import open_database
-from bot.flows.info import ITEM, MORE_HINT
-from bot.render import Reply, render
+from bot.flows.info import too_long
 from storage import info as info_store
 from storage.db import transaction
 from storage.models import INFO_CATEGORIES, InfoItem, aware, utcnow
 
 
-def _too_long(text: str) -> str | None:
-    """The language whose SMS the text would not fit in, shown as a resident gets it."""
-    for lang in ("es", "ay"):
-        item = Reply(ITEM, {"text": text, "date": "31/12/2026", "n": 10, "total": 10})
-        if channels.segments(render([item, Reply(MORE_HINT)], lang, "sms")) > 1:
-            return lang
-    return None
-
-
 def _check_fits(text_es: str, text_ay: str | None) -> None:
     for option, text in (("--es", text_es), ("--ay", text_ay or "")):
-        if text.strip() and _too_long(text.strip()):
+        if text.strip() and too_long(text.strip()):
             raise click.BadParameter(
                 f"too long for one SMS ({len(text.strip())} characters)", param_hint=option
             )
@@ -118,7 +107,7 @@ def info_import(file: Path) -> None:
     for line, row in enumerate(rows, start=2):
         for lang in ("es", "ay"):
             text = (row.get(f"text_{lang}") or "").strip()
-            if text and _too_long(text):
+            if text and too_long(text):
                 raise click.ClickException(f"line {line}: text_{lang} is too long for one SMS")
     _, sessions = open_database()
     try:

@@ -36,6 +36,7 @@ class FlowName(StrEnum):
     LEADER_POLL = "leader_poll"
     LEADER_NOTICE = "leader_notice"
     LEADER_RESULTS = "leader_results"
+    LEADER_INFO = "leader_info"
 
 
 @dataclass
