@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from storage.db import insert_ignoring_conflicts
 from storage.enums import ResidentStatus
-from storage.models import OfferReport, Resident, ServiceOffer, Zone
+from storage.models import OfferReport, Resident, ServiceOffer, Zone, aware
 
 OFFER_DAYS = 90
 # Reports by different neighbours that hide an offer from searches.
@@ -112,3 +112,39 @@ def report_count(session: Session, offer_id: int) -> int:
         )
         or 0
     )
+
+
+def offer_status(offer: ServiceOffer, reports: int, now: datetime) -> str:
+    """What neighbours see of an offer: hidden (reported), paused, expired or active."""
+    if reports >= REPORTS_TO_HIDE:
+        return "hidden"
+    if offer.paused:
+        return "paused"
+    if aware(offer.expires_at) <= now:
+        return "expired"
+    return "active"
+
+
+def offers_within(
+    session: Session, zone_ids: frozenset[int] | None
+) -> list[tuple[ServiceOffer, int]]:
+    """Every offer in these zonas (None: the city) with its number of reports, newest first."""
+    reports = (
+        select(OfferReport.offer_id, func.count().label("n"))
+        .group_by(OfferReport.offer_id)
+        .subquery()
+    )
+    query = (
+        select(ServiceOffer, func.coalesce(reports.c.n, 0))
+        .outerjoin(reports, reports.c.offer_id == ServiceOffer.id)
+        .order_by(ServiceOffer.created_at.desc(), ServiceOffer.id.desc())
+    )
+    if zone_ids is not None:
+        query = query.where(ServiceOffer.zone_id.in_(zone_ids))
+    return [(offer, int(n)) for offer, n in session.execute(query).tuples()]
+
+
+def clear_reports(session: Session, offer_id: int) -> int:
+    """A reviewed offer shown again: its reports are dropped; how many there were."""
+    result = session.execute(delete(OfferReport).where(OfferReport.offer_id == offer_id))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from bot import actions
 from bot.commands.common import open_database
 from bot.flows.info import too_long
 from storage import info as info_store
@@ -104,16 +105,11 @@ def info_import(file: Path) -> None:
     one are added. All or nothing: one bad row and nothing changes."""
     with file.open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    for line, row in enumerate(rows, start=2):
-        for lang in ("es", "ay"):
-            text = (row.get(f"text_{lang}") or "").strip()
-            if text and too_long(text):
-                raise click.ClickException(f"line {line}: text_{lang} is too long for one SMS")
     _, sessions = open_database()
     try:
         with transaction(sessions) as session:
-            added, updated = info_store.import_csv(session, rows, utcnow())
-    except ValueError as exc:
+            added, updated = actions.import_info(session, rows, via="cli")
+    except actions.Refused as exc:
         raise click.ClickException(f"{exc}; nothing was imported") from exc
     click.echo(f"{added} added, {updated} updated")
 
