@@ -18,6 +18,7 @@ from bot.config import Config
 from bot.flows import info as info_flow
 from bot.flows import news as news_flow
 from bot.flows import polls as poll_flow
+from bot.flows import services as services_flow
 from bot.i18n import LANGUAGES, catalogs, review
 from bot.render import Reply, render
 from storage import audit, leaders
@@ -37,6 +38,7 @@ from storage.models import (
     Report,
     ServiceOffer,
     StaffUser,
+    Zone,
     aware,
     utcnow,
 )
@@ -703,3 +705,62 @@ def remove_offer(
     session.delete(offer)
     session.flush()
     audit.record(session, user, via, "offer.remove", "offer", offer_id, before=before)
+
+
+def decide_offer(
+    session: Session,
+    offer: ServiceOffer,
+    approve: bool,
+    *,
+    user: StaffUser | None = None,
+    via: str = "cli",
+    actor: str | None = None,
+    fold: bool = True,
+    now: datetime | None = None,
+) -> bool:
+    """Approve a pending offer (shown from now, for 90 days) or reject it (removed); the
+    offerer is told in one SMS either way. False when it was not pending (decided already)."""
+    if not offer.pending:
+        return False
+    before = _offer_fields(offer)
+    offer_id = offer.id
+    services_flow.decide(session, offer, approve, now or utcnow(), fold=fold)
+    audit.record(
+        session,
+        user,
+        via,
+        "offer.approve" if approve else "offer.reject",
+        "offer",
+        offer_id,
+        before=before,
+        actor=actor,
+    )
+    return True
+
+
+def set_offers_moderated(
+    session: Session,
+    zone: Zone,
+    moderated: bool,
+    *,
+    user: StaffUser | None = None,
+    via: str = "cli",
+) -> None:
+    """The zona's choice: new offers wait for approval, or show at once. Turning it off
+    approves the offers that were waiting (and tells their offerers, as promised)."""
+    before = {"offers_moderated": zone.offers_moderated}
+    zone.offers_moderated = moderated
+    released = 0
+    if not moderated:
+        for offer in services_store.pending_offers(session, zone.id):
+            released += decide_offer(session, offer, True, user=user, via=via)
+    audit.record(
+        session,
+        user,
+        via,
+        "zone.offers_moderated",
+        "zone",
+        zone.id,
+        before=before,
+        after={"offers_moderated": moderated, "released": released},
+    )

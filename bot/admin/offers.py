@@ -8,10 +8,10 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 
 from bot import actions
-from bot.admin.common import bp, me, reading, scope, staff_page, writing
+from bot.admin.common import bp, me, reading, scope, staff_page, state, writing
 from bot.scope import mask_phone, reachable_zones
 from storage import services as store
-from storage.models import ServiceOffer, utcnow
+from storage.models import ServiceOffer, Zone, utcnow
 
 CATEGORY_NAMES = {
     "plumbing": "Plomería",
@@ -25,6 +25,7 @@ CATEGORY_NAMES = {
     "other": "Otro",
 }
 STATUS_NAMES = {
+    "pending": "Espera aprobación",
     "active": "Se muestra",
     "paused": "Pausada",
     "expired": "Vencida",
@@ -61,12 +62,19 @@ def offers() -> Any:
         counts: dict[str, int] = {}
         for row in rows:
             counts[row["status"]] = counts.get(row["status"], 0) + 1
+        zones = reachable_zones(db, current)
+        # The city has hundreds of zonas: those that moderate, and the one picked above.
+        moderation = [
+            z for z in zones if not current.citywide or z.offers_moderated or z.id == zone_id
+        ]
         return render_template(
             "admin/offers.html",
+            moderation=moderation,
             rows=rows,
             queue=[row for row in rows if row["status"] == "hidden"],
+            pending=[row for row in rows if row["status"] == "pending"],
             counts=counts,
-            zones=reachable_zones(db, current),
+            zones=zones,
             chosen_zone=zone_id,
             chosen_status=status,
             statuses=STATUS_NAMES,
@@ -103,4 +111,42 @@ def offer_remove(offer_id: int) -> Any:
     with writing() as db:
         actions.remove_offer(db, _offer(db, offer_id), user=me(db), via="web")
     flash(f"Oferta {offer_id} eliminada.")
+    return redirect(url_for("admin.offers"))
+
+
+@bp.route("/ofertas/<int:offer_id>/<any(aprobar, rechazar):decision>", methods=["POST"])
+@staff_page(writes=True)
+def offer_decide(offer_id: int, decision: str) -> Any:
+    approve = decision == "aprobar"
+    with writing() as db:
+        offer = _offer(db, offer_id)
+        decided = actions.decide_offer(
+            db, offer, approve, user=me(db), via="web", fold=state().config.gsm7_fold
+        )
+    if not decided:
+        flash(f"La oferta {offer_id} ya no esperaba aprobación.", "error")
+    elif approve:
+        flash(f"Oferta {offer_id} aprobada: ya se muestra; avisamos a quien la ofrece.")
+    else:
+        flash(f"Oferta {offer_id} rechazada; avisamos a quien la ofrece.")
+    return redirect(url_for("admin.offers"))
+
+
+@bp.route("/ofertas/moderacion", methods=["POST"])
+@staff_page(writes=True)
+def offers_moderation() -> Any:
+    zone_id = request.form.get("zona", type=int)
+    if zone_id is None or not scope().reaches(zone_id):
+        abort(403)
+    moderated = request.form.get("moderada") == "1"
+    with writing() as db:
+        zone = db.get(Zone, zone_id)
+        if zone is None:
+            abort(404)
+        actions.set_offers_moderated(db, zone, moderated, user=me(db), via="web")
+        name = zone.name
+    if moderated:
+        flash(f"{name}: cada oferta nueva espera la aprobación de un dirigente o del personal.")
+    else:
+        flash(f"{name}: las ofertas nuevas se muestran sin aprobación previa.")
     return redirect(url_for("admin.offers"))

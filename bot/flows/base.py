@@ -37,6 +37,7 @@ class FlowName(StrEnum):
     LEADER_NOTICE = "leader_notice"
     LEADER_RESULTS = "leader_results"
     LEADER_INFO = "leader_info"
+    LEADER_OFFERS = "leader_offers"
 
 
 @dataclass

@@ -27,12 +27,12 @@ from storage.leaders import leader_for
 from storage.models import INFO_CATEGORIES, InfoItem, Leader, aware
 from storage.zones import get_zone
 
-EDIT_CATEGORIES = N_("Información de {zone} para revisar: {categories}. Elija un número. 0: salir.")
+EDIT_CATEGORIES = N_("Revisar {zone}: {categories}. 0: salir.")
 NO_OWN_INFO = N_(
     "La zona {zone} todavía no tiene información propia. Su subalcaldía puede agregarla."
 )
 EDIT_ITEM = N_(
-    "{category} {n}/{total}: {text} (revisado el {date}). 1 Sigue correcto, 2 Cambiar, "
+    "{category} {n}/{total}: {excerpt} (revisado el {date}). 1 Sigue correcto, 2 Cambiar, "
     "MAS: otro, 0: volver"
 )
 ASK_NEW_TEXT = N_("Escriba el nuevo texto en un solo mensaje, como deben leerlo los vecinos.")
@@ -100,7 +100,7 @@ def _item(turn: Turn, category: str, index: int, *first: Reply) -> StepResult:
             "category": Reply(LABELS[category]),
             "n": index + 1,
             "total": len(items),
-            "text": quote(item.text_es, chars),
+            "excerpt": quote(item.text_es, chars),
             "date": checked,
         }
         return [*(first if with_first else ()), Reply(EDIT_ITEM, values)]

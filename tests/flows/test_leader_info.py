@@ -63,9 +63,9 @@ EDIT: dict[str, Script] = {
     "es": [
         (
             "INFO EDITAR",
-            starts("Informacion de Sopocachi para revisar: 1 Salud; 2 Ferias. Elija un numero."),
+            starts("Revisar Sopocachi: 1 Salud; 2 Ferias. 0: salir."),
         ),
-        ("7", "Informacion de Sopocachi para revisar"),
+        ("7", "Revisar Sopocachi: 1 Salud"),
         ("2", ("Ferias 1/2: Feria de la plaza Abaroa", "(revisado el 20/11/2026)", "1 Sigue")),
         ("MAS", "Ferias 2/2: Feria de la calle Guachalla"),
         ("1", "Listo: quedo como revisado hoy"),
@@ -79,7 +79,7 @@ EDIT: dict[str, Script] = {
         ("1", "Guardado: los vecinos ya leen el nuevo texto, revisado hoy."),
     ],
     "ay": [
-        ("INFO EDITAR", starts("Sopocachi zonat informacion uñakipañataki: 1 Salud; 2 Qhatu")),
+        ("INFO EDITAR", starts("Sopocachi uñakipaña: 1 Salud; 2 Qhatu")),
         ("paya", ("Qhatu 1/2: Feria de la plaza Abaroa", "(20/11/2026 uñakipata)", "1 Walikis")),
         ("juk'ampi", "Qhatu 2/2: Feria de la calle Guachalla"),
         ("maya", "Walikiwa: jichhüru uñakipataw qhipari"),
@@ -158,7 +158,7 @@ def test_a_zona_without_its_own_items_is_told_who_adds_them(
 def test_a_leader_of_another_zona_never_sees_sopocachi_items(chat: Chat) -> None:
     zona_items(chat)
     lead = leader(chat, leads="Achumani")
-    assert lead.say("INFO EDITAR").startswith("Informacion de Achumani para revisar: 1 Salud.")
+    assert lead.say("INFO EDITAR").startswith("Revisar Achumani: 1 Salud.")
     assert "Centro de Salud Achumani" in lead.say("1")
 
 
@@ -166,7 +166,7 @@ def test_info_editar_from_a_resident_who_leads_nothing_edits_nothing(chat: Chat)
     zona_items(chat)
     resident = neighbour(chat, "+59171000310")
     reply = resident.say("INFO EDITAR")
-    assert "No entendi" in reply and "para revisar" not in reply
+    assert "No entendi" in reply and "Revisar" not in reply
     assert audit(chat) == []
 
 
