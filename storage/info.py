@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import IO
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import INFO_CATEGORIES, InfoItem, Macrodistrict, Zone, utcnow
@@ -234,3 +234,13 @@ def edit_item(item: InfoItem, text_es: str, text_ay: str | None, now: datetime) 
     item.text_es = text_es.strip()
     item.text_ay = (text_ay or "").strip() or None
     item.checked_at = now
+
+
+def stale_counts(session: Session, checked_before: datetime) -> dict[int, int]:
+    """Per zona, its own items last checked before that moment (what its leaders keep)."""
+    rows = session.execute(
+        select(InfoItem.zone_id, func.count())
+        .where(InfoItem.zone_id.is_not(None), InfoItem.checked_at < checked_before)
+        .group_by(InfoItem.zone_id)
+    ).tuples()
+    return {int(zone_id): int(n) for zone_id, n in rows if zone_id is not None}
