@@ -641,3 +641,17 @@ class AuditEntry(Base):
     target_id: Mapped[str | None] = mapped_column(String(40))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ServiceSearch(Base):
+    """One BUSCO search, for the evidence pages: the searcher's zona then, the category and how
+    many offers were shown. No resident: a count needs no one's identity (and BORRAR has
+    nothing to erase here)."""
+
+    __tablename__ = "service_searches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id"), index=True)
+    category: Mapped[str] = mapped_column(String(20))
+    results: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

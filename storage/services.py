@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from storage.db import insert_ignoring_conflicts
 from storage.enums import ResidentStatus
-from storage.models import OfferReport, Resident, ServiceOffer, Zone, aware
+from storage.models import OfferReport, Resident, ServiceOffer, ServiceSearch, Zone, aware
 
 OFFER_DAYS = 90
 # Reports by different neighbours that hide an offer from searches.
@@ -178,3 +178,10 @@ def approve_offer(offer: ServiceOffer, now: datetime) -> None:
     """Shown from now on, for the full 90 days."""
     offer.pending = False
     renew_offer(offer, now)
+
+
+def record_search(
+    session: Session, zone_id: int, category: str, results: int, now: datetime
+) -> None:
+    """Count one BUSCO search (for the evidence pages)."""
+    session.add(ServiceSearch(zone_id=zone_id, category=category, results=results, created_at=now))

@@ -261,6 +261,8 @@ def on_search_category(turn: Turn) -> StepResult:
         return _again(turn, _categories(ASK_SEARCH_CATEGORY))
     label = Reply(LABELS[category])
     offers = services.find_offers(turn.session, turn.resident, category, turn.now)
+    if turn.resident.zone_id is not None:
+        services.record_search(turn.session, turn.resident.zone_id, category, len(offers), turn.now)
     if not offers:
         return StepResult([Reply(NONE_FOUND, {"category": label})], None, {})
 

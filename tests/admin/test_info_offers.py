@@ -312,3 +312,18 @@ def test_offers_per_zona_and_the_queue_of_hidden_ones(
     assert "Plomería Achumani" in page(viewer, "/admin/ofertas")
     assert viewer.post(f"/admin/ofertas/{far}/eliminar", {}, form=form).status_code == 403
     assert offers(sessions) == {reported, far}
+
+
+def test_the_evidence_page_counts_searches_per_zona(
+    browser: Browser, chat: Chat, sessions: sessionmaker[Session]
+) -> None:
+    offer(chat, "+59171000501", "Sopocachi", "Arreglo grifos")
+    searcher = neighbour(chat, "+59171000510")
+    searcher.say("BUSCO")
+    assert "Arreglo grifos" in searcher.say("1")
+    searcher.say("BUSCO")
+    searcher.say("4")  # sewing: nothing
+    staff_in(browser, sessions, CITY)
+    evidence = page(browser, "/admin/evidence")
+    assert "Búsquedas (BUSCO)" in evidence and "Búsquedas con resultado" in evidence
+    assert "50%" in evidence
