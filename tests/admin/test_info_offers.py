@@ -327,3 +327,20 @@ def test_the_evidence_page_counts_searches_per_zona(
     evidence = page(browser, "/admin/evidence")
     assert "Búsquedas (BUSCO)" in evidence and "Búsquedas con resultado" in evidence
     assert "50%" in evidence
+
+
+def test_an_offer_decision_without_its_csrf_token_changes_nothing(
+    browser: Browser, chat: Chat, sessions: sessionmaker[Session]
+) -> None:
+    reported = offer(chat, "+59171000502", "Sopocachi", "Plomero barato")
+    report_three_times(chat, reported)
+    staff_in(browser, sessions, LEADER)
+    headers = {"Referer": BASE + "/admin/ofertas"}
+    for action in ("restaurar", "eliminar"):
+        answer = browser.client.post(
+            f"/admin/ofertas/{reported}/{action}", base_url=BASE, headers=headers
+        )
+        assert answer.status_code == 400
+    assert offers(sessions) == {reported}
+    assert "Plomero barato" in page(browser, "/admin/ofertas?estado=hidden")
+    assert entries(sessions) == []

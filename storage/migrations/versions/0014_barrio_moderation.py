@@ -24,16 +24,16 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("zones") as batch:
-        batch.add_column(
-            sa.Column("offers_moderated", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
-    with op.batch_alter_table("service_offers") as batch:
-        batch.add_column(
-            sa.Column("pending", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
-    with op.batch_alter_table("leaders") as batch:
-        batch.add_column(sa.Column("info_reminded_at", sa.DateTime(timezone=True), nullable=True))
+    # Plain ADD COLUMN: a batch copy of zones would drop a table other rows point at.
+    op.add_column(
+        "zones",
+        sa.Column("offers_moderated", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
+    op.add_column(
+        "service_offers",
+        sa.Column("pending", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
+    op.add_column("leaders", sa.Column("info_reminded_at", sa.DateTime(timezone=True)))
     op.create_table(
         "service_searches",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -58,9 +58,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_service_searches_zone_id"), table_name="service_searches")
     op.drop_index(op.f("ix_service_searches_created_at"), table_name="service_searches")
     op.drop_table("service_searches")
-    with op.batch_alter_table("leaders") as batch:
-        batch.drop_column("info_reminded_at")
-    with op.batch_alter_table("service_offers") as batch:
-        batch.drop_column("pending")
-    with op.batch_alter_table("zones") as batch:
-        batch.drop_column("offers_moderated")
+    # SQLite drops a column natively (3.35+); no table copy, so no foreign key is upset.
+    op.drop_column("leaders", "info_reminded_at")
+    op.drop_column("service_offers", "pending")
+    op.drop_column("zones", "offers_moderated")
