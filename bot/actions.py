@@ -6,7 +6,7 @@ and its record are committed together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,24 +15,32 @@ from sqlalchemy.orm import Session
 
 from bot import channels, i18n, outbound, targets
 from bot.config import Config
+from bot.flows import info as info_flow
 from bot.flows import news as news_flow
 from bot.flows import polls as poll_flow
+from bot.flows import services as services_flow
 from bot.i18n import LANGUAGES, catalogs, review
 from bot.render import Reply, render
 from storage import audit, leaders
 from storage import broadcasts as store
 from storage import courses as course_store
+from storage import info as info_store
 from storage import polls as poll_store
 from storage import reports as report_store
+from storage import services as services_store
 from storage.enums import ReportStatus, StaffRole
 from storage.models import (
+    INFO_CATEGORIES,
     Broadcast,
     Course,
+    InfoItem,
     NewsItem,
     NewsZone,
     Poll,
     Report,
+    ServiceOffer,
     StaffUser,
+    Zone,
     aware,
     utcnow,
 )
@@ -576,3 +584,215 @@ def _broadcast_fields(broadcast: Broadcast) -> dict[str, Any]:
         "send_at": broadcast.send_at.isoformat() if broadcast.send_at else None,
         "recipients": broadcast.recipients,
     }
+
+
+# --- zona information and neighbours' offers ---------------------------------------------
+
+
+def _info_fields(item: InfoItem) -> dict[str, Any]:
+    return {
+        "category": item.category,
+        "scope": info_store.scope_of(item),
+        "text_es": item.text_es,
+        "text_ay": item.text_ay,
+        "checked_at": aware(item.checked_at).isoformat(),
+    }
+
+
+def _info_fits(text_es: str, text_ay: str | None) -> None:
+    """Each text fits one SMS as residents read it, or TooLong names the language."""
+    for lang, text in (("es", text_es.strip()), ("ay", (text_ay or "").strip())):
+        if text and info_flow.too_long(text):
+            raise TooLong(lang, len(text), 2)
+    if not text_es.strip():
+        raise Refused("the Spanish text is empty", es="Falta el texto en español.")
+
+
+def add_info(
+    session: Session,
+    *,
+    category: str,
+    place: info_store.Scope,
+    text_es: str,
+    text_ay: str | None,
+    user: StaffUser | None = None,
+    via: str = "cli",
+) -> InfoItem:
+    """A new item residents of the place read with INFO, checked now."""
+    if category not in INFO_CATEGORIES:
+        raise Refused(f"unknown category {category!r}", es="Elija una categoría.")
+    _info_fits(text_es, text_ay)
+    item = info_store.add_item(session, category, place, text_es, text_ay)
+    audit.record(session, user, via, "info.add", "info", item.id, after=_info_fields(item))
+    return item
+
+
+def edit_info(
+    session: Session,
+    item: InfoItem,
+    *,
+    text_es: str,
+    text_ay: str | None,
+    user: StaffUser | None = None,
+    via: str = "cli",
+    now: datetime | None = None,
+) -> None:
+    """New texts for an item, which counts as checked now."""
+    _info_fits(text_es, text_ay)
+    before = _info_fields(item)
+    info_store.edit_item(item, text_es, text_ay, now or utcnow())
+    audit.record(
+        session, user, via, "info.edit", "info", item.id, before=before, after=_info_fields(item)
+    )
+
+
+def check_info(
+    session: Session,
+    item: InfoItem,
+    *,
+    user: StaffUser | None = None,
+    via: str = "cli",
+    now: datetime | None = None,
+) -> None:
+    """Someone confirmed the item is still correct: checked now."""
+    before = {"checked_at": aware(item.checked_at).isoformat()}
+    info_store.mark_checked(item, now or utcnow())
+    after = {"checked_at": aware(item.checked_at).isoformat()}
+    audit.record(session, user, via, "info.check", "info", item.id, before=before, after=after)
+
+
+def import_info(
+    session: Session,
+    rows: Sequence[dict[str, str]],
+    *,
+    keeps: Callable[[int | None, int | None], bool] = lambda zone, macro: True,
+    user: StaffUser | None = None,
+    via: str = "cli",
+    now: datetime | None = None,
+) -> tuple[int, int]:
+    """A CSV (the export's columns) read in: rows with an id update that item, others are
+    added; (added, updated). `keeps(zone_id, macrodistrict_id)` says which places the caller
+    may change. Refused names the first bad line; the caller rolls back the whole file."""
+    for line, row in enumerate(rows, start=2):
+        for lang in ("es", "ay"):
+            text = (row.get(f"text_{lang}") or "").strip()
+            if text and info_flow.too_long(text):
+                raise Refused(
+                    f"line {line}: text_{lang} is too long for one SMS",
+                    es=f"Línea {line}: el texto en {'español' if lang == 'es' else 'aymara'} "
+                    "no cabe en un SMS.",
+                )
+        try:
+            place = info_store.resolve_scope(session, row.get("scope") or "")
+        except ValueError as exc:
+            raise Refused(f"line {line}: {exc}", es=f"Línea {line}: lugar desconocido.") from exc
+        item_id = (row.get("id") or "").strip()
+        existing = session.get(InfoItem, int(item_id)) if item_id.isdigit() else None
+        places = [(place.zone_id, place.macrodistrict_id)]
+        if existing is not None:
+            places.append((existing.zone_id, existing.macrodistrict_id))
+        if not all(keeps(zone, macro) for zone, macro in places):
+            raise Refused(
+                f"line {line}: outside what you may change",
+                es=f"Línea {line}: ese lugar está fuera de su alcance.",
+            )
+    try:
+        added, updated = info_store.import_csv(session, rows, now or utcnow())
+    except ValueError as exc:
+        raise Refused(str(exc), es=f"No se importó: {exc}.") from exc
+    audit.record(
+        session, user, via, "info.import", "info", after={"added": added, "updated": updated}
+    )
+    return added, updated
+
+
+def _offer_fields(offer: ServiceOffer) -> dict[str, Any]:
+    """An offer as the audit keeps it: never the phone."""
+    return {"zone_id": offer.zone_id, "category": offer.category, "text": offer.text}
+
+
+def restore_offer(
+    session: Session, offer: ServiceOffer, *, user: StaffUser | None = None, via: str = "cli"
+) -> int:
+    """A reported offer reviewed and shown again (its reports dropped); how many it had."""
+    dropped = services_store.clear_reports(session, offer.id)
+    audit.record(
+        session,
+        user,
+        via,
+        "offer.restore",
+        "offer",
+        offer.id,
+        before={**_offer_fields(offer), "reports": dropped},
+    )
+    return dropped
+
+
+def remove_offer(
+    session: Session, offer: ServiceOffer, *, user: StaffUser | None = None, via: str = "cli"
+) -> None:
+    """A reported offer reviewed and taken down for good."""
+    before = _offer_fields(offer)
+    offer_id = offer.id
+    session.delete(offer)
+    session.flush()
+    audit.record(session, user, via, "offer.remove", "offer", offer_id, before=before)
+
+
+def decide_offer(
+    session: Session,
+    offer: ServiceOffer,
+    approve: bool,
+    *,
+    user: StaffUser | None = None,
+    via: str = "cli",
+    actor: str | None = None,
+    fold: bool = True,
+    now: datetime | None = None,
+) -> bool:
+    """Approve a pending offer (shown from now, for 90 days) or reject it (removed); the
+    offerer is told in one SMS either way. False when it was not pending (decided already)."""
+    if not offer.pending:
+        return False
+    before = _offer_fields(offer)
+    offer_id = offer.id
+    services_flow.decide(session, offer, approve, now or utcnow(), fold=fold)
+    audit.record(
+        session,
+        user,
+        via,
+        "offer.approve" if approve else "offer.reject",
+        "offer",
+        offer_id,
+        before=before,
+        actor=actor,
+    )
+    return True
+
+
+def set_offers_moderated(
+    session: Session,
+    zone: Zone,
+    moderated: bool,
+    *,
+    user: StaffUser | None = None,
+    via: str = "cli",
+) -> None:
+    """The zona's choice: new offers wait for approval, or show at once. Turning it off
+    approves the offers that were waiting (and tells their offerers, as promised)."""
+    before = {"offers_moderated": zone.offers_moderated}
+    zone.offers_moderated = moderated
+    released = 0
+    if not moderated:
+        for offer in services_store.pending_offers(session, zone.id):
+            released += decide_offer(session, offer, True, user=user, via=via)
+    audit.record(
+        session,
+        user,
+        via,
+        "zone.offers_moderated",
+        "zone",
+        zone.id,
+        before=before,
+        after={"offers_moderated": moderated, "released": released},
+    )

@@ -176,6 +176,16 @@ def notify(
     return queue_message(session, resident, body, channel=channel)
 
 
+# --- reminders to council leaders -----------------------------------------------------------
+
+# The worker's sweeper sends it (worker/reminders.py) to a leader whose zona has items not
+# checked for INFO_STALE_DAYS, at most once a week.
+STALE_INFO = N_(
+    "Mi Barrio: {n} datos de la zona {zone} no se revisan hace más de {days} días. "
+    "Escriba INFO EDITAR para confirmarlos o corregirlos."
+)
+
+
 # --- broadcasts --------------------------------------------------------------------------------
 
 ANNOUNCEMENT = N_("Alcaldía de La Paz informa: {text}")

@@ -48,6 +48,19 @@ class Scope:
             return True
         return zone_id is not None and zone_id in self.zone_ids
 
+    def keeps(self, zone_id: int | None, macrodistrict_id: int | None) -> bool:
+        """May edit zona information of this place: a zona in scope; a macrodistrito's items
+        for the city and its subalcaldía; the city's own items for the city only."""
+        if zone_id is not None:
+            return self.reaches(zone_id)
+        if self.zone_ids is None:
+            return True
+        return (
+            self.role == StaffRole.SUBALCALDIA
+            and macrodistrict_id is not None
+            and macrodistrict_id == self.macrodistrict_id
+        )
+
     def allows(self, target: targets.Target) -> bool:
         """A broadcast or poll to this target stays inside the scope."""
         if self.zone_ids is None:

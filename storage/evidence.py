@@ -26,6 +26,8 @@ from storage.models import (
     ReportSupporter,
     Resident,
     ResidentZone,
+    ServiceOffer,
+    ServiceSearch,
     Vote,
     Zone,
 )
@@ -290,3 +292,29 @@ def reports_with_reporter(session: Session, start: datetime, end: datetime) -> l
             ).where(Report.created_at >= start, Report.created_at < end)
         ).all()
     )
+
+
+def offers(
+    session: Session, end: datetime, zones: Zones
+) -> list[tuple[int, datetime, datetime, bool]]:
+    """Offers stored now and published before `end`: (zona, created, expires, shown now:
+    neither paused nor waiting for approval). A deleted offer leaves no row."""
+    query = select(
+        ServiceOffer.zone_id,
+        ServiceOffer.created_at,
+        ServiceOffer.expires_at,
+        ServiceOffer.paused.is_(False) & ServiceOffer.pending.is_(False),
+    ).where(ServiceOffer.created_at < end, *_in(ServiceOffer.zone_id, zones))
+    return [(z, c, e, bool(shown)) for z, c, e, shown in session.execute(query).tuples()]
+
+
+def searches(
+    session: Session, start: datetime, end: datetime, zones: Zones
+) -> list[tuple[int, int]]:
+    """BUSCO searches in the period: (zona of the searcher then, offers found)."""
+    query = select(ServiceSearch.zone_id, ServiceSearch.results).where(
+        ServiceSearch.created_at >= start,
+        ServiceSearch.created_at < end,
+        *_in(ServiceSearch.zone_id, zones),
+    )
+    return list(session.execute(query).tuples())

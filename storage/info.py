@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import IO
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import INFO_CATEGORIES, InfoItem, Macrodistrict, Zone, utcnow
@@ -212,3 +212,35 @@ def seed_emergency(session: Session) -> int:
     for text_es, text_ay in EMERGENCY:
         add_item(session, "emergency", Scope(), text_es, text_ay)
     return len(EMERGENCY)
+
+
+def zone_items(session: Session, zone_id: int, category: str | None = None) -> list[InfoItem]:
+    """A zona's own items (not its macrodistrito's or the city's), by category then id: what
+    its leaders keep current."""
+    query = select(InfoItem).where(InfoItem.zone_id == zone_id)
+    if category is not None:
+        query = query.where(InfoItem.category == category)
+    items = list(session.scalars(query.order_by(InfoItem.id)))
+    return sorted(items, key=lambda i: INFO_CATEGORIES.index(i.category))
+
+
+def mark_checked(item: InfoItem, now: datetime) -> None:
+    """Someone confirmed the item is still correct: its checked day is today."""
+    item.checked_at = now
+
+
+def edit_item(item: InfoItem, text_es: str, text_ay: str | None, now: datetime) -> None:
+    """New texts, checked now (an empty Aymara text: residents read the Spanish one)."""
+    item.text_es = text_es.strip()
+    item.text_ay = (text_ay or "").strip() or None
+    item.checked_at = now
+
+
+def stale_counts(session: Session, checked_before: datetime) -> dict[int, int]:
+    """Per zona, its own items last checked before that moment (what its leaders keep)."""
+    rows = session.execute(
+        select(InfoItem.zone_id, func.count())
+        .where(InfoItem.zone_id.is_not(None), InfoItem.checked_at < checked_before)
+        .group_by(InfoItem.zone_id)
+    ).tuples()
+    return {int(zone_id): int(n) for zone_id, n in rows if zone_id is not None}

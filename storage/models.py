@@ -72,6 +72,8 @@ class Zone(Base):
     macrodistrict_id: Mapped[int] = mapped_column(ForeignKey("macrodistricts.id"), index=True)
     district: Mapped[int | None] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(20), default="urbano")
+    # New offers (OFREZCO) wait for a leader's or staff's approval before neighbours see them.
+    offers_moderated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     macrodistrict: Mapped[Macrodistrict] = relationship(back_populates="zones")
 
@@ -463,6 +465,8 @@ class ServiceOffer(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
     paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Waiting for a leader's or staff's approval (the zona moderates offers): shown to nobody.
+    pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     resident: Mapped[Resident] = relationship()
     zone: Mapped[Zone] = relationship()
@@ -580,6 +584,8 @@ class Leader(Base):
     phone: Mapped[str] = mapped_column(String(20), unique=True)
     zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The last SMS telling them how many of their zona's items are due for a check.
+    info_reminded_at: Mapped[datetime | None]
 
     zone: Mapped[Zone] = relationship()
 
@@ -741,3 +747,17 @@ class LessonAnswer(Base):
     chosen: Mapped[int] = mapped_column(Integer)
     correct: Mapped[bool] = mapped_column(Boolean)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ServiceSearch(Base):
+    """One BUSCO search, for the evidence pages: the searcher's zona then, the category and how
+    many offers were shown. No resident: a count needs no one's identity (and BORRAR has
+    nothing to erase here)."""
+
+    __tablename__ = "service_searches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id"), index=True)
+    category: Mapped[str] = mapped_column(String(20))
+    results: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from storage.db import insert_ignoring_conflicts
 from storage.enums import ResidentStatus
-from storage.models import OfferReport, Resident, ServiceOffer, Zone
+from storage.models import OfferReport, Resident, ServiceOffer, ServiceSearch, Zone, aware
 
 OFFER_DAYS = 90
 # Reports by different neighbours that hide an offer from searches.
@@ -26,13 +26,15 @@ def offer_of(session: Session, resident_id: int) -> ServiceOffer | None:
 def publish_offer(
     session: Session, resident: Resident, category: str, text: str, now: datetime
 ) -> ServiceOffer:
-    """The resident's offer, new or replacing their previous one (whose reports go with it)."""
+    """The resident's offer, new or replacing their previous one (whose reports go with it);
+    pending approval when the zona moderates offers."""
     if resident.zone_id is None:
         raise ValueError("a resident without a zona cannot offer a service")
     previous = offer_of(session, resident.id)
     if previous is not None:
         session.delete(previous)
         session.flush()
+    zone = session.get(Zone, resident.zone_id)
     offer = ServiceOffer(
         resident_id=resident.id,
         zone_id=resident.zone_id,
@@ -42,6 +44,8 @@ def publish_offer(
         created_at=now,
         expires_at=now + timedelta(days=OFFER_DAYS),
         paused=False,
+        # A zona that moderates offers sees each new one (and each change) first.
+        pending=bool(zone is not None and zone.offers_moderated),
     )
     session.add(offer)
     session.flush()
@@ -81,6 +85,7 @@ def find_offers(
             ServiceOffer.category == category,
             ServiceOffer.resident_id != searcher.id,
             ServiceOffer.paused.is_(False),
+            ServiceOffer.pending.is_(False),
             ServiceOffer.expires_at > now,
             Zone.macrodistrict_id == zone.macrodistrict_id,
             Resident.status == ResidentStatus.ACTIVE.value,
@@ -112,3 +117,71 @@ def report_count(session: Session, offer_id: int) -> int:
         )
         or 0
     )
+
+
+def offer_status(offer: ServiceOffer, reports: int, now: datetime) -> str:
+    """What neighbours see of an offer: pending (approval), hidden (reported), paused,
+    expired or active."""
+    if offer.pending:
+        return "pending"
+    if reports >= REPORTS_TO_HIDE:
+        return "hidden"
+    if offer.paused:
+        return "paused"
+    if aware(offer.expires_at) <= now:
+        return "expired"
+    return "active"
+
+
+def offers_within(
+    session: Session, zone_ids: frozenset[int] | None
+) -> list[tuple[ServiceOffer, int]]:
+    """Every offer in these zonas (None: the city) with its number of reports, newest first."""
+    reports = (
+        select(OfferReport.offer_id, func.count().label("n"))
+        .group_by(OfferReport.offer_id)
+        .subquery()
+    )
+    query = (
+        select(ServiceOffer, func.coalesce(reports.c.n, 0))
+        .outerjoin(reports, reports.c.offer_id == ServiceOffer.id)
+        .order_by(ServiceOffer.created_at.desc(), ServiceOffer.id.desc())
+    )
+    if zone_ids is not None:
+        query = query.where(ServiceOffer.zone_id.in_(zone_ids))
+    return [(offer, int(n)) for offer, n in session.execute(query).tuples()]
+
+
+def clear_reports(session: Session, offer_id: int) -> int:
+    """A reviewed offer shown again: its reports are dropped; how many there were."""
+    result = session.execute(delete(OfferReport).where(OfferReport.offer_id == offer_id))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def pending_offers(session: Session, zone_id: int) -> list[ServiceOffer]:
+    """A zona's offers waiting for approval, oldest first (of residents still here)."""
+    return list(
+        session.scalars(
+            select(ServiceOffer)
+            .join(Resident, Resident.id == ServiceOffer.resident_id)
+            .where(
+                ServiceOffer.zone_id == zone_id,
+                ServiceOffer.pending.is_(True),
+                Resident.status == ResidentStatus.ACTIVE.value,
+            )
+            .order_by(ServiceOffer.created_at, ServiceOffer.id)
+        )
+    )
+
+
+def approve_offer(offer: ServiceOffer, now: datetime) -> None:
+    """Shown from now on, for the full 90 days."""
+    offer.pending = False
+    renew_offer(offer, now)
+
+
+def record_search(
+    session: Session, zone_id: int, category: str, results: int, now: datetime
+) -> None:
+    """Count one BUSCO search (for the evidence pages)."""
+    session.add(ServiceSearch(zone_id=zone_id, category=category, results=results, created_at=now))

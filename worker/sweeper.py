@@ -21,12 +21,14 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage import broadcasts as store
+from storage.broadcasts import QuietHours
 from storage.models import Broadcast, Delivery, OutboundMessage, OutboxEntry, aware, utcnow
 from storage.outbox import add_outbox
 from worker import context
 from worker.broadcast import quiet, run_chunk
 from worker.fanout import JOB_OPTIONS, chunk_ranges, enqueue_chunks, prepare, prepare_broadcast
 from worker.pool import ALIVE_KEY
+from worker.reminders import remind_stale_info
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,7 @@ class SweepResult:
     finished: int = 0  # broadcasts marked done
     waiting: int = 0  # rows claimed by workers that are alive (or not yet known dead)
     relayed: int = 0  # single messages whose job vanished, given a new outbox row
+    reminded: int = 0  # leaders told of their zona's information due for a check
 
 
 def sweep(
@@ -112,6 +115,13 @@ def sweep(
             for first, last in ranges:
                 run_chunk(ctx, connection, broadcast_id, first, last, wait=True)
                 result.enqueued += 1
+    result.reminded = remind_stale_info(
+        ctx.sessions,
+        stale_days=ctx.config.info_stale_days,
+        now=now,
+        quiet_hours=QuietHours.parse(ctx.config.quiet_hours),
+        fold=ctx.config.gsm7_fold,
+    )
     if result.resolved or result.enqueued or result.prepared or result.relayed:
         log.info(
             "sweeper: %d lost claims marked unknown, %d chunks, %d preparations and %d messages "

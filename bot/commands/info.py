@@ -10,27 +10,17 @@ from pathlib import Path
 
 import click
 
-from bot import channels
+from bot import actions
 from bot.commands.common import open_database
-from bot.flows.info import ITEM, MORE_HINT
-from bot.render import Reply, render
+from bot.flows.info import too_long
 from storage import info as info_store
 from storage.db import transaction
 from storage.models import INFO_CATEGORIES, InfoItem, aware, utcnow
 
 
-def _too_long(text: str) -> str | None:
-    """The language whose SMS the text would not fit in, shown as a resident gets it."""
-    for lang in ("es", "ay"):
-        item = Reply(ITEM, {"text": text, "date": "31/12/2026", "n": 10, "total": 10})
-        if channels.segments(render([item, Reply(MORE_HINT)], lang, "sms")) > 1:
-            return lang
-    return None
-
-
 def _check_fits(text_es: str, text_ay: str | None) -> None:
     for option, text in (("--es", text_es), ("--ay", text_ay or "")):
-        if text.strip() and _too_long(text.strip()):
+        if text.strip() and too_long(text.strip()):
             raise click.BadParameter(
                 f"too long for one SMS ({len(text.strip())} characters)", param_hint=option
             )
@@ -115,16 +105,11 @@ def info_import(file: Path) -> None:
     one are added. All or nothing: one bad row and nothing changes."""
     with file.open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    for line, row in enumerate(rows, start=2):
-        for lang in ("es", "ay"):
-            text = (row.get(f"text_{lang}") or "").strip()
-            if text and _too_long(text):
-                raise click.ClickException(f"line {line}: text_{lang} is too long for one SMS")
     _, sessions = open_database()
     try:
         with transaction(sessions) as session:
-            added, updated = info_store.import_csv(session, rows, utcnow())
-    except ValueError as exc:
+            added, updated = actions.import_info(session, rows, via="cli")
+    except actions.Refused as exc:
         raise click.ClickException(f"{exc}; nothing was imported") from exc
     click.echo(f"{added} added, {updated} updated")
 

@@ -28,6 +28,12 @@ Definitions (also in docs/evidence.md):
 - broadcasts created in the period: recipients = delivery rows; delivered = Twilio said
   delivered or read; failed = failed or undelivered; opted_out_after = recipients who
   opted out within 7 days of the broadcast.
+- services (OFREZCO / BUSCO), by the offer's zona and the searcher's zona at the search:
+  offers_new = offers published in the period; offers_active = offers published before the
+  period ends and not expired at its end, neither paused nor waiting for approval now (an
+  offer deleted since leaves no trace, and a pause is known only as it is now);
+  searches = BUSCO searches in the period; searches_found = those that found at least one
+  offer; found_share = searches_found / searches.
 """
 
 from __future__ import annotations
@@ -153,6 +159,7 @@ def measures(session: Session, where: Place, start: datetime, end: datetime) -> 
         "reports": report_measures(session, zones, start, end),
         "polls": poll_measures(session, zones, start, end),
         "broadcasts": broadcast_measures(session, zones, start, end),
+        "services": service_measures(session, zones, start, end),
     }
 
 
@@ -249,6 +256,23 @@ def broadcast_measures(
                 if out is not None and utc(at) <= utc(out) < utc(at) + OPT_OUT_AFTER
             }
         ),
+    }
+
+
+def service_measures(
+    session: Session, zones: rows.Zones, start: datetime, end: datetime
+) -> dict[str, Any]:
+    offered = rows.offers(session, end, zones)
+    looked = rows.searches(session, start, end, zones)
+    found = sum(1 for _zone, results in looked if results > 0)
+    return {
+        "offers_new": sum(1 for _z, created, _e, _s in offered if utc(created) >= start),
+        "offers_active": sum(
+            1 for _z, _c, expires, shown in offered if shown and utc(expires) > end
+        ),
+        "searches": len(looked),
+        "searches_found": found,
+        "found_share": share(found, len(looked)),
     }
 
 

@@ -75,6 +75,10 @@ ROWS = (
     ("Mensajes enviados", "broadcasts.recipients"),
     ("Entregados", "broadcasts.delivered"),
     ("Fallidos", "broadcasts.failed"),
+    ("Ofertas de vecinos activas", "services.offers_active"),
+    ("Ofertas nuevas", "services.offers_new"),
+    ("Búsquedas (BUSCO)", "services.searches"),
+    ("Búsquedas con resultado", "services.found_share"),
 )
 
 

@@ -38,6 +38,8 @@ class FlowName(StrEnum):
     LEADER_POLL = "leader_poll"
     LEADER_NOTICE = "leader_notice"
     LEADER_RESULTS = "leader_results"
+    LEADER_INFO = "leader_info"
+    LEADER_OFFERS = "leader_offers"
 
 
 @dataclass

@@ -7,11 +7,12 @@ to the categories; anything else is read as a menu choice, as in the news.
 
 from __future__ import annotations
 
+from bot.channels import segments
 from bot.flows.answers import is_back, is_more
 from bot.flows.base import Flow, FlowName, StepResult, Turn, fit_one_sms, stay
 from bot.flows.menu import NOT_UNDERSTOOD, on_choose
 from bot.i18n import N_, in_language
-from bot.render import ListOf, Reply
+from bot.render import ListOf, Reply, render
 from bot.text import parse_option
 from storage.broadcasts import LA_PAZ
 from storage.info import categories_for, items_for
@@ -37,6 +38,16 @@ LABELS = {
     "subalcaldia": N_("Subalcaldía"),
 }
 OPTION = N_("{n} {label}")
+
+
+def too_long(text: str) -> str | None:
+    """The language ("es" or "ay") in which an item's text would not fit one SMS as residents
+    get it (with its checked day, its number and the MAS hint); None when it fits both."""
+    for lang in ("es", "ay"):
+        item = Reply(ITEM, {"text": text, "date": "31/12/2026", "n": 10, "total": 10})
+        if segments(render([item, Reply(MORE_HINT)], lang, "sms")) > 1:
+            return lang
+    return None
 
 
 def _categories(turn: Turn, *first: Reply) -> StepResult:

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.channels import quote, segments
+from bot.flows import leader_info, leader_offers
 from bot.flows.answers import DONT_SEND, SEND, is_more, yes_or_no
 from bot.flows.base import Flow, FlowName, StepResult, Turn, fit_one_sms, stay
 from bot.flows.menu import on_choose
@@ -75,6 +76,8 @@ COMMANDS = {
     "nuevo aviso": FlowName.LEADER_NOTICE,
     "resultados": FlowName.LEADER_RESULTS,
     "resultado": FlowName.LEADER_RESULTS,
+    **leader_info.COMMANDS,
+    **leader_offers.COMMANDS,
 }
 # Polls and notices one leader may send per La Paz day: each reaches the whole zona, so a
 # slip on a basic phone must not cost the municipality a zona's worth of SMS again and again.
@@ -404,5 +407,5 @@ def on_more(turn: Turn) -> StepResult:
 
 RESULTS_FLOW = Flow(name=FlowName.LEADER_RESULTS, begin=begin_results, steps={"more": on_more})
 
-FLOWS = (POLL_FLOW, NOTICE_FLOW, RESULTS_FLOW)
+FLOWS = (POLL_FLOW, NOTICE_FLOW, RESULTS_FLOW, leader_info.FLOW, leader_offers.FLOW)
 FLOW_NAMES = frozenset(flow.name for flow in FLOWS)

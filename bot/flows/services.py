@@ -8,15 +8,21 @@ deletes or replaces it. R1..R3 after a search reports an offer; three neighbours
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.flows.answers import is_back, yes_or_no
 from bot.flows.base import Flow, FlowName, StepResult, Turn, fit_one_sms, stay
 from bot.flows.menu import NOT_UNDERSTOOD, on_choose
 from bot.i18n import N_
-from bot.render import ListOf, Reply
+from bot.outbound import channel_for
+from bot.render import ListOf, Reply, render
 from bot.text import has_words, parse_option
 from storage import services
 from storage.broadcasts import LA_PAZ
+from storage.db import Session
+from storage.enums import ResidentStatus
 from storage.models import SERVICE_CATEGORIES, ServiceOffer, aware
+from storage.outbox import queue_message
 
 # Short enough for three offers, their phones and zonas in one SMS.
 MAX_TEXT = 30
@@ -32,6 +38,10 @@ ASK_CONSENT = N_(
 PUBLISHED = N_(
     "Listo: su oferta de {category} se muestra hasta el {date}. "
     "Escriba OFREZCO para renovarla, pausarla o eliminarla."
+)
+PUBLISHED_PENDING = N_(
+    "Recibimos su oferta de {category}. Su junta vecinal la revisa antes de mostrarla: "
+    "le avisaremos."
 )
 NOT_PUBLISHED = N_("No publicamos nada ni compartimos su número.")
 NO_ZONE = N_("Primero elija su zona en 5 Perfil.")
@@ -50,6 +60,15 @@ MANAGE_EXPIRED = N_(
 MANAGE_HIDDEN = N_(
     "Su oferta de {category} no se muestra: la reportaron {n} vecinos. "
     "3 Eliminar, 4 Cambiar, 0 Volver"
+)
+MANAGE_PENDING = N_(
+    "Su oferta de {category} espera la aprobación de su junta: {offer_text}. "
+    "3 Eliminar, 4 Cambiar, 0 Volver"
+)
+# Sent when a leader or staff decides on a pending offer (bot.actions.decide_offer).
+OFFER_APPROVED = N_("Su oferta de {category} fue aprobada: los vecinos la ven hasta el {date}.")
+OFFER_REJECTED = N_(
+    "Su junta vecinal no aprobó su oferta de {category}. Escriba OFREZCO para cambiarla."
 )
 RENEWED = N_("Renovada: su oferta se muestra hasta el {date}.")
 PAUSED = N_("Pausada: no se muestra a nadie. Escriba OFREZCO para reanudarla.")
@@ -75,11 +94,11 @@ LABELS = {
 OPTION = N_("{n} {label}")
 
 
-def _date(turn: Turn, moment: object) -> str:
+def _date(turn: Turn | None, moment: object) -> str:
     return aware(moment).astimezone(LA_PAZ).strftime("%d/%m/%Y")  # type: ignore[arg-type]
 
 
-def _phone(phone: str | None) -> str:
+def phone_shown(phone: str | None) -> str:
     """A Bolivian number as neighbours dial it (71234567); others as stored."""
     return phone[4:] if phone and phone.startswith("+591") else phone or ""
 
@@ -112,7 +131,9 @@ def _manage(turn: Turn, offer: ServiceOffer) -> StepResult:
     label = Reply(LABELS[offer.category])
     reports = services.report_count(turn.session, offer.id)
     base = {"category": label, "offer_text": offer.text, "date": _date(turn, offer.expires_at)}
-    if reports >= services.REPORTS_TO_HIDE:
+    if offer.pending:
+        reply = Reply(MANAGE_PENDING, base)
+    elif reports >= services.REPORTS_TO_HIDE:
         reply = Reply(MANAGE_HIDDEN, {"category": label, "n": reports})
     elif offer.paused:
         reply = Reply(MANAGE_PAUSED, base)
@@ -120,7 +141,9 @@ def _manage(turn: Turn, offer: ServiceOffer) -> StepResult:
         reply = Reply(MANAGE_EXPIRED, base)
     else:
         reply = Reply(MANAGE, base)
-    return StepResult([reply], "manage", {"hidden": reports >= services.REPORTS_TO_HIDE})
+    # Renewing, pausing or resuming mean nothing to an offer nobody is shown yet.
+    hidden = offer.pending or reports >= services.REPORTS_TO_HIDE
+    return StepResult([reply], "manage", {"hidden": hidden})
 
 
 def begin_offer(turn: Turn) -> StepResult:
@@ -172,7 +195,8 @@ def on_offer_text(turn: Turn) -> StepResult:
         return stay(turn, Reply(TEXT_TOO_LONG, {"max": MAX_TEXT}))
     category = str(turn.slots.get("category") or "other")
     ask = Reply(
-        ASK_CONSENT, {"category": Reply(LABELS[category]), "phone": _phone(turn.resident.phone)}
+        ASK_CONSENT,
+        {"category": Reply(LABELS[category]), "phone": phone_shown(turn.resident.phone)},
     )
     return StepResult([ask], "consent", {"category": category, "text": text})
 
@@ -183,7 +207,7 @@ def on_offer_consent(turn: Turn) -> StepResult:
     if answer is None:
         ask = Reply(
             ASK_CONSENT,
-            {"category": Reply(LABELS[category]), "phone": _phone(turn.resident.phone)},
+            {"category": Reply(LABELS[category]), "phone": phone_shown(turn.resident.phone)},
         )
         return stay(turn, ask)
     if not answer:
@@ -191,10 +215,33 @@ def on_offer_consent(turn: Turn) -> StepResult:
     offer = services.publish_offer(
         turn.session, turn.resident, category, str(turn.slots.get("text") or ""), turn.now
     )
+    if offer.pending:
+        return StepResult([Reply(PUBLISHED_PENDING, {"category": Reply(LABELS[category])})])
     reply = Reply(
         PUBLISHED, {"category": Reply(LABELS[category]), "date": _date(turn, offer.expires_at)}
     )
     return StepResult([reply])
+
+
+def decide(
+    session: Session, offer: ServiceOffer, approve: bool, now: datetime, *, fold: bool = True
+) -> None:
+    """A pending offer approved (shown from now, for 90 days) or rejected (removed), and its
+    offerer told in one SMS, queued in the caller's transaction (the audit is the caller's)."""
+    label = Reply(LABELS.get(offer.category, LABELS["other"]))
+    if approve:
+        services.approve_offer(offer, now)
+        message = Reply(OFFER_APPROVED, {"category": label, "date": _date(None, offer.expires_at)})
+    else:
+        message = Reply(OFFER_REJECTED, {"category": label})
+    resident = offer.resident
+    if resident.status == ResidentStatus.ACTIVE and resident.phone:
+        channel = channel_for(resident, now)
+        body = render([message], resident.language, channel, fold=fold)
+        queue_message(session, resident, body, channel=channel)
+    if not approve:
+        session.delete(offer)
+        session.flush()
 
 
 # --- BUSCO -----------------------------------------------------------------------------------
@@ -214,6 +261,8 @@ def on_search_category(turn: Turn) -> StepResult:
         return _again(turn, _categories(ASK_SEARCH_CATEGORY))
     label = Reply(LABELS[category])
     offers = services.find_offers(turn.session, turn.resident, category, turn.now)
+    if turn.resident.zone_id is not None:
+        services.record_search(turn.session, turn.resident.zone_id, category, len(offers), turn.now)
     if not offers:
         return StepResult([Reply(NONE_FOUND, {"category": label})], None, {})
 
@@ -225,7 +274,7 @@ def on_search_category(turn: Turn) -> StepResult:
                 {
                     "n": n,
                     "offer_text": offer.text,
-                    "phone": _phone(offer.resident.phone),
+                    "phone": phone_shown(offer.resident.phone),
                     "zone": offer.zone.name,
                 },
             )

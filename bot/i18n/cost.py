@@ -53,6 +53,8 @@ def _samples() -> dict[str, str]:
         # Neighbours' services: a text as long as allowed (30), and two offers found (the flow
         # shows as many as fit one SMS).
         "offer_text": "Arreglo grifos, cañerías y más",
+        # An item's text quoted to fit beside a leader's options (bot/flows/leader_info.py).
+        "excerpt": "Centro de Salud Sopocachi, Calle Belisario Sal...",
         "phone": "71234567",
         "max": "30",
         "offers": "1 Arreglo grifos, cañerías y más 71234567 (Sopocachi); "

@@ -33,6 +33,7 @@ from bot.i18n.keywords import keyword
 from bot.inbound import receive
 from bot.render import Reply, render
 from bot.text import normalize
+from storage import info as info_store
 from storage.courses import seed_starter_courses
 from storage.db import transaction
 from storage.leaders import add_leader
@@ -79,6 +80,9 @@ WORDS = [
     "IDIOMA",
     "BORRAR",
     "INFO",
+    "INFO EDITAR",
+    "OFERTAS",
+    "APROBAR 1",
     "mi barrio",
     "MAS",
     "OFREZCO",
@@ -269,6 +273,11 @@ LEADER_WORDS = [
     "encuesta",
     "AVISO",
     "RESULTADOS",
+    "INFO EDITAR",
+    "editar info",
+    "OFERTAS",
+    "APROBAR 1",
+    "rechazar 1",
     "MAS",
     "MENU",
     "AYUDA",
@@ -298,6 +307,8 @@ LEADER_STEPS = st.builds(
 # Some examples start with a notice or a poll waiting for "1 Enviar".
 NOTICE = ("AVISO", "Corte de agua el martes de 9 a 13 en toda la zona.")
 POLL = ("ENCUESTA", "¿Arreglamos la plaza el sábado?", "Si, No", "3")
+# INFO EDITAR up to the new text of the zona's health post.
+INFO_EDIT = ("INFO EDITAR", "1", "2")
 # The reply that shows a leader their poll or notice as the residents will get it, with what it
 # costs: that one is as long as what they wrote.
 PREVIEW_COST = ("SMS por vecino", "SMS chaniniwa")
@@ -317,7 +328,7 @@ def sent(sessions: sessionmaker[Session]) -> tuple[int, int, int]:
     signed_up=st.sampled_from([(), SIGN_UP_ES, SIGN_UP_AY]).map(
         lambda texts: [Step(text, "sms", repeated=False, much_later=False) for text in texts]
     ),
-    started=st.sampled_from([(), NOTICE, POLL, (*NOTICE, "1"), (*POLL, "1")]).map(
+    started=st.sampled_from([(), NOTICE, POLL, (*NOTICE, "1"), (*POLL, "1"), INFO_EDIT]).map(
         # Twilio delivering "1 Enviar" twice must not send twice.
         lambda texts: [Step(text, "sms", repeated=True, much_later=False) for text in texts]
     ),
@@ -335,6 +346,10 @@ def test_any_leader_conversation_keeps_what_every_text_promises(
     with transaction(sessions) as session:
         sopocachi = session.scalars(select(Zone.id).where(Zone.name == "Sopocachi")).one()
         add_leader(session, phone, sopocachi)
+        if not info_store.zone_items(session, sopocachi):
+            info_store.add_item(
+                session, "health", info_store.Scope(zone_id=sopocachi), "Centro de Salud, 7 a 19."
+            )
     for step in [*started, *more]:
         now, sid, msg, replies = send(sessions, phone, step, now)
         said = f"{step.text!r} on {step.channel}: {replies!r}"

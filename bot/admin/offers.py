@@ -1,0 +1,152 @@
+"""Neighbours' offers (OFREZCO): per zona, what neighbours see of each, and the queue of
+offers hidden by reports, where staff and the zona's leader show them again or remove them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+
+from bot import actions
+from bot.admin.common import bp, me, reading, scope, staff_page, state, writing
+from bot.scope import mask_phone, reachable_zones
+from storage import services as store
+from storage.models import ServiceOffer, Zone, utcnow
+
+CATEGORY_NAMES = {
+    "plumbing": "Plomería",
+    "electrical": "Electricidad",
+    "construction": "Construcción",
+    "sewing": "Costura",
+    "tutoring": "Clases",
+    "childcare": "Cuidado de niños",
+    "transport": "Transporte",
+    "food": "Comida",
+    "other": "Otro",
+}
+STATUS_NAMES = {
+    "pending": "Espera aprobación",
+    "active": "Se muestra",
+    "paused": "Pausada",
+    "expired": "Vencida",
+    "hidden": "Oculta por reportes",
+}
+
+
+@bp.route("/ofertas")
+@staff_page()
+def offers() -> Any:
+    current = scope()
+    zone_id = request.args.get("zona", type=int)
+    status = request.args.get("estado") or None
+    if zone_id and not current.reaches(zone_id):
+        abort(403)
+    now = utcnow()
+    with reading() as db:
+        rows: list[dict[str, Any]] = []
+        for offer, reports in store.offers_within(db, current.zone_ids):
+            if zone_id and offer.zone_id != zone_id:
+                continue
+            shown = store.offer_status(offer, reports, now)
+            if status and shown != status:
+                continue
+            rows.append(
+                {
+                    "offer": offer,
+                    "zone": offer.zone.name,
+                    "status": shown,
+                    "reports": reports,
+                    "phone": mask_phone(offer.resident.phone, current),
+                }
+            )
+        counts: dict[str, int] = {}
+        for row in rows:
+            counts[row["status"]] = counts.get(row["status"], 0) + 1
+        zones = reachable_zones(db, current)
+        # The city has hundreds of zonas: those that moderate, and the one picked above.
+        moderation = [
+            z for z in zones if not current.citywide or z.offers_moderated or z.id == zone_id
+        ]
+        return render_template(
+            "admin/offers.html",
+            moderation=moderation,
+            rows=rows,
+            queue=[row for row in rows if row["status"] == "hidden"],
+            pending=[row for row in rows if row["status"] == "pending"],
+            counts=counts,
+            zones=zones,
+            chosen_zone=zone_id,
+            chosen_status=status,
+            statuses=STATUS_NAMES,
+            categories=CATEGORY_NAMES,
+            writes=current.writes,
+        )
+
+
+def _offer(db: Any, offer_id: int) -> ServiceOffer:
+    offer = db.get(ServiceOffer, offer_id)
+    if offer is None:
+        abort(404)
+    if not scope().reaches(offer.zone_id):
+        abort(403)
+    return offer
+
+
+@bp.route("/ofertas/<int:offer_id>/restaurar", methods=["POST"])
+@staff_page(writes=True)
+def offer_restore(offer_id: int) -> Any:
+    with writing() as db:
+        offer = _offer(db, offer_id)
+        if store.report_count(db, offer.id) < store.REPORTS_TO_HIDE:
+            flash(f"La oferta {offer_id} no estaba oculta.", "error")
+            return redirect(url_for("admin.offers"))
+        actions.restore_offer(db, offer, user=me(db), via="web")
+    flash(f"Oferta {offer_id} revisada: se muestra otra vez.")
+    return redirect(url_for("admin.offers"))
+
+
+@bp.route("/ofertas/<int:offer_id>/eliminar", methods=["POST"])
+@staff_page(writes=True)
+def offer_remove(offer_id: int) -> Any:
+    with writing() as db:
+        actions.remove_offer(db, _offer(db, offer_id), user=me(db), via="web")
+    flash(f"Oferta {offer_id} eliminada.")
+    return redirect(url_for("admin.offers"))
+
+
+@bp.route("/ofertas/<int:offer_id>/<any(aprobar, rechazar):decision>", methods=["POST"])
+@staff_page(writes=True)
+def offer_decide(offer_id: int, decision: str) -> Any:
+    approve = decision == "aprobar"
+    with writing() as db:
+        offer = _offer(db, offer_id)
+        decided = actions.decide_offer(
+            db, offer, approve, user=me(db), via="web", fold=state().config.gsm7_fold
+        )
+    if not decided:
+        flash(f"La oferta {offer_id} ya no esperaba aprobación.", "error")
+    elif approve:
+        flash(f"Oferta {offer_id} aprobada: ya se muestra; avisamos a quien la ofrece.")
+    else:
+        flash(f"Oferta {offer_id} rechazada; avisamos a quien la ofrece.")
+    return redirect(url_for("admin.offers"))
+
+
+@bp.route("/ofertas/moderacion", methods=["POST"])
+@staff_page(writes=True)
+def offers_moderation() -> Any:
+    zone_id = request.form.get("zona", type=int)
+    if zone_id is None or not scope().reaches(zone_id):
+        abort(403)
+    moderated = request.form.get("moderada") == "1"
+    with writing() as db:
+        zone = db.get(Zone, zone_id)
+        if zone is None:
+            abort(404)
+        actions.set_offers_moderated(db, zone, moderated, user=me(db), via="web")
+        name = zone.name
+    if moderated:
+        flash(f"{name}: cada oferta nueva espera la aprobación de un dirigente o del personal.")
+    else:
+        flash(f"{name}: las ofertas nuevas se muestran sin aprobación previa.")
+    return redirect(url_for("admin.offers"))

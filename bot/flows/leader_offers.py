@@ -1,0 +1,119 @@
+"""OFERTAS: a council leader approves or rejects the offers waiting in a zona that moderates them.
+
+When a zona chose moderation (the console), a neighbour's new offer waits until a leader of
+the zona or staff decides. OFERTAS lists up to three waiting offers in one SMS; APROBAR 1 or
+RECHAZAR 1 decides one, and its offerer is told in one SMS (bot.flows.services.decide). Only
+the leader's own zona, from the leaders table; each decision is in the audit log.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.flows import services as services_flow
+from bot.flows.answers import is_back
+from bot.flows.base import Flow, FlowName, StepResult, Turn, fit_one_sms, stay
+from bot.i18n import N_
+from bot.render import ListOf, Reply
+from storage import audit
+from storage import services as store
+from storage.leaders import leader_for
+from storage.models import Leader, ServiceOffer, Zone
+from storage.zones import get_zone
+
+NO_PENDING = N_("No hay ofertas por aprobar en {zone}.")
+NOT_MODERATED = N_(
+    "En {zone} las ofertas se muestran sin aprobación previa. Su subalcaldía puede cambiarlo."
+)
+PENDING = N_("Por aprobar: {offers}. APROBAR o RECHAZAR y el número.")
+PENDING_LINE = N_("{n} {category}: {offer_text} ({phone})")
+APPROVED = N_("Aprobada la oferta {n}: ya se muestra y avisamos a quien la ofrece.")
+REJECTED = N_("Rechazada la oferta {n}: no se muestra y avisamos a quien la ofrece.")
+DECIDE_AGAIN = N_("Escriba APROBAR o RECHAZAR y el número de la oferta, por ejemplo APROBAR 1.")
+ALREADY_DECIDED = N_("Esa oferta ya fue decidida o la retiraron. OFERTAS: ver las que esperan.")
+NOT_A_LEADER = N_("Este número ya no figura como dirigente de una junta vecinal.")
+
+COMMANDS = {"ofertas": FlowName.LEADER_OFFERS, "aprobar ofertas": FlowName.LEADER_OFFERS}
+SHOWN = 3
+_DECISION = re.compile(r"^(aprobar|aprobada|aprobado|rechazar|rechazada|rechazado)\s*(\d)?$")
+
+
+def _leader(turn: Turn) -> tuple[Leader, Zone] | None:
+    phone = turn.resident.phone
+    found = leader_for(turn.session, phone) if phone else None
+    zone = get_zone(turn.session, found.zone_id) if found is not None else None
+    return (found, zone) if found is not None and zone is not None else None
+
+
+def _listing(turn: Turn, zone: Zone, offers: list[ServiceOffer]) -> list[Reply]:
+    def build(count: int) -> list[Reply]:
+        lines = ListOf(
+            Reply(
+                PENDING_LINE,
+                {
+                    "n": n,
+                    "category": Reply(services_flow.LABELS[offer.category]),
+                    "offer_text": offer.text,
+                    "phone": services_flow.phone_shown(offer.resident.phone),
+                },
+            )
+            for n, offer in enumerate(offers[:count], 1)
+        )
+        return [Reply(PENDING, {"offers": lines})]
+
+    return fit_one_sms(turn.lang, range(len(offers), 0, -1), build)[1]
+
+
+def begin(turn: Turn) -> StepResult:
+    found = _leader(turn)
+    if found is None:
+        return StepResult([Reply(NOT_A_LEADER)], None, {})
+    zone = found[1]
+    offers = store.pending_offers(turn.session, zone.id)[:SHOWN]
+    if not offers:
+        empty = NO_PENDING if zone.offers_moderated else NOT_MODERATED
+        return StepResult([Reply(empty, {"zone": zone.name})], None, {})
+    replies = _listing(turn, zone, offers)
+    return StepResult(replies, "decide", {"offers": [o.id for o in offers]})
+
+
+def _keep(turn: Turn) -> dict[str, Any]:
+    return {k: v for k, v in turn.slots.items() if k != "_misses"}
+
+
+def on_decide(turn: Turn) -> StepResult:
+    if is_back(turn.norm):
+        return StepResult([], None, {})
+    shown = [int(i) for i in turn.slots.get("offers") or []]
+    match = _DECISION.match(turn.norm)
+    if match is None or (match.group(2) is None and len(shown) != 1):
+        return stay(turn, Reply(DECIDE_AGAIN))
+    n = int(match.group(2) or 1)
+    if not 1 <= n <= len(shown):
+        return stay(turn, Reply(DECIDE_AGAIN))
+    found = _leader(turn)
+    if found is None:
+        return StepResult([Reply(NOT_A_LEADER)], None, {})
+    leader, zone = found
+    offer = turn.session.get(ServiceOffer, shown[n - 1])
+    if offer is None or offer.zone_id != zone.id or not offer.pending:
+        return StepResult([Reply(ALREADY_DECIDED)], "decide", _keep(turn))
+    approve = match.group(1).startswith("aprob")
+    before = {"zone_id": offer.zone_id, "category": offer.category, "text": offer.text}
+    offer_id = offer.id
+    services_flow.decide(turn.session, offer, approve, turn.now)
+    audit.record(
+        turn.session,
+        None,
+        "sms",
+        "offer.approve" if approve else "offer.reject",
+        "offer",
+        offer_id,
+        before=before,
+        actor=f"leader {leader.id}",
+    )
+    return StepResult([Reply(APPROVED if approve else REJECTED, {"n": n})], "decide", _keep(turn))
+
+
+FLOW = Flow(name=FlowName.LEADER_OFFERS, begin=begin, steps={"decide": on_decide})

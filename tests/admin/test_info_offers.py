@@ -1,0 +1,346 @@
+"""Zona information and neighbours' offers in the console: what each role sees and may change,
+the stale flag, CSV export and import, and the queue of offers hidden by reports."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage import services
+from storage.db import transaction
+from storage.info import add_item, resolve_scope
+from storage.models import AuditEntry, InfoItem, Resident, ServiceOffer, aware, utcnow
+from tests.admin.conftest import BASE, Browser
+from tests.admin.test_polls import CITY, LEADER, SUB, VIEWER, staff_in
+from tests.conftest import Chat
+from tests.factories import neighbour, onboard
+
+OLD = datetime(2025, 1, 10, 15, tzinfo=UTC)  # long past INFO_STALE_DAYS
+RECENT = utcnow() - timedelta(days=3)
+
+
+def add_info(sessions: sessionmaker[Session], scope: str, es: str, when: datetime) -> int:
+    with transaction(sessions) as session:
+        category = "subalcaldia" if scope.startswith("macro") else "health"
+        category = "emergency" if scope == "all" else category
+        return add_item(session, category, resolve_scope(session, scope), es, None, when).id
+
+
+def places(sessions: sessionmaker[Session]) -> dict[str, int]:
+    return {
+        "sopocachi": add_info(sessions, "zona:Sopocachi", "Posta de Sopocachi, 7 a 19.", OLD),
+        "achumani": add_info(sessions, "zona:Achumani", "Posta de Achumani, 8 a 16.", RECENT),
+        "macro": add_info(sessions, "macro:Cotahuma", "Subalcaldía Cotahuma.", RECENT),
+        "city": add_info(sessions, "all", "Bomberos: 119", RECENT),
+    }
+
+
+def item(sessions: sessionmaker[Session], item_id: int) -> InfoItem | None:
+    with sessions() as session:
+        found = session.get(InfoItem, item_id)
+        if found is not None:
+            session.expunge(found)
+        return found
+
+
+def entries(sessions: sessionmaker[Session]) -> list[tuple[str, str, str, str | None]]:
+    """The audit log but for signing in and out."""
+    with sessions() as session:
+        return [
+            (e.actor, e.via, e.action, e.target_id)
+            for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))
+            if e.action not in ("login", "logout")
+        ]
+
+
+def page(browser: Browser, path: str) -> str:
+    answer = browser.get(path)
+    assert answer.status_code == 200, path
+    return str(answer.get_data(as_text=True))
+
+
+# --- information -------------------------------------------------------------------------
+
+
+def test_the_city_sees_every_item_flags_stale_ones_and_keeps_them_current(
+    browser: Browser, chat: Chat, sessions: sessionmaker[Session]
+) -> None:
+    ids = places(sessions)
+    staff_in(browser, sessions, CITY)
+    listing = page(browser, "/admin/info")
+    for text in ("Posta de Sopocachi", "Posta de Achumani", "Subalcaldía Cotahuma", "119"):
+        assert text in listing
+    assert listing.count(">vencido<") == 1 and 'href="/admin/info"' in page(browser, "/admin/")
+    stale = page(browser, "/admin/info?vencidos=1")
+    assert "Posta de Sopocachi" in stale and "Posta de Achumani" not in stale
+
+    assert (
+        browser.post(f"/admin/info/{ids['sopocachi']}/revisado", {}, form="/admin/info").status_code
+        == 302
+    )
+    checked = item(sessions, ids["sopocachi"])
+    assert checked is not None and aware(checked.checked_at) > RECENT
+    assert ">vencido<" not in page(browser, "/admin/info")
+
+    path = f"/admin/info/{ids['achumani']}"
+    answer = browser.post(path, {"text_es": "Posta de Achumani, 7 a 20.", "text_ay": "Posta 7-20"})
+    assert answer.status_code == 302
+    edited = item(sessions, ids["achumani"])
+    assert edited is not None and (edited.text_es, edited.text_ay) == (
+        "Posta de Achumani, 7 a 20.",
+        "Posta 7-20",
+    )
+
+    new = {"category": "market", "place": "zona:Sopocachi", "text_es": "Feria: sábados 7 a 13."}
+    assert browser.post("/admin/info", new).status_code == 302
+    onboard(chat)
+    assert "Ferias" in chat.say("INFO")
+
+    too_long = {**new, "text_es": "Feria de la plaza Abaroa y alrededores " * 5}
+    assert "no cabe en un SMS" in browser.post("/admin/info", too_long).get_data(as_text=True)
+    with sessions() as session:
+        assert (
+            session.scalar(select(InfoItem).where(InfoItem.text_es.like("%alrededores%"))) is None
+        )
+
+    actions = [(actor, via, action) for actor, via, action, _ in entries(sessions)]
+    assert actions == [
+        (CITY, "web", "info.check"),
+        (CITY, "web", "info.edit"),
+        (CITY, "web", "info.add"),
+    ]
+
+
+def test_a_leader_keeps_their_own_zona_and_gets_403_elsewhere(
+    browser: Browser, sessions: sessionmaker[Session]
+) -> None:
+    ids = places(sessions)
+    staff_in(browser, sessions, LEADER)
+    listing = page(browser, "/admin/info")
+    assert "Posta de Sopocachi" in listing and "Posta de Achumani" not in listing
+    assert "Bomberos" not in listing
+
+    with sessions() as session:
+        achumani_zone = session.get(InfoItem, ids["achumani"]).zone_id  # type: ignore[union-attr]
+    assert browser.get(f"/admin/info?zona={achumani_zone}").status_code == 403
+    for other in ("achumani", "macro", "city"):
+        assert browser.get(f"/admin/info/{ids[other]}").status_code == 403
+        revisado = f"/admin/info/{ids[other]}/revisado"
+        assert browser.post(revisado, {}, form="/admin/info").status_code == 403
+        edit = {"text_es": "Cambiado por el dirigente."}
+        assert (
+            browser.post(f"/admin/info/{ids[other]}", edit, form="/admin/info").status_code == 403
+        )
+        assert item(sessions, ids[other]).text_es != "Cambiado por el dirigente."  # type: ignore[union-attr]
+
+    # Adding somewhere else is not among the choices: nothing is added.
+    elsewhere = {"category": "market", "place": "zona:Achumani", "text_es": "Feria."}
+    browser.post("/admin/info", elsewhere)
+    # Their own zona they keep.
+    mine = {"text_es": "Posta de Sopocachi, 7 a 20."}
+    assert browser.post(f"/admin/info/{ids['sopocachi']}", mine).status_code == 302
+    with sessions() as session:
+        assert session.scalar(select(InfoItem).where(InfoItem.text_es == "Feria.")) is None
+    assert [a for _, _, a, _ in entries(sessions)] == ["info.edit"]
+
+
+def test_a_subalcaldia_keeps_its_macrodistrito_and_its_zonas(
+    browser: Browser, sessions: sessionmaker[Session]
+) -> None:
+    ids = places(sessions)
+    staff_in(browser, sessions, SUB)
+    listing = page(browser, "/admin/info")
+    assert "Subalcaldía Cotahuma" in listing and "Posta de Sopocachi" in listing
+    assert "Posta de Achumani" not in listing and "Bomberos" not in listing
+    edit = {"text_es": "Subalcaldía Cotahuma: Av. Landaeta, 8:30 a 16:30."}
+    assert browser.post(f"/admin/info/{ids['macro']}", edit).status_code == 302
+    assert browser.get(f"/admin/info/{ids['city']}").status_code == 403
+
+
+def test_a_viewer_reads_but_cannot_change_anything(
+    browser: Browser, sessions: sessionmaker[Session]
+) -> None:
+    ids = places(sessions)
+    staff_in(browser, sessions, VIEWER)
+    listing = page(browser, "/admin/info")
+    assert "Posta de Sopocachi" in listing and "Sigue correcto" not in listing
+    form = "/admin/info"
+    new = {"category": "market", "place": "all", "text_es": "Feria."}
+    assert browser.post("/admin/info", new, form=form).status_code == 403
+    assert (
+        browser.post(f"/admin/info/{ids['sopocachi']}/revisado", {}, form=form).status_code == 403
+    )
+    assert (
+        browser.post(f"/admin/info/{ids['sopocachi']}", {"text_es": "x"}, form=form).status_code
+        == 403
+    )
+    assert browser.post("/admin/info/importar", {}, form=form).status_code == 403
+    assert entries(sessions) == []
+
+
+def test_a_form_without_its_csrf_token_changes_nothing(
+    browser: Browser, sessions: sessionmaker[Session]
+) -> None:
+    ids = places(sessions)
+    staff_in(browser, sessions, CITY)
+    headers = {"Referer": BASE + "/admin/info"}
+    answer = browser.client.post(
+        f"/admin/info/{ids['sopocachi']}/revisado", base_url=BASE, headers=headers
+    )
+    assert answer.status_code == 400
+    assert aware(item(sessions, ids["sopocachi"]).checked_at) == OLD  # type: ignore[union-attr]
+    assert entries(sessions) == []
+
+
+def upload(browser: Browser, rows: list[dict[str, Any]]) -> Any:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, ["id", "category", "scope", "text_es", "text_ay", "checked_on"])
+    writer.writeheader()
+    writer.writerows(rows)
+    data = {"file": (io.BytesIO(out.getvalue().encode()), "info.csv")}
+    return browser.post(
+        "/admin/info/importar", data, form="/admin/info", content_type="multipart/form-data"
+    )
+
+
+def test_csv_export_and_import_round_trip_within_scope(
+    browser: Browser, sessions: sessionmaker[Session]
+) -> None:
+    ids = places(sessions)
+    staff_in(browser, sessions, LEADER)
+    exported = browser.get("/admin/info.csv").get_data(as_text=True).lstrip("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    assert [int(r["id"]) for r in rows] == [ids["sopocachi"]]
+    assert rows[0]["scope"] == "zona:Sopocachi" and rows[0]["checked_on"] == "2025-01-10"
+
+    rows[0]["text_es"] = "Posta de Sopocachi: 7 a 21."
+    rows[0]["checked_on"] = ""
+    added = {"id": "", "category": "water", "scope": "zona:Sopocachi", "text_es": "Agua: EPSAS."}
+    outside = {**added, "scope": "zona:Achumani", "text_es": "Agua en Achumani."}
+
+    # One row outside the leader's zona: nothing at all is imported.
+    answer = upload(browser, [rows[0], added, outside])
+    assert "fuera de su alcance" in browser.get("/admin/info").get_data(as_text=True)
+    assert answer.status_code == 302
+    assert item(sessions, ids["sopocachi"]).text_es == "Posta de Sopocachi, 7 a 19."  # type: ignore[union-attr]
+
+    assert upload(browser, [rows[0], added]).status_code == 302
+    assert "Importado: 1 nuevas, 1 actualizadas." in page(browser, "/admin/info")
+    updated = item(sessions, ids["sopocachi"])
+    assert updated is not None and updated.text_es == "Posta de Sopocachi: 7 a 21."
+    assert aware(updated.checked_at) > RECENT
+    assert [a for _, _, a, _ in entries(sessions)] == ["info.import"]
+
+
+# --- offers ------------------------------------------------------------------------------
+
+
+def offer(chat: Chat, phone: str, zone: str, text: str) -> int:
+    neighbour(chat, phone, zone=zone)
+    with transaction(chat.sessions) as session:
+        resident = session.scalars(select(Resident).where(Resident.phone == phone)).one()
+        return services.publish_offer(session, resident, "plumbing", text, utcnow()).id
+
+
+def report_three_times(chat: Chat, offer_id: int) -> None:
+    for n in range(3):
+        neighbour(chat, f"+5917100070{n}")
+    with transaction(chat.sessions) as session:
+        reporters = session.scalars(
+            select(Resident.id).where(Resident.phone.like("+5917100070%"))
+        ).all()
+        for resident_id in reporters:
+            services.report_offer(session, offer_id, resident_id, utcnow())
+
+
+def offers(sessions: sessionmaker[Session]) -> set[int]:
+    with sessions() as session:
+        return set(session.scalars(select(ServiceOffer.id)))
+
+
+def test_offers_per_zona_and_the_queue_of_hidden_ones(
+    browser: Browser, new_browser: Any, chat: Chat, sessions: sessionmaker[Session]
+) -> None:
+    mine = offer(chat, "+59171000501", "Sopocachi", "Arreglo grifos")
+    reported = offer(chat, "+59171000502", "Sopocachi", "Plomero barato")
+    far = offer(chat, "+59171000503", "Achumani", "Plomería Achumani")
+    report_three_times(chat, reported)
+
+    staff_in(browser, sessions, CITY)
+    city = page(browser, "/admin/ofertas")
+    assert "+59171000501" in city and "Plomería Achumani" in city
+    assert "Oculta por reportes" in city and "Se muestra" in city
+
+    sub = staff_in(new_browser(), sessions, SUB)
+    seen = page(sub, "/admin/ofertas")
+    assert "Arreglo grifos" in seen and "Plomería Achumani" not in seen
+    assert "+59171000501" not in seen and "+591•••••501" in seen
+
+    lead = staff_in(new_browser(), sessions, LEADER)
+    assert "Plomero barato" in page(lead, "/admin/ofertas?estado=hidden")
+    assert "Arreglo grifos" not in page(lead, "/admin/ofertas?estado=hidden")
+    # Another zona's offer: 403 on every action.
+    form = "/admin/ofertas"
+    assert lead.post(f"/admin/ofertas/{far}/eliminar", {}, form=form).status_code == 403
+    assert lead.post(f"/admin/ofertas/{far}/restaurar", {}, form=form).status_code == 403
+
+    # The leader shows the reported offer again: neighbours find it with BUSCO.
+    searcher = neighbour(chat, "+59171000510")
+    searcher.say("BUSCO")
+    assert "Plomero barato" not in searcher.say("1")
+    assert lead.post(f"/admin/ofertas/{reported}/restaurar", {}, form=form).status_code == 302
+    searcher.say("BUSCO")
+    assert "Plomero barato" in searcher.say("1")
+    # Restoring an offer nobody hid changes nothing.
+    lead.post(f"/admin/ofertas/{mine}/restaurar", {}, form=form)
+    assert "no estaba oculta" in page(lead, "/admin/ofertas")
+
+    assert lead.post(f"/admin/ofertas/{mine}/eliminar", {}, form=form).status_code == 302
+    assert offers(sessions) == {reported, far}
+    audit = [(actor, action, target) for actor, _, action, target in entries(sessions)]
+    assert audit == [
+        (LEADER, "offer.restore", str(reported)),
+        (LEADER, "offer.remove", str(mine)),
+    ]
+
+    viewer = staff_in(new_browser(), sessions, VIEWER)
+    assert "Plomería Achumani" in page(viewer, "/admin/ofertas")
+    assert viewer.post(f"/admin/ofertas/{far}/eliminar", {}, form=form).status_code == 403
+    assert offers(sessions) == {reported, far}
+
+
+def test_the_evidence_page_counts_searches_per_zona(
+    browser: Browser, chat: Chat, sessions: sessionmaker[Session]
+) -> None:
+    offer(chat, "+59171000501", "Sopocachi", "Arreglo grifos")
+    searcher = neighbour(chat, "+59171000510")
+    searcher.say("BUSCO")
+    assert "Arreglo grifos" in searcher.say("1")
+    searcher.say("BUSCO")
+    searcher.say("4")  # sewing: nothing
+    staff_in(browser, sessions, CITY)
+    evidence = page(browser, "/admin/evidence")
+    assert "Búsquedas (BUSCO)" in evidence and "Búsquedas con resultado" in evidence
+    assert "50%" in evidence
+
+
+def test_an_offer_decision_without_its_csrf_token_changes_nothing(
+    browser: Browser, chat: Chat, sessions: sessionmaker[Session]
+) -> None:
+    reported = offer(chat, "+59171000502", "Sopocachi", "Plomero barato")
+    report_three_times(chat, reported)
+    staff_in(browser, sessions, LEADER)
+    headers = {"Referer": BASE + "/admin/ofertas"}
+    for action in ("restaurar", "eliminar"):
+        answer = browser.client.post(
+            f"/admin/ofertas/{reported}/{action}", base_url=BASE, headers=headers
+        )
+        assert answer.status_code == 400
+    assert offers(sessions) == {reported}
+    assert "Plomero barato" in page(browser, "/admin/ofertas?estado=hidden")
+    assert entries(sessions) == []

@@ -1,0 +1,75 @@
+"""Offer moderation in the console: a zona's setting, and staff or the zona's leader deciding
+on the offers waiting; the offerer is told by SMS as when a leader decides by SMS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.models import AuditEntry, ServiceOffer, Zone
+from tests.admin.conftest import Browser
+from tests.admin.test_polls import CITY, LEADER, staff_in
+from tests.conftest import Chat
+from tests.flows.test_offer_moderation import (
+    APPROVED,
+    WAITING,
+    moderate,
+    offer,
+    offers,
+    searched,
+    told,
+)
+
+
+def test_staff_turn_moderation_on_and_decide_in_the_console(
+    browser: Browser, new_browser: Any, chat: Chat, sessions: sessionmaker[Session]
+) -> None:
+    staff_in(browser, sessions, CITY)
+    with sessions() as session:
+        sopocachi = session.scalars(select(Zone.id).where(Zone.name == "Sopocachi")).one()
+        achumani = session.scalars(select(Zone.id).where(Zone.name == "Achumani")).one()
+    form = "/admin/ofertas"
+    on = {"zona": sopocachi, "moderada": "1"}
+    assert browser.post("/admin/ofertas/moderacion", on, form=form).status_code == 302
+    assert WAITING["es"] in offer(chat) and offers(chat) == [("Arreglo grifos", True)]
+    page = browser.get(form).get_data(as_text=True)
+    assert "Esperan aprobación" in page and "+59171000501" in page
+
+    lead = staff_in(new_browser(), sessions, LEADER)
+    # Another zona's setting is not theirs to change.
+    off_elsewhere = {"zona": achumani, "moderada": "0"}
+    assert lead.post("/admin/ofertas/moderacion", off_elsewhere, form=form).status_code == 403
+    with sessions() as session:
+        offer_id = session.scalars(select(ServiceOffer.id)).one()
+    answer = lead.post(f"/admin/ofertas/{offer_id}/aprobar", {}, form=form)
+    assert answer.status_code == 302
+    assert offers(chat) == [("Arreglo grifos", False)]
+    [message] = told(chat)
+    assert APPROVED["es"] in message
+    assert "Arreglo grifos" in searched(chat)
+    # Approving twice tells nobody twice.
+    lead.post(f"/admin/ofertas/{offer_id}/aprobar", {}, form=form)
+    assert len(told(chat)) == 1
+    with sessions() as session:
+        actions = [
+            (e.actor, e.action)
+            for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))
+            if e.action not in ("login", "logout")
+        ]
+    assert actions == [(CITY, "zone.offers_moderated"), (LEADER, "offer.approve")]
+
+
+def test_turning_moderation_off_approves_those_waiting(
+    browser: Browser, chat: Chat, sessions: sessionmaker[Session]
+) -> None:
+    moderate(chat)
+    offer(chat)
+    staff_in(browser, sessions, CITY)
+    with sessions() as session:
+        sopocachi = session.scalars(select(Zone.id).where(Zone.name == "Sopocachi")).one()
+    off = {"zona": sopocachi, "moderada": "0"}
+    assert browser.post("/admin/ofertas/moderacion", off, form="/admin/ofertas").status_code == 302
+    assert offers(chat) == [("Arreglo grifos", False)]
+    assert APPROVED["es"] in told(chat)[0]

@@ -1,0 +1,159 @@
+"""A zona that approves offers first: the offerer waits (and is told so), a leader decides by
+SMS with OFERTAS (or staff in the console), and the offerer gets one SMS with the decision."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, update
+
+from bot.channels import segments
+from storage.db import transaction
+from storage.models import AuditEntry, OutboundMessage, Resident, ServiceOffer, Zone
+from tests.conftest import Chat
+from tests.factories import leader, neighbour
+from tests.helpers import play, starts
+
+OFFERER = "+59171000501"
+
+
+def moderate(chat: Chat, zone: str = "Sopocachi", on: bool = True) -> None:
+    with transaction(chat.sessions) as session:
+        session.execute(update(Zone).where(Zone.name == zone).values(offers_moderated=on))
+
+
+def offer(chat: Chat, phone: str = OFFERER, lang: str = "1", zone: str = "Sopocachi") -> str:
+    resident = neighbour(chat, phone, lang=lang, zone=zone)
+    resident.say("OFREZCO")
+    resident.say("1")
+    resident.say("Arreglo grifos")
+    return resident.say("1")
+
+
+def told(chat: Chat, phone: str = OFFERER) -> list[str]:
+    with chat.sessions() as session:
+        return list(
+            session.scalars(
+                select(OutboundMessage.body)
+                .join(Resident, Resident.id == OutboundMessage.resident_id)
+                .where(Resident.phone == phone)
+                .order_by(OutboundMessage.id)
+            )
+        )
+
+
+def offers(chat: Chat) -> list[tuple[str, bool]]:
+    with chat.sessions() as session:
+        return [(o.text, o.pending) for o in session.scalars(select(ServiceOffer))]
+
+
+def searched(chat: Chat, phone: str = "+59171000599") -> str:
+    """What a neighbour of Sopocachi finds looking for plumbing."""
+    with chat.sessions() as session:
+        known = session.scalar(select(Resident.id).where(Resident.phone == phone))
+    searcher = Chat(chat.sessions, phone=phone) if known else neighbour(chat, phone)
+    searcher.say("BUSCO")
+    return searcher.say("1")
+
+
+WAITING = {"es": "Recibimos su oferta de Plomeria. Su junta vecinal la revisa", "ay": "katuqapxta"}
+PENDING_MANAGE = {"es": "espera la aprobacion de su junta", "ay": "iyawsañap suyt'i"}
+APPROVED = {"es": "fue aprobada: los vecinos la ven hasta el", "ay": "iyawsatawa: markachirinakax"}
+REJECTED = {"es": "no aprobo su oferta de Plomeria", "ay": "janiw Plomeria servicioma iyawskiti"}
+LEADER_LIST = {
+    "es": "Por aprobar: 1 Plomeria: Arreglo grifos (71000501). APROBAR o RECHAZAR",
+    "ay": "Suyt'iri: 1 Plomeria: Arreglo grifos (71000501). APROBAR jan ukax",
+}
+LEADER_APPROVED = {"es": "Aprobada la oferta 1", "ay": "Servicio 1 iyawsatawa"}
+LEADER_REJECTED = {"es": "Rechazada la oferta 1", "ay": "Servicio 1 janiw iyawsatakiti"}
+AGAIN = {"es": "Escriba APROBAR o RECHAZAR y el numero", "ay": "APROBAR jan ukax RECHAZAR"}
+
+
+@pytest.mark.parametrize("lang", ["es", "ay"])
+def test_a_new_offer_waits_until_a_leader_approves_it_by_sms(chat: Chat, lang: str) -> None:
+    moderate(chat)
+    number = "1" if lang == "es" else "2"
+    waiting = offer(chat, lang=number)
+    assert WAITING[lang] in waiting and segments(waiting) == 1
+    assert offers(chat) == [("Arreglo grifos", True)]
+    assert "Arreglo grifos" not in searched(chat)
+    offerer = Chat(chat.sessions, phone=OFFERER)
+    manage = offerer.say("OFREZCO")
+    assert PENDING_MANAGE[lang] in manage and "1 Renovar" not in manage
+    offerer.say("1")  # renewing an offer nobody sees yet is no option
+    assert offers(chat) == [("Arreglo grifos", True)]
+
+    lead = leader(chat, lang=number)
+    replies = play(
+        lead,
+        [
+            ("OFERTAS", starts(LEADER_LIST[lang])),
+            ("aprobar 4", AGAIN[lang]),
+            ("hola", AGAIN[lang]),
+            ("APROBAR 1", LEADER_APPROVED[lang]),
+            ("aprobar 1", "OFERTAS"),  # decided already
+        ],
+    )
+    assert all(segments(reply) == 1 for reply in replies)
+    assert offers(chat) == [("Arreglo grifos", False)]
+    [message] = told(chat)
+    assert APPROVED[lang] in message and segments(message) == 1
+    assert "Arreglo grifos" in searched(chat)
+    with chat.sessions() as session:
+        entry = session.scalars(select(AuditEntry)).one()
+    assert (entry.action, entry.via, entry.actor.startswith("leader ")) == (
+        "offer.approve",
+        "sms",
+        True,
+    )
+
+
+@pytest.mark.parametrize("lang", ["es", "ay"])
+def test_a_rejected_offer_is_removed_and_its_offerer_told(chat: Chat, lang: str) -> None:
+    moderate(chat)
+    number = "1" if lang == "es" else "2"
+    offer(chat, lang=number)
+    lead = leader(chat, lang=number)
+    lead.say("OFERTAS")
+    assert LEADER_REJECTED[lang] in lead.say("rechazar")  # one offer listed: no number needed
+    assert offers(chat) == []
+    [message] = told(chat)
+    assert REJECTED[lang] in message and segments(message) == 1
+    nothing = "No hay ofertas por aprobar" if lang == "es" else "janiw servicio suyt'ir"
+    assert nothing in lead.say("OFERTAS")
+
+
+@pytest.mark.parametrize(
+    ("lang", "none", "unmoderated"),
+    [
+        ("1", "No hay ofertas por aprobar", "sin aprobacion previa"),
+        ("2", "janiw servicio", "jan uñakipat"),
+    ],
+)
+def test_ofertas_with_nothing_waiting(chat: Chat, lang: str, none: str, unmoderated: str) -> None:
+    lead = leader(chat, lang=lang)
+    assert unmoderated in lead.say("OFERTAS")
+    moderate(chat)
+    assert none in lead.say("OFERTAS")
+
+
+def test_a_zona_without_moderation_shows_offers_at_once(chat: Chat) -> None:
+    published = offer(chat)
+    assert "se muestra hasta el" in published
+    assert "Arreglo grifos" in searched(chat)
+
+
+def test_a_leader_sees_only_their_own_zona_waiting(chat: Chat) -> None:
+    moderate(chat, "Achumani")
+    offer(chat, zone="Achumani")
+    lead = leader(chat)
+    assert "sin aprobacion previa" in lead.say("OFERTAS")
+    assert offers(chat) == [("Arreglo grifos", True)]
+
+
+def test_ofertas_from_someone_who_leads_nothing_is_a_menu_text(chat: Chat) -> None:
+    moderate(chat)
+    offer(chat)
+    resident = neighbour(chat, "+59171000598")
+    assert "No entendi" in resident.say("OFERTAS")
+    assert "aprobar" not in resident.say("aprobar 1").lower()
+    assert offers(chat) == [("Arreglo grifos", True)]

@@ -1,0 +1,67 @@
+"""Reminders that come due with time: a zona's leader told of information nobody has checked.
+
+An item of a zona not checked for INFO_STALE_DAYS is flagged to its editor, the zona's leader:
+one SMS saying how many items wait and that INFO EDITAR checks or corrects them. At most one a
+week per leader (leaders.info_reminded_at), never in quiet hours, never to a phone that opted
+out or never signed up (the message needs their language and their consent to be written to),
+queued through the outbox in the same transaction that records it was sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.outbound import STALE_INFO, channel_for
+from bot.render import Reply, render
+from storage import info as info_store
+from storage.broadcasts import QuietHours
+from storage.enums import ResidentStatus
+from storage.models import Leader, Resident, Zone, aware
+from storage.outbox import queue_message
+
+log = logging.getLogger(__name__)
+
+# A leader with stale items hears about them at most this often.
+REMIND_EVERY = timedelta(days=7)
+
+
+def remind_stale_info(
+    sessions: sessionmaker[Session],
+    *,
+    stale_days: float,
+    now: datetime,
+    quiet_hours: QuietHours,
+    fold: bool = True,
+) -> int:
+    """Queue the reminder for every leader due one; how many were queued."""
+    if stale_days <= 0 or quiet_hours.contains(now):
+        return 0
+    sent = 0
+    with sessions() as session, session.begin():
+        stale = info_store.stale_counts(session, now - timedelta(days=stale_days))
+        if not stale:
+            return 0
+        leaders = session.scalars(
+            select(Leader).where(Leader.zone_id.in_(stale)).order_by(Leader.id)
+        )
+        for leader in leaders:
+            last = leader.info_reminded_at
+            if last is not None and now - aware(last) < REMIND_EVERY:
+                continue
+            resident = session.scalar(select(Resident).where(Resident.phone == leader.phone))
+            zone = session.get(Zone, leader.zone_id)
+            if resident is None or resident.status != ResidentStatus.ACTIVE or zone is None:
+                continue
+            channel = channel_for(resident, now)
+            values = {"n": stale[leader.zone_id], "zone": zone.name, "days": int(stale_days)}
+            body = render([Reply(STALE_INFO, values)], resident.language, channel, fold=fold)
+            queue_message(session, resident, body, channel=channel)
+            leader.info_reminded_at = now
+            sent += 1
+    if sent:
+        log.info("reminded %d leader(s) of zona information due for a check", sent)
+    return sent
