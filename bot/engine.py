@@ -13,7 +13,18 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot.flows import FLOWS, FlowName, StepResult, Turn, account, leader, menu, polls, reports
+from bot.flows import (
+    FLOWS,
+    FlowName,
+    StepResult,
+    Turn,
+    account,
+    leader,
+    mapping,
+    menu,
+    polls,
+    reports,
+)
 from bot.i18n import keywords
 from bot.render import Reply, render, text_of
 from bot.text import normalize
@@ -171,6 +182,8 @@ def _dispatch(turn: Turn, flow_timeout: timedelta) -> list[Reply]:
         led = _leader(turn, flow_timeout)
         if led is not None:
             return led
+        if mapping.starts_mapping(turn):  # MAPEO wins over any flow under way, like a keyword
+            return _start(turn, FlowName.MAPPING)
     elif kw == "help":
         leader_help = leader.help_reply(turn)
         if leader_help is not None:  # a leader's AYUDA lists their commands
@@ -208,15 +221,17 @@ def _dispatch(turn: Turn, flow_timeout: timedelta) -> list[Reply]:
 
 
 def _leader(turn: Turn, flow_timeout: timedelta) -> list[Reply] | None:
-    """A council leader's ENCUESTA, AVISO or RESULTADOS, or the leader flow under way.
+    """A council leader's ENCUESTA, AVISO, RESULTADOS or mapping command (MAPEADOR ALTA,
+    MAPEO REVISAR, APROBAR N...), or the leader flow under way.
 
     Before onboarding: a leader need not be a resident. For anyone who is not a leader these
     words fall through to the menu as before; global keywords never reach here.
     """
-    started = leader.command(turn)
+    started = leader.command(turn) or mapping.leader_command(turn)
     if started is not None:
         return _start(turn, started)
-    if turn.conversation.flow in leader.FLOW_NAMES and turn.conversation.step:
+    flow = turn.conversation.flow
+    if (flow in leader.FLOW_NAMES or flow == FlowName.LEADER_MAPPING) and turn.conversation.step:
         return _continue(turn, flow_timeout)
     return None
 

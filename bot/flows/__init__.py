@@ -10,6 +10,7 @@ from bot.flows import (
     barrio,
     info,
     leader,
+    mapping,
     menu,
     news,
     onboarding,
@@ -38,6 +39,8 @@ FLOWS: dict[str, Flow] = {  # by FlowName
         services.OFFER_FLOW,
         services.SEARCH_FLOW,
         *leader.FLOWS,
+        mapping.FLOW,
+        mapping.LEADER_FLOW,
     )
 }
 
@@ -51,6 +54,7 @@ __all__ = [
     "Turn",
     "account",
     "leader",
+    "mapping",
     "menu",
     "polls",
     "reports",

@@ -36,6 +36,8 @@ class FlowName(StrEnum):
     LEADER_POLL = "leader_poll"
     LEADER_NOTICE = "leader_notice"
     LEADER_RESULTS = "leader_results"
+    MAPPING = "mapping"
+    LEADER_MAPPING = "leader_mapping"
 
 
 @dataclass
