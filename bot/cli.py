@@ -16,7 +16,7 @@ import click
 from honcho.manager import Manager
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from bot.commands import database, evidence, info, staff, users
+from bot.commands import database, evidence, info, mapping, staff, users
 from bot.commands.chat import chat
 from bot.commands.common import open_database
 from bot.commands.i18n import i18n
@@ -136,6 +136,7 @@ for command in (
     chat,
     i18n,
     *info.COMMANDS,
+    *mapping.COMMANDS,
     *staff.COMMANDS,
     *users.COMMANDS,
     *evidence.COMMANDS,

@@ -99,6 +99,12 @@ def mapper_of(session: Session, resident_id: int, *, active: bool = True) -> Map
         return session.scalar(query)
 
 
+def resident_by_phone(session: Session, phone: str) -> Resident | None:
+    """The resident with this phone (E.164), if any, without flushing the turn under way."""
+    with session.no_autoflush:
+        return session.scalar(select(Resident).where(Resident.phone == phone))
+
+
 def list_mappers(session: Session, zone_ids: Collection[int] | None = None) -> list[Mapper]:
     query = select(Mapper).order_by(Mapper.zone_id, Mapper.id)
     if zone_ids is not None:

@@ -14,8 +14,6 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
 from bot.channels import parse_address, quote, segments
 from bot.flows.answers import DONT_SEND, SEND, is_back, is_more, yes_or_no
 from bot.flows.base import Flow, FlowName, StepResult, Turn, fit_one_sms, stay
@@ -27,6 +25,7 @@ from bot.outbound import channel_for
 from bot.render import ListOf, Reply, render, text_of
 from bot.text import has_words, normalize, parse_option
 from storage import mapping as store
+from storage.db import Session
 from storage.enums import ResidentStatus
 from storage.leaders import leader_for
 from storage.models import (
@@ -478,8 +477,7 @@ def _register(turn: Turn, leader: Leader, zone: Zone, verb: str, raw: str) -> St
     except ValueError:
         return StepResult([Reply(BAD_PHONE)], None, {})
     shown = _local(phone)
-    with turn.session.no_autoflush:
-        resident = turn.session.query(Resident).filter(Resident.phone == phone).one_or_none()
+    resident = store.resident_by_phone(turn.session, phone)
     if verb == "baja":
         if resident is None or not unregister(turn.session, resident, zone, turn.now):
             return StepResult([Reply(NOT_A_MAPPER_THERE, {"phone": shown, "zone": zone.name})])
