@@ -316,6 +316,18 @@ def mapper_progress(
     return [(m, _progress(rows[m.resident_id])) for m in mappers]
 
 
+def recorded_between(
+    session: Session, start: datetime, end: datetime, zone_ids: Collection[int] | None
+) -> list[tuple[str, str]]:
+    """(kind, status now) of the items recorded in [start, end) in these zonas (None: all)."""
+    query = select(MappedItem.kind, MappedItem.status).where(
+        MappedItem.created_at >= start, MappedItem.created_at < end
+    )
+    if zone_ids is not None:
+        query = query.where(MappedItem.zone_id.in_(list(zone_ids)))
+    return [(kind, status) for kind, status in session.execute(query)]
+
+
 # --- erasure ----------------------------------------------------------------------------------
 
 
