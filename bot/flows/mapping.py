@@ -128,8 +128,8 @@ LEADER_APPROVED_ASSET = N_("Aprobado {n}: ya es información de {zone}. Quedan {
 LEADER_APPROVED_NEED = N_("Aprobado {n}: es el reporte {code}. Quedan {left} por revisar.")
 LEADER_REJECTED = N_("Rechazado {n}: avisamos al mapeador. Quedan {left} por revisar.")
 PROGRESS = N_(
-    "Mapeo de {zone}: {mappers} mapeadores, {items} registros, {approved} aprobados, "
-    "{rejected} rechazados, {pending} por revisar. Tipos: {kinds} de {all}."
+    "Mapeo de {zone}: {mappers} mapeadores, {recorded} registros, {approved} aprobados, "
+    "{rejected} rechazados, {pending} por revisar. Tipos: {covered} de {all}."
 )
 PIN_MARK = N_(", con ubicación")
 PHOTO_MARK = N_(", con foto")
@@ -254,11 +254,11 @@ def progress_line(session: Session, zone: Zone) -> Reply:
     values = {
         "zone": zone.name,
         "mappers": mappers,
-        "items": found.items if found else 0,
+        "recorded": found.items if found else 0,
         "approved": found.approved if found else 0,
         "rejected": found.rejected if found else 0,
         "pending": found.pending if found else 0,
-        "kinds": found.kinds if found else 0,
+        "covered": found.kinds if found else 0,
         "all": len(MAP_KINDS),
     }
     return Reply(PROGRESS, values)
