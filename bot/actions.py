@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bot import channels, i18n, outbound, targets
 from bot.config import Config
 from bot.flows import info as info_flow
+from bot.flows import mapping as mapping_flow
 from bot.flows import news as news_flow
 from bot.flows import polls as poll_flow
 from bot.flows import services as services_flow
@@ -25,6 +26,7 @@ from storage import audit, leaders
 from storage import broadcasts as store
 from storage import courses as course_store
 from storage import info as info_store
+from storage import mapping as mapping_store
 from storage import polls as poll_store
 from storage import reports as report_store
 from storage import services as services_store
@@ -34,10 +36,12 @@ from storage.models import (
     Broadcast,
     Course,
     InfoItem,
+    MappedItem,
     NewsItem,
     NewsZone,
     Poll,
     Report,
+    Resident,
     ServiceOffer,
     StaffUser,
     Zone,
@@ -479,6 +483,127 @@ def publish_course(
         after={"status": course.status},
     )
     return course
+
+
+# --- youth mappers -------------------------------------------------------------------------
+
+
+def _reviewer(user: StaffUser | None, via: str) -> str:
+    return f"staff:{user.email}" if user is not None else via
+
+
+def add_mapper(
+    session: Session,
+    resident: Resident,
+    zone: Zone,
+    *,
+    user: StaffUser | None = None,
+    via: str = "cli",
+    now: datetime | None = None,
+) -> bool:
+    """Register a signed-up resident of the zona as its mapper (they get the welcome SMS);
+    False when they already were one."""
+    try:
+        new = mapping_flow.register(session, resident, zone, _reviewer(user, via), now or utcnow())
+    except mapping_store.NotAllowed as exc:
+        raise Refused(
+            str(exc), es=f"Ese número no es de un vecino inscrito en la zona {zone.name}."
+        ) from exc
+    audit.record(
+        session,
+        user,
+        via,
+        "mapper.add",
+        "resident",
+        resident.id,
+        after={"zone": zone.name, "new": new},
+        actor=None if user else via,
+    )
+    return new
+
+
+def remove_mapper(
+    session: Session,
+    resident: Resident,
+    zone: Zone,
+    *,
+    user: StaffUser | None = None,
+    via: str = "cli",
+    now: datetime | None = None,
+) -> None:
+    if not mapping_flow.unregister(session, resident, zone, now or utcnow()):
+        raise Refused(
+            f"not a mapper of zona {zone.name}", es=f"No es mapeador de la zona {zone.name}."
+        )
+    audit.record(
+        session,
+        user,
+        via,
+        "mapper.remove",
+        "resident",
+        resident.id,
+        before={"zone": zone.name},
+        actor=None if user else via,
+    )
+
+
+def _item_fields(item: MappedItem) -> dict[str, Any]:
+    return {"status": item.status, "description": item.description, "note": item.note}
+
+
+def review_mapped_item(
+    session: Session,
+    item: MappedItem,
+    decision: str,
+    *,
+    description: str | None = None,
+    note: str | None = None,
+    user: StaffUser | None = None,
+    via: str = "cli",
+    now: datetime | None = None,
+) -> InfoItem | Report | None:
+    """approve (with an edited description, if given), reject (with a note) or edit a pending
+    item; what an approval made (zona information or a report)."""
+    now = now or utcnow()
+    before = _item_fields(item)
+    made: InfoItem | Report | None = None
+    try:
+        if decision == "approve":
+            made = mapping_flow.approve(
+                session,
+                item,
+                reviewer=_reviewer(user, via),
+                now=now,
+                description=description,
+                note=note,
+            )
+        elif decision == "reject":
+            mapping_flow.reject(session, item, reviewer=_reviewer(user, via), note=note, now=now)
+        elif decision == "edit":
+            mapping_store.edit_item(session, item, description or "")
+        else:
+            raise Refused(f"unknown decision {decision!r}")
+    except mapping_store.NotAllowed as exc:
+        reviewed = item.status != "pending"
+        es = f"El registro {item.id} ya fue revisado." if reviewed else "Falta la descripción."
+        raise Refused(str(exc), es=es) from exc
+    after = _item_fields(item)
+    if isinstance(made, Report):
+        after["report"] = made.code
+    elif made is not None:
+        after["info_item"] = made.id
+    audit.record(
+        session,
+        user,
+        via,
+        f"mapping.{decision}",
+        "mapped_item",
+        item.id,
+        before=before,
+        after=after,
+        actor=None if user else via,
+    )
+    return made
 
 
 # --- the Aymara catalog ------------------------------------------------------------------

@@ -16,7 +16,7 @@ import click
 from honcho.manager import Manager
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from bot.commands import courses, database, evidence, info, staff, users
+from bot.commands import courses, database, evidence, info, mapping, staff, users
 from bot.commands.chat import chat
 from bot.commands.common import open_database
 from bot.commands.i18n import i18n
@@ -137,6 +137,7 @@ for command in (
     i18n,
     *info.COMMANDS,
     *courses.COMMANDS,
+    *mapping.COMMANDS,
     *staff.COMMANDS,
     *users.COMMANDS,
     *evidence.COMMANDS,

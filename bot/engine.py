@@ -21,6 +21,7 @@ from bot.flows import (
     account,
     courses,
     leader,
+    mapping,
     menu,
     polls,
     reports,
@@ -182,6 +183,8 @@ def _dispatch(turn: Turn, flow_timeout: timedelta) -> list[Reply]:
         led = _leader(turn, flow_timeout)
         if led is not None:
             return led
+        if mapping.starts_mapping(turn):  # MAPEO wins over any flow under way, like a keyword
+            return _start(turn, FlowName.MAPPING)
     elif kw == "help":
         leader_help = leader.help_reply(turn)
         if leader_help is not None:  # a leader's AYUDA lists their commands
@@ -219,15 +222,17 @@ def _dispatch(turn: Turn, flow_timeout: timedelta) -> list[Reply]:
 
 
 def _leader(turn: Turn, flow_timeout: timedelta) -> list[Reply] | None:
-    """A council leader's ENCUESTA, AVISO or RESULTADOS, or the leader flow under way.
+    """A council leader's ENCUESTA, AVISO, RESULTADOS or mapping command (MAPEADOR ALTA,
+    MAPEO REVISAR, APROBAR N...), or the leader flow under way.
 
     Before onboarding: a leader need not be a resident. For anyone who is not a leader these
     words fall through to the menu as before; global keywords never reach here.
     """
-    started = leader.command(turn)
+    started = leader.command(turn) or mapping.leader_command(turn)
     if started is not None:
         return _start(turn, started)
-    if turn.conversation.flow in leader.FLOW_NAMES and turn.conversation.step:
+    flow = turn.conversation.flow
+    if (flow in leader.FLOW_NAMES or flow == FlowName.LEADER_MAPPING) and turn.conversation.step:
         return _continue(turn, flow_timeout)
     return None
 

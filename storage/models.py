@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -259,6 +260,8 @@ class Report(Base):
     resolved_at: Mapped[datetime | None]
     followup_due_at: Mapped[datetime | None] = mapped_column(index=True)
     followup_sent_at: Mapped[datetime | None]
+    # Recorded by a youth mapper and approved by a leader or staff (not typed in by a resident).
+    mapped: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     zone: Mapped[Zone | None] = relationship()
     supporters: Mapped[list[ReportSupporter]] = relationship(
@@ -401,6 +404,7 @@ INFO_CATEGORIES = (
     "junta",  # the junta vecinal's meeting day and contact
     "emergency",  # 110, 119, 118
     "subalcaldia",  # the macrodistrito's subalcaldía
+    "places",  # parks, sports fields, streetlights, shops: mostly from youth mappers
 )
 
 
@@ -425,6 +429,8 @@ class InfoItem(Base):
     text_ay: Mapped[str | None] = mapped_column(Text)
     checked_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Where the fact came from when not typed in by staff: "mapeo" (a mapper, after review).
+    source: Mapped[str | None] = mapped_column(String(10))
 
     zone: Mapped[Zone | None] = relationship()
     macrodistrict: Mapped[Macrodistrict | None] = relationship()
@@ -761,3 +767,80 @@ class ServiceSearch(Base):
     category: Mapped[str] = mapped_column(String(20))
     results: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+# --- youth mappers -------------------------------------------------------------------------
+
+# What a mapper records, in the order they pick it: what the zona has (assets) and what it
+# lacks or has broken (needs).
+MAP_ASSET_KINDS = (
+    "park",
+    "water_tap",
+    "streetlight",
+    "sports_field",
+    "school",
+    "health_post",
+    "shop",
+)
+MAP_NEED_KINDS = ("broken_light", "no_water", "trash_point", "dangerous_spot")
+MAP_KINDS = MAP_ASSET_KINDS + MAP_NEED_KINDS
+MAP_STATUSES = ("pending", "approved", "rejected")
+
+
+class Mapper(Base):
+    """A resident a leader or staff registered to map their zona's assets and needs.
+
+    Only the resident's id: a mapper gives no more personal data than any resident. One row
+    per resident; registering again moves or reactivates it. BORRAR deletes it.
+    """
+
+    __tablename__ = "mappers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), unique=True
+    )
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id"), index=True)
+    # "leader:<leaders.id>", "staff:<email>" or "cli": who answers for the registration.
+    registered_by: Mapped[str] = mapped_column(String(80))
+    registered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    removed_at: Mapped[datetime | None]
+
+    resident: Mapped[Resident] = relationship()
+    zone: Mapped[Zone] = relationship()
+
+
+class MappedItem(Base):
+    """One asset or need a mapper recorded, waiting for review, then approved or rejected.
+
+    An approved asset becomes an InfoItem (info_item_id), an approved need a Report
+    (report_id). resident_id is the mapper's resident (kept, anonymous, after BORRAR, like a
+    report's).
+    """
+
+    __tablename__ = "mapped_items"
+    __table_args__ = (Index("ix_mapped_items_zone_status", "zone_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("residents.id", ondelete="SET NULL"), index=True
+    )
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str | None] = mapped_column(Text)
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    media_url: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(10), default="sms")
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reviewer: Mapped[str | None] = mapped_column(String(254))
+    reviewed_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
+    info_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("info_items.id", ondelete="SET NULL")
+    )
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"))
+
+    zone: Mapped[Zone] = relationship()

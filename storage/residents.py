@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.enums import ResidentStatus
+from storage.mapping import erase_mappers
 from storage.models import (
     Conversation,
     OutboundMessage,
@@ -49,7 +50,8 @@ _REACHABLE = (ResidentStatus.ACTIVE, ResidentStatus.ONBOARDING)
 def erase_resident(session: Session, resident: Resident, *, keep_row: bool) -> None:
     """Remove a resident's personal data: phone, message texts, conversation, and what their
     reports say (description, place, coordinates, photo, and the staff notes on them, which
-    quote places), and the services they offered their neighbours.
+    quote places), the services they offered their neighbours, and their mapper role and what
+    their mapped items say (zona information approved from them is the zona's, and stays).
 
     keep_row=True leaves an anonymous row (zona, language, dates) so aggregates stay, and
     their reports, votes and supports stay counted (category, zona, status, dates);
@@ -58,6 +60,7 @@ def erase_resident(session: Session, resident: Resident, *, keep_row: bool) -> N
     _blank_messages(session, [resident.id])
     _blank_reports(session, [resident.id])
     delete_offers(session, [resident.id])
+    erase_mappers(session, [resident.id])
     if resident.conversation is not None:
         session.delete(resident.conversation)
     if keep_row:
@@ -93,6 +96,7 @@ def purge_unfinished_signups(session: Session, cutoff: datetime) -> int:
         _blank_messages(session, batch)
         _blank_reports(session, batch)
         delete_offers(session, batch)
+        erase_mappers(session, batch)
         session.execute(delete(Conversation).where(Conversation.resident_id.in_(batch)))
         session.execute(delete(Resident).where(Resident.id.in_(batch)))
     return len(ids)

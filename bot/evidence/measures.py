@@ -34,6 +34,9 @@ Definitions (also in docs/evidence.md):
   offer deleted since leaves no trace, and a pause is known only as it is now);
   searches = BUSCO searches in the period; searches_found = those that found at least one
   offer; found_share = searches_found / searches.
+- mapping: items youth mappers recorded in the period in the place (the zona they mapped),
+  approved and rejected = of those, how they stand now; kinds = distinct kinds recorded;
+  coverage = kinds / all the kinds a mapper can record (11).
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from storage import evidence as rows
+from storage import mapping as mapping_rows
+from storage.models import MAP_KINDS
 
 LA_PAZ = ZoneInfo("America/La_Paz")
 OPT_OUT_AFTER = timedelta(days=7)
@@ -160,6 +165,21 @@ def measures(session: Session, where: Place, start: datetime, end: datetime) -> 
         "polls": poll_measures(session, zones, start, end),
         "broadcasts": broadcast_measures(session, zones, start, end),
         "services": service_measures(session, zones, start, end),
+        "mapping": mapping_measures(session, zones, start, end),
+    }
+
+
+def mapping_measures(
+    session: Session, zones: rows.Zones, start: datetime, end: datetime
+) -> dict[str, Any]:
+    recorded = mapping_rows.recorded_between(session, start, end, zones)
+    kinds = len({kind for kind, _ in recorded})
+    return {
+        "items": len(recorded),
+        "approved": sum(1 for _, status in recorded if status == "approved"),
+        "rejected": sum(1 for _, status in recorded if status == "rejected"),
+        "kinds": kinds,
+        "coverage": kinds / len(MAP_KINDS),
     }
 
 

@@ -11,6 +11,7 @@ from bot.flows import (
     courses,
     info,
     leader,
+    mapping,
     menu,
     news,
     onboarding,
@@ -41,6 +42,8 @@ FLOWS: dict[str, Flow] = {  # by FlowName
         courses.FLOW,
         courses.QUESTION_FLOW,
         *leader.FLOWS,
+        mapping.FLOW,
+        mapping.LEADER_FLOW,
     )
 }
 
@@ -55,6 +58,7 @@ __all__ = [
     "account",
     "courses",
     "leader",
+    "mapping",
     "menu",
     "polls",
     "reports",

@@ -40,6 +40,8 @@ class FlowName(StrEnum):
     LEADER_RESULTS = "leader_results"
     LEADER_INFO = "leader_info"
     LEADER_OFFERS = "leader_offers"
+    MAPPING = "mapping"
+    LEADER_MAPPING = "leader_mapping"
 
 
 @dataclass

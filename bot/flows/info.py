@@ -36,6 +36,7 @@ LABELS = {
     "junta": N_("Junta vecinal"),
     "emergency": N_("Emergencias"),
     "subalcaldia": N_("Subalcaldía"),
+    "places": N_("Lugares del barrio"),
 }
 OPTION = N_("{n} {label}")
 

@@ -72,6 +72,16 @@ def _samples() -> dict[str, str]:
         "hour": "19:00",
         "first": "7:00",
         "last": "20:00",
+        # Youth mapping: a leader's review and progress figures.
+        "extras": ", con ubicacion, con foto",
+        "left": "12",
+        "mappers": "12",
+        "recorded": "164",
+        "approved": "120",
+        "rejected": "32",
+        "pending": "12",
+        "covered": "11",
+        "all": "11",
     }
 
 
@@ -82,7 +92,18 @@ _LABEL_SAMPLES = {
     "topic": "Encuestas",
     "state": "sí",
     "label": "Junta vecinal",
+    "kind": "Lugar peligroso",
 }
+# What a mapper picks from (bot/flows/mapping.py), the longer of its two lists.
+_MAP_ASSETS = (
+    "Parque o plaza",
+    "Grifo de agua",
+    "Poste de luz",
+    "Cancha",
+    "Escuela",
+    "Posta de salud",
+    "Tienda",
+)
 # The zona information's categories (bot/flows/info.py), all of them, as the longest list.
 _INFO_LABELS = (
     "Salud",
@@ -113,6 +134,12 @@ def sample_values(msgid: str, translate: Callable[[str], str] = lambda m: m) -> 
             values[name] = "; ".join(
                 line.format(n=i, label=translate(label))
                 for i, label in enumerate(_INFO_LABELS, start=1)
+            )
+        elif name == "kinds":
+            line = translate("{n} {label}")
+            values[name] = "; ".join(
+                line.format(n=i, label=translate(label))
+                for i, label in enumerate(_MAP_ASSETS, start=1)
             )
         elif name == "topics":
             line = translate("{n} {topic}: {state}")
@@ -151,7 +178,7 @@ def sample_values(msgid: str, translate: Callable[[str], str] = lambda m: m) -> 
 
 def missing_samples() -> set[str]:
     """Placeholders with no realistic sample (they get a 4-character stand-in)."""
-    known = set(_samples()) | set(_LABEL_SAMPLES) | {"results", "topics", "categories"}
+    known = set(_samples()) | set(_LABEL_SAMPLES) | {"results", "topics", "categories", "kinds"}
     return {name for msgid in extract() for name in placeholders(msgid)} - known
 
 

@@ -111,3 +111,52 @@ def test_erasing_leaves_no_phone_text_place_or_photo_and_keeps_the_counts(sessio
         assert session.scalar(select(func.count()).select_from(ServiceOffer)) == 0
         erased = session.scalars(select(Resident).where(Resident.status == "erased")).one()
         assert erased.phone is None and erased.zone_id is not None
+
+
+MAPPER_WORDS = "Basural junto a la casa de Don Eusebio"
+
+
+def test_erasing_a_mapper_removes_the_role_and_what_their_items_say(sessions: Any) -> None:
+    from storage.leaders import add_leader
+    from storage.models import MappedItem, Mapper, Zone
+
+    for text in ("hola", "1", "Sopocachi", "1"):
+        whatsapp(sessions, text)
+    lead = Chat(sessions, phone=NEIGHBOUR)
+    for text in ("hola", "1", "Sopocachi", "1"):
+        lead.say(text)
+    with transaction(sessions) as session:
+        zone = session.scalars(select(Zone.id).where(Zone.name == "Sopocachi")).one()
+        add_leader(session, NEIGHBOUR, zone)
+    assert "es mapeador" in lead.say("MAPEADOR ALTA " + PHONE[4:])
+    for text in ("MAPEO", "2", "3", MAPPER_WORDS):
+        whatsapp(sessions, text)
+    whatsapp(sessions, "", latitude=LATITUDE, longitude=LONGITUDE, media=[PHOTO])
+    assert "su registro" in whatsapp(sessions, "1")
+    for text in ("MAPEO", "2", "1", "Foco quemado frente a Don Eusebio", "0"):
+        whatsapp(sessions, text)
+    whatsapp(sessions, "1")
+    with sessions() as session:
+        first, second = session.scalars(select(MappedItem.id).order_by(MappedItem.id)).all()
+    assert "es el reporte" in lead.say(f"APROBAR {second}")  # a mapped report in their name
+
+    assert "borrados" in whatsapp(sessions, "BORRAR") + whatsapp(sessions, "1")
+
+    with sessions() as session:
+        assert session.scalars(select(Mapper)).all() == []
+        kept = session.scalars(select(MappedItem).order_by(MappedItem.id)).all()
+        # Counted still (kind, zona, status), pointing at no one.
+        assert [(i.kind, i.status) for i in kept] == [
+            ("trash_point", "pending"),
+            ("broken_light", "approved"),
+        ]
+        for item in kept:
+            assert (item.description, item.latitude, item.media_url) == (None, None, None)
+        report = session.scalars(select(Report)).one()
+        assert report.mapped and report.description is None
+        for table in Base.metadata.sorted_tables:
+            for row in session.execute(select(table)).mappings():
+                for column, value in row.items():
+                    assert "Eusebio" not in str(value), f"{table.name}.{column}"
+                    assert value not in (LATITUDE, LONGITUDE), f"{table.name}.{column}"
+    assert first < second
