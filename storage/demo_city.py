@@ -361,6 +361,7 @@ class _Builder:
             """
             CREATE TEMP TABLE signed AS
             SELECT id, consent, created, left_at, zone0, zone_now, moved_at, chan, status,
+                   language,
                    row_number() OVER (ORDER BY created, id) AS ord,
                    row_number() OVER (PARTITION BY zone_now ORDER BY created, id) AS zrn
             FROM plan_res WHERE consent IS NOT NULL
@@ -369,12 +370,19 @@ class _Builder:
         self.sql("CREATE UNIQUE INDEX ON plan_res (id)")
         self.sql("CREATE UNIQUE INDEX ON signed (ord)")
         self.sql("CREATE UNIQUE INDEX ON signed (zone_now, zrn)")
+        # ord and zrn count in sign-up order: who had signed up by a moment is a prefix.
+        self.sql("CREATE INDEX ON signed (created, id)")
+        self.sql("CREATE INDEX ON signed (zone_now, created, id)")
         self.sql("ANALYZE plan_res")
         self.sql("ANALYZE signed")
         self.signed = self.sql("SELECT count(*) FROM signed").scalar() or 0
 
     def inbound(self) -> None:
-        """The year's texts, in time order: more of them as more residents sign up."""
+        """The year's texts, in time order: more of them as more residents sign up.
+
+        The replies given are kept for the last 30 days only: they are read when Twilio
+        repeats a MessageSid, minutes later, and storing a year of them would double the
+        build's time on this table."""
         m, k = self.plan.texts, self.signed
         start, end = self.lit(self.start), self.lit(self.now)
         bodies_es = _sql_array(TEXTS_ES)
@@ -392,21 +400,20 @@ class _Builder:
                    CASE WHEN pg_temp.r(g, 22) < 0.9 THEN s.chan
                         WHEN s.chan = 'sms' THEN 'whatsapp' ELSE 'sms' END,
                    CASE WHEN s.status = 'erased' THEN NULL
-                        WHEN p.language = 'ay'
+                        WHEN s.language = 'ay'
                         THEN {bodies_ay}[1 + floor(pg_temp.r(g, 24) * {len(TEXTS_AY)})::int]
                         ELSE {bodies_es}[1 + floor(pg_temp.r(g, 24) * {len(TEXTS_ES)})::int] END,
                    CASE WHEN s.chan = 'whatsapp' AND pg_temp.r(g, 25) < 0.01 THEN 1 ELSE 0 END,
                    CASE WHEN s.left_at IS NOT NULL AND t.at > s.left_at
                         THEN s.consent + pg_temp.r(g, 23) * (s.left_at - s.consent)
                         ELSE GREATEST(t.at, s.consent) END,
-                   CASE WHEN s.status = 'erased' THEN NULL
+                   CASE WHEN s.status = 'erased' OR t.at < {end} - interval '30 days' THEN NULL
                         ELSE ({replies}[1 + floor(pg_temp.r(g, 26) * {len(REPLIES)})::int])::json
                    END
             FROM generate_series(1, {general}) g
             CROSS JOIN LATERAL (SELECT {start} + power(g::float8 / {general}, 0.615)
                 * interval '365 days' AS at, power(g::float8 / {general}, 0.384) AS share) t
             JOIN signed s ON s.ord = 1 + floor(power(pg_temp.r(g, 20), 1.3) * t.share * {k})::bigint
-            JOIN plan_res p ON p.id = s.id
             """
         )
         # Numbers still signing up: their greeting and language choice.
@@ -529,7 +536,8 @@ class _Builder:
         # A report's code is its number through a bijection of 20 bits, written in the
         # report alphabet: unique, and looks like the codes the bot hands out.
         code = " || ".join(
-            f"substr('{alphabet}', 1 + ((((q * 797161) % 1048576) >> {shift}) & 31)::int, 1)"
+            f"substr('{alphabet}',"
+            f" 1 + ((((q::bigint * 797161) % 1048576) >> {shift}) & 31)::int, 1)"
             for shift in (15, 10, 5, 0)
         )
         self.sql(
@@ -583,8 +591,8 @@ class _Builder:
             SELECT id, code, resident_id, zone_id, category,
                    CASE WHEN reporter_status = 'erased' THEN NULL ELSE description END,
                    CASE WHEN reporter_status = 'erased' OR u1 < 0.3 THEN NULL
-                        ELSE 'Calle ' || (1 + (id * 7919) % 40) || ', cerca del número '
-                             || (100 + (id * 104729) % 900) END,
+                        ELSE 'Calle ' || (1 + (id::bigint * 7919) % 40) || ', cerca del número '
+                             || (100 + (id::bigint * 104729) % 900) END,
                    CASE WHEN chan = 'whatsapp' AND u2 < 0.3 AND reporter_status <> 'erased'
                         THEN -16.50 - 0.08 * u1 END,
                    CASE WHEN chan = 'whatsapp' AND u2 < 0.3 AND reporter_status <> 'erased'
@@ -628,7 +636,7 @@ class _Builder:
         self.sql(
             """
             INSERT INTO report_supporters (report_id, resident_id, created_at)
-            SELECT r.id, s.id, r.created + pg_temp.r(r.id * 64 + j, 38) * LEAST(r.age,
+            SELECT r.id, s.id, r.created + pg_temp.r(r.id::bigint * 64 + j, 38) * LEAST(r.age,
                    interval '10 days')
             FROM plan_rep2 r
             CROSS JOIN LATERAL (SELECT CASE
@@ -735,8 +743,12 @@ class _Builder:
                      AS n,
                    floor(pg_temp.r(p.id, 50) * GREATEST(e.eligible, 1))::bigint AS off
             FROM plan_poll p
-            CROSS JOIN LATERAL (SELECT count(*) AS eligible FROM signed s
-                WHERE (p.zone_id = 0 OR s.zone_now = p.zone_id) AND s.created < p.created) e
+            CROSS JOIN LATERAL (SELECT COALESCE(CASE WHEN p.zone_id = 0
+                THEN (SELECT s.ord FROM signed s WHERE s.created < p.created
+                      ORDER BY s.created DESC, s.id DESC LIMIT 1)
+                ELSE (SELECT s.zrn FROM signed s WHERE s.zone_now = p.zone_id
+                      AND s.created < p.created ORDER BY s.created DESC, s.id DESC LIMIT 1)
+                END, 0) AS eligible) e
             """
         )
         self._votes()
@@ -756,12 +768,12 @@ class _Builder:
                 INSERT INTO votes (poll_id, resident_id, option_id, created_at, updated_at)
                 SELECT p.id, s.id,
                        (p.id - 1) * 3 + 1
-                         + floor(power(pg_temp.r(p.id * 4000000 + k, 51), 1.3) * 3)::int,
+                         + floor(power(pg_temp.r(p.id::bigint * 4000000 + k, 51), 1.3) * 3)::int,
                        v.at, v.at
                 FROM plan_poll2 p
                 CROSS JOIN LATERAL generate_series(0, p.n - 1) k
                 JOIN signed s ON {join}
-                CROSS JOIN LATERAL (SELECT p.created + pg_temp.r(p.id * 4000000 + k, 52)
+                CROSS JOIN LATERAL (SELECT p.created + pg_temp.r(p.id::bigint * 4000000 + k, 52)
                     * (LEAST(p.closes, {end}) - p.created) AS at) v
                 WHERE p.zone_id {"=" if citywide else "<>"} 0
                   AND (s.left_at IS NULL OR s.left_at > v.at)
@@ -901,22 +913,23 @@ class _Builder:
                         THEN 'SM' || lpad(to_hex(b.id), 6, '0') || lpad(to_hex(s.id), 26, '0')
                    END,
                    CASE WHEN d.status IN ('failed', 'undelivered')
-                        THEN ({codes}[1 + floor(pg_temp.r(s.id * 1000 + b.id, 61) * 6)::int])::int
+                        THEN ({codes}[1 + floor(pg_temp.r(s.id::bigint * 1000 + b.id, 61)
+                                                * 6)::int])::int
                    END,
                    CASE WHEN d.status = 'canceled' THEN 0 ELSE 1 END,
                    CASE WHEN d.status = 'canceled' THEN NULL WHEN p.language = 'ay' THEN 2 ELSE 1
                    END,
                    NULL, NULL, NULL, false,
                    CASE WHEN d.status <> 'canceled' THEN b.at + interval '30 seconds'
-                        + pg_temp.r(s.id * 1000 + b.id, 62) * interval '50 minutes' END,
+                        + pg_temp.r(s.id::bigint * 1000 + b.id, 62) * interval '50 minutes' END,
                    b.at + interval '1 hour'
             FROM plan_bc b
             JOIN signed s ON (b.zone_id = 0 OR s.zone_now = b.zone_id)
             JOIN plan_res p ON p.id = s.id
             CROSS JOIN LATERAL (SELECT CASE
-                WHEN b.status = 'canceled' AND pg_temp.r(s.id * 1000 + b.id, 60) < 0.6
+                WHEN b.status = 'canceled' AND pg_temp.r(s.id::bigint * 1000 + b.id, 60) < 0.6
                   THEN 'canceled'
-                ELSE {statuses}[1 + floor(pg_temp.r(s.id * 1000 + b.id, 63) * 100)::int]
+                ELSE {statuses}[1 + floor(pg_temp.r(s.id::bigint * 1000 + b.id, 63) * 100)::int]
                 END AS status) d
             WHERE b.status <> 'scheduled' AND s.consent < b.at
               AND (s.left_at IS NULL OR s.left_at > b.at)
