@@ -903,42 +903,47 @@ class _Builder:
             ["delivered"] * 80 + ["sent"] * 6 + ["undelivered"] * 4 + ["failed"] * 4 + ["read"] * 6
         )
         codes = _sql_array(["30003", "30005", "30006", "30007", "21211", "30008"])
-        self.sql(
-            f"""
-            INSERT INTO deliveries (broadcast_id, resident_id, status, channel, twilio_sid,
-                error_code, attempts, segments, retry_at, claimed_at, claimed_by, resent,
-                sent_at, updated_at)
-            SELECT b.id, s.id, d.status, s.chan,
-                   CASE WHEN d.status <> 'canceled'
-                        THEN 'SM' || lpad(to_hex(b.id), 6, '0') || lpad(to_hex(s.id), 26, '0')
-                   END,
-                   CASE WHEN d.status IN ('failed', 'undelivered')
-                        THEN ({codes}[1 + floor(pg_temp.r(s.id::bigint * 1000 + b.id, 61)
-                                                * 6)::int])::int
-                   END,
-                   CASE WHEN d.status = 'canceled' THEN 0 ELSE 1 END,
-                   CASE WHEN d.status = 'canceled' THEN NULL WHEN p.language = 'ay' THEN 2 ELSE 1
-                   END,
-                   NULL, NULL, NULL, false,
-                   CASE WHEN d.status <> 'canceled' THEN b.at + interval '30 seconds'
-                        + pg_temp.r(s.id::bigint * 1000 + b.id, 62) * interval '50 minutes' END,
-                   b.at + interval '1 hour'
-            FROM plan_bc b
-            JOIN signed s ON (b.zone_id = 0 OR s.zone_now = b.zone_id)
-            JOIN plan_res p ON p.id = s.id
-            CROSS JOIN LATERAL (SELECT CASE
-                WHEN b.status = 'canceled' AND pg_temp.r(s.id::bigint * 1000 + b.id, 60) < 0.6
-                  THEN 'canceled'
-                ELSE {statuses}[1 + floor(pg_temp.r(s.id::bigint * 1000 + b.id, 63) * 100)::int]
-                END AS status) d
-            WHERE b.status <> 'scheduled' AND s.consent < b.at
-              AND (s.left_at IS NULL OR s.left_at > b.at)
-              AND (p.invalid_at IS NULL OR p.invalid_at > b.at)
-              AND p.topics LIKE '%"' || b.topic || '"%'
-              AND (s.moved_at IS NULL OR s.moved_at < b.at OR b.zone_id = 0)
-            ORDER BY b.id, s.id
-            """
-        )
+        # City-wide and zona broadcasts apart: an OR in the join would pair every broadcast
+        # with every resident.
+        for citywide in (True, False):
+            self.sql(
+                f"""
+                INSERT INTO deliveries (broadcast_id, resident_id, status, channel, twilio_sid,
+                    error_code, attempts, segments, retry_at, claimed_at, claimed_by, resent,
+                    sent_at, updated_at)
+                SELECT b.id, s.id, d.status, s.chan,
+                       CASE WHEN d.status <> 'canceled'
+                            THEN 'SM' || lpad(to_hex(b.id), 6, '0') || lpad(to_hex(s.id), 26, '0')
+                       END,
+                       CASE WHEN d.status IN ('failed', 'undelivered')
+                            THEN ({codes}[1 + floor(pg_temp.r(s.id::bigint * 1000 + b.id, 61)
+                                                    * 6)::int])::int
+                       END,
+                       CASE WHEN d.status = 'canceled' THEN 0 ELSE 1 END,
+                       CASE WHEN d.status = 'canceled' THEN NULL
+                            WHEN p.language = 'ay' THEN 2 ELSE 1 END,
+                       NULL, NULL, NULL, false,
+                       CASE WHEN d.status <> 'canceled' THEN b.at + interval '30 seconds'
+                            + pg_temp.r(s.id::bigint * 1000 + b.id, 62) * interval '50 minutes' END,
+                       b.at + interval '1 hour'
+                FROM plan_bc b
+                JOIN signed s ON {"true" if citywide else "s.zone_now = b.zone_id"}
+                JOIN plan_res p ON p.id = s.id
+                CROSS JOIN LATERAL (SELECT CASE
+                    WHEN b.status = 'canceled' AND pg_temp.r(s.id::bigint * 1000 + b.id, 60) < 0.6
+                      THEN 'canceled'
+                    ELSE {statuses}[1 + floor(pg_temp.r(s.id::bigint * 1000 + b.id, 63) * 100)::int]
+                    END AS status) d
+                WHERE b.status <> 'scheduled' AND s.consent < b.at
+                  AND b.zone_id {"=" if citywide else "<>"} 0
+                  AND (s.left_at IS NULL OR s.left_at > b.at)
+                  AND (p.invalid_at IS NULL OR p.invalid_at > b.at)
+                  AND p.topics LIKE '%"' || b.topic || '"%'
+                  AND (s.moved_at IS NULL OR s.moved_at < b.at OR b.zone_id = 0)
+                ORDER BY b.id, s.id
+                """
+            )
+
         self.sql(
             """
             UPDATE broadcasts b SET recipients = d.n
