@@ -151,14 +151,23 @@ def recipients_query(broadcast: Broadcast) -> Select[tuple[int]]:
 
 
 def audience_languages(session: Session, broadcast: Broadcast) -> dict[str, int]:
-    """How many recipients read each language (no language on record counts as Spanish)."""
-    ids = recipients_query(broadcast).subquery()
+    """How many recipients read each language (no language on record counts as Spanish).
+
+    Counted once per session and broadcast: composing one checks the Aymara text and then
+    shows the cost, and a city-wide count reads every resident."""
+    known: dict[tuple[Any, ...], dict[str, int]] = session.info.setdefault("audience", {})
+    key = (broadcast.id, broadcast.kind, broadcast.target, broadcast.citywide)
+    if broadcast.id is not None and key in known:
+        return dict(known[key])
     # A literal, not a bound parameter: PostgreSQL must see the same expression in GROUP BY.
     language = func.coalesce(Resident.language, literal_column("'es'"))
     rows = session.execute(
-        select(language, func.count()).where(Resident.id.in_(select(ids.c.id))).group_by(language)
+        recipients_query(broadcast).with_only_columns(language, func.count()).group_by(language)
     ).all()
-    return {lang: n for lang, n in rows}
+    counted = {lang: n for lang, n in rows}
+    if broadcast.id is not None:
+        known[key] = dict(counted)
+    return counted
 
 
 def create_broadcast(
@@ -269,9 +278,7 @@ def cancel_broadcast(session: Session, broadcast_id: int) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def failed_for_resend(
-    session: Session, broadcast_id: int, permanent: Collection[int]
-) -> list[int]:
+def failed_for_resend(session: Session, broadcast_id: int, permanent: Collection[int]) -> list[int]:
     """Failed deliveries of residents still active, whose error a later try may not meet."""
     return list(
         session.scalars(

@@ -238,7 +238,12 @@ class Report(Base):
     """A need a resident reported, followed to resolution (received -> in progress -> resolved)."""
 
     __tablename__ = "reports"
-    __table_args__ = (Index("ix_reports_zone_category_status", "zone_id", "category", "status"),)
+    __table_args__ = (
+        Index("ix_reports_zone_category_status", "zone_id", "category", "status"),
+        # The queue, newest first, for the city and within a zona (migration 0016).
+        Index("ix_reports_created", "created_at", "id"),
+        Index("ix_reports_zone_created", "zone_id", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(12), unique=True)

@@ -107,7 +107,9 @@ def eligible_residents(session: Session, poll: Poll) -> int:
     return session.scalar(query) or 0
 
 
-def results(session: Session, poll: Poll) -> Results:
+def results(session: Session, poll: Poll, eligible: int | None = None) -> Results:
+    """The poll's counts; `eligible` when the caller has counted the residents already (the
+    sum of results_by_zone's), since a city-wide count reads every resident."""
     rows: dict[int, int] = dict(
         session.execute(  # type: ignore[arg-type]
             select(Vote.option_id, func.count())
@@ -117,7 +119,9 @@ def results(session: Session, poll: Poll) -> Results:
     )
     counts = [(option, rows.get(option.id, 0)) for option in poll.options]
     votes = sum(n for _, n in counts)
-    return Results(poll, counts, votes, max(eligible_residents(session, poll), votes))
+    if eligible is None:
+        eligible = eligible_residents(session, poll)
+    return Results(poll, counts, votes, max(eligible, votes))
 
 
 @dataclass(frozen=True)

@@ -135,15 +135,26 @@ def expect_answers(session: Session, broadcast: Broadcast, now: datetime) -> Non
 def chunk_ranges(
     session: Session, broadcast_id: int, *, only_due: datetime | None = None
 ) -> list[tuple[int, int]]:
-    """Id ranges of about CHUNK delivery rows (pending and due ones only, with only_due)."""
-    query = select(Delivery.id).where(Delivery.broadcast_id == broadcast_id)
+    """Id ranges of about CHUNK delivery rows (pending and due ones only, with only_due).
+
+    The database numbers the rows and returns each chunk's first and last id: a city-wide
+    broadcast's million ids never come into this process, only its 10,000 ranges."""
+    numbered = select(
+        Delivery.id.label("id"),
+        ((func.row_number().over(order_by=Delivery.id) - 1) // CHUNK).label("chunk"),
+    ).where(Delivery.broadcast_id == broadcast_id)
     if only_due is not None:
-        query = query.where(
+        numbered = numbered.where(
             Delivery.status == "pending",
             or_(Delivery.retry_at.is_(None), Delivery.retry_at <= only_due),
         )
-    ids = list(session.scalars(query.order_by(Delivery.id)))
-    return [(ids[i], ids[min(i + CHUNK, len(ids)) - 1]) for i in range(0, len(ids), CHUNK)]
+    rows = numbered.subquery()
+    ranges = session.execute(
+        select(func.min(rows.c.id), func.max(rows.c.id))
+        .group_by(rows.c.chunk)
+        .order_by(func.min(rows.c.id))
+    ).tuples()
+    return [(first, last) for first, last in ranges]
 
 
 def enqueue_chunks(q: Queue, broadcast_id: int, ranges: Iterable[tuple[int, int]]) -> int:

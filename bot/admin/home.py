@@ -19,10 +19,15 @@ def home() -> Any:
     rows: list[dict[str, Any]] = []
     if current.sees_residents:
         with reading() as db:
+            # Counted within the scope only: a leader's page reads one zona, not the city.
+            mine = [] if current.citywide else [current.zone_ids or frozenset()]
             residents = dict(
                 db.execute(
                     select(Resident.zone_id, func.count())
-                    .where(Resident.status == ResidentStatus.ACTIVE)
+                    .where(
+                        Resident.status == ResidentStatus.ACTIVE,
+                        *(Resident.zone_id.in_(ids) for ids in mine),
+                    )
                     .group_by(Resident.zone_id)
                 )
                 .tuples()
@@ -31,7 +36,10 @@ def home() -> Any:
             open_reports = dict(
                 db.execute(
                     select(Report.zone_id, func.count())
-                    .where(Report.status.in_(OPEN_REPORT_STATUSES))
+                    .where(
+                        Report.status.in_(OPEN_REPORT_STATUSES),
+                        *(Report.zone_id.in_(ids) for ids in mine),
+                    )
                     .group_by(Report.zone_id)
                 )
                 .tuples()

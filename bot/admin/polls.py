@@ -187,8 +187,8 @@ def poll_close(poll_id: int) -> Any:
 def _page(db: Session, found: Poll, form: InviteForm, preview: dict[str, Any] | None = None) -> Any:
     current = scope()
     now = utcnow()
-    results = store.results(db, found)
     by_zone = store.results_by_zone(db, found)
+    results = store.results(db, found, eligible=sum(z.eligible for z in by_zone))
     names = {z.id: z.name for z in reachable_zones(db, current)}
     labels = [o.id for o in found.options]
     chart = bar_chart(
