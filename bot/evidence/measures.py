@@ -44,6 +44,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from storage import evidence as rows
+from storage import rollups
 
 LA_PAZ = ZoneInfo("America/La_Paz")
 OPT_OUT_AFTER = timedelta(days=7)
@@ -142,8 +143,28 @@ def utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def measures(session: Session, where: Place, start: datetime, end: datetime) -> dict[str, Any]:
-    """Every measure for one place and one period [start, end)."""
+def whole_days(start: datetime, end: datetime) -> tuple[date, date] | None:
+    """[start, end) as La Paz days [first, end) when both are midnights there, else None."""
+    first, last = utc(start).astimezone(LA_PAZ).date(), utc(end).astimezone(LA_PAZ).date()
+    if local_midnight(first) != utc(start) or local_midnight(last) != utc(end):
+        return None
+    return first, last
+
+
+def measures(
+    session: Session, where: Place, start: datetime, end: datetime, *, source: str = "auto"
+) -> dict[str, Any]:
+    """Every measure for one place and one period [start, end).
+
+    source "auto" reads the rollups the worker keeps (storage/rollups.py) when they are built
+    and the period is whole La Paz days, the event tables otherwise; "raw" always reads the
+    event tables, "rollups" always the rollups. Both give the same figures (a test runs every
+    measure both ways); the rollups are as fresh as the worker's last refresh."""
+    days = whole_days(start, end)
+    if source == "rollups" or (source == "auto" and days is not None and rollups.built(session)):
+        if days is None:
+            raise ValueError("the rollups count whole La Paz days")
+        return rollup_measures(session, where, *days)
     zones = where.zone_ids
     return {
         "place": where.to_json(),
@@ -252,12 +273,105 @@ def broadcast_measures(
     }
 
 
+def rollup_measures(session: Session, where: Place, first: date, end: date) -> dict[str, Any]:
+    """Every measure for one place over La Paz days [first, end), from the rollups."""
+    zones = where.zone_ids
+    return {
+        "place": where.to_json(),
+        "from": local_midnight(first).isoformat(),
+        "to": local_midnight(end).isoformat(),
+        "residents": _rollup_residents(session, where, first, end),
+        "reports": _rollup_reports(session, zones, first, end),
+        "polls": _rollup_polls(session, zones, first, end),
+        "broadcasts": _rollup_broadcasts(session, zones, first, end),
+    }
+
+
+def _active(session: Session, where: Place, first: date, end: date) -> dict[str, int]:
+    zones = where.zone_ids
+    if zones is None:
+        return rollups.active(session, "c", 0, first, end)
+    if len(zones) == 1:
+        return rollups.active(session, "z", zones[0], first, end)
+    macro = rollups.macro_of(session, zones)
+    if macro is not None:
+        return rollups.active(session, "m", macro, first, end)
+    return rollups.active_in(session, zones, first, end)
+
+
+def _rollup_residents(session: Session, where: Place, first: date, end: date) -> dict[str, Any]:
+    zones = where.zone_ids
+    sums = rollups.daily_sums(session, zones, first, end, ("joined", "left", "opted_out"))
+    by_language = rollups.signed_up_by_language(session, zones, end)
+    signed_up = sum(by_language.values())
+    left = sum(n for (m, _k), n in sums.items() if m == "left")
+    during = signed_up + left
+    active = _active(session, where, first, end)
+    return {
+        "signed_up_new": sum(n for (m, _k), n in sums.items() if m == "joined"),
+        "signed_up": signed_up,
+        "signed_up_during": during,
+        "active": active.get("*", 0),
+        "opted_out": sums.get(("opted_out", ""), 0),
+        "participation_rate": share(active.get("*", 0), during),
+        "by_language": dict(sorted(by_language.items())),
+        "active_by_channel": {c: n for c, n in sorted(active.items()) if c != "*" and n},
+    }
+
+
+def _rollup_reports(session: Session, zones: rows.Zones, first: date, end: date) -> dict[str, Any]:
+    counts = rollups.report_counts(session, zones, first, end)
+    resolved, confirmed, reopened = counts["resolved"], counts["confirmed"], counts["reopened"]
+    supporters = rollups.daily_sums(session, zones, first, end, ("supporters",))
+    return {
+        "new": sum(counts["by_category"].values()),
+        "by_category": dict(sorted(counts["by_category"].items())),
+        "by_status": dict(sorted(counts["by_status"].items())),
+        "hours_to_first_change": spread(
+            rollups.report_hours(session, zones, first, end, "first_change_hours")
+        ),
+        "hours_to_resolution": spread(
+            rollups.report_hours(session, zones, first, end, "resolution_hours")
+        ),
+        "resolved": resolved,
+        "confirmed": confirmed,
+        "reopened": reopened,
+        "confirmed_share": share(confirmed, resolved),
+        "reopen_rate": share(reopened, resolved),
+        "supporters": supporters.get(("supporters", ""), 0),
+    }
+
+
+def _rollup_polls(session: Session, zones: rows.Zones, first: date, end: date) -> dict[str, Any]:
+    polls, invited, voted = rollups.poll_sums(session, zones, first, end)
+    return {"polls": polls, "invited": invited, "voted": voted, "turnout": share(voted, invited)}
+
+
+def _rollup_broadcasts(
+    session: Session, zones: rows.Zones, first: date, end: date
+) -> dict[str, Any]:
+    count, recipients, delivered, failed, after = rollups.broadcast_sums(session, zones, first, end)
+    return {
+        "broadcasts": count,
+        "recipients": recipients,
+        "delivered": delivered,
+        "failed": failed,
+        "opted_out_after": after,
+    }
+
+
 def series(
-    session: Session, where: Place, first: date, last: date, step: str = "week"
+    session: Session,
+    where: Place,
+    first: date,
+    last: date,
+    step: str = "week",
+    *,
+    source: str = "auto",
 ) -> list[dict[str, Any]]:
     """The measures per week or month from `first` to `last` (La Paz dates, inclusive)."""
     return [
-        measures(session, where, local_midnight(a), local_midnight(b))
+        measures(session, where, local_midnight(a), local_midnight(b), source=source)
         for a, b in periods(first, last, step)
     ]
 
