@@ -783,8 +783,6 @@ class EvidenceExport(Base):
     total: Mapped[int] = mapped_column(Integer, default=0)
     path: Mapped[str | None] = mapped_column(String(400))
     error: Mapped[str | None] = mapped_column(Text)
-    user_id: Mapped[int | None] = mapped_column(
-        ForeignKey("staff_users.id", ondelete="SET NULL")
-    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]

@@ -76,6 +76,7 @@ log = logging.getLogger(__name__)
 
 LA_PAZ = ZoneInfo("America/La_Paz")
 NEVER = date(1900, 1, 1)  # "no previous active day"
+LOOKBACK = 200  # ids re-read behind each mark (transactions that committed out of order)
 SETTLE = timedelta(days=8)  # delivery statuses and opt-outs within 7 days still move
 OPT_OUT_AFTER = timedelta(days=7)
 DELIVERED = ("delivered", "read")
@@ -363,18 +364,19 @@ def _daily_queries(session: Session, start: datetime, end: datetime) -> list[Any
     )
     moved = moves.c.old.is_not(None), moves.c.old != moves.c.new
     for measure, zone in (("moved_in", moves.c.new), ("moved_out", moves.c.old)):
-        day = day_of(session, moves.c.at)
+        day, place = day_of(session, moves.c.at), _zone(zone)
         queries.append(
-            select(day, _zone(zone), literal(measure), moves.c.language, func.count())
+            select(day, place, literal(measure), moves.c.language, func.count())
             .where(*moved)
-            .group_by(day, _zone(zone), moves.c.language)
+            .group_by(day, place, moves.c.language)
         )
     support_day = day_of(session, ReportSupporter.created_at)
+    support_zone = _zone(Report.zone_id)
     queries.append(
-        select(support_day, _zone(Report.zone_id), literal("supporters"), literal(""), func.count())
+        select(support_day, support_zone, literal("supporters"), literal(""), func.count())
         .join(Report, Report.id == ReportSupporter.report_id)
         .where(ReportSupporter.created_at >= start, ReportSupporter.created_at < end)
-        .group_by(support_day, _zone(Report.zone_id))
+        .group_by(support_day, support_zone)
     )
     return queries
 
@@ -734,7 +736,10 @@ def refresh(session: Session, now: datetime | None = None) -> Refreshed:
     done = Refreshed()
 
     def since(name: str, *cols: Any) -> list[Any]:
-        return _new_since(session, SOURCES[name], marks.get(name, 0), latest[name], *cols)
+        # Ids are handed out before commit: a row with a lower id can become visible after a
+        # higher one was read. Looking LOOKBACK ids back catches it; recounting is idempotent.
+        mark = max(0, marks.get(name, 0) - LOOKBACK)
+        return _new_since(session, SOURCES[name], mark, latest[name], *cols)
 
     daily_days: set[date] = set()
     active_residents: set[int] = set()
@@ -831,19 +836,6 @@ def _in(column: Any, zones: Zones) -> list[Any]:
     return [] if zones is None else [column.in_(list(zones))]
 
 
-def daily_sums(
-    session: Session, zones: Zones, first: date, end: date, measures: Collection[str]
-) -> dict[tuple[str, str], int]:
-    """Sum of each (measure, key) over days [first, end)."""
-    d = EvidenceDay
-    rows = session.execute(
-        select(d.measure, d.key, func.sum(d.n))
-        .where(d.day >= first, d.day < end, d.measure.in_(list(measures)), *_in(d.zone_id, zones))
-        .group_by(d.measure, d.key)
-    ).all()
-    return {(m, k): int(n) for m, k, n in rows}
-
-
 def signed_up_by_language(session: Session, zones: Zones, end: date) -> dict[str, int]:
     """Residents signed up at the start of `end` (La Paz day), by language."""
     d = EvidenceDay
@@ -864,130 +856,6 @@ def signed_up_by_language(session: Session, zones: Zones, end: date) -> dict[str
     return {k: int(n) for k, n in rows if n}
 
 
-def active(session: Session, scope: str, scope_id: int, first: date, end: date) -> dict[str, int]:
-    """Residents active in [first, end) per channel ("*": any) in one zona, macro or the city."""
-    a = EvidenceActive
-    rows = session.execute(
-        select(a.channel, func.sum(a.n))
-        .where(
-            a.scope == scope,
-            a.scope_id == scope_id,
-            a.day >= first,
-            a.day < end,
-            a.prev < first,
-        )
-        .group_by(a.channel)
-    ).all()
-    return {c: int(n) for c, n in rows}
-
-
-def active_in(session: Session, zones: Collection[int], first: date, end: date) -> dict[str, int]:
-    """The same for any set of zonas (a group): distinct residents over the resident-days."""
-    rd = EvidenceResidentDay
-    rows = session.execute(
-        select(rd.channel, func.count(distinct(rd.resident_id)))
-        .where(rd.day >= first, rd.day < end, rd.zone_id.in_(list(zones)))
-        .group_by(rd.channel)
-    ).all()
-    return {c: int(n) for c, n in rows}
-
-
-def report_rows(session: Session, zones: Zones, first: date, end: date) -> list[Any]:
-    r = EvidenceReport
-    return list(
-        session.execute(
-            select(
-                r.category,
-                r.status,
-                r.first_change_hours,
-                r.resolution_hours,
-                r.confirmed,
-                r.reopened,
-            ).where(r.day >= first, r.day < end, *_in(r.zone_id, zones))
-        ).all()
-    )
-
-
-def report_counts(session: Session, zones: Zones, first: date, end: date) -> dict[str, Any]:
-    """Counts of the reports filed in [first, end), summed in the database."""
-    r = EvidenceReport
-    where = (r.day >= first, r.day < end, *_in(r.zone_id, zones))
-    by_category: dict[str, int] = {
-        c: int(n)
-        for c, n in session.execute(
-            select(r.category, func.count()).where(*where).group_by(r.category)
-        )
-    }
-    by_status: dict[str, int] = {
-        s: int(n)
-        for s, n in session.execute(select(r.status, func.count()).where(*where).group_by(r.status))
-    }
-    resolved, confirmed, reopened = session.execute(
-        select(
-            func.count(r.resolution_hours),
-            func.sum(case((r.confirmed, 1), else_=0)),
-            func.sum(case((r.reopened, 1), else_=0)),
-        ).where(*where)
-    ).one()
-    return {
-        "by_category": by_category,
-        "by_status": by_status,
-        "resolved": int(resolved or 0),
-        "confirmed": int(confirmed or 0),
-        "reopened": int(reopened or 0),
-    }
-
-
-def report_hours(
-    session: Session, zones: Zones, first: date, end: date, column: str
-) -> list[float]:
-    r = EvidenceReport
-    col = getattr(r, column)
-    return [
-        float(h)
-        for h in session.scalars(
-            select(col).where(r.day >= first, r.day < end, col.is_not(None), *_in(r.zone_id, zones))
-        )
-    ]
-
-
-def poll_sums(session: Session, zones: Zones, first: date, end: date) -> tuple[int, int, int]:
-    p = EvidencePoll
-    polls, invited, voted = session.execute(
-        select(func.count(distinct(p.poll_id)), func.sum(p.invited), func.sum(p.voted)).where(
-            p.day >= first, p.day < end, *_in(p.zone_id, zones)
-        )
-    ).one()
-    return int(polls or 0), int(invited or 0), int(voted or 0)
-
-
-def broadcast_sums(
-    session: Session, zones: Zones, first: date, end: date
-) -> tuple[int, int, int, int, int]:
-    b = EvidenceBroadcast
-    count, recipients, delivered, failed = session.execute(
-        select(
-            func.count(distinct(b.broadcast_id)),
-            func.sum(b.recipients),
-            func.sum(b.delivered),
-            func.sum(b.failed),
-        ).where(b.day >= first, b.day < end, *_in(b.zone_id, zones))
-    ).one()
-    o = EvidenceOptOutAfter
-    after = session.scalar(
-        select(func.count(distinct(o.resident_id))).where(
-            o.day >= first, o.day < end, *_in(o.zone_id, zones)
-        )
-    )
-    return (
-        int(count or 0),
-        int(recipients or 0),
-        int(delivered or 0),
-        int(failed or 0),
-        int(after or 0),
-    )
-
-
 def macro_of(session: Session, zone_ids: Collection[int]) -> int | None:
     """The macrodistrito these zonas make up exactly, if they do."""
     macros = set(session.scalars(select(Zone.macrodistrict_id).where(Zone.id.in_(list(zone_ids)))))
@@ -996,3 +864,184 @@ def macro_of(session: Session, zone_ids: Collection[int]) -> int | None:
     macro = next(iter(macros))
     every = set(session.scalars(select(Zone.id).where(Zone.macrodistrict_id == macro)))
     return macro if every == set(zone_ids) else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading many periods at once: each rollup is read once for the whole range and split by
+# period here (one place, a year of weeks: a dozen statements, not a dozen per week).
+
+Span = tuple[date, date]
+
+
+def _spans_table(spans: list[Span]) -> Any:
+    parts = [
+        select(literal(i).label("i"), literal(a).label("a"), literal(b).label("b"))
+        for i, (a, b) in enumerate(spans)
+    ]
+    return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("spans")
+
+
+def _which(spans: list[Span], day: date) -> int | None:
+    for i, (a, b) in enumerate(spans):
+        if a <= day < b:
+            return i
+    return None
+
+
+@dataclass
+class SpanRows:
+    """Everything the measures need for one place over spans, fetched in a few statements."""
+
+    base: dict[str, int]  # signed up by language before the first span
+    daily: list[tuple[date, str, str, int]]  # (day, measure, key, n) within the range
+    active: list[dict[str, int]]  # per span, channel -> residents
+    reports: list[tuple[Any, ...]]  # (day, category, status, first, resolution, ok, reopened)
+    polls: list[tuple[date, int, int, int]]  # (day, poll, invited, voted)
+    broadcasts: list[tuple[date, int, int, int, int]]  # (day, broadcast, recipients, ...)
+    opt_outs_after: list[tuple[date, int]]  # (day, resident)
+
+
+def span_rows(
+    session: Session, zones: Zones, scope: tuple[str, int] | None, spans: list[Span]
+) -> SpanRows:
+    """scope: ("c", 0), ("m", macro) or ("z", zona) to count active residents from
+    evidence_active; None (a group of zonas) counts them from the resident-days."""
+    lo, hi = spans[0][0], spans[-1][1]
+    base = signed_up_by_language(session, zones, lo)
+    d = EvidenceDay
+    daily = [
+        (_as_date(day), m, k, int(n))
+        for day, m, k, n in session.execute(
+            select(d.day, d.measure, d.key, func.sum(d.n))
+            .where(d.day >= lo, d.day < hi, *_in(d.zone_id, zones))
+            .group_by(d.day, d.measure, d.key)
+        )
+    ]
+    table = _spans_table(spans)
+    active: list[dict[str, int]] = [{} for _ in spans]
+    if scope is not None:
+        a = EvidenceActive
+        query = (
+            select(table.c.i, a.channel, func.sum(a.n))
+            .join(table, and_(a.day >= table.c.a, a.day < table.c.b, a.prev < table.c.a))
+            .where(a.scope == scope[0], a.scope_id == scope[1], a.day >= lo, a.day < hi)
+            .group_by(table.c.i, a.channel)
+        )
+    else:
+        rd = EvidenceResidentDay
+        query = (
+            select(table.c.i, rd.channel, func.count(distinct(rd.resident_id)))
+            .join(table, and_(rd.day >= table.c.a, rd.day < table.c.b))
+            .where(rd.day >= lo, rd.day < hi, rd.zone_id.in_(list(zones or ())))
+            .group_by(table.c.i, rd.channel)
+        )
+    for i, channel, n in session.execute(query):
+        active[int(i)][channel] = int(n)
+    r = EvidenceReport
+    reports = [
+        (_as_date(row[0]), *row[1:])
+        for row in session.execute(
+            select(
+                r.day,
+                r.category,
+                r.status,
+                r.first_change_hours,
+                r.resolution_hours,
+                r.confirmed,
+                r.reopened,
+            ).where(r.day >= lo, r.day < hi, *_in(r.zone_id, zones))
+        )
+    ]
+    p = EvidencePoll
+    polls = [
+        (_as_date(day), poll, int(inv), int(vot))
+        for day, poll, inv, vot in session.execute(
+            select(p.day, p.poll_id, func.sum(p.invited), func.sum(p.voted))
+            .where(p.day >= lo, p.day < hi, *_in(p.zone_id, zones))
+            .group_by(p.day, p.poll_id)
+        )
+    ]
+    b = EvidenceBroadcast
+    broadcasts = [
+        (_as_date(day), bid, int(n), int(ok), int(bad))
+        for day, bid, n, ok, bad in session.execute(
+            select(
+                b.day,
+                b.broadcast_id,
+                func.sum(b.recipients),
+                func.sum(b.delivered),
+                func.sum(b.failed),
+            )
+            .where(b.day >= lo, b.day < hi, *_in(b.zone_id, zones))
+            .group_by(b.day, b.broadcast_id)
+        )  # fmt: skip
+    ]
+    o = EvidenceOptOutAfter
+    after = [
+        (_as_date(day), rid)
+        for day, rid in session.execute(
+            select(o.day, o.resident_id).where(o.day >= lo, o.day < hi, *_in(o.zone_id, zones))
+        )
+    ]
+    return SpanRows(base, daily, active, reports, polls, broadcasts, after)
+
+
+def split(rows: SpanRows, spans: list[Span]) -> list[dict[str, Any]]:
+    """Per span: the raw ingredients of the measures (sums, sets and lists)."""
+    out: list[dict[str, Any]] = [
+        {
+            "daily": defaultdict(int),
+            "reports": [],
+            "polls": set(),
+            "invited": 0,
+            "voted": 0,
+            "broadcasts": set(),
+            "recipients": 0,
+            "delivered": 0,
+            "failed": 0,
+            "opted_out_after": set(),
+            "active": rows.active[i],
+        }
+        for i in range(len(spans))
+    ]
+    # Signed up at the end of each span: the base plus every move up to that end.
+    running = defaultdict(int, rows.base)
+    deltas: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for day, measure, key, n in rows.daily:
+        i = _which(spans, day)
+        if i is not None:
+            out[i]["daily"][(measure, key)] += n
+        if measure in ("joined", "moved_in"):
+            deltas[day][key] += n
+        elif measure in ("left", "moved_out"):
+            deltas[day][key] -= n
+    ordered = sorted(deltas.items())
+    j = 0
+    for i, (_a, b) in enumerate(spans):
+        while j < len(ordered) and ordered[j][0] < b:
+            for key, n in ordered[j][1].items():
+                running[key] += n
+            j += 1
+        out[i]["signed_up"] = {k: n for k, n in sorted(running.items()) if n}
+    for row in rows.reports:
+        i = _which(spans, row[0])
+        if i is not None:
+            out[i]["reports"].append(row)
+    for day, poll, invited, voted in rows.polls:
+        i = _which(spans, day)
+        if i is not None and invited:
+            out[i]["polls"].add(poll)
+            out[i]["invited"] += invited
+            out[i]["voted"] += voted
+    for day, bid, recipients, delivered, failed in rows.broadcasts:
+        i = _which(spans, day)
+        if i is not None:
+            out[i]["broadcasts"].add(bid)
+            out[i]["recipients"] += recipients
+            out[i]["delivered"] += delivered
+            out[i]["failed"] += failed
+    for day, rid in rows.opt_outs_after:
+        i = _which(spans, day)
+        if i is not None:
+            out[i]["opted_out_after"].add(rid)
+    return out

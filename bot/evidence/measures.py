@@ -275,89 +275,84 @@ def broadcast_measures(
 
 def rollup_measures(session: Session, where: Place, first: date, end: date) -> dict[str, Any]:
     """Every measure for one place over La Paz days [first, end), from the rollups."""
-    zones = where.zone_ids
-    return {
-        "place": where.to_json(),
-        "from": local_midnight(first).isoformat(),
-        "to": local_midnight(end).isoformat(),
-        "residents": _rollup_residents(session, where, first, end),
-        "reports": _rollup_reports(session, zones, first, end),
-        "polls": _rollup_polls(session, zones, first, end),
-        "broadcasts": _rollup_broadcasts(session, zones, first, end),
-    }
+    [figures] = rollup_series(session, where, [(first, end)])
+    return figures
 
 
-def _active(session: Session, where: Place, first: date, end: date) -> dict[str, int]:
+def _scope(session: Session, where: Place) -> tuple[str, int] | None:
+    """Where the rollups count this place's active residents (None: a group of zonas)."""
     zones = where.zone_ids
     if zones is None:
-        return rollups.active(session, "c", 0, first, end)
+        return ("c", 0)
     if len(zones) == 1:
-        return rollups.active(session, "z", zones[0], first, end)
+        return ("z", zones[0])
     macro = rollups.macro_of(session, zones)
-    if macro is not None:
-        return rollups.active(session, "m", macro, first, end)
-    return rollups.active_in(session, zones, first, end)
+    return None if macro is None else ("m", macro)
 
 
-def _rollup_residents(session: Session, where: Place, first: date, end: date) -> dict[str, Any]:
-    zones = where.zone_ids
-    sums = rollups.daily_sums(session, zones, first, end, ("joined", "left", "opted_out"))
-    by_language = rollups.signed_up_by_language(session, zones, end)
-    signed_up = sum(by_language.values())
-    left = sum(n for (m, _k), n in sums.items() if m == "left")
-    during = signed_up + left
-    active = _active(session, where, first, end)
-    return {
-        "signed_up_new": sum(n for (m, _k), n in sums.items() if m == "joined"),
-        "signed_up": signed_up,
-        "signed_up_during": during,
-        "active": active.get("*", 0),
-        "opted_out": sums.get(("opted_out", ""), 0),
-        "participation_rate": share(active.get("*", 0), during),
-        "by_language": dict(sorted(by_language.items())),
-        "active_by_channel": {c: n for c, n in sorted(active.items()) if c != "*" and n},
-    }
-
-
-def _rollup_reports(session: Session, zones: rows.Zones, first: date, end: date) -> dict[str, Any]:
-    counts = rollups.report_counts(session, zones, first, end)
-    resolved, confirmed, reopened = counts["resolved"], counts["confirmed"], counts["reopened"]
-    supporters = rollups.daily_sums(session, zones, first, end, ("supporters",))
-    return {
-        "new": sum(counts["by_category"].values()),
-        "by_category": dict(sorted(counts["by_category"].items())),
-        "by_status": dict(sorted(counts["by_status"].items())),
-        "hours_to_first_change": spread(
-            rollups.report_hours(session, zones, first, end, "first_change_hours")
-        ),
-        "hours_to_resolution": spread(
-            rollups.report_hours(session, zones, first, end, "resolution_hours")
-        ),
-        "resolved": resolved,
-        "confirmed": confirmed,
-        "reopened": reopened,
-        "confirmed_share": share(confirmed, resolved),
-        "reopen_rate": share(reopened, resolved),
-        "supporters": supporters.get(("supporters", ""), 0),
-    }
-
-
-def _rollup_polls(session: Session, zones: rows.Zones, first: date, end: date) -> dict[str, Any]:
-    polls, invited, voted = rollups.poll_sums(session, zones, first, end)
-    return {"polls": polls, "invited": invited, "voted": voted, "turnout": share(voted, invited)}
-
-
-def _rollup_broadcasts(
-    session: Session, zones: rows.Zones, first: date, end: date
-) -> dict[str, Any]:
-    count, recipients, delivered, failed, after = rollups.broadcast_sums(session, zones, first, end)
-    return {
-        "broadcasts": count,
-        "recipients": recipients,
-        "delivered": delivered,
-        "failed": failed,
-        "opted_out_after": after,
-    }
+def rollup_series(
+    session: Session, where: Place, spans: list[tuple[date, date]]
+) -> list[dict[str, Any]]:
+    """Every measure for one place over consecutive La Paz day spans, from the rollups."""
+    rows_ = rollups.span_rows(session, where.zone_ids, _scope(session, where), spans)
+    out = []
+    for (first, end), part in zip(spans, rollups.split(rows_, spans), strict=True):
+        daily = part["daily"]
+        by_language = part["signed_up"]
+        signed_up = sum(by_language.values())
+        left = sum(n for (m, _k), n in daily.items() if m == "left")
+        during = signed_up + left
+        active = part["active"]
+        reports = part["reports"]
+        resolved = [r for r in reports if r[4] is not None]
+        confirmed = sum(1 for r in resolved if r[5])
+        reopened = sum(1 for r in resolved if r[6])
+        out.append(
+            {
+                "place": where.to_json(),
+                "from": local_midnight(first).isoformat(),
+                "to": local_midnight(end).isoformat(),
+                "residents": {
+                    "signed_up_new": sum(n for (m, _k), n in daily.items() if m == "joined"),
+                    "signed_up": signed_up,
+                    "signed_up_during": during,
+                    "active": active.get("*", 0),
+                    "opted_out": daily.get(("opted_out", ""), 0),
+                    "participation_rate": share(active.get("*", 0), during),
+                    "by_language": by_language,
+                    "active_by_channel": {
+                        c: n for c, n in sorted(active.items()) if c != "*" and n
+                    },
+                },
+                "reports": {
+                    "new": len(reports),
+                    "by_category": dict(sorted(Counter(r[1] for r in reports).items())),
+                    "by_status": dict(sorted(Counter(r[2] for r in reports).items())),
+                    "hours_to_first_change": spread([r[3] for r in reports if r[3] is not None]),
+                    "hours_to_resolution": spread([r[4] for r in resolved]),
+                    "resolved": len(resolved),
+                    "confirmed": confirmed,
+                    "reopened": reopened,
+                    "confirmed_share": share(confirmed, len(resolved)),
+                    "reopen_rate": share(reopened, len(resolved)),
+                    "supporters": daily.get(("supporters", ""), 0),
+                },
+                "polls": {
+                    "polls": len(part["polls"]),
+                    "invited": part["invited"],
+                    "voted": part["voted"],
+                    "turnout": share(part["voted"], part["invited"]),
+                },
+                "broadcasts": {
+                    "broadcasts": len(part["broadcasts"]),
+                    "recipients": part["recipients"],
+                    "delivered": part["delivered"],
+                    "failed": part["failed"],
+                    "opted_out_after": len(part["opted_out_after"]),
+                },
+            }
+        )
+    return out
 
 
 def series(
@@ -370,6 +365,9 @@ def series(
     source: str = "auto",
 ) -> list[dict[str, Any]]:
     """The measures per week or month from `first` to `last` (La Paz dates, inclusive)."""
+    spans = periods(first, last, step)
+    if source == "rollups" or (source == "auto" and rollups.built(session)):
+        return rollup_series(session, where, spans)
     return [
         measures(session, where, local_midnight(a), local_midnight(b), source=source)
         for a, b in periods(first, last, step)
