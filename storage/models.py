@@ -692,8 +692,8 @@ class EvidenceActive(Base):
 
     scope: Mapped[str] = mapped_column(String(1), primary_key=True)  # c city, m macro, z zona
     scope_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)  # before channel: day ranges
     channel: Mapped[str] = mapped_column(String(10), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
     prev: Mapped[date] = mapped_column(Date, primary_key=True)  # 1900-01-01: never before
     n: Mapped[int] = mapped_column(Integer)
 

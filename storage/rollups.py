@@ -18,6 +18,7 @@ Reading the rollups (bot/evidence/measures.py) is then sums over a few thousand 
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator
@@ -40,6 +41,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     union,
     union_all,
 )
@@ -714,6 +716,10 @@ def rebuild(session: Session, now: datetime | None = None) -> Refreshed:
     for name, value in latest.items():
         _set_mark(session, name, value, now)
     _set_mark(session, "built", 0, now)
+    if session.get_bind().dialect.name == "postgresql":
+        for table in ("evidence_resident_days", "evidence_active", "evidence_daily",
+                      "evidence_reports"):  # fmt: skip
+            session.execute(text(f"ANALYZE {table}"))  # plans fit the new sizes at once
     return Refreshed(reports=reports, rebuilt=True)
 
 
@@ -873,19 +879,26 @@ def macro_of(session: Session, zone_ids: Collection[int]) -> int | None:
 Span = tuple[date, date]
 
 
-def _spans_table(spans: list[Span]) -> Any:
-    parts = [
-        select(literal(i).label("i"), literal(a).label("a"), literal(b).label("b"))
-        for i, (a, b) in enumerate(spans)
-    ]
-    return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("spans")
+@functools.lru_cache(maxsize=16)
+def _span_case(table: str, spans: tuple[Span, ...]) -> tuple[Any, Any]:
+    """SQL for the index of the span holding a row's day, and that span's first day (spans
+    are consecutive, so the first span ending after the day holds it). Kept: an export asks
+    the same for every place."""
+    day = (EvidenceActive if table == "active" else EvidenceResidentDay).day
+    index = case(*((day < literal(b), literal(i)) for i, (_a, b) in enumerate(spans)), else_=-1)
+    start = case(*((day < literal(b), literal(a)) for _i, (a, b) in enumerate(spans)))
+    return index, start
 
 
-def _which(spans: list[Span], day: date) -> int | None:
+def _span_of(spans: list[Span]) -> dict[date, int]:
+    """Day -> index of the span holding it."""
+    out: dict[date, int] = {}
     for i, (a, b) in enumerate(spans):
-        if a <= day < b:
-            return i
-    return None
+        day = a
+        while day < b:
+            out[day] = i
+            day += timedelta(days=1)
+    return out
 
 
 @dataclass
@@ -917,23 +930,23 @@ def span_rows(
             .group_by(d.day, d.measure, d.key)
         )
     ]
-    table = _spans_table(spans)
     active: list[dict[str, int]] = [{} for _ in spans]
     if scope is not None:
         a = EvidenceActive
+        index, start = _span_case("active", tuple(spans))
         query = (
-            select(table.c.i, a.channel, func.sum(a.n))
-            .join(table, and_(a.day >= table.c.a, a.day < table.c.b, a.prev < table.c.a))
+            select(index, a.channel, func.sum(a.n))
             .where(a.scope == scope[0], a.scope_id == scope[1], a.day >= lo, a.day < hi)
-            .group_by(table.c.i, a.channel)
+            .where(a.prev < start)
+            .group_by(index, a.channel)
         )
     else:
         rd = EvidenceResidentDay
+        index, _start = _span_case("days", tuple(spans))
         query = (
-            select(table.c.i, rd.channel, func.count(distinct(rd.resident_id)))
-            .join(table, and_(rd.day >= table.c.a, rd.day < table.c.b))
+            select(index, rd.channel, func.count(distinct(rd.resident_id)))
             .where(rd.day >= lo, rd.day < hi, rd.zone_id.in_(list(zones or ())))
-            .group_by(table.c.i, rd.channel)
+            .group_by(index, rd.channel)
         )
     for i, channel, n in session.execute(query):
         active[int(i)][channel] = int(n)
@@ -1004,11 +1017,12 @@ def split(rows: SpanRows, spans: list[Span]) -> list[dict[str, Any]]:
         }
         for i in range(len(spans))
     ]
+    which = _span_of(spans).get
     # Signed up at the end of each span: the base plus every move up to that end.
     running = defaultdict(int, rows.base)
     deltas: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for day, measure, key, n in rows.daily:
-        i = _which(spans, day)
+        i = which(day)
         if i is not None:
             out[i]["daily"][(measure, key)] += n
         if measure in ("joined", "moved_in"):
@@ -1024,24 +1038,24 @@ def split(rows: SpanRows, spans: list[Span]) -> list[dict[str, Any]]:
             j += 1
         out[i]["signed_up"] = {k: n for k, n in sorted(running.items()) if n}
     for row in rows.reports:
-        i = _which(spans, row[0])
+        i = which(row[0])
         if i is not None:
             out[i]["reports"].append(row)
     for day, poll, invited, voted in rows.polls:
-        i = _which(spans, day)
+        i = which(day)
         if i is not None and invited:
             out[i]["polls"].add(poll)
             out[i]["invited"] += invited
             out[i]["voted"] += voted
     for day, bid, recipients, delivered, failed in rows.broadcasts:
-        i = _which(spans, day)
+        i = which(day)
         if i is not None:
             out[i]["broadcasts"].add(bid)
             out[i]["recipients"] += recipients
             out[i]["delivered"] += delivered
             out[i]["failed"] += failed
     for day, rid in rows.opt_outs_after:
-        i = _which(spans, day)
+        i = which(day)
         if i is not None:
             out[i]["opted_out_after"].add(rid)
     return out

@@ -59,12 +59,12 @@ def upgrade() -> None:
         "evidence_active",
         sa.Column("scope", sa.String(1), nullable=False),
         sa.Column("scope_id", sa.Integer(), nullable=False),
-        sa.Column("channel", sa.String(10), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("channel", sa.String(10), nullable=False),
         sa.Column("prev", sa.Date(), nullable=False),
         sa.Column("n", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint(
-            "scope", "scope_id", "channel", "day", "prev", name=op.f("pk_evidence_active")
+            "scope", "scope_id", "day", "channel", "prev", name=op.f("pk_evidence_active")
         ),
     )
     op.create_table(
