@@ -1,9 +1,8 @@
 """Evidence work for the worker: keeping the rollups current, and building exports.
 
-The sweeper asks for a refresh at most every REFRESH_EVERY; with RQ it is a job with a fixed
-id (so refreshes never pile up), without RQ it runs in the sweeper's process. An export is a
-row in evidence_exports that a job fills in, reporting how far it got for the console.
-"""
+The worker's loop asks for a refresh after each sweep, at most every REFRESH_EVERY: with RQ
+it is a job with a fixed id (so refreshes never pile up), without RQ it runs right there.
+An export is a row in evidence_exports that a job fills in, reporting how far it got."""
 
 from __future__ import annotations
 
@@ -64,6 +63,14 @@ def keep_current(ctx: context.WorkerContext, q: Queue | None, now: datetime) -> 
         return False
     q.enqueue_call(refresh_rollups, job_id=REFRESH_JOB, **JOB_OPTIONS)  # type: ignore[arg-type]
     return True
+
+
+def keep_current_quietly(ctx: context.WorkerContext, q: Queue | None) -> None:
+    """keep_current for the worker's loop: a failure is logged, never raised (sending goes on)."""
+    try:
+        keep_current(ctx, q, utcnow())
+    except Exception:  # noqa: BLE001 - evidence must never hold up sending
+        log.exception("evidence rollups not refreshed; trying again at the next sweep")
 
 
 def build_export(export_id: int) -> str:

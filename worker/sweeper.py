@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from storage import broadcasts as store
 from storage.models import Broadcast, Delivery, OutboundMessage, OutboxEntry, aware, utcnow
 from storage.outbox import add_outbox
-from worker import context, evidence
+from worker import context
 from worker.broadcast import quiet, run_chunk
 from worker.fanout import JOB_OPTIONS, chunk_ranges, enqueue_chunks, prepare, prepare_broadcast
 from worker.pool import ALIVE_KEY
@@ -44,7 +44,6 @@ class SweepResult:
     finished: int = 0  # broadcasts marked done
     waiting: int = 0  # rows claimed by workers that are alive (or not yet known dead)
     relayed: int = 0  # single messages whose job vanished, given a new outbox row
-    evidence: bool = False  # an evidence rollup refresh was started (worker.evidence)
 
 
 def sweep(
@@ -113,10 +112,6 @@ def sweep(
             for first, last in ranges:
                 run_chunk(ctx, connection, broadcast_id, first, last, wait=True)
                 result.enqueued += 1
-    try:
-        result.evidence = evidence.keep_current(ctx, q, now)
-    except Exception:  # noqa: BLE001 - evidence must never hold up sending
-        log.exception("sweeper: evidence rollups not refreshed; trying again next sweep")
     if result.resolved or result.enqueued or result.prepared or result.relayed:
         log.info(
             "sweeper: %d lost claims marked unknown, %d chunks, %d preparations and %d messages "

@@ -161,3 +161,35 @@ def InboundChat(sessions: sessionmaker[Session], phone: str, now: datetime) -> A
     from tests.conftest import Chat
 
     return Chat(sessions, phone=phone, now=now)
+
+
+def test_the_worker_refreshes_the_rollups_once_a_minute_one_job_at_a_time(
+    sessions: sessionmaker[Session], config: Config, q: Any
+) -> None:
+    from rq import SimpleWorker
+
+    from worker import context
+    from worker.evidence import REFRESH_JOB, keep_current
+
+    week_two(sessions, week_one(sessions, config))
+    ctx = context.build(config)
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    assert keep_current(ctx, q, now)  # never built: a job is queued
+    assert not keep_current(ctx, q, now)  # already queued: not twice
+    assert q.job_ids == [REFRESH_JOB]
+    context.use(ctx)
+    try:
+        SimpleWorker([q], connection=q.connection).work(burst=True)
+    finally:
+        context.use(None)
+    with sessions() as session:
+        assert rollups.built(session)
+        built_at = rollups.built_at(session)
+    assert built_at is not None
+    assert not keep_current(ctx, q, built_at + timedelta(seconds=30))  # fresh enough
+    late = "SM" + "4" * 32
+    receive(sessions, late, InboundMessage(phone=ANA, channel="whatsapp", body="hola"),
+            now=noon(4))  # fmt: skip
+    assert keep_current(ctx, None, built_at + timedelta(seconds=61))  # no RQ: right here
+    assert city_week(sessions, "rollups") == city_week(sessions, "raw")
+    assert city_week(sessions, "rollups")["residents"]["active_by_channel"]["whatsapp"] == 2
