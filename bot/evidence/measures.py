@@ -304,9 +304,14 @@ def rollup_series(
         during = signed_up + left
         active = part["active"]
         reports = part["reports"]
-        resolved = [r for r in reports if r[4] is not None]
-        confirmed = sum(1 for r in resolved if r[5])
-        reopened = sum(1 for r in resolved if r[6])
+        resolved = sum(r[4] for r in reports)
+        confirmed = sum(r[5] for r in reports)
+        reopened = sum(r[6] for r in reports)
+        by_category: Counter[str] = Counter()
+        by_status: Counter[str] = Counter()
+        for _day, category, status, n, *_rest in reports:
+            by_category[category] += n
+            by_status[status] += n
         out.append(
             {
                 "place": where.to_json(),
@@ -325,16 +330,16 @@ def rollup_series(
                     },
                 },
                 "reports": {
-                    "new": len(reports),
-                    "by_category": dict(sorted(Counter(r[1] for r in reports).items())),
-                    "by_status": dict(sorted(Counter(r[2] for r in reports).items())),
-                    "hours_to_first_change": spread([r[3] for r in reports if r[3] is not None]),
-                    "hours_to_resolution": spread([r[4] for r in resolved]),
-                    "resolved": len(resolved),
+                    "new": sum(by_category.values()),
+                    "by_category": dict(sorted(by_category.items())),
+                    "by_status": dict(sorted(by_status.items())),
+                    "hours_to_first_change": spread(part["first_change"]),
+                    "hours_to_resolution": spread(part["resolution"]),
+                    "resolved": resolved,
                     "confirmed": confirmed,
                     "reopened": reopened,
-                    "confirmed_share": share(confirmed, len(resolved)),
-                    "reopen_rate": share(reopened, len(resolved)),
+                    "confirmed_share": share(confirmed, resolved),
+                    "reopen_rate": share(reopened, resolved),
                     "supporters": daily.get(("supporters", ""), 0),
                 },
                 "polls": {
