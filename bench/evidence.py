@@ -44,7 +44,7 @@ from bot.evidence.measures import (
     measures,
     periods,
     place,
-    rollup_series,
+    rollup_series_many,
     series,
 )
 from storage import rollups
@@ -142,9 +142,11 @@ def main() -> int:
 
         def export() -> int:
             spans = periods(first, end - timedelta(days=1), "week")
-            table = []
-            for where in places(session):
-                table += [flatten(f) for f in rollup_series(session, where, spans)]
+            table = [
+                flatten(f)
+                for place_series in rollup_series_many(session, places(session), spans)
+                for f in place_series
+            ]
             header: list[str] = []
             for flat in table:
                 header += [k for k in flat if k not in header]

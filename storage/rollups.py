@@ -925,6 +925,7 @@ def span_rows(
 
     def run(query: Any) -> Any:
         return connection.execute(query).all()  # Core rows, fetched at once: no ORM overhead
+
     base = signed_up_by_language(session, zones, lo)
     d = EvidenceDay
     daily = [
@@ -935,34 +936,7 @@ def span_rows(
             .group_by(d.day, d.measure, d.key)
         )
     ]
-    active: list[dict[str, int]] = [{} for _ in spans]
-    if scope is not None and len(spans) == 1:
-        a = EvidenceActive  # one span: "previous day before it" is a plain index condition
-        query = (
-            select(literal(0), a.channel, func.sum(a.n))
-            .where(a.scope == scope[0], a.scope_id == scope[1], a.day >= lo, a.day < hi)
-            .where(a.prev < lo)
-            .group_by(a.channel)
-        )
-    elif scope is not None:
-        a = EvidenceActive
-        index, start = _span_case("active", tuple(spans))
-        query = (
-            select(index, a.channel, func.sum(a.n))
-            .where(a.scope == scope[0], a.scope_id == scope[1], a.day >= lo, a.day < hi)
-            .where(a.prev < start)
-            .group_by(index, a.channel)
-        )
-    else:
-        rd = EvidenceResidentDay
-        index, _start = _span_case("days", tuple(spans))
-        query = (
-            select(index, rd.channel, func.count(distinct(rd.resident_id)))
-            .where(rd.day >= lo, rd.day < hi, rd.zone_id.in_(list(zones or ())))
-            .group_by(index, rd.channel)
-        )
-    for i, channel, n in run(query):
-        active[int(i)][channel] = int(n)
+    active = active_rows(session, zones, scope, spans)
     r = EvidenceReport
     in_range = (r.day >= lo, r.day < hi, *_in(r.zone_id, zones))
     reports = [
@@ -1092,3 +1066,149 @@ def split(rows: SpanRows, spans: list[Span]) -> list[dict[str, Any]]:
         if i is not None:
             out[i]["opted_out_after"].add(rid)
     return out
+
+
+def active_rows(
+    session: Session, zones: Zones, scope: tuple[str, int] | None, spans: list[Span]
+) -> list[dict[str, int]]:
+    """Per span, channel -> active residents of one place (see span_rows)."""
+    lo, hi = spans[0][0], spans[-1][1]
+    connection = session.connection()
+
+    def run(query: Any) -> Any:
+        return connection.execute(query).all()
+
+    active: list[dict[str, int]] = [{} for _ in spans]
+    if scope is not None and len(spans) == 1:
+        a = EvidenceActive  # one span: "previous day before it" is a plain index condition
+        query = (
+            select(literal(0), a.channel, func.sum(a.n))
+            .where(a.scope == scope[0], a.scope_id == scope[1], a.day >= lo, a.day < hi)
+            .where(a.prev < lo)
+            .group_by(a.channel)
+        )
+    elif scope is not None:
+        a = EvidenceActive
+        index, start = _span_case("active", tuple(spans))
+        query = (
+            select(index, a.channel, func.sum(a.n))
+            .where(a.scope == scope[0], a.scope_id == scope[1], a.day >= lo, a.day < hi)
+            .where(a.prev < start)
+            .group_by(index, a.channel)
+        )
+    else:
+        rd = EvidenceResidentDay
+        index, _start = _span_case("days", tuple(spans))
+        query = (
+            select(index, rd.channel, func.count(distinct(rd.resident_id)))
+            .where(rd.day >= lo, rd.day < hi, rd.zone_id.in_(list(zones or ())))
+            .group_by(index, rd.channel)
+        )
+    for i, channel, n in run(query):
+        active[int(i)][channel] = int(n)
+    return active
+
+
+def span_rows_by_zone(session: Session, spans: list[Span]) -> dict[int, SpanRows]:
+    """span_rows for every zona (0: none) at once, each rollup read in one statement; a
+    macrodistrito or the city is then merge() of its zonas plus its own active residents."""
+    lo, hi = spans[0][0], spans[-1][1]
+    connection = session.connection()
+
+    def run(query: Any) -> Any:
+        return connection.execute(query).all()
+
+    out: dict[int, SpanRows] = defaultdict(
+        lambda: SpanRows({}, [], [{} for _ in spans], [], [], [], [], [])
+    )
+    d = EvidenceDay
+    sign = case(
+        (d.measure.in_(("joined", "moved_in")), d.n),
+        (d.measure.in_(("left", "moved_out")), -d.n),
+        else_=0,
+    )
+    for zone, key, n in run(
+        select(d.zone_id, d.key, func.sum(sign))
+        .where(d.day < lo, d.measure.in_(("joined", "left", "moved_in", "moved_out")))
+        .group_by(d.zone_id, d.key)
+    ):
+        if n:
+            out[zone].base[key] = int(n)
+    for zone, day, m, k, n in run(
+        select(d.zone_id, d.day, d.measure, d.key, d.n).where(d.day >= lo, d.day < hi)
+    ):
+        out[zone].daily.append((_as_date(day), m, k, int(n)))
+    a = EvidenceActive
+    if len(spans) == 1:
+        index: Any = literal(0)
+        where_prev = a.prev < lo
+    else:
+        index, start = _span_case("active", tuple(spans))
+        where_prev = a.prev < start
+    for zone, i, channel, n in run(
+        select(a.scope_id, index, a.channel, func.sum(a.n))
+        .where(a.scope == "z", a.day >= lo, a.day < hi, where_prev)
+        .group_by(a.scope_id, index, a.channel)
+    ):
+        out[zone].active[int(i)][channel] = int(n)
+    r = EvidenceReport
+    for zone, day, category, status, n, resolved, ok, re in run(
+        select(
+            r.zone_id,
+            r.day,
+            r.category,
+            r.status,
+            func.count(),
+            func.count(r.resolution_hours),
+            func.sum(case((r.confirmed, 1), else_=0)),
+            func.sum(case((r.reopened, 1), else_=0)),
+        )
+        .where(r.day >= lo, r.day < hi)
+        .group_by(r.zone_id, r.day, r.category, r.status)
+    ):
+        out[zone].reports.append(
+            (_as_date(day), category, status, int(n), int(resolved or 0), int(ok or 0),
+             int(re or 0))
+        )  # fmt: skip
+    for zone, day, first, resolution in run(
+        select(r.zone_id, r.day, r.first_change_hours, r.resolution_hours).where(
+            r.day >= lo, r.day < hi, r.first_change_hours.is_not(None)
+        )
+    ):
+        out[zone].hours.append((_as_date(day), first, resolution))
+    p = EvidencePoll
+    for zone, day, poll, inv, vot in run(
+        select(p.zone_id, p.day, p.poll_id, p.invited, p.voted).where(p.day >= lo, p.day < hi)
+    ):
+        out[zone].polls.append((_as_date(day), poll, int(inv), int(vot)))
+    b = EvidenceBroadcast
+    for zone, day, bid, n, ok, bad in run(
+        select(b.zone_id, b.day, b.broadcast_id, b.recipients, b.delivered, b.failed).where(
+            b.day >= lo, b.day < hi
+        )
+    ):
+        out[zone].broadcasts.append((_as_date(day), bid, int(n), int(ok), int(bad)))
+    o = EvidenceOptOutAfter
+    for zone, day, rid in run(
+        select(o.zone_id, o.day, o.resident_id).where(o.day >= lo, o.day < hi)
+    ):
+        out[zone].opt_outs_after.append((_as_date(day), rid))
+    return dict(out)
+
+
+def merge(parts: list[SpanRows], active: list[dict[str, int]]) -> SpanRows:
+    """Several zonas' rows as one place's (active residents counted for the place itself)."""
+    base: dict[str, int] = defaultdict(int)
+    for part in parts:
+        for key, n in part.base.items():
+            base[key] += n
+    return SpanRows(
+        dict(base),
+        [row for part in parts for row in part.daily],
+        active,
+        [row for part in parts for row in part.reports],
+        [row for part in parts for row in part.hours],
+        [row for part in parts for row in part.polls],
+        [row for part in parts for row in part.broadcasts],
+        [row for part in parts for row in part.opt_outs_after],
+    )

@@ -295,6 +295,33 @@ def rollup_series(
 ) -> list[dict[str, Any]]:
     """Every measure for one place over consecutive La Paz day spans, from the rollups."""
     rows_ = rollups.span_rows(session, where.zone_ids, _scope(session, where), spans)
+    return _figures(where, spans, rows_)
+
+
+def rollup_series_many(
+    session: Session, wheres: list[Place], spans: list[tuple[date, date]]
+) -> list[list[dict[str, Any]]]:
+    """rollup_series for many places (an export): each rollup is read once for every zona;
+    a macrodistrito or the city adds up its zonas and counts its own active residents."""
+    by_zone = rollups.span_rows_by_zone(session, spans)
+    empty = rollups.SpanRows({}, [], [{} for _ in spans], [], [], [], [], [])
+    out = []
+    for where in wheres:
+        zones = list(by_zone) if where.zone_ids is None else list(where.zone_ids)
+        parts = [by_zone.get(z, empty) for z in zones]
+        if where.zone_ids is not None and len(where.zone_ids) == 1:
+            rows_ = parts[0]
+        else:
+            scope = _scope(session, where)
+            active = rollups.active_rows(session, where.zone_ids, scope, spans)
+            rows_ = rollups.merge(parts, active)
+        out.append(_figures(where, spans, rows_))
+    return out
+
+
+def _figures(
+    where: Place, spans: list[tuple[date, date]], rows_: rollups.SpanRows
+) -> list[dict[str, Any]]:
     out = []
     for (first, end), part in zip(spans, rollups.split(rows_, spans), strict=True):
         daily = part["daily"]

@@ -13,7 +13,15 @@ from bot.config import Config
 from bot.engine import InboundMessage
 from bot.evidence.compare import before_after, terciles
 from bot.evidence.export import places
-from bot.evidence.measures import Place, local_midnight, measures, place, series
+from bot.evidence.measures import (
+    Place,
+    local_midnight,
+    measures,
+    periods,
+    place,
+    rollup_series_many,
+    series,
+)
 from bot.inbound import receive
 from storage import rollups
 from storage.db import transaction
@@ -43,6 +51,11 @@ def every_place_agrees(sessions: sessionmaker[Session]) -> None:
         pair = Place("group", "pair", (*(sopocachi.zone_ids or ()), *(achumani.zone_ids or ())))
         for where in [*every, pair]:
             both_ways(session, where, *FORTNIGHT, "week")
+        # An export reads every place at once: the same figures again.
+        weeks = periods(*FORTNIGHT, "week")
+        assert rollup_series_many(session, [*every, pair], weeks) == [
+            series(session, where, *FORTNIGHT, "week", source="raw") for where in [*every, pair]
+        ]
         for where in (every[0], sopocachi, pair):
             both_ways(session, where, date(2026, 10, 1), date(2026, 11, 30), "month")
             # An odd window of whole days, and one day at a time.
