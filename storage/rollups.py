@@ -45,7 +45,9 @@ from sqlalchemy import (
     union,
     union_all,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import Grouping
 
 from storage.enums import ResidentStatus
 from storage.evidence import zone_at
@@ -880,11 +882,16 @@ Span = tuple[date, date]
 
 
 @functools.lru_cache(maxsize=16)
-def _span_case(table: str, spans: tuple[Span, ...]) -> tuple[Any, Any]:
+def _span_case(table: str, spans: tuple[Span, ...], dialect: str) -> tuple[Any, Any]:
     """SQL for the index of the span holding a row's day, and that span's first day (spans
     are consecutive, so the first span ending after the day holds it). Kept: an export asks
     the same for every place."""
     day = (EvidenceActive if table == "active" else EvidenceResidentDay).day
+    if dialect == "postgresql":  # a binary search over the spans' first days
+        bound = literal([a for a, _b in spans], postgresql.ARRAY(Date))  # one bound array
+        firsts = Grouping(bound)
+        bucket = func.width_bucket(day, bound)
+        return bucket - 1, firsts[bucket]
     index = case(*((day < literal(b), literal(i)) for i, (_a, b) in enumerate(spans)), else_=-1)
     start = case(*((day < literal(b), literal(a)) for _i, (a, b) in enumerate(spans)))
     return index, start
@@ -1089,7 +1096,7 @@ def active_rows(
         )
     elif scope is not None:
         a = EvidenceActive
-        index, start = _span_case("active", tuple(spans))
+        index, start = _span_case("active", tuple(spans), session.get_bind().dialect.name)
         query = (
             select(index, a.channel, func.sum(a.n))
             .where(a.scope == scope[0], a.scope_id == scope[1], a.day >= lo, a.day < hi)
@@ -1098,7 +1105,7 @@ def active_rows(
         )
     else:
         rd = EvidenceResidentDay
-        index, _start = _span_case("days", tuple(spans))
+        index, _start = _span_case("days", tuple(spans), session.get_bind().dialect.name)
         query = (
             select(index, rd.channel, func.count(distinct(rd.resident_id)))
             .where(rd.day >= lo, rd.day < hi, rd.zone_id.in_(list(zones or ())))
@@ -1143,7 +1150,7 @@ def span_rows_by_zone(session: Session, spans: list[Span]) -> dict[int, SpanRows
         index: Any = literal(0)
         where_prev = a.prev < lo
     else:
-        index, start = _span_case("active", tuple(spans))
+        index, start = _span_case("active", tuple(spans), session.get_bind().dialect.name)
         where_prev = a.prev < start
     for zone, i, channel, n in run(
         select(a.scope_id, index, a.channel, func.sum(a.n))
