@@ -81,11 +81,24 @@ def signed_requests(port: int, count: int, residents: int, seed: int) -> list[Re
             phone = f"+{SYNTHETIC_PHONE_BASE + rng.randrange(residents)}"
             body = rng.choice(MENU_TEXTS)
         sid = f"SM{seed:08x}{i:024x}"
-        params = {"MessageSid": sid, "SmsSid": sid, "AccountSid": "AC" + "0" * 32,
-                  "From": phone, "To": BOT_NUMBER, "Body": body, "NumMedia": "0"}
-        head = request_head("POST", INBOUND, f"127.0.0.1:{port}", {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Twilio-Signature": validator.compute_signature(url, params)})
+        params = {
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "AccountSid": "AC" + "0" * 32,
+            "From": phone,
+            "To": BOT_NUMBER,
+            "Body": body,
+            "NumMedia": "0",
+        }
+        head = request_head(
+            "POST",
+            INBOUND,
+            f"127.0.0.1:{port}",
+            {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Twilio-Signature": validator.compute_signature(url, params),
+            },
+        )
         out.append((head, urllib.parse.urlencode(params).encode()))
     return out
 
@@ -147,20 +160,46 @@ def free_port() -> int:
 
 def gunicorn(app: str, port: int, env: dict[str, str], workdir: Path, path: str) -> Any:
     """gunicorn with 2 sync workers in its own process group (stopped as one)."""
-    cmd = [sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "sync",
-           "--bind", f"127.0.0.1:{port}", "--pythonpath", path, "--log-level", "warning", app]
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--workers",
+        "2",
+        "--worker-class",
+        "sync",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--pythonpath",
+        path,
+        "--log-level",
+        "warning",
+        app,
+    ]
     with (workdir / f"gunicorn-{port}.log").open("wb") as log:
-        return subprocess.Popen(cmd, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True, preexec_fn=die_with_parent)
+        return subprocess.Popen(
+            cmd,
+            cwd=workdir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=die_with_parent,
+        )
 
 
 def app_env(workdir: Path, port: int, url: str, app_dir: Path) -> dict[str, str]:
     """The app's configuration: this database, the token the requests are signed with."""
     drop = ("TWILIO_", "DATABASE_URL", "PUBLIC_URL", "REDIS_URL", "SECRET_KEY", "MIBARRIO_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
-    env.update(DATABASE_URL=url, TWILIO_AUTH_TOKEN=TOKEN, PUBLIC_URL=f"http://127.0.0.1:{port}",
-               SECRET_KEY="bench", MIBARRIO_INSTANCE=str(workdir / "instance"),
-               PYTHONPATH=str(app_dir))
+    env.update(
+        DATABASE_URL=url,
+        TWILIO_AUTH_TOKEN=TOKEN,
+        PUBLIC_URL=f"http://127.0.0.1:{port}",
+        SECRET_KEY="bench",
+        MIBARRIO_INSTANCE=str(workdir / "instance"),
+        PYTHONPATH=str(app_dir),
+    )
     return env
 
 
@@ -232,10 +271,17 @@ async def paced(port: int, reqs: Sequence[Request], rate: float, warmup: int) ->
         conn.close()
     ms = sorted(x * 1000 for x in latencies)
     p99 = ms[-(-len(ms) * 99 // 100) - 1]  # nearest rank
-    return {"rate": rate, "requests": len(ms), "achieved_rate": round(len(ms) / span, 1),
-            "p50_ms": round(ms[len(ms) // 2], 2), "p99_ms": round(p99, 2),
-            "max_ms": round(ms[-1], 2), "errors": sum(errors.values()),
-            "error_kinds": dict(errors), "most_in_flight": len(idle)}
+    return {
+        "rate": rate,
+        "requests": len(ms),
+        "achieved_rate": round(len(ms) / span, 1),
+        "p50_ms": round(ms[len(ms) // 2], 2),
+        "p99_ms": round(p99, 2),
+        "max_ms": round(ms[-1], 2),
+        "errors": sum(errors.values()),
+        "error_kinds": dict(errors),
+        "most_in_flight": len(idle),
+    }
 
 
 async def closed(
@@ -286,21 +332,34 @@ def run_db(db: str, args: argparse.Namespace) -> dict[str, Any]:
         print(f"{db}: closed loop, {args.connections} connections ...", flush=True)
         for _ in range(2):
             for name, port, it in (("app", app_port, app_reqs), ("bare", bare_port, bare_reqs)):
-                turns[name].append(asyncio.run(closed(port, it, args.connections,
-                                                      args.closed_seconds, errors[name])))
+                turns[name].append(
+                    asyncio.run(
+                        closed(port, it, args.connections, args.closed_seconds, errors[name])
+                    )
+                )
         app_rps, bare_rps = (sum(turns[k]) / len(turns[k]) for k in ("app", "bare"))
         new_residents = residents_in(url) - args.residents  # the sign-ups reached the database
-        return {"db": db, "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "app": args.app,
-                "app_dir": str(args.app_dir), "cpus": os.cpu_count(),
-                "loadavg": os.getloadavg(), "residents": args.residents,
-                "new_residents": new_residents,
-                "paced": result,
-                "closed": {"connections": args.connections, "seconds": args.closed_seconds,
-                           "app_rps": round(app_rps, 1), "bare_rps": round(bare_rps, 1),
-                           "ratio": round(app_rps / bare_rps, 4),
-                           "turns": {k: [round(v, 1) for v in t] for k, t in turns.items()},
-                           "errors": {k: dict(v) for k, v in errors.items()}},
-                "pass": result["p99_ms"] <= P99_TARGET_MS and result["errors"] == 0}
+        return {
+            "db": db,
+            "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "app": args.app,
+            "app_dir": str(args.app_dir),
+            "cpus": os.cpu_count(),
+            "loadavg": os.getloadavg(),
+            "residents": args.residents,
+            "new_residents": new_residents,
+            "paced": result,
+            "closed": {
+                "connections": args.connections,
+                "seconds": args.closed_seconds,
+                "app_rps": round(app_rps, 1),
+                "bare_rps": round(bare_rps, 1),
+                "ratio": round(app_rps / bare_rps, 4),
+                "turns": {k: [round(v, 1) for v in t] for k, t in turns.items()},
+                "errors": {k: dict(v) for k, v in errors.items()},
+            },
+            "pass": result["p99_ms"] <= P99_TARGET_MS and result["errors"] == 0,
+        }
     finally:
         for proc in servers:
             for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -313,21 +372,29 @@ def run_db(db: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def table(results: list[dict[str, Any]]) -> str:
-    rows = ["| db | paced /s | p50 ms | p99 ms | max ms | errors | app req/s | bare req/s | "
-            "real/bare |", "|---|--:|--:|--:|--:|--:|--:|--:|--:|"]
+    rows = [
+        "| db | paced /s | p50 ms | p99 ms | max ms | errors | app req/s | bare req/s | "
+        "real/bare |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
     for r in results:
         p, c = r["paced"], r["closed"]
-        rows.append(f"| {r['db']} | {p['achieved_rate']:.0f} | {p['p50_ms']:.1f} | "
-                    f"{p['p99_ms']:.1f} | {p['max_ms']:.1f} | {p['errors']} | {c['app_rps']:.0f} "
-                    f"| {c['bare_rps']:.0f} | {c['ratio']:.1%} |")
+        rows.append(
+            f"| {r['db']} | {p['achieved_rate']:.0f} | {p['p50_ms']:.1f} | "
+            f"{p['p99_ms']:.1f} | {p['max_ms']:.1f} | {p['errors']} | {c['app_rps']:.0f} "
+            f"| {c['bare_rps']:.0f} | {c['ratio']:.1%} |"
+        )
     return "\n".join(rows)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="sqlite")
-    p.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/bench_h",
-                   help="a database this benchmark may WIPE (createdb bench_h)")
+    p.add_argument(
+        "--pg-url",
+        default="postgresql://postgres@127.0.0.1:5432/bench_h",
+        help="a database this benchmark may WIPE (createdb bench_h)",
+    )
     p.add_argument("--rate", type=float, default=300.0, help="paced texts per second")
     p.add_argument("--duration", type=float, default=20.0, help="paced seconds")
     p.add_argument("--residents", type=int, default=20_000)
@@ -335,8 +402,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--closed-seconds", type=float, default=5.0, help="each of 4 closed turns")
     p.add_argument("--results-dir", type=Path, default=BENCH / "results")
     p.add_argument("--seed", type=int, default=591)
-    p.add_argument("--app-dir", type=Path, default=ROOT,
-                   help="serve the app of another checkout (its migrations and seed too)")
+    p.add_argument(
+        "--app-dir",
+        type=Path,
+        default=ROOT,
+        help="serve the app of another checkout (its migrations and seed too)",
+    )
     p.add_argument("--app", default="bot.app:create_app()", help="gunicorn's app spec")
     return p.parse_args(argv)
 
@@ -361,8 +432,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for r in results:
         p = r["paced"]
         verdict = "PASS" if r["pass"] else "FAIL"
-        print(f"{verdict}  {r['db']}: p99 {p['p99_ms']:.1f} ms (<= {P99_TARGET_MS:g}), "
-              f"{p['errors']} errors (0) at {p['rate']:g}/s")
+        print(
+            f"{verdict}  {r['db']}: p99 {p['p99_ms']:.1f} ms (<= {P99_TARGET_MS:g}), "
+            f"{p['errors']} errors (0) at {p['rate']:g}/s"
+        )
     return 0 if all(r["pass"] for r in results) else 1
 
 

@@ -65,6 +65,8 @@ class Config:
     database_url: str = field(default_factory=lambda: f"sqlite:///{INSTANCE_DIR / 'mibarrio.db'}")
     # None means: start (or attach to) the embedded Redis under instance/.
     redis_url: str | None = None
+    # Where worker-built evidence exports are written (one folder per export).
+    exports_dir: str = field(default_factory=lambda: str(INSTANCE_DIR / "exports"))
     twilio_account_sid: str | None = None
     twilio_auth_token: str = ""
     twilio_sms_from: str | None = None
@@ -124,6 +126,7 @@ class Config:
         cfg = cls(
             database_url=env.get("DATABASE_URL") or cls().database_url,
             redis_url=env.get("REDIS_URL") or None,
+            exports_dir=env.get("EXPORTS_DIR") or cls().exports_dir,
             twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
             twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or _local_secret("local_auth_token"),
             local_auth_token=not env.get("TWILIO_AUTH_TOKEN"),

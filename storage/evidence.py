@@ -318,3 +318,14 @@ def searches(
         *_in(ServiceSearch.zone_id, zones),
     )
     return list(session.execute(query).tuples())
+
+
+def report_texts(session: Session, report_ids: Collection[int]) -> dict[int, str | None]:
+    """What residents wrote on these reports (for exports to roles that may read them)."""
+    out: dict[int, str | None] = {}
+    ids = list(report_ids)
+    for i in range(0, len(ids), 1000):
+        chunk = ids[i : i + 1000]
+        found = session.execute(select(Report.id, Report.description).where(Report.id.in_(chunk)))
+        out.update({report_id: text for report_id, text in found})
+    return out

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -849,3 +851,152 @@ class MappedItem(Base):
     report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"))
 
     zone: Mapped[Zone] = relationship()
+
+
+# Evidence rollups (bot/evidence, storage/rollups.py): derived from the tables above by the
+# worker, rebuilt from scratch by `mibarrio evidence rebuild`. Days are La Paz days. Zona 0
+# stands for "no zona". No foreign keys: a row here never keeps a resident from being erased.
+
+
+class EvidenceMark(Base):
+    """How far the rollups have read each source table (the last id seen), and when."""
+
+    __tablename__ = "evidence_marks"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+    at: Mapped[datetime | None]
+
+
+class EvidenceDay(Base):
+    """Summable counts per day and zona: joined, left, moved_in, moved_out (keyed by language),
+    opted_out and supporters."""
+
+    __tablename__ = "evidence_daily"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    zone_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    measure: Mapped[str] = mapped_column(String(20), primary_key=True)
+    key: Mapped[str] = mapped_column(String(20), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class EvidenceResidentDay(Base):
+    """One row per resident, channel ("*": any, votes included), day and zona they were active
+    in, with the previous such day in the same zona, macrodistrito and anywhere."""
+
+    __tablename__ = "evidence_resident_days"
+    __table_args__ = (Index("ix_evidence_resident_days_day", "day"),)
+
+    resident_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    zone_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    macro_id: Mapped[int] = mapped_column(Integer)
+    prev_zone: Mapped[date | None] = mapped_column(Date)
+    prev_macro: Mapped[date | None] = mapped_column(Date)
+    prev_city: Mapped[date | None] = mapped_column(Date)
+
+
+class EvidenceActive(Base):
+    """Resident-days counted by (scope, day, previous active day): the active residents of a
+    window [a, b) are the rows with a <= day < b and prev < a, summed (no DISTINCT needed)."""
+
+    __tablename__ = "evidence_active"
+
+    scope: Mapped[str] = mapped_column(String(1), primary_key=True)  # c city, m macro, z zona
+    scope_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)  # before channel: day ranges
+    channel: Mapped[str] = mapped_column(String(10), primary_key=True)
+    prev: Mapped[date] = mapped_column(Date, primary_key=True)  # 1900-01-01: never before
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class EvidenceReport(Base):
+    """Each report's figures: times cannot be summed, so medians and p90 read these rows."""
+
+    __tablename__ = "evidence_reports"
+    __table_args__ = (Index("ix_evidence_reports_day", "day"),)
+
+    report_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    zone_id: Mapped[int] = mapped_column(Integer)
+    day: Mapped[date] = mapped_column(Date)
+    category: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(16))
+    first_change_hours: Mapped[float | None] = mapped_column(Float)
+    resolution_hours: Mapped[float | None] = mapped_column(Float)
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    reopened: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class EvidenceBroadcast(Base):
+    """Deliveries of a broadcast per zona of the recipients when it was made."""
+
+    __tablename__ = "evidence_broadcasts"
+    __table_args__ = (Index("ix_evidence_broadcasts_day", "day"),)
+
+    broadcast_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    zone_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    recipients: Mapped[int] = mapped_column(Integer)
+    delivered: Mapped[int] = mapped_column(Integer)
+    failed: Mapped[int] = mapped_column(Integer)
+
+
+class EvidenceOptOutAfter(Base):
+    """A recipient who opted out within 7 days of a broadcast (counted once per resident)."""
+
+    __tablename__ = "evidence_opt_outs_after"
+    __table_args__ = (Index("ix_evidence_opt_outs_after_day", "day"),)
+
+    broadcast_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resident_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    zone_id: Mapped[int] = mapped_column(Integer)
+    day: Mapped[date] = mapped_column(Date)
+
+
+class EvidencePoll(Base):
+    """Residents invited to a poll and those of them who voted, per zona when it was made."""
+
+    __tablename__ = "evidence_polls"
+    __table_args__ = (Index("ix_evidence_polls_day", "day"),)
+
+    poll_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    zone_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    invited: Mapped[int] = mapped_column(Integer)
+    voted: Mapped[int] = mapped_column(Integer)
+
+
+class EvidenceResidentMark(Base):
+    """What the rollups last saw of a resident, so a change (consent, opt-out, return,
+    erasure, language) marks the days it touches for recounting."""
+
+    __tablename__ = "evidence_resident_marks"
+
+    resident_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    consent_at: Mapped[datetime | None]
+    left_at: Mapped[datetime | None]
+    opted_out_at: Mapped[datetime | None]
+    language: Mapped[str] = mapped_column(String(10))
+
+
+class EvidenceExport(Base):
+    """An export built by the worker: how far it got and where the files are."""
+
+    __tablename__ = "evidence_exports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    format: Mapped[str] = mapped_column(String(10))
+    first: Mapped[date] = mapped_column(Date)
+    last: Mapped[date] = mapped_column(Date)
+    step: Mapped[str] = mapped_column(String(10))
+    free_text: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # running done failed
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    path: Mapped[str | None] = mapped_column(String(400))
+    error: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]

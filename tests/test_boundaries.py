@@ -15,8 +15,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "worker", "storage")
-# What the worker may use of bot: rendering and sending the texts we start.
-WORKER_MAY_IMPORT = {"bot.config", "bot.i18n", "bot.channels", "bot.render", "bot.outbound"}
+# What the worker may use of bot: rendering and sending the texts we start, and the evidence
+# exports it builds as jobs (measures over storage; no Flask, no conversation).
+WORKER_MAY_IMPORT = {
+    "bot.config",
+    "bot.i18n",
+    "bot.channels",
+    "bot.render",
+    "bot.outbound",
+    "bot.evidence",
+    "bot.evidence.export",
+    "bot.evidence.measures",
+}
 
 
 def test_the_import_contracts_hold() -> None:

@@ -17,6 +17,7 @@ from storage.residents import opt_out
 from worker import context
 from worker.broadcast import record as record_outcomes
 from worker.broadcast import send_chunk
+from worker.evidence import build_export
 from worker.fanout import prepare_broadcast
 from worker.pool import sending_for
 from worker.ratelimit import account_limiter
@@ -129,4 +130,7 @@ JOBS: dict[str, Callable[..., Any]] = {
     "send_message": send_message,
     "prepare_broadcast": prepare_broadcast,
     "send_chunk": send_chunk,
+    "build_export": build_export,
 }
+# Seconds a job may run when it comes through the outbox (600 unless said here).
+TIMEOUTS: dict[str, int] = {"build_export": 6 * 3600}

@@ -10,7 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import OutboxEntry, utcnow
-from worker.jobs import JOBS
+from worker.jobs import JOBS, TIMEOUTS
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def relay(
                         job_id=f"outbox-{entry.id}",
                         result_ttl=3600,
                         failure_ttl=7 * 24 * 3600,
-                        timeout=600,
+                        timeout=TIMEOUTS.get(entry.job, 600),
                     )
                 )
             entry.relayed_at = now

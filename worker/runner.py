@@ -17,7 +17,7 @@ from storage.broadcasts import QuietHours
 from storage.models import utcnow
 from storage.residents import purge_unfinished_signups
 from storage.statuses import apply_early_statuses
-from worker import context, pool
+from worker import context, evidence, pool
 from worker.courses import send_due_lessons
 from worker.followups import send_due_followups
 from worker.outbox import relay
@@ -199,6 +199,7 @@ def _relay_loop(ctx: context.WorkerContext, q, stop: threading.Event) -> None:  
             if time.monotonic() >= next_sweep:
                 next_sweep = time.monotonic() + SWEEP_INTERVAL
                 sweep(ctx, q)
+                evidence.keep_current_quietly(ctx, q)
             while relay(ctx.sessions, q):
                 pass
         except redis.RedisError as exc:

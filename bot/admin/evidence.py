@@ -7,19 +7,31 @@ every figure comes from bot.evidence, as in the API and the exports.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
-from flask import abort, render_template, request
+from flask import abort, redirect, render_template, request, send_from_directory, url_for
 from markupsafe import Markup
 
-from bot.admin.common import bp, reading, scope, staff_page
+from bot.admin.common import bp, me, reading, scope, staff_page, writing
 from bot.evidence.chart import line_chart
 from bot.evidence.compare import before_after, terciles
-from bot.evidence.measures import CITY, UnknownPlace, local_midnight, measures, series
+from bot.evidence.export import FORMATS
+from bot.evidence.measures import (
+    CITY,
+    STEPS,
+    UnknownPlace,
+    local_midnight,
+    measures,
+    series,
+)
 from bot.evidence.scoped import OutOfScope, date_range, place_for
 from bot.evidence.summary import ROWS, fmt
 from bot.i18n.console import gettext as _
 from bot.scope import reachable_macrodistricts, reachable_zones
+from storage import audit
+from storage.models import EvidenceExport
+from storage.outbox import add_outbox
 
 
 @bp.route("/evidence")
@@ -76,4 +88,89 @@ def evidence() -> Any:
         zones=zones,
         macros=macros,
         citywide=current.citywide,
+        free_text_allowed=current.citywide and current.writes,
     )
+
+
+@bp.route("/evidence/exports", methods=["POST"])
+@staff_page()
+def start_export() -> Any:
+    """An export of every place's measures and the anonymised events, built by the worker.
+
+    City-wide roles only (the files cover the whole city); what residents wrote on reports
+    goes in only for roles that act on reports city-wide."""
+    current = scope()
+    if not current.citywide:
+        abort(403)
+    form = request.form
+    fmt = form.get("format", "csv")
+    step = form.get("step", "week")
+    if fmt not in FORMATS or step not in STEPS:
+        abort(400)
+    try:
+        first, last = date_range(form.get("from") or None, form.get("to") or None)
+    except ValueError:
+        abort(400)
+    free_text = bool(form.get("free_text")) and current.writes
+    with writing() as db:
+        user = me(db)
+        job = EvidenceExport(
+            format=fmt, first=first, last=last, step=step, free_text=free_text, user_id=user.id
+        )
+        db.add(job)
+        db.flush()
+        add_outbox(db, "build_export", job.id)
+        audit.record(
+            db,
+            user,
+            "web",
+            "evidence.export",
+            "export",
+            job.id,
+            after={"format": fmt, "from": first.isoformat(), "to": last.isoformat(),
+                   "step": step, "free_text": free_text},
+        )  # fmt: skip
+        export_id = job.id
+    return redirect(url_for("admin.export_status", export_id=export_id))
+
+
+def _export_of(db: Any, export_id: int) -> EvidenceExport:
+    if not scope().citywide:
+        abort(403)
+    job = db.get(EvidenceExport, export_id)
+    if job is None:
+        abort(404)
+    return job  # type: ignore[no-any-return]
+
+
+@bp.route("/evidence/exports/<int:export_id>")
+@staff_page()
+def export_status(export_id: int) -> Any:
+    with reading() as db:
+        job = _export_of(db, export_id)
+        files = []
+        if job.status == "done" and job.path:
+            files = sorted(p.name for p in Path(job.path).iterdir() if p.is_file())
+        percent = 100 if job.status == "done" else (job.done * 100 // job.total if job.total else 0)
+        return render_template(
+            "admin/evidence_export.html",
+            job=job,
+            percent=percent,
+            files=files,
+            refresh=job.status in ("queued", "running"),
+        )
+
+
+@bp.route("/evidence/exports/<int:export_id>/<name>")
+@staff_page()
+def export_file(export_id: int, name: str) -> Any:
+    with writing() as db:
+        job = _export_of(db, export_id)
+        if job.status != "done" or not job.path:
+            abort(404)
+        folder = Path(job.path)
+        if name not in {p.name for p in folder.iterdir() if p.is_file()}:
+            abort(404)
+        audit.record(db, me(db), "web", "evidence.download", "export", export_id,
+                     after={"file": name})  # fmt: skip
+    return send_from_directory(folder, name, as_attachment=True)

@@ -1,17 +1,21 @@
-"""`mibarrio evidence`: the printable summary of a macrodistrito, and CSV exports."""
+"""`mibarrio evidence`: the printable summary of a macrodistrito, exports, and the rollups."""
 
 from __future__ import annotations
 
 import json
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
 import click
 
 from bot.commands.common import open_database
-from bot.evidence.export import export_csv
+from bot.evidence.export import FORMATS
+from bot.evidence.export import export as write_export
 from bot.evidence.measures import UnknownPlace, local_midnight, measures, place
 from bot.evidence.summary import summary_html
+from storage import rollups
+from storage.db import transaction
 
 
 def _date(_ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
@@ -59,19 +63,54 @@ def summary(macro: str, first: date | None, last: date | None, html_file: Path |
 
 
 @evidence.command()
-@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--from", "first", callback=_date, help="First day (La Paz), YYYY-MM-DD.")
 @click.option("--to", "last", callback=_date, help="Last day (La Paz), inclusive.")
 @click.option("--step", type=click.Choice(["week", "month"]), default="week", show_default=True)
-def export(fmt: str, out_dir: Path, first: date | None, last: date | None, step: str) -> None:
-    """The measures per place and week (or month), and anonymised event rows, as CSV."""
+@click.option(
+    "--free-text", is_flag=True, help="Add what residents wrote on reports (staff use only)."
+)
+def export(
+    fmt: str, out_dir: Path, first: date | None, last: date | None, step: str, free_text: bool
+) -> None:
+    """The measures per place and week (or month), and anonymised event rows, as CSV
+    (UTF-8 with BOM) or Parquet. Runs here; the console runs big ones in the worker."""
     first, last = _range(first, last)
     _config, sessions = open_database()
+    with transaction(sessions) as session:
+        if rollups.built(session):
+            rollups.refresh(session)  # the export counts what happened up to now
     with sessions() as session:
-        written = export_csv(session, out_dir, first, last, step)
+        written = write_export(session, out_dir, first, last, step, fmt, free_text=free_text)
     for name, count in written.items():
         click.echo(f"{out_dir / name}: {count} rows")
+
+
+@evidence.command()
+def rebuild() -> None:
+    """Count the rollups again from the event tables (the worker keeps them current after)."""
+    _config, sessions = open_database()
+    started = time.perf_counter()
+    with transaction(sessions) as session:
+        done = rollups.rebuild(session)
+    click.echo(f"rollups rebuilt in {time.perf_counter() - started:.1f} s ({done.reports} reports)")
+
+
+@evidence.command()
+def refresh() -> None:
+    """Count what changed since the last refresh (what the worker does every minute)."""
+    _config, sessions = open_database()
+    started = time.perf_counter()
+    with transaction(sessions) as session:
+        done = rollups.refresh(session)
+    what = (
+        "rebuilt"
+        if done.rebuilt
+        else f"{done.residents} residents, {done.days} days, {done.reports} reports, "
+        f"{done.broadcasts} broadcasts, {done.polls} polls recounted"
+    )
+    click.echo(f"rollups: {what} in {time.perf_counter() - started:.1f} s")
 
 
 COMMANDS = (evidence,)

@@ -54,6 +54,7 @@ from sqlalchemy.orm import Session
 
 from storage import evidence as rows
 from storage import mapping as mapping_rows
+from storage import rollups
 from storage.models import MAP_KINDS
 
 LA_PAZ = ZoneInfo("America/La_Paz")
@@ -153,8 +154,28 @@ def utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def measures(session: Session, where: Place, start: datetime, end: datetime) -> dict[str, Any]:
-    """Every measure for one place and one period [start, end)."""
+def whole_days(start: datetime, end: datetime) -> tuple[date, date] | None:
+    """[start, end) as La Paz days [first, end) when both are midnights there, else None."""
+    first, last = utc(start).astimezone(LA_PAZ).date(), utc(end).astimezone(LA_PAZ).date()
+    if local_midnight(first) != utc(start) or local_midnight(last) != utc(end):
+        return None
+    return first, last
+
+
+def measures(
+    session: Session, where: Place, start: datetime, end: datetime, *, source: str = "auto"
+) -> dict[str, Any]:
+    """Every measure for one place and one period [start, end).
+
+    source "auto" reads the rollups the worker keeps (storage/rollups.py) when they are built
+    and the period is whole La Paz days, the event tables otherwise; "raw" always reads the
+    event tables, "rollups" always the rollups. Both give the same figures (a test runs every
+    measure both ways); the rollups are as fresh as the worker's last refresh."""
+    days = whole_days(start, end)
+    if source == "rollups" or (source == "auto" and days is not None and rollups.built(session)):
+        if days is None:
+            raise ValueError("the rollups count whole La Paz days")
+        return rollup_measures(session, where, *days)
     zones = where.zone_ids
     return {
         "place": where.to_json(),
@@ -296,12 +317,151 @@ def service_measures(
     }
 
 
+def rollup_measures(session: Session, where: Place, first: date, end: date) -> dict[str, Any]:
+    """Every measure for one place over La Paz days [first, end), from the rollups."""
+    [figures] = rollup_series(session, where, [(first, end)])
+    return figures
+
+
+def _scope(session: Session, where: Place) -> tuple[str, int] | None:
+    """Where the rollups count this place's active residents (None: a group of zonas)."""
+    zones = where.zone_ids
+    if zones is None:
+        return ("c", 0)
+    if len(zones) == 1:
+        return ("z", zones[0])
+    macro = rollups.macro_of(session, zones)
+    return None if macro is None else ("m", macro)
+
+
+def rollup_series(
+    session: Session, where: Place, spans: list[tuple[date, date]]
+) -> list[dict[str, Any]]:
+    """Every measure for one place over consecutive La Paz day spans, from the rollups."""
+    rows_ = rollups.span_rows(session, where.zone_ids, _scope(session, where), spans)
+    return _with_small_tables(session, where, spans, _figures(where, spans, rows_))
+
+
+def rollup_series_many(
+    session: Session, wheres: list[Place], spans: list[tuple[date, date]]
+) -> list[list[dict[str, Any]]]:
+    """rollup_series for many places (an export): each rollup is read once for every zona;
+    a macrodistrito or the city adds up its zonas and counts its own active residents."""
+    by_zone = rollups.span_rows_by_zone(session, spans)
+    empty = rollups.SpanRows({}, [], [{} for _ in spans], [], [], [], [], [])
+    out = []
+    for where in wheres:
+        zones = list(by_zone) if where.zone_ids is None else list(where.zone_ids)
+        parts = [by_zone.get(z, empty) for z in zones]
+        if where.zone_ids is not None and len(where.zone_ids) == 1:
+            rows_ = parts[0]
+        else:
+            scope = _scope(session, where)
+            active = rollups.active_rows(session, where.zone_ids, scope, spans)
+            rows_ = rollups.merge(parts, active)
+        out.append(_with_small_tables(session, where, spans, _figures(where, spans, rows_)))
+    return out
+
+
+def _with_small_tables(
+    session: Session,
+    where: Place,
+    spans: list[tuple[date, date]],
+    figures: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Offers, searches and mapped items have no rollups: their tables are small (one row per
+    offer, search or mapped item, never per text), so they are counted from the tables."""
+    zones = where.zone_ids
+    for (first, end), period in zip(spans, figures, strict=True):
+        start, stop = local_midnight(first), local_midnight(end)
+        period["services"] = service_measures(session, zones, start, stop)
+        period["mapping"] = mapping_measures(session, zones, start, stop)
+    return figures
+
+
+def _figures(
+    where: Place, spans: list[tuple[date, date]], rows_: rollups.SpanRows
+) -> list[dict[str, Any]]:
+    out = []
+    for (first, end), part in zip(spans, rollups.split(rows_, spans), strict=True):
+        daily = part["daily"]
+        by_language = part["signed_up"]
+        signed_up = sum(by_language.values())
+        left = sum(n for (m, _k), n in daily.items() if m == "left")
+        during = signed_up + left
+        active = part["active"]
+        reports = part["reports"]
+        resolved = sum(r[4] for r in reports)
+        confirmed = sum(r[5] for r in reports)
+        reopened = sum(r[6] for r in reports)
+        by_category: Counter[str] = Counter()
+        by_status: Counter[str] = Counter()
+        for _day, category, status, n, *_rest in reports:
+            by_category[category] += n
+            by_status[status] += n
+        out.append(
+            {
+                "place": where.to_json(),
+                "from": local_midnight(first).isoformat(),
+                "to": local_midnight(end).isoformat(),
+                "residents": {
+                    "signed_up_new": sum(n for (m, _k), n in daily.items() if m == "joined"),
+                    "signed_up": signed_up,
+                    "signed_up_during": during,
+                    "active": active.get("*", 0),
+                    "opted_out": daily.get(("opted_out", ""), 0),
+                    "participation_rate": share(active.get("*", 0), during),
+                    "by_language": by_language,
+                    "active_by_channel": {
+                        c: n for c, n in sorted(active.items()) if c != "*" and n
+                    },
+                },
+                "reports": {
+                    "new": sum(by_category.values()),
+                    "by_category": dict(sorted(by_category.items())),
+                    "by_status": dict(sorted(by_status.items())),
+                    "hours_to_first_change": spread(part["first_change"]),
+                    "hours_to_resolution": spread(part["resolution"]),
+                    "resolved": resolved,
+                    "confirmed": confirmed,
+                    "reopened": reopened,
+                    "confirmed_share": share(confirmed, resolved),
+                    "reopen_rate": share(reopened, resolved),
+                    "supporters": daily.get(("supporters", ""), 0),
+                },
+                "polls": {
+                    "polls": len(part["polls"]),
+                    "invited": part["invited"],
+                    "voted": part["voted"],
+                    "turnout": share(part["voted"], part["invited"]),
+                },
+                "broadcasts": {
+                    "broadcasts": len(part["broadcasts"]),
+                    "recipients": part["recipients"],
+                    "delivered": part["delivered"],
+                    "failed": part["failed"],
+                    "opted_out_after": len(part["opted_out_after"]),
+                },
+            }
+        )
+    return out
+
+
 def series(
-    session: Session, where: Place, first: date, last: date, step: str = "week"
+    session: Session,
+    where: Place,
+    first: date,
+    last: date,
+    step: str = "week",
+    *,
+    source: str = "auto",
 ) -> list[dict[str, Any]]:
     """The measures per week or month from `first` to `last` (La Paz dates, inclusive)."""
+    spans = periods(first, last, step)
+    if source == "rollups" or (source == "auto" and rollups.built(session)):
+        return rollup_series(session, where, spans)
     return [
-        measures(session, where, local_midnight(a), local_midnight(b))
+        measures(session, where, local_midnight(a), local_midnight(b), source=source)
         for a, b in periods(first, last, step)
     ]
 
