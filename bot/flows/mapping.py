@@ -441,9 +441,12 @@ def leader_command(turn: Turn) -> str | None:
         if _leader(turn) is None or store.mapper_of(turn.session, turn.resident.id) is not None:
             return None
         return FlowName.LEADER_MAPPING
-    if not (
-        _REGISTER.match(norm) or norm in _REVIEW or norm in _PROGRESS or _DECIDE.match(turn.text)
-    ):
+    # APROBAR N / RECHAZAR N answer the offers listed by OFERTAS while that list is open (N is
+    # the offer's place in it); otherwise they decide a mapped item (N is its number).
+    conv = turn.conversation
+    deciding_offers = conv.flow == FlowName.LEADER_OFFERS and bool(conv.step)
+    decides = _DECIDE.match(turn.text) is not None and not deciding_offers
+    if not (_REGISTER.match(norm) or norm in _REVIEW or norm in _PROGRESS or decides):
         return None
     return FlowName.LEADER_MAPPING if _leader(turn) is not None else None
 

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from bot.channels import segments
 from storage.db import transaction
-from storage.models import AuditEntry, OutboundMessage, Resident, ServiceOffer, Zone
+from storage.models import AuditEntry, MappedItem, OutboundMessage, Resident, ServiceOffer, Zone
 from tests.conftest import Chat
 from tests.factories import leader, neighbour
 from tests.helpers import play, starts
@@ -157,3 +157,28 @@ def test_ofertas_from_someone_who_leads_nothing_is_a_menu_text(chat: Chat) -> No
     assert "No entendi" in resident.say("OFERTAS")
     assert "aprobar" not in resident.say("aprobar 1").lower()
     assert offers(chat) == [("Arreglo grifos", True)]
+
+
+def test_aprobar_answers_the_open_offers_list_and_otherwise_a_mapped_item(chat: Chat) -> None:
+    """Offers (OFERTAS) and youth mapping (MAPEO REVISAR) both take APROBAR N from a leader:
+    while the OFERTAS list is open N is the offer's place in it, after MAPEO REVISAR the item."""
+    moderate(chat)
+    offer(chat)
+    lead = leader(chat)
+    youth = neighbour(lead, "+59171000951", zone="Sopocachi")
+    assert "es mapeador de" in lead.say("MAPEADOR ALTA 71000951")
+    for text in ("MAPEO", "1", "1", "Plaza Avaroa con juegos", "1"):
+        youth.say(text)
+    with chat.sessions() as session:
+        item_id = session.scalars(select(MappedItem.id)).one()
+
+    lead.say("OFERTAS")
+    assert LEADER_APPROVED["es"] in lead.say("APROBAR 1")
+    assert offers(chat) == [("Arreglo grifos", False)]
+    with chat.sessions() as session:
+        assert session.get(MappedItem, item_id).status == "pending"  # type: ignore[union-attr]
+
+    lead.say("MAPEO REVISAR")
+    assert f"Aprobado {item_id}" in lead.say(f"APROBAR {item_id}")
+    with chat.sessions() as session:
+        assert session.get(MappedItem, item_id).status == "approved"  # type: ignore[union-attr]
