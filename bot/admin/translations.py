@@ -41,11 +41,26 @@ def _where_shown() -> dict[str, str]:
     return review.where_shown()
 
 
+# The rows and the stamps of what they were made from (the code's messages, both catalogs):
+# rendering every message with realistic values and reading both catalogs takes most of a
+# second, so a process does it again only after a save or a change to the code.
+_made: tuple[tuple[object, ...], list[dict[str, str]]] | None = None
+
+
 def _rows() -> list[dict[str, str]]:
-    rows = review.review_rows(_where_shown())
-    for row in rows:
-        row["key"] = review.message_key(row["msgid"])
-    return rows
+    global _made
+    # Stamped before reading: a catalog saved meanwhile is read again at the next request.
+    stamp = (
+        catalogs.source_stamp(),
+        catalogs.catalog_stamp("es"),
+        catalogs.catalog_stamp("ay"),
+    )
+    if _made is None or _made[0] != stamp:
+        rows = review.review_rows(_where_shown())
+        for row in rows:
+            row["key"] = review.message_key(row["msgid"])
+        _made = (stamp, rows)
+    return [dict(row) for row in _made[1]]
 
 
 def _translates() -> None:

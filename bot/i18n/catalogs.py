@@ -29,6 +29,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import unescape, write_po
+from babel.util import pathmatch
 
 from bot.i18n import DOMAIN, LANGUAGES, LOCALES_DIR, compile_catalog, glossary, read_catalog
 
@@ -67,8 +68,56 @@ def _only_bot(dirpath: str) -> bool:
     return (path == REPO or path.is_relative_to(ROOT)) and not path.name.startswith((".", "_"))
 
 
+def _file_stamp(path: str | Path) -> tuple[int, int, int]:
+    """(inode, mtime, size) of a file, zeros when it is missing: a file replaced by an atomic
+    write gets a new inode even when the clock has not moved on."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return (0, 0, 0)
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def source_stamp() -> tuple[object, ...]:
+    """The files extraction reads (babel.cfg's patterns under bot/), each with its stamp: it
+    changes when one of them is edited, added or removed. About a hundred stat() calls."""
+    method_map, _options = _mapping()
+    patterns = tuple(pattern for pattern, _method in method_map)
+    root = str(REPO)
+    found: list[object] = [root, _file_stamp(BABEL_CFG)]
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if _only_bot(os.path.join(dirpath, d)))
+        for name in sorted(filenames):
+            path = os.path.join(dirpath, name)
+            relative = path[len(root) + 1 :].replace(os.sep, "/")
+            if _mapped(patterns, relative):
+                found.append((relative, _file_stamp(path)))
+    return tuple(found)
+
+
+@functools.lru_cache(maxsize=4096)
+def _mapped(patterns: tuple[str, ...], relative: str) -> bool:
+    return any(pathmatch(pattern, relative) for pattern in patterns)
+
+
+# The last extraction and the source_stamp() taken before it: extracting reads and tokenizes
+# every file under bot/ (most of a second), and the translators' page and every edit need it.
+_extracted: tuple[tuple[object, ...], list[Extracted]] | None = None
+
+
 def extract_messages() -> list[Extracted]:
-    """Every message marked with N_() in bot/, in file order, with where it is used."""
+    """Every message marked with N_() in bot/, in file order, with where it is used.
+
+    Read again only when a source file has changed since the last extraction (the stamp is
+    taken before reading, so a file changed meanwhile is read again next time)."""
+    global _extracted
+    stamp = source_stamp()
+    if _extracted is None or _extracted[0] != stamp:
+        _extracted = (stamp, _extract_messages())
+    return [Extracted(m.msgid, list(m.locations), list(m.comments)) for m in _extracted[1]]
+
+
+def _extract_messages() -> list[Extracted]:
     method_map, options_map = _mapping()
     found: dict[str, Extracted] = {}
     for filename, lineno, message, comments, _context in extract_from_dir(
@@ -130,6 +179,12 @@ def write_pot(path: Path | None = None) -> tuple[Path, int]:
 
 def po_path(lang: str) -> Path:
     return LOCALES_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def catalog_stamp(lang: str) -> tuple[str, tuple[int, int, int]]:
+    """The .po file of a language and its stamp: changes with every save() (a new file)."""
+    path = po_path(lang)
+    return (str(path), _file_stamp(path))
 
 
 def load(lang: str) -> Catalog:

@@ -6,8 +6,10 @@ docs/sms-cost.md is generated from cost_markdown() (`mibarrio i18n cost`); the r
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from bot import channels
 from bot.flows.zones import numbered
@@ -16,8 +18,15 @@ from bot.i18n.catalogs import extract, load, placeholders, translator
 from storage.seed import read_zones
 
 
-def _samples() -> dict[str, str]:
-    """Realistic values, as long as real ones get: the flows cut texts to these lengths."""
+@functools.cache
+def _samples() -> Mapping[str, str]:
+    """Realistic values, as long as real ones get: the flows cut texts to these lengths.
+    Made once per process (the zonas file is part of the code): read again for every message,
+    it was most of the translators' page's time."""
+    return MappingProxyType(_realistic_values())
+
+
+def _realistic_values() -> dict[str, str]:
     zones = read_zones()
     longest = sorted((z.name for z in zones), key=len, reverse=True)
     macros = list(dict.fromkeys(z.macrodistrict for z in zones))

@@ -236,3 +236,38 @@ def test_an_unknown_message_is_not_found(
 ) -> None:
     staff_in(browser, sessions, CITY)
     assert browser.get("/admin/textos/0000000000000000").status_code == 404
+
+
+def test_an_edit_shows_at_once_on_both_pages_after_they_were_seen(
+    browser: Browser, sessions: sessionmaker[Session], locales: Path
+) -> None:
+    staff_in(browser, sessions, TRANSLATOR)
+    listed = browser.get("/admin/textos").get_data(as_text=True)
+    drafts = re.search(r"Borrador \((\d+)\)", listed)
+    assert drafts and "Janiw yatiyawinakax utjkiti." not in listed
+    browser.get(page_of(NO_NEWS))
+
+    edit(browser, NO_NEWS, "Janiw yatiyawinakax utjkiti.", status="reviewed")
+
+    listed = browser.get("/admin/textos").get_data(as_text=True)
+    assert "Janiw yatiyawinakax utjkiti.</a>" in listed
+    assert f"Borrador ({int(drafts.group(1)) - 1})" in listed
+    assert "Revisado por un hablante nativo (1)" in listed
+    found = browser.get("/admin/textos?estado=reviewed").get_data(as_text=True)
+    assert "Janiw yatiyawinakax utjkiti." in found
+    single = browser.get(page_of(NO_NEWS)).get_data(as_text=True)
+    assert '<dd class="sms">Janiw yatiyawinakax utjkiti.</dd>' in single
+
+
+def test_a_catalog_changed_outside_the_page_shows_on_the_next_request(
+    browser: Browser, sessions: sessionmaker[Session], locales: Path
+) -> None:
+    staff_in(browser, sessions, CITY)
+    assert "Uma</a>" in browser.get("/admin/textos").get_data(as_text=True)
+    ay = catalogs.load("ay")
+    ay["Agua"].string = "Uma (umax)"
+    catalogs.save("ay", ay)  # as `mibarrio i18n import-review` writes it
+
+    assert "Uma (umax)</a>" in browser.get("/admin/textos").get_data(as_text=True)
+    single = browser.get(page_of("Agua")).get_data(as_text=True)
+    assert '<dd class="sms">Uma (umax)</dd>' in single

@@ -400,3 +400,28 @@ def test_cost_command_prints_or_writes_the_table(locales: Path, tmp_path: Path) 
     target = tmp_path / "cost.md"
     assert invoke("cost", "--write", str(target))[0] == 0
     assert target.read_text(encoding="utf-8") == out
+
+
+def test_extraction_sees_a_source_file_changed_added_or_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "repo"
+    (repo / "bot" / "flows").mkdir(parents=True)
+    (repo / "babel.cfg").write_text("[python: bot/**.py]\n", encoding="utf-8")
+    first = repo / "bot" / "flows" / "one.py"
+    first.write_text('N_("Uno")\n', encoding="utf-8")
+    monkeypatch.setattr(catalogs, "REPO", repo)
+    monkeypatch.setattr(catalogs, "ROOT", repo / "bot")
+    monkeypatch.setattr(catalogs, "BABEL_CFG", repo / "babel.cfg")
+
+    assert catalogs.extract() == {"Uno": ["bot/flows/one.py:1"]}
+    second = repo / "bot" / "two.py"
+    second.write_text('x = 1\nN_("Dos")\n', encoding="utf-8")
+    assert catalogs.extract() == {"Uno": ["bot/flows/one.py:1"], "Dos": ["bot/two.py:2"]}
+    first.write_text('N_("Una")\n', encoding="utf-8")  # rewritten in place, the same size
+    assert set(catalogs.extract()) == {"Una", "Dos"}
+    second.unlink()
+    assert catalogs.extract() == {"Una": ["bot/flows/one.py:1"]}
+    ignored = repo / "bot" / "notes.txt"
+    ignored.write_text('N_("Cuatro")\n', encoding="utf-8")
+    assert catalogs.extract() == {"Una": ["bot/flows/one.py:1"]}
