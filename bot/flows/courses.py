@@ -184,6 +184,9 @@ def _lost(turn: Turn) -> StepResult:
 def begin(turn: Turn) -> StepResult:
     enrolment = store.current_enrolment(turn.session, turn.resident.id)
     if enrolment is not None:
+        pausing = turn.norm in PAUSE_WORDS and enrolment.completed_at is None
+        if pausing and not enrolment.paused:
+            return _pause(turn, enrolment)
         return _status(turn, enrolment)
     return _list(turn)
 

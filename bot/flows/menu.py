@@ -37,7 +37,9 @@ WORDS = {
     "search": {"busco", "buscar", "busco un servicio", "buscar un servicio"},
     # Civic micro-lessons (bot/flows/courses.py), also under 6 Mi barrio. Aymara "to learn"
     # (yatiqaña; docs/aymara-glossary.md, M: awaits review).
-    "courses": {"cursos", "curso", "lecciones", "yatiqana", "yatiqanaka"},
+    # PAUSAR too: a resident on daily lessons is in no flow between lessons.
+    "courses": {"cursos", "curso", "lecciones", "yatiqana", "yatiqanaka"}
+    | {"pausar", "pausar curso", "pausar el curso"},
 }
 
 

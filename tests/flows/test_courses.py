@@ -364,3 +364,19 @@ def test_many_published_courses_are_listed_as_far_as_one_sms_holds(
     assert chat.say(str(shown + 2)).startswith("Leccion 1 de 5")
     starter.title_es = "Un título de curso bastante más largo que cuarenta letras"
     assert "longer than 40 letters" in " ".join(starter.problems())
+
+
+@pytest.mark.parametrize(("lang", "paused"), [("1", "Curso en pausa."), ("2", "Cursox pausawa.")])
+def test_pausar_between_daily_lessons_pauses_the_course(
+    chat: Chat, courses: None, lang: str, paused: str
+) -> None:
+    """On daily lessons no flow is open between lessons: PAUSAR still pauses, and CURSOS
+    then shows the course as paused."""
+    onboard(chat, lang)
+    for text in ("CURSOS", "1", "CURSOS", "3", "19"):
+        chat.say(text)
+    assert enrolment(chat).daily_hour == 19 and not enrolment(chat).paused
+    reply = chat.say("PAUSAR")
+    assert paused in reply and segments(reply) == 1
+    assert enrolment(chat).paused
+    assert "(" in chat.say("CURSOS")  # "(en pausa)" / its Aymara
