@@ -63,7 +63,7 @@ BAD_NEXT = N_("Escriba 1 para seguir, o PAUSAR.")
 # Said inside a lesson: pause the course. (Never the Aymara opt-out words.)
 PAUSE_WORDS = frozenset({"pausar", "pausa", "pause", "pausar curso", "pausar el curso"})
 # CURSOS at any step shows where the resident stands.
-COURSE_WORDS = frozenset(WORDS["courses"])
+COURSE_WORDS = frozenset(WORDS["courses"]) - PAUSE_WORDS
 
 
 def _title(course: Course, lang: str) -> str:
