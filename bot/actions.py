@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot import channels, i18n, outbound, targets
 from bot.config import Config
+from bot.flows import courses as courses_flow
 from bot.flows import info as info_flow
 from bot.flows import mapping as mapping_flow
 from bot.flows import news as news_flow
@@ -483,6 +484,56 @@ def publish_course(
         after={"status": course.status},
     )
     return course
+
+
+def import_courses(
+    session: Session,
+    courses: Sequence[course_store.CourseData],
+    *,
+    publish: bool = False,
+    user: StaffUser | None = None,
+    via: str = "cli",
+) -> list[tuple[Course, bool]]:
+    """Add or update courses read from a file, all or nothing, audited; [(course, added)].
+
+    Refused, naming every problem, if a course breaks the rules or a text would not fit one
+    SMS as residents get it; then nothing is written (the caller rolls back).
+    """
+    problems = [p for c in courses for p in c.problems()]
+    problems += [p for c in courses if not c.problems() for p in courses_flow.too_long(c)]
+    if not courses:
+        raise Refused("the file has no course", es="El archivo no tiene ningún curso.")
+    if problems:
+        spanish = [p for c in courses for p in c.problems("es")]
+        spanish += [p for c in courses if not c.problems() for p in courses_flow.too_long(c, "es")]
+        raise Refused(
+            "; ".join(problems) + "; nothing was saved",
+            es="; ".join(spanish) + ". No se guardó nada.",
+        )
+    saved = []
+    now = utcnow()
+    for data in courses:
+        try:
+            course, added = course_store.save_course(session, data)
+        except ValueError as exc:
+            raise Refused(
+                f"{exc}; nothing was saved",
+                es=f"{data.slug}: hay vecinos tomándolo, no puede perder lecciones. "
+                "No se guardó nada.",
+            ) from exc
+        if publish:
+            course_store.publish(course, now)
+        audit.record(
+            session,
+            user,
+            via,
+            "course.import",
+            "course",
+            course.id,
+            after={"slug": course.slug, "lessons": len(data.lessons), "status": course.status},
+        )
+        saved.append((course, added))
+    return saved
 
 
 # --- youth mappers -------------------------------------------------------------------------

@@ -186,11 +186,9 @@ def _dispatch(turn: Turn, flow_timeout: timedelta) -> list[Reply]:
         if mapping.starts_mapping(turn):  # MAPEO wins over any flow under way, like a keyword
             return _start(turn, FlowName.MAPPING)
     elif kw == "help":
-        leader_help = leader.help_reply(turn)
-        if leader_help is not None:  # a leader's AYUDA lists their commands
-            if resident.onboarded:
-                _end_flow(turn)
-            return [leader_help]
+        if leader.is_leader(turn):  # a leader's AYUDA lists their commands (MAS: the rest)
+            _end_flow(turn)
+            return _start(turn, FlowName.LEADER_HELP)
 
     if not resident.onboarded:
         if kw == "erase":

@@ -78,32 +78,68 @@ class CourseData:
     title_ay: str | None = None
     lessons: list[LessonData] = field(default_factory=list)
 
-    def problems(self) -> list[str]:
-        """What keeps this course from being saved, in words staff can act on."""
+    def problems(self, lang: str = "en") -> list[str]:
+        """What keeps this course from being saved, in words staff can act on (English for
+        the terminal, "es" for the console)."""
+        es = lang == "es"
         found = []
         if not self.slug.strip() or " " in self.slug.strip():
-            found.append(f"slug {self.slug!r}: one word (letters, digits, dashes)")
+            found.append(
+                f"slug {self.slug!r}: una sola palabra (letras, números, guiones)"
+                if es
+                else f"slug {self.slug!r}: one word (letters, digits, dashes)"
+            )
         if not self.title_es.strip():
-            found.append(f"{self.slug}: no Spanish title")
+            found.append(
+                f"{self.slug}: sin título en castellano" if es else f"{self.slug}: no Spanish title"
+            )
         for title in (self.title_es, self.title_ay or ""):
             if len(title) > MAX_TITLE:
-                found.append(f"{self.slug}: title {title!r} is longer than {MAX_TITLE} letters")
+                found.append(
+                    f"{self.slug}: el título {title!r} tiene más de {MAX_TITLE} letras"
+                    if es
+                    else f"{self.slug}: title {title!r} is longer than {MAX_TITLE} letters"
+                )
         if not MIN_LESSONS <= len(self.lessons) <= MAX_LESSONS:
             found.append(
-                f"{self.slug}: {len(self.lessons)} lessons "
+                f"{self.slug}: {len(self.lessons)} lecciones "
+                f"(un curso tiene de {MIN_LESSONS} a {MAX_LESSONS})"
+                if es
+                else f"{self.slug}: {len(self.lessons)} lessons "
                 f"(a course has {MIN_LESSONS} to {MAX_LESSONS})"
             )
+        names_es = {
+            "text_es": "el texto",
+            "question_es": "la pregunta",
+            "explanation_es": "la explicación",
+        }
         for n, lesson in enumerate(self.lessons, 1):
-            where = f"{self.slug} lesson {n}"
+            where = f"{self.slug} lección {n}" if es else f"{self.slug} lesson {n}"
             for name in ("text_es", "question_es", "explanation_es"):
                 if not str(getattr(lesson, name) or "").strip():
-                    found.append(f"{where}: {name} is empty")
+                    found.append(
+                        f"{where}: falta {names_es[name]} en castellano"
+                        if es
+                        else f"{where}: {name} is empty"
+                    )
             if not 2 <= len(lesson.answers_es) <= MAX_ANSWERS:
-                found.append(f"{where}: {len(lesson.answers_es)} answers (2 to {MAX_ANSWERS})")
+                found.append(
+                    f"{where}: {len(lesson.answers_es)} respuestas (de 2 a {MAX_ANSWERS})"
+                    if es
+                    else f"{where}: {len(lesson.answers_es)} answers (2 to {MAX_ANSWERS})"
+                )
             if not 1 <= lesson.correct <= len(lesson.answers_es):
-                found.append(f"{where}: the right answer {lesson.correct} is not one of them")
+                found.append(
+                    f"{where}: la respuesta correcta {lesson.correct} no es una de ellas"
+                    if es
+                    else f"{where}: the right answer {lesson.correct} is not one of them"
+                )
             if lesson.answers_ay and len(lesson.answers_ay) != len(lesson.answers_es):
-                found.append(f"{where}: not as many Aymara answers as Spanish ones")
+                found.append(
+                    f"{where}: no hay tantas respuestas en aymara como en castellano"
+                    if es
+                    else f"{where}: not as many Aymara answers as Spanish ones"
+                )
         return found
 
 
@@ -190,9 +226,21 @@ def read_csv(stream: TextIO) -> list[CourseData]:
 
 def read_file(path: Path) -> list[CourseData]:
     with path.open(encoding="utf-8-sig", newline="") as fh:
-        if path.suffix.lower() == ".csv":
-            return read_csv(fh)
-        return read_yaml(fh)
+        return read_named(path.name, fh)
+
+
+def read_named(name: str, stream: TextIO) -> list[CourseData]:
+    """A course file by its name: .csv as CSV, anything else as YAML.
+
+    Raises ValueError (with yaml.YAMLError, AttributeError, TypeError: READ_ERRORS) when the
+    file cannot be read as courses.
+    """
+    if name.lower().endswith(".csv"):
+        return read_csv(stream)
+    return read_yaml(stream)
+
+
+READ_ERRORS = (ValueError, yaml.YAMLError, AttributeError, TypeError)
 
 
 def data_of(course: Course) -> CourseData:

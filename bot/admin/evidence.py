@@ -6,6 +6,7 @@ every figure comes from bot.evidence, as in the API and the exports.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,10 +29,59 @@ from bot.evidence.measures import (
 from bot.evidence.scoped import OutOfScope, date_range, place_for
 from bot.evidence.summary import ROWS, fmt
 from bot.i18n.console import gettext as _
+from bot.i18n.console import lazy_gettext as _l
 from bot.scope import reachable_macrodistricts, reachable_zones
 from storage import audit
+from storage import courses as course_store
 from storage.models import EvidenceExport
 from storage.outbox import add_outbox
+
+# The youth mapping in the period: items recorded by mappers of the place, and how they fared.
+MAPPING_ROWS = (
+    (_l("Elementos mapeados"), "mapping.items"),
+    (_l("Aprobados"), "mapping.approved"),
+    (_l("Rechazados"), "mapping.rejected"),
+    (_l("Tipos distintos mapeados"), "mapping.kinds"),
+    (_l("Cobertura de tipos"), "mapping.coverage"),
+)
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.0f}%"
+
+
+def mapping_fmt(figures: dict[str, Any], key: str) -> str:
+    """A mapping figure as shown: the coverage of kinds as a percentage, counts as they are."""
+    value = figures["mapping"][key.split(".", 1)[1]]
+    return _percent(value) if key.endswith("coverage") else str(value)
+
+
+def _course_figures(db: Any, where: Any, reaches: Callable[[int | None], bool]) -> list[Any]:
+    """Each course's residents in the place (and the user's scope), since it was published:
+    enrolled, finished and right answers, summed over the zonas."""
+    inside = set(where.zone_ids) if where.zone_ids is not None else None
+    figures = []
+    for course in course_store.all_courses(db):
+        rows = [
+            r
+            for r in course_store.course_results(db, course.id)
+            if reaches(r.zone_id) and (inside is None or r.zone_id in inside)
+        ]
+        enrolled = sum(r.enrolled for r in rows)
+        completed = sum(r.completed for r in rows)
+        answered = sum(a for r in rows for a, _ in r.questions.values())
+        right = sum(g for r in rows for _, g in r.questions.values())
+        figures.append(
+            {
+                "title": course.title_es,
+                "enrolled": enrolled,
+                "completed": completed,
+                "completion": _percent(completed / enrolled if enrolled else None),
+                "answered": answered,
+                "right": right,
+            }
+        )
+    return figures
 
 
 @bp.route("/evidence")
@@ -73,6 +123,7 @@ def evidence() -> Any:
         groups = terciles(db, start, end, where) if where.kind != "zone" else None
         zones = reachable_zones(db, current)
         macros = reachable_macrodistricts(db, current)
+        courses = _course_figures(db, where, current.reaches)
     return render_template(
         "admin/evidence.html",
         where=where,
@@ -81,6 +132,9 @@ def evidence() -> Any:
         here=here,
         city=city,
         rows=ROWS,
+        mapping_rows=MAPPING_ROWS,
+        mapping_fmt=mapping_fmt,
+        courses=courses,
         fmt=fmt,
         chart=Markup(chart),
         compared=compared,

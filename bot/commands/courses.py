@@ -7,41 +7,26 @@ import sys
 from pathlib import Path
 
 import click
-import yaml
 
 from bot import actions
 from bot.commands.common import open_database
-from bot.flows.courses import too_long
 from storage import courses as store
 from storage.courses import CourseData, LessonData
 from storage.db import transaction
-from storage.models import utcnow
-
-
-def _check(courses: list[CourseData]) -> None:
-    """Refuse (naming every problem) a course that breaks the rules or does not fit one SMS."""
-    problems = [p for course in courses for p in course.problems()]
-    problems += [p for course in courses if not course.problems() for p in too_long(course)]
-    if problems:
-        raise click.ClickException("; ".join(problems) + "; nothing was saved")
 
 
 def _save(courses: list[CourseData], publish: bool) -> None:
-    _check(courses)
+    """Through the same all-or-nothing, audited import the console's upload uses."""
     _, sessions = open_database()
-    now = utcnow()
     try:
         with transaction(sessions) as session:
-            for data in courses:
-                course, added = store.save_course(session, data)
-                if publish:
-                    store.publish(course, now)
+            for course, added in actions.import_courses(session, courses, publish=publish):
                 click.echo(
-                    f"{data.slug}: {'added' if added else 'updated'}, "
-                    f"{len(data.lessons)} lessons, {course.status}"
+                    f"{course.slug}: {'added' if added else 'updated'}, "
+                    f"{len(course.lessons)} lessons, {course.status}"
                 )
-    except ValueError as exc:
-        raise click.ClickException(f"{exc}; nothing was saved") from exc
+    except actions.Refused as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @click.group("course")
@@ -62,7 +47,7 @@ def course_import(files: tuple[Path, ...], starter: bool, publish: bool) -> None
     for path in paths:
         try:
             courses += store.read_file(path)
-        except (ValueError, yaml.YAMLError, AttributeError, TypeError) as exc:
+        except store.READ_ERRORS as exc:
             raise click.ClickException(f"{path}: {exc}") from exc
     _save(courses, publish)
 

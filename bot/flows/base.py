@@ -40,6 +40,7 @@ class FlowName(StrEnum):
     LEADER_RESULTS = "leader_results"
     LEADER_INFO = "leader_info"
     LEADER_OFFERS = "leader_offers"
+    LEADER_HELP = "leader_help"
     MAPPING = "mapping"
     LEADER_MAPPING = "leader_mapping"
 

@@ -366,7 +366,10 @@ QUESTION_FLOW = Flow(name=FlowName.COURSE_QUESTION, begin=begin_question, steps=
 # --- course data that fits ----------------------------------------------------------------------
 
 
-def too_long(course: CourseData) -> list[str]:
+PART_ES = {"text": "texto", "question": "pregunta", "explanation": "explicación"}
+
+
+def too_long(course: CourseData, lang_of_message: str = "en") -> list[str]:
     """Each text of the course that would not fit one SMS as residents get it, in either
     language (the Spanish stands in where there is no Aymara), with the longest frame."""
     found = []
@@ -395,7 +398,10 @@ def too_long(course: CourseData) -> list[str]:
                 rendered = render(replies, lang, "sms")
                 if segments(rendered) > 1:
                     found.append(
-                        f"{course.slug} lesson {n} {part} ({lang}): {len(rendered)} characters "
-                        "as sent, more than one SMS"
+                        f"{course.slug} lección {n}, {PART_ES[part]} ({lang}): "
+                        f"{len(rendered)} caracteres al enviarse, más de un SMS"
+                        if lang_of_message == "es"
+                        else f"{course.slug} lesson {n} {part} ({lang}): {len(rendered)} "
+                        "characters as sent, more than one SMS"
                     )
     return found

@@ -60,9 +60,15 @@ RESULT_CLOSED = N_("{poll} (cerrada): {counts}. Votaron {votes} de {eligible}.")
 MORE_POLLS = N_("MAS: la anterior encuesta")
 NO_MORE_POLLS = N_("No hay más encuestas suyas.")
 NOT_A_LEADER = N_("Este número ya no figura como dirigente de una junta vecinal.")
+# AYUDA from a leader: the commands used most, then MAS for the rest (all in one SMS would not
+# fit).
 LEADER_HELP = N_(
-    "Dirigente de {zone}: ENCUESTA crea una encuesta; AVISO, un aviso; RESULTADOS, los votos. "
+    "Dirigente de {zone}: ENCUESTA crea una encuesta; AVISO, un aviso. MAS: otras órdenes. "
     "MENU: opciones. BAJA: no recibir mensajes."
+)
+LEADER_HELP_MORE = N_(
+    "Dirigente de {zone}: RESULTADOS, los votos; INFO EDITAR, la información de la zona; "
+    "OFERTAS, ofertas por aprobar; MAPEO, los jóvenes mapeadores."
 )
 DAILY_LIMIT_REACHED = N_(
     "Hoy ya envió {n} mensajes a su zona, el máximo por día. Podrá enviar otro mañana."
@@ -121,10 +127,26 @@ def _leader(turn: Turn) -> tuple[Leader, Zone] | None:
     return (found, zone) if zone is not None else None
 
 
-def help_reply(turn: Turn) -> Reply | None:
-    """What AYUDA tells a leader (their commands); None for everyone else."""
+def is_leader(turn: Turn) -> bool:
+    return _leader(turn) is not None
+
+
+def begin_help(turn: Turn) -> StepResult:
+    """What AYUDA tells a leader: the main commands, and MAS for the others."""
     found = _leader(turn)
-    return Reply(LEADER_HELP, {"zone": found[1].name}) if found is not None else None
+    if found is None:
+        return _not_a_leader()
+    return StepResult([Reply(LEADER_HELP, {"zone": found[1].name})], "more", {})
+
+
+def on_help_more(turn: Turn) -> StepResult:
+    found = _leader(turn)
+    if is_more(turn.norm) and found is not None:
+        return StepResult([Reply(LEADER_HELP_MORE, {"zone": found[1].name})], None, {})
+    if not turn.resident.onboarded:
+        return StepResult([], None, {}, goto=FlowName.ONBOARDING)
+    # Anything else leaves the help: it is read as a menu choice.
+    return on_choose(turn)
 
 
 def _not_a_leader() -> StepResult:
@@ -407,5 +429,14 @@ def on_more(turn: Turn) -> StepResult:
 
 RESULTS_FLOW = Flow(name=FlowName.LEADER_RESULTS, begin=begin_results, steps={"more": on_more})
 
-FLOWS = (POLL_FLOW, NOTICE_FLOW, RESULTS_FLOW, leader_info.FLOW, leader_offers.FLOW)
+HELP_FLOW = Flow(name=FlowName.LEADER_HELP, begin=begin_help, steps={"more": on_help_more})
+
+FLOWS = (
+    POLL_FLOW,
+    NOTICE_FLOW,
+    RESULTS_FLOW,
+    HELP_FLOW,
+    leader_info.FLOW,
+    leader_offers.FLOW,
+)
 FLOW_NAMES = frozenset(flow.name for flow in FLOWS)

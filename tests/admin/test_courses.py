@@ -3,6 +3,9 @@ role that sees residents reads completion and right answers for its own zonas on
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -10,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage import courses as store
 from storage.db import transaction
 from storage.models import AuditEntry, Course, utcnow
-from tests.admin.conftest import Browser
+from tests.admin.conftest import BASE, Browser
 from tests.admin.test_polls import CITY, LEADER, SUB, TRANSLATOR, VIEWER, staff_in
 from tests.conftest import Chat
 from tests.factories import neighbour, onboard
@@ -100,3 +103,128 @@ def test_figures_are_shown_per_zona_within_scope(
     staff_in(city, sessions, CITY)
     everything = city.get("/admin/cursos").get_data(as_text=True)
     assert "<tr><td>Achumani</td><td>1</td><td>0</td>" in everything
+
+
+def course_yaml(slug: str, lesson_text: str = "El agua del grifo se hierve un minuto.") -> bytes:
+    lessons = "".join(
+        f"""  - text: {{es: "{lesson_text} ({n})", ay: "Uma qhatiyañawa ({n})"}}
+    question: {{es: "¿Cuánto se hierve?"}}
+    answers: {{es: [Un minuto, Nada]}}
+    correct: 1
+    explanation: {{es: "Un minuto basta."}}
+"""
+        for n in (1, 2, 3)
+    )
+    return f"slug: {slug}\ntitle: {{es: Agua segura, ay: Suma uma}}\nlessons:\n{lessons}".encode()
+
+
+def upload(browser: Browser, content: bytes, name: str) -> str:
+    answer = browser.post(
+        "/admin/cursos/importar",
+        {"file": (io.BytesIO(content), name)},
+        form="/admin/cursos",
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert answer.status_code == 200
+    return str(answer.get_data(as_text=True))
+
+
+def test_the_city_uploads_a_course_file_as_a_draft_and_downloads_it(
+    browser: Browser, sessions: sessionmaker[Session], courses: None
+) -> None:
+    staff_in(browser, sessions, CITY)
+    page = upload(browser, course_yaml("agua-segura"), "agua.yaml")
+    assert "Importado: «Agua segura» (draft)" in page
+    assert "<h2>Agua segura / Suma uma</h2>" in page
+    assert status(sessions, "agua-segura") == "draft"
+    with sessions() as session:
+        entry = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+        assert entry is not None and (entry.action, entry.actor, entry.via) == (
+            "course.import",
+            CITY,
+            "web",
+        )
+    download = browser.get("/admin/cursos/agua-segura.yaml")
+    assert download.status_code == 200
+    assert "attachment" in download.headers["Content-Disposition"]
+    (again,) = store.read_yaml(download.get_data(as_text=True))
+    assert again.title_ay == "Suma uma" and len(again.lessons) == 3
+    assert again.lessons[0].text_es == "El agua del grifo se hierve un minuto. (1)"
+
+
+def test_a_csv_course_file_goes_through_the_same_import(
+    browser: Browser, sessions: sessionmaker[Session], courses: None
+) -> None:
+    staff_in(browser, sessions, CITY)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=store.CSV_COLUMNS)
+    writer.writeheader()
+    for n in (1, 2, 3):
+        writer.writerow(
+            {
+                "slug": "basura",
+                "title_es": "La basura",
+                "text_es": f"Saque la basura la noche del recojo ({n}).",
+                "question_es": "¿Cuándo?",
+                "answers_es": "La noche del recojo|Cualquier día",
+                "correct": "1",
+                "explanation_es": "Así no se acumula en la calle.",
+            }
+        )
+    page = upload(browser, out.getvalue().encode(), "basura.csv")
+    assert "Importado: «La basura» (draft)" in page
+    assert status(sessions, "basura") == "draft"
+
+
+def test_a_lesson_over_one_sms_is_refused_with_the_reason_and_nothing_is_saved(
+    browser: Browser, sessions: sessionmaker[Session], courses: None
+) -> None:
+    staff_in(browser, sessions, CITY)
+    page = upload(browser, course_yaml("agua-larga", "Hierva el agua. " * 12), "agua.yaml")
+    assert "No se importó el archivo: agua-larga lección 1, texto (es)" in page
+    assert "más de un SMS" in page and "No se guardó nada." in page
+    broken = upload(browser, b"slug: [\n", "roto.yaml")
+    assert "No se pudo leer el archivo como cursos" in broken
+    with sessions() as session:
+        assert session.scalars(select(Course.slug).order_by(Course.id)).all() == [
+            "como-usar-mi-barrio",
+            "junta-vecinal-y-poa",
+        ]
+        assert not session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "course.import")
+        ).all()
+
+
+@pytest.mark.parametrize("email", [LEADER, VIEWER])
+def test_only_the_city_uploads_or_downloads_courses(
+    browser: Browser, sessions: sessionmaker[Session], courses: None, email: str
+) -> None:
+    staff_in(browser, sessions, email)
+    assert "Cargar un curso" not in browser.get("/admin/cursos").get_data(as_text=True)
+    refused = browser.post(
+        "/admin/cursos/importar",
+        {"file": (io.BytesIO(course_yaml("agua-segura")), "agua.yaml")},
+        form="/admin/cursos",
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 403
+    assert browser.get("/admin/cursos/como-usar-mi-barrio.yaml").status_code == 403
+    with sessions() as session:
+        assert session.scalar(select(Course).where(Course.slug == "agua-segura")) is None
+
+
+def test_an_upload_without_its_csrf_token_is_refused(
+    browser: Browser, sessions: sessionmaker[Session], courses: None
+) -> None:
+    staff_in(browser, sessions, CITY)
+    answer = browser.client.post(
+        "/admin/cursos/importar",
+        data={"file": (io.BytesIO(course_yaml("agua-segura")), "agua.yaml")},
+        base_url=BASE,
+        headers={"Referer": BASE + "/admin/cursos"},
+        content_type="multipart/form-data",
+    )
+    assert answer.status_code == 400
+    with sessions() as session:
+        assert session.scalar(select(Course).where(Course.slug == "agua-segura")) is None

@@ -77,7 +77,12 @@ def test_starter_courses_are_imported_drafts_until_published(staff: Staff, chat:
     assert chat.say("CURSOS").startswith("Todavia no hay cursos")
     with chat.sessions() as session:
         trail = session.execute(select(AuditEntry.action, AuditEntry.via).order_by(AuditEntry.id))
-        assert [tuple(row) for row in trail] == [("course.publish", "cli"), ("course.draft", "cli")]
+        assert [tuple(row) for row in trail] == [
+            ("course.import", "cli"),
+            ("course.import", "cli"),
+            ("course.publish", "cli"),
+            ("course.draft", "cli"),
+        ]
     assert "no course nada" in staff.refused("course", "publish", "nada").output
 
 

@@ -562,7 +562,41 @@ def test_ayuda_tells_a_leader_their_commands_in_their_language(chat: Chat) -> No
 
 def test_ayuda_for_an_aymara_speaking_leader(chat: Chat) -> None:
     lead = leader(chat, lang="2", leads="Achumani")
-    assert lead.say("yanapa").startswith("Achumani dirigente: ENCUESTA")
+    help_text = lead.say("yanapa")
+    assert help_text.startswith("Achumani dirigente: ENCUESTA")
+    assert "MAS: yaqha arunaka" in help_text
+    more = lead.say("juk'ampi")
+    assert more.startswith("Achumani dirigente: RESULTADOS")
+    assert "INFO EDITAR" in more
+    assert segments(help_text) == 1 and segments(more) == 1
+    assert "OFERTAS" in more and "MAPEO" in more
+
+
+def test_mas_after_ayuda_lists_the_other_leader_commands_each_in_one_sms(chat: Chat) -> None:
+    lead = leader(chat)
+    help_text = lead.say("AYUDA")
+    assert "MAS: otras ordenes" in help_text or "MAS: otras órdenes" in help_text
+    more = lead.say("MAS")
+    assert more.startswith("Dirigente de Sopocachi: RESULTADOS, los votos")
+    for command in ("INFO EDITAR", "OFERTAS", "MAPEO"):
+        assert command in more
+    assert segments(help_text) == 1 and segments(more) == 1
+
+
+def test_after_ayuda_a_leader_carries_on_as_before(chat: Chat) -> None:
+    lead = leader(chat)
+    lead.say("AYUDA")
+    assert "Nuevo aviso para la zona Sopocachi" in lead.say("AVISO")
+    lead.say("AYUDA")
+    assert "Menu:" in lead.say("MENU")
+    lead.say("AYUDA")
+    assert "Dirigente" not in lead.say("1")  # a menu choice, not more help
+
+
+def test_mas_from_a_leader_who_is_not_a_resident(chat: Chat) -> None:
+    lead = leader(chat, lang=None)
+    lead.say("AYUDA")
+    assert "INFO EDITAR" in lead.say("MAS")
 
 
 def test_ayuda_from_a_leader_who_is_not_a_resident_lists_the_commands(chat: Chat) -> None:
