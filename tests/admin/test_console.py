@@ -448,3 +448,27 @@ def test_a_leader_keeps_their_daily_limit_in_the_console(
     assert "3 avisos por día" in fourth.get_data(as_text=True)
     with sessions() as session:
         assert len(list(session.scalars(select(Broadcast)))) == 3
+
+
+def test_every_console_page_has_a_plain_title(
+    app: Any, browser: Browser, sessions: sessionmaker[Session]
+) -> None:
+    """Every page without parameters opens for the municipality and its <title> is text: a
+    template whose title block swallowed markup showed HTML in the browser's tab."""
+    add_staff(sessions, "titulos@lapaz.bo", StaffRole.MUNICIPALITY)
+    browser.login("titulos@lapaz.bo")
+    pages = sorted(
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/admin/") and "GET" in (rule.methods or ()) and not rule.arguments
+    )
+    checked = 0
+    for path in pages:
+        answer = browser.get(path)
+        if answer.status_code != 200 or answer.mimetype != "text/html":
+            continue
+        page = answer.get_data(as_text=True)
+        title = page.split("<title>", 1)[1].split("</title>", 1)[0]
+        assert "<" not in title and title.endswith("· Mi Barrio"), (path, title)
+        checked += 1
+    assert checked >= 10
