@@ -209,11 +209,16 @@ def test_i18n_compile_writes_loadable_catalogs() -> None:
     result = CliRunner().invoke(main, ["i18n", "compile"])
     assert result.exit_code == 0, result.output
     paths = [Path(line.removeprefix("compiled ")) for line in result.stdout.splitlines()]
-    assert sorted(p.parent.parent.name for p in paths) == ["ay", "es"]
+    # The residents' catalogs in both languages, and the staff console's (Spanish only).
+    assert sorted((p.parent.parent.name, p.stem) for p in paths) == [
+        ("ay", "messages"),
+        ("es", "console"),
+        ("es", "messages"),
+    ]
     for path in paths:
         assert path.suffix == ".mo" and path.stat().st_size > 0
         with path.open("rb") as fh:
-            catalog = Translations(fh, domain="messages")
+            catalog = Translations(fh, domain=path.stem)
         if path.parent.parent.name == "ay":
             assert "Kawki" in catalog.gettext(
                 "¿En qué zona vive? Escriba su nombre, por ejemplo: San Sebastián."
