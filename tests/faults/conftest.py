@@ -2,7 +2,7 @@
 
 Each scenario runs what production runs, as subprocesses of the test: gunicorn as the Procfile
 starts it, `mibarrio worker`, or `mibarrio run` (honcho with both). They talk to a redis-server
-of the test's own (so stopping it, or another engineer flushing a shared one, touches nothing
+of the test's own (so stopping it, or another test run flushing a shared one, touches nothing
 else), to the test's database (SQLite, or PostgreSQL with TEST_DATABASE_URL) and to the Twilio
 stand-in (tests/twilio_local.py) on 127.0.0.1. Every process is in a process group of its own,
 stopped at the end of the test and sent SIGTERM if pytest itself dies.
