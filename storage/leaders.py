@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.broadcasts import LA_PAZ
-from storage.models import Broadcast, Leader, utcnow
+from storage.models import Broadcast, Leader, Zone, utcnow
 
 
 def add_leader(session: Session, phone: str, zone_id: int) -> Leader:
@@ -30,6 +30,14 @@ def leader_for(session: Session, phone: str) -> Leader | None:
     without the autoflush that would first write the sender's half-finished turn)."""
     with session.no_autoflush:
         return session.scalar(select(Leader).where(Leader.phone == phone))
+
+
+def leading(session: Session, phone: str | None) -> tuple[Leader, Zone] | None:
+    """The leader with this phone and the zona they lead; None when the phone leads no zona
+    (any more). Every leader command by SMS starts here."""
+    found = leader_for(session, phone) if phone else None
+    zone = session.get(Zone, found.zone_id) if found is not None else None
+    return (found, zone) if found is not None and zone is not None else None
 
 
 # Notices and polls a council leader may start per day, by SMS or in the console.

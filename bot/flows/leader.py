@@ -27,9 +27,8 @@ from bot.targets import Target
 from bot.text import has_words, normalize, parse_option
 from storage import polls as poll_store
 from storage.broadcasts import LA_PAZ, create_broadcast
-from storage.leaders import DAILY_LIMIT, leader_for, sent_by_today
+from storage.leaders import DAILY_LIMIT, leader_for, leading, sent_by_today
 from storage.models import Leader, Poll, PollOption, Zone
-from storage.zones import get_zone
 
 ASK_QUESTION = N_("Nueva encuesta para la zona {zone}. Escriba la pregunta.")
 ASK_OPTIONS = N_(
@@ -119,12 +118,7 @@ def command(turn: Turn) -> str | None:
 
 
 def _leader(turn: Turn) -> tuple[Leader, Zone] | None:
-    phone = turn.resident.phone
-    found = leader_for(turn.session, phone) if phone else None
-    if found is None:
-        return None
-    zone = get_zone(turn.session, found.zone_id)
-    return (found, zone) if zone is not None else None
+    return leading(turn.session, turn.resident.phone)
 
 
 def is_leader(turn: Turn) -> bool:

@@ -23,9 +23,8 @@ from bot.text import has_words, parse_option
 from storage import audit
 from storage import info as info_store
 from storage.broadcasts import LA_PAZ
-from storage.leaders import leader_for
+from storage.leaders import leading
 from storage.models import INFO_CATEGORIES, InfoItem, Leader, aware
-from storage.zones import get_zone
 
 EDIT_CATEGORIES = N_("Revisar {zone}: {categories}. 0: salir.")
 NO_OWN_INFO = N_(
@@ -54,12 +53,11 @@ PREVIEW_FITS = (300, 120, 100, 80)
 
 def _leader(turn: Turn) -> tuple[Leader, int, str] | None:
     """The leader, their zona's id and name; None when the phone leads no zona (any more)."""
-    phone = turn.resident.phone
-    found = leader_for(turn.session, phone) if phone else None
-    zone = get_zone(turn.session, found.zone_id) if found is not None else None
-    if found is None or zone is None:
+    found = leading(turn.session, turn.resident.phone)
+    if found is None:
         return None
-    return found, zone.id, zone.name
+    leader, zone = found
+    return leader, zone.id, zone.name
 
 
 def _gone() -> StepResult:

@@ -18,9 +18,8 @@ from bot.i18n import N_
 from bot.render import ListOf, Reply
 from storage import audit
 from storage import services as store
-from storage.leaders import leader_for
+from storage.leaders import leading
 from storage.models import Leader, ServiceOffer, Zone
-from storage.zones import get_zone
 
 NO_PENDING = N_("No hay ofertas por aprobar en {zone}.")
 NOT_MODERATED = N_(
@@ -40,10 +39,7 @@ _DECISION = re.compile(r"^(aprobar|aprobada|aprobado|rechazar|rechazada|rechazad
 
 
 def _leader(turn: Turn) -> tuple[Leader, Zone] | None:
-    phone = turn.resident.phone
-    found = leader_for(turn.session, phone) if phone else None
-    zone = get_zone(turn.session, found.zone_id) if found is not None else None
-    return (found, zone) if found is not None and zone is not None else None
+    return leading(turn.session, turn.resident.phone)
 
 
 def _listing(turn: Turn, zone: Zone, offers: list[ServiceOffer]) -> list[Reply]:

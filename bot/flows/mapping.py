@@ -27,7 +27,7 @@ from bot.text import has_words, normalize, parse_option
 from storage import mapping as store
 from storage.db import Session
 from storage.enums import ResidentStatus
-from storage.leaders import leader_for
+from storage.leaders import leading
 from storage.models import (
     MAP_ASSET_KINDS,
     MAP_KINDS,
@@ -426,12 +426,7 @@ FLOW = Flow(
 
 
 def _leader(turn: Turn) -> tuple[Leader, Zone] | None:
-    phone = turn.resident.phone
-    found = leader_for(turn.session, phone) if phone else None
-    if found is None:
-        return None
-    zone = get_zone(turn.session, found.zone_id)
-    return (found, zone) if zone is not None else None
+    return leading(turn.session, turn.resident.phone)
 
 
 def leader_command(turn: Turn) -> str | None:
