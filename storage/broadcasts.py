@@ -12,9 +12,10 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, Text, cast, func, literal_column, or_, select, update
+from sqlalchemy import Select, Text, cast, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from storage import audience
 from storage.enums import ResidentStatus
 from storage.models import (
     BROADCAST_KINDS,
@@ -151,23 +152,18 @@ def recipients_query(broadcast: Broadcast) -> Select[tuple[int]]:
 
 
 def audience_languages(session: Session, broadcast: Broadcast) -> dict[str, int]:
-    """How many recipients read each language (no language on record counts as Spanish).
-
-    Counted once per session and broadcast: composing one checks the Aymara text and then
-    shows the cost, and a city-wide count reads every resident."""
-    known: dict[tuple[Any, ...], dict[str, int]] = session.info.setdefault("audience", {})
-    key = (broadcast.id, broadcast.kind, broadcast.target, broadcast.citywide)
-    if broadcast.id is not None and key in known:
-        return dict(known[key])
-    # A literal, not a bound parameter: PostgreSQL must see the same expression in GROUP BY.
-    language = func.coalesce(Resident.language, literal_column("'es'"))
-    rows = session.execute(
-        recipients_query(broadcast).with_only_columns(language, func.count()).group_by(language)
-    ).all()
-    counted = {lang: n for lang, n in rows}
-    if broadcast.id is not None:
-        known[key] = dict(counted)
-    return counted
+    """How many recipients read each language (no language on record counts as Spanish):
+    the residents recipients_query would select now, read from the kept counts."""
+    zone_ids: list[int] | None = None
+    if not broadcast.citywide:
+        zone_ids = []
+        if broadcast.id is not None:
+            zone_ids = list(
+                session.scalars(
+                    select(BroadcastZone.zone_id).where(BroadcastZone.broadcast_id == broadcast.id)
+                )
+            )
+    return audience.reached_by_language(session, topic_for(broadcast.kind), zone_ids)
 
 
 def create_broadcast(

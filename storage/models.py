@@ -1000,3 +1000,20 @@ class EvidenceExport(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+
+
+class AudienceCount(Base):
+    """Signed-up residents per zona and language, kept exact by triggers on `residents`
+    (migration 0017), so a page counts a city's residents by reading a few hundred rows.
+
+    topic "" counts every active resident (the zona's signed-up residents); a topic counts
+    the active residents a broadcast of that topic reaches (a phone, not marked invalid, the
+    topic wanted), as storage.broadcasts.recipients_query selects them. zone_id 0 stands for
+    "no zona", language "" for "not chosen yet"."""
+
+    __tablename__ = "audience_counts"
+
+    zone_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    language: Mapped[str] = mapped_column(String(2), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(20), primary_key=True)
+    residents: Mapped[int] = mapped_column(Integer, default=0)

@@ -10,8 +10,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from storage import audience
 from storage.broadcasts import TargetLike
-from storage.enums import ResidentStatus
 from storage.models import Poll, PollOption, PollZone, Resident, Vote, utcnow
 
 
@@ -97,14 +97,9 @@ class Results:
 
 
 def eligible_residents(session: Session, poll: Poll) -> int:
-    query = (
-        select(func.count()).select_from(Resident).where(Resident.status == ResidentStatus.ACTIVE)
-    )
-    if not poll.citywide:
-        query = query.where(
-            Resident.zone_id.in_(select(PollZone.zone_id).where(PollZone.poll_id == poll.id))
-        )
-    return session.scalar(query) or 0
+    """The residents signed up now in the poll's zonas (the city's for a city-wide one)."""
+    zone_ids = None if poll.citywide else [z.id for z in poll.zones]
+    return sum(audience.signed_up_by_zone(session, zone_ids).values())
 
 
 def results(session: Session, poll: Poll, eligible: int | None = None) -> Results:
@@ -156,11 +151,8 @@ def results_by_zone(session: Session, poll: Poll) -> list[ZoneResults]:
     ).tuples():
         counts = votes.setdefault(bucket(zone_id), {})
         counts[option_id] = counts.get(option_id, 0) + n
-    query = select(Resident.zone_id, func.count()).where(Resident.status == ResidentStatus.ACTIVE)
-    if own is not None:
-        query = query.where(Resident.zone_id.in_(own))
     eligible: dict[int | None, int] = {}
-    for zone_id, n in session.execute(query.group_by(Resident.zone_id)).tuples():
+    for zone_id, n in audience.signed_up_by_zone(session, own).items():
         eligible[bucket(zone_id)] = eligible.get(bucket(zone_id), 0) + n
     found = []
     for zone_id in sorted(set(votes) | set(eligible), key=lambda z: (z is None, z or 0)):

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from storage import audience
 from storage.broadcasts import broadcast_stats
 from storage.enums import ResidentStatus
 from storage.models import NewsItem, Poll, Report, Resident, Vote, Zone
@@ -18,28 +19,23 @@ def stats(session: Session) -> dict[str, Any]:
     "residents" counts people currently signed up (consented, not opted out, not erased);
     synthetic demo residents are included and also counted apart.
     """
-    active = Resident.status == ResidentStatus.ACTIVE
 
     def count(*where: Any) -> int:
         return session.scalar(select(func.count()).select_from(Resident).where(*where)) or 0
 
-    by_zone = session.execute(
-        select(Zone.name, func.count(Resident.id))
-        .join(Resident, Resident.zone_id == Zone.id)
-        .where(active)
-        .group_by(Zone.name)
-        .order_by(func.count(Resident.id).desc(), Zone.name)
-    ).all()
-    by_lang = session.execute(
-        select(Resident.language, func.count()).where(active).group_by(Resident.language)
-    ).all()
+    zone_names = dict(session.execute(select(Zone.id, Zone.name)).tuples().all())
+    by_zone = sorted(
+        ((zone_names[z], n) for z, n in audience.signed_up_by_zone(session).items() if z),
+        key=lambda row: (-row[1], row[0]),
+    )
+    by_lang = audience.signed_up_by_language(session)
     return {
-        "residents": count(active),
+        "residents": sum(by_lang.values()),
         "opted_out": count(Resident.status == ResidentStatus.OPTED_OUT),
         "onboarding": count(Resident.status == ResidentStatus.ONBOARDING),
         "erased": count(Resident.status == ResidentStatus.ERASED),
         "residents_by_zone": {zone: n for zone, n in by_zone},
-        "residents_by_language": {lang or "unknown": n for lang, n in by_lang},
+        "residents_by_language": {lang or "unknown": n for lang, n in by_lang.items()},
         "synthetic_residents": count(Resident.synthetic.is_(True)),
         "reports": _count_rows(session, Report),
         "reports_by_status": {

@@ -8,8 +8,8 @@ from flask import render_template
 from sqlalchemy import func, select
 
 from bot.admin.common import bp, reading, scope, staff_page
-from storage.enums import ResidentStatus
-from storage.models import OPEN_REPORT_STATUSES, Report, Resident, Zone
+from storage import audience
+from storage.models import OPEN_REPORT_STATUSES, Report, Zone
 
 
 @bp.route("/")
@@ -21,18 +21,7 @@ def home() -> Any:
         with reading() as db:
             # Counted within the scope only: a leader's page reads one zona, not the city.
             mine = [] if current.citywide else [current.zone_ids or frozenset()]
-            residents = dict(
-                db.execute(
-                    select(Resident.zone_id, func.count())
-                    .where(
-                        Resident.status == ResidentStatus.ACTIVE,
-                        *(Resident.zone_id.in_(ids) for ids in mine),
-                    )
-                    .group_by(Resident.zone_id)
-                )
-                .tuples()
-                .all()
-            )
+            residents = audience.signed_up_by_zone(db, None if current.citywide else mine[0])
             open_reports = dict(
                 db.execute(
                     select(Report.zone_id, func.count())

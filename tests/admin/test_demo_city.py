@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cli import main
 from bot.passwords import hash_password
-from storage import demo_city, staff
+from storage import audience, demo_city, staff
 from storage.db import is_sqlite, make_engine, transaction
 from tests.admin.conftest import PASSWORD, Browser
 
@@ -109,6 +109,17 @@ def test_the_city_has_its_counts_and_agrees_with_itself(
         )
         == 0
     )
+    # The kept counts of signed-up residents were made after the load, and count on after it.
+    active = scalar(sessions, "SELECT count(*) FROM residents WHERE status = 'active'")
+    with transaction(sessions) as session:
+        assert sum(audience.signed_up_by_zone(session).values()) == active
+        session.execute(
+            text(
+                "UPDATE residents SET status = 'opted_out' WHERE id = "
+                "(SELECT min(id) FROM residents WHERE status = 'active')"
+            )
+        )
+        assert sum(audience.signed_up_by_zone(session).values()) == active - 1
     with transaction(sessions) as session:
         session.execute(
             text(
