@@ -60,10 +60,15 @@ def main(verbose: bool) -> None:
 @main.command()
 @click.option("--burst", is_flag=True, help="Relay the outbox, run every due job, then exit.")
 @click.option("--queue", "queue_name", default=None)
-def worker(burst: bool, queue_name: str | None) -> None:
+@click.option(
+    "--evidence",
+    is_flag=True,
+    help="Serve only the evidence queue (rollup refreshes, exports), beside a sending worker.",
+)
+def worker(burst: bool, queue_name: str | None, evidence: bool) -> None:
     """Run an RQ worker and the outbox relay; a Redis outage pauses it, never ends it."""
 
-    sys.exit(run_worker(Config.from_env(), burst=burst, queue_name=queue_name))
+    sys.exit(run_worker(Config.from_env(), burst=burst, queue_name=queue_name, evidence=evidence))
 
 
 @main.command()
@@ -98,6 +103,7 @@ def run(host: str) -> None:
         env=env,
     )
     manager.add_process("worker", f"{mibarrio} worker", env=env)
+    manager.add_process("evidence", f"{mibarrio} worker --evidence", env=env)
     try:
         manager.loop()
     finally:

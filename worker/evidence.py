@@ -1,7 +1,9 @@
 """Evidence work for the worker: keeping the rollups current, and building exports.
 
 The worker's loop asks for a refresh after each sweep, at most every REFRESH_EVERY: with RQ
-it is a job with a fixed id (so refreshes never pile up), without RQ it runs right there.
+it is a job with a fixed id (so refreshes never pile up) on the evidence queue, which its own
+process serves (`mibarrio worker --evidence`) so that sending never waits behind it; without
+RQ it runs right there.
 An export is a row in evidence_exports that a job fills in, reporting how far it got."""
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from storage import rollups
 from storage.db import transaction
 from storage.models import EvidenceExport, utcnow
 from worker import context
+from worker.queues import evidence_queue
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +58,14 @@ def keep_current(ctx: context.WorkerContext, q: Queue | None, now: datetime) -> 
     if q is None:
         run_refresh(ctx, now)
         return True
+    slow = evidence_queue(q)
     try:
         status = Job.fetch(REFRESH_JOB, connection=q.connection).get_status()
     except NoSuchJobError:
         status = None
     if status in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED):
         return False
-    q.enqueue_call(refresh_rollups, job_id=REFRESH_JOB, **JOB_OPTIONS)  # type: ignore[arg-type]
+    slow.enqueue_call(refresh_rollups, job_id=REFRESH_JOB, **JOB_OPTIONS)  # type: ignore[arg-type]
     return True
 
 

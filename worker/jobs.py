@@ -134,3 +134,5 @@ JOBS: dict[str, Callable[..., Any]] = {
 }
 # Seconds a job may run when it comes through the outbox (600 unless said here).
 TIMEOUTS: dict[str, int] = {"build_export": 6 * 3600}
+# Jobs that go to the evidence queue (worker.queues.evidence_queue), not the sending one.
+EVIDENCE_JOBS = frozenset({"build_export"})

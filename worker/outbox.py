@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from rq import Queue
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import OutboxEntry, utcnow
-from worker.jobs import JOBS, TIMEOUTS
+from worker.jobs import EVIDENCE_JOBS, JOBS, TIMEOUTS
+from worker.queues import evidence_queue
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +44,13 @@ def relay(
         entries = list(session.scalars(stmt))
         if not entries:
             return 0
-        jobs = []
+        jobs: dict[bool, list[Any]] = {False: [], True: []}
         for entry in entries:
             func = JOBS.get(entry.job)
             if func is None:
                 log.error("outbox row %s names unknown job %r; skipped", entry.id, entry.job)
             else:
-                jobs.append(
+                jobs[entry.job in EVIDENCE_JOBS].append(
                     Queue.prepare_data(
                         func,
                         args=tuple(entry.args),
@@ -59,9 +61,11 @@ def relay(
                     )
                 )
             entry.relayed_at = now
-        if jobs:
-            q.enqueue_many(jobs)
-        return len(jobs)
+        if jobs[False]:
+            q.enqueue_many(jobs[False])
+        if jobs[True]:
+            evidence_queue(q).enqueue_many(jobs[True])
+        return len(jobs[False]) + len(jobs[True])
 
 
 def pending(sessions: sessionmaker[Session]) -> int:

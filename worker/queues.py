@@ -20,6 +20,10 @@ from bot.config import INSTANCE_DIR
 log = logging.getLogger(__name__)
 
 DEFAULT_QUEUE = "mibarrio"
+# Slow evidence work (rollup refreshes, exports) waits on a queue of its own beside each
+# queue, served by its own process (`mibarrio worker --evidence`): a first build of the
+# rollups takes minutes on a city, and a broadcast must never wait behind it.
+EVIDENCE_SUFFIX = "-evidence"
 
 
 def die_with_parent() -> None:
@@ -141,3 +145,8 @@ def embedded_dir() -> Path:
 
 def queue(connection: redis.Redis, name: str = DEFAULT_QUEUE) -> Queue:
     return Queue(name, connection=connection, default_timeout=600)
+
+
+def evidence_queue(q: Queue) -> Queue:
+    """The queue of q's slow evidence work."""
+    return queue(q.connection, q.name + EVIDENCE_SUFFIX)

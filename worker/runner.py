@@ -21,7 +21,14 @@ from worker import context, evidence, pool
 from worker.courses import send_due_lessons
 from worker.followups import send_due_followups
 from worker.outbox import relay
-from worker.queues import DEFAULT_QUEUE, EmbeddedRedis, connect, embedded_dir, queue
+from worker.queues import (
+    DEFAULT_QUEUE,
+    EmbeddedRedis,
+    connect,
+    embedded_dir,
+    evidence_queue,
+    queue,
+)
 from worker.reconcile import reconcile
 from worker.sweeper import sweep
 
@@ -49,7 +56,11 @@ def redis_url(config: Config) -> tuple[str, EmbeddedRedis | None]:
     return embedded.start(), embedded
 
 
-def run_worker(config: Config, *, burst: bool = False, queue_name: str | None = None) -> int:
+def run_worker(
+    config: Config, *, burst: bool = False, queue_name: str | None = None, evidence: bool = False
+) -> int:
+    """A worker process: sending (the outbox relay, broadcasts, messages), or with evidence
+    the slow evidence work alone (rollup refreshes and exports, from the evidence queue)."""
     url, owned = redis_url(config)
     conn = connect(url)
     ctx = context.build(config)
@@ -58,6 +69,9 @@ def run_worker(config: Config, *, burst: bool = False, queue_name: str | None = 
     try:
         if burst:
             drain(ctx, q)
+            return 0
+        if evidence:
+            work_until_stopped(evidence_queue(q))
             return 0
         stop = threading.Event()
         relayer = threading.Thread(target=_relay_loop, args=(ctx, q, stop), daemon=True)
@@ -172,14 +186,16 @@ def drain(ctx: context.WorkerContext, q) -> None:  # type: ignore[no-untyped-def
     periodic(ctx)
     settle_until = time.monotonic() + ctx.config.worker_alive_ttl + SETTLE_SECONDS
     rounds = 0
+    queues = [q, evidence_queue(q)]  # one process here: sending first, then evidence
     while True:
         relayed = relay(ctx.sessions, q)
-        if relayed or q.count:
-            BurstWorker([q], connection=q.connection).work(burst=True, logging_level="WARNING")
+        if relayed or any(one.count for one in queues):
+            BurstWorker(queues, connection=q.connection).work(burst=True, logging_level="WARNING")
         pool.wait_idle()  # chunk jobs return with their last sends still in flight
         swept = sweep(ctx, q)
         rounds += 1
-        if relayed or q.count or ((swept.enqueued or swept.prepared) and rounds < 50):
+        waiting = any(one.count for one in queues)
+        if relayed or waiting or ((swept.enqueued or swept.prepared) and rounds < 50):
             continue
         if swept.waiting and time.monotonic() < settle_until:
             time.sleep(1.0)  # rows another worker claimed: wait for them or its death

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow.parquet as pq
+from rq import Queue, SimpleWorker
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -14,12 +16,13 @@ from storage.models import AuditEntry, EvidenceExport, OutboxEntry
 from tests.admin.conftest import Browser, add_staff
 from tests.admin.test_evidence import RANGE, signed_up
 from worker import context
-from worker.evidence import run_export
+from worker.outbox import relay
+from worker.queues import evidence_queue
 from worker.jobs import JOBS
 
 
 def test_an_export_runs_in_the_worker_and_the_page_follows_it(
-    browser: Browser, sessions: sessionmaker[Session], config: Config, tmp_path: Path
+    browser: Browser, sessions: sessionmaker[Session], config: Config, tmp_path: Path, q: Queue
 ) -> None:
     signed_up(sessions)
     add_staff(sessions, "alcaldia@lapaz.bo", StaffRole.MUNICIPALITY)
@@ -42,7 +45,16 @@ def test_an_export_runs_in_the_worker_and_the_page_follows_it(
         assert session.scalars(
             select(AuditEntry.action).where(AuditEntry.action == "evidence.export")
         ).one()
-    run_export(context.build(config), job.id, tmp_path)
+    # The relay hands it to the evidence queue, whose own worker builds it; the sending
+    # queue stays free for broadcasts.
+    assert relay(sessions, q) == 1
+    slow = evidence_queue(q)
+    assert (q.count, slow.count) == (0, 1)
+    context.use(context.build(replace(config, exports_dir=str(tmp_path))))
+    try:
+        SimpleWorker([slow], connection=q.connection).work(burst=True)
+    finally:
+        context.use(None)
     done = browser.get(status_url).get_data(as_text=True)
     assert "Lista." in done and 'http-equiv="refresh"' not in done
     assert "measures.parquet" in done and "events.parquet" in done
