@@ -16,9 +16,9 @@ from storage.models import AuditEntry, EvidenceExport, OutboxEntry
 from tests.admin.conftest import Browser, add_staff
 from tests.admin.test_evidence import RANGE, signed_up
 from worker import context
+from worker.jobs import JOBS
 from worker.outbox import relay
 from worker.queues import evidence_queue
-from worker.jobs import JOBS
 
 
 def test_an_export_runs_in_the_worker_and_the_page_follows_it(
