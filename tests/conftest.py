@@ -89,6 +89,17 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
     return url
 
 
+@pytest.fixture(autouse=True)
+def _no_remembered_evidence() -> Iterator[None]:
+    """Evidence figures remembered per rollup refresh (bot/evidence/memo.py) live in the
+    process: two tests with the same database address and refresh moment must not share them."""
+    from bot.evidence import memo
+
+    memo.forget()
+    yield
+    memo.forget()
+
+
 @pytest.fixture
 def config(db_url: str, tmp_path: Path) -> Config:
     return Config(

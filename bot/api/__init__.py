@@ -19,20 +19,19 @@ from werkzeug.exceptions import HTTPException
 
 from bot import actions, targets
 from bot.app_state import AppState
-from bot.evidence.measures import CITY, STEPS, UnknownPlace, local_midnight, measures, series
+from bot.evidence import memo
+from bot.evidence.measures import CITY, STEPS, UnknownPlace, local_midnight
 from bot.evidence.scoped import OutOfScope, date_range, place_for
 from bot.scope import Scope, scope_of
+from storage import audience, staff
 from storage import broadcasts as store
 from storage import polls as poll_store
-from storage import staff
 from storage.broadcasts import LA_PAZ
-from storage.enums import ResidentStatus
 from storage.models import (
     Broadcast,
     Poll,
     Report,
     ReportSupporter,
-    Resident,
     StaffUser,
     Zone,
     aware,
@@ -442,17 +441,10 @@ def close_poll(poll_id: int) -> Any:
 @bp.get("/stats")
 @authenticated()
 def stats() -> Any:
-    scope = _scope()
-    query = (
-        select(Zone.name, func.count(Resident.id))
-        .join(Resident, Resident.zone_id == Zone.id)
-        .where(Resident.status == ResidentStatus.ACTIVE)
-        .group_by(Zone.name)
-        .order_by(Zone.name)
-    )
-    if scope.zone_ids is not None:
-        query = query.where(Zone.id.in_(scope.zone_ids))
-    by_zone = dict(_db().execute(query).tuples().all())
+    session = _db()
+    counts = audience.signed_up_by_zone(session, _scope().zone_ids)
+    zones = session.execute(select(Zone.id, Zone.name).order_by(Zone.name)).tuples()
+    by_zone = {name: counts[zone_id] for zone_id, name in zones if zone_id in counts}
     return jsonify({"residents": sum(by_zone.values()), "residents_by_zone": by_zone})
 
 
@@ -485,8 +477,8 @@ def evidence() -> Any:
         {
             "from": first.isoformat(),
             "to": last.isoformat(),
-            "place": measures(session, where, start, end),
-            "city": measures(session, CITY, start, end),
-            "series": series(session, where, first, last, step),
+            "place": memo.measures(session, where, start, end),
+            "city": memo.measures(session, CITY, start, end),
+            "series": memo.series(session, where, first, last, step),
         }
     )

@@ -15,7 +15,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.evidence.measures import Place, local_midnight, measures, zone_place, zones_of
+from bot.evidence.measures import (
+    Place,
+    local_midnight,
+    measures,
+    measures_many,
+    zone_place,
+    zones_of,
+)
 
 Z95 = 1.96
 MIN_COUNT = 10
@@ -123,20 +130,23 @@ def terciles(session: Session, start: datetime, end: datetime, within: Place) ->
     Zonas with nobody signed up during the period have no rate and are left out.
     """
     ranked: list[tuple[float, str, int]] = []
-    for zone_id in zones_of(session, within):
-        zone = zone_place(session, zone_id)
-        figures = measures(session, zone, start, end)["residents"]
-        if figures["participation_rate"] is not None:
-            ranked.append((figures["participation_rate"], zone.name, zone_id))
+    zones = [zone_place(session, zone_id) for zone_id in zones_of(session, within)]
+    for zone, figures in zip(zones, measures_many(session, zones, start, end), strict=True):
+        rate = figures["residents"]["participation_rate"]
+        if rate is not None and zone.zone_ids:
+            ranked.append((rate, zone.name, zone.zone_ids[0]))
     ranked.sort()
     n = len(ranked)
-    groups = []
+    cut = []
     for i, label in enumerate(("lowest", "middle", "highest")):
         members = ranked[i * n // 3 : (i + 1) * n // 3]
-        if not members:
-            continue
-        group = Place("group", label, tuple(zone_id for _r, _n, zone_id in members))
-        figures = measures(session, group, start, end)
+        if members:
+            cut.append((label, members))
+    places = [Place("group", label, tuple(z for _r, _n, z in members)) for label, members in cut]
+    groups = []
+    for (label, members), figures in zip(
+        cut, measures_many(session, places, start, end), strict=True
+    ):
         groups.append(
             {
                 "group": label,
