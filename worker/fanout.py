@@ -84,7 +84,7 @@ def prepare(ctx: context.WorkerContext, broadcast_id: int, q: Queue | None) -> s
             len(ranges),
         )
     if ranges and q is not None:
-        enqueue_chunks(q, broadcast_id, ranges)
+        enqueue_chunks(q, broadcast_id, ranges, ahead=broadcast.urgent)
     # Without a queue (or if this process dies here) the sweeper enqueues the chunks.
     return "prepared"
 
@@ -157,16 +157,24 @@ def chunk_ranges(
     return [(first, last) for first, last in ranges]
 
 
-def enqueue_chunks(q: Queue, broadcast_id: int, ranges: Iterable[tuple[int, int]]) -> int:
+def enqueue_chunks(
+    q: Queue, broadcast_id: int, ranges: Iterable[tuple[int, int]], *, ahead: bool = False
+) -> int:
+    """One job per range; an urgent broadcast's (ahead) go to the front of the queue, before
+    the chunks of broadcasts queued earlier, in their own order."""
     tag = uuid.uuid4().hex[:8]
+    ordered = list(ranges)
+    if ahead:
+        ordered.reverse()  # each one is pushed to the front: the first range last
     jobs = [
         Queue.prepare_data(
             send_chunk,
             args=(broadcast_id, first, last),
             job_id=f"bc{broadcast_id}-{first}-{last}-{tag}",
+            at_front=ahead,
             **JOB_OPTIONS,
         )
-        for first, last in ranges
+        for first, last in ordered
     ]
     for start in range(0, len(jobs), 1000):
         q.enqueue_many(jobs[start : start + 1000])

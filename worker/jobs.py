@@ -136,3 +136,7 @@ JOBS: dict[str, Callable[..., Any]] = {
 TIMEOUTS: dict[str, int] = {"build_export": 6 * 3600}
 # Jobs that go to the evidence queue (worker.queues.evidence_queue), not the sending one.
 EVIDENCE_JOBS = frozenset({"build_export"})
+# Jobs that go to the front of the sending queue: a single message (a report's news, a
+# reminder) or a broadcast's preparation must not wait behind the chunks of a city-wide
+# broadcast already queued, which take hours at the account's sending rate.
+AHEAD_JOBS = frozenset({"send_message", "prepare_broadcast"})

@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import OutboxEntry, utcnow
-from worker.jobs import EVIDENCE_JOBS, JOBS, TIMEOUTS
+from worker.jobs import AHEAD_JOBS, EVIDENCE_JOBS, JOBS, TIMEOUTS
 from worker.queues import evidence_queue
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,7 @@ def relay(
                         result_ttl=3600,
                         failure_ttl=7 * 24 * 3600,
                         timeout=TIMEOUTS.get(entry.job, 600),
+                        at_front=entry.job in AHEAD_JOBS,
                     )
                 )
             entry.relayed_at = now

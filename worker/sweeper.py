@@ -81,7 +81,7 @@ def sweep(
             except redis.RedisError as exc:
                 log.warning("sweeper: cannot ask Redis which jobs wait (%s)", exc)
     idle = q is None or q.count == 0
-    work: list[tuple[int, list[tuple[int, int]]]] = []
+    work: list[tuple[int, bool, list[tuple[int, int]]]] = []
     with ctx.sessions() as session, session.begin():
         for broadcast_id in sending_ids:
             if store.finish_if_complete(session, broadcast_id, now):
@@ -92,7 +92,7 @@ def sweep(
                 continue
             ranges = chunk_ranges(session, broadcast_id, only_due=now)
             if ranges:
-                work.append((broadcast_id, ranges))
+                work.append((broadcast_id, broadcast.urgent, ranges))
         stuck = _stuck_preparations(session, now) if idle else []
     for broadcast_id in stuck:
         if q is not None:
@@ -100,17 +100,19 @@ def sweep(
                 prepare_broadcast,
                 args=(broadcast_id,),
                 job_id=f"prepare-{broadcast_id}-{uuid.uuid4().hex[:8]}",
+                at_front=True,
                 **JOB_OPTIONS,
             )
         else:
             outcome = prepare(ctx, broadcast_id, None)
             if outcome == "prepared":
                 with ctx.sessions() as session:
-                    work.append((broadcast_id, chunk_ranges(session, broadcast_id, only_due=now)))
+                    ranges = chunk_ranges(session, broadcast_id, only_due=now)
+                    work.append((broadcast_id, False, ranges))
         result.prepared += 1
-    for broadcast_id, ranges in work:
+    for broadcast_id, urgent, ranges in work:
         if q is not None:
-            result.enqueued += enqueue_chunks(q, broadcast_id, ranges)
+            result.enqueued += enqueue_chunks(q, broadcast_id, ranges, ahead=urgent)
         elif connection is not None:
             for first, last in ranges:
                 run_chunk(ctx, connection, broadcast_id, first, last, wait=True)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 import redis
-from rq import Queue
+from rq import Queue, SimpleWorker
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,6 +31,7 @@ from storage.models import (
     Resident,
     utcnow,
 )
+from storage.outbox import queue_message
 from storage.stats import stats
 from storage.statuses import apply_status
 from tests.conftest import Chat, signed_post
@@ -599,6 +600,53 @@ def test_worker_holds_non_urgent_sends_during_quiet_hours(
         assert sweep(ctx, q).enqueued == 0
         assert tw.count == 3
         assert {d.status for d in deliveries(ctx.sessions, normal).values()} == {"pending"}
+
+
+# -- order: what must not wait behind a long broadcast --------------------------------------
+
+
+def job_names(q: Queue) -> list[str]:
+    """The queue's jobs in the order a worker takes them: the job and its broadcast or row."""
+    return [f"{job.func_name.rsplit('.', 1)[-1]}:{job.args[0]}" for job in q.get_jobs()]
+
+
+@pytest.mark.slow  # about 1 s: 260 messages
+def test_a_message_and_an_urgent_broadcast_go_ahead_of_a_broadcast_already_queued(
+    ctx: WorkerContext, q: Queue, tw: TwilioLocal
+) -> None:
+    """A city-wide broadcast's chunks take hours at the account's rate; a report's news to
+    one resident and an urgent broadcast created meanwhile are sent before those chunks."""
+    add_residents(ctx.sessions, 250)  # Sopocachi: three chunks
+    [neighbour] = add_residents(ctx.sessions, 1, zone="San Pedro")
+    urgent_to = add_residents(ctx.sessions, 2, zone="Miraflores")
+    normal = announce(ctx.sessions)
+    assert relay(ctx.sessions, q) == 1
+    SimpleWorker([q], connection=q.connection).work(burst=True, max_jobs=1)  # prepares it
+    assert job_names(q) == [f"send_chunk:{normal}"] * 3
+
+    with transaction(ctx.sessions) as session:
+        resident = session.get(Resident, neighbour)
+        assert resident is not None
+        message_id = queue_message(session, resident, "Su reporte R-2QNA: resuelto.").id
+    urgent = announce(ctx.sessions, "zona:Miraflores", urgent=True)
+    assert relay(ctx.sessions, q) == 2
+    names = job_names(q)
+    assert set(names[:2]) == {f"send_message:{message_id}", f"prepare_broadcast:{urgent}"}
+    assert names[2:] == [f"send_chunk:{normal}"] * 3
+
+    # The urgent broadcast's preparation puts its chunk ahead of the earlier broadcast's too.
+    worker = SimpleWorker([q], connection=q.connection)
+    while job_names(q)[0] != f"prepare_broadcast:{urgent}":
+        worker.work(burst=True, max_jobs=1)
+    worker.work(burst=True, max_jobs=1)
+    assert job_names(q)[0] == f"send_chunk:{urgent}"
+    assert job_names(q)[-3:] == [f"send_chunk:{normal}"] * 3
+
+    drain(ctx, q)
+    assert tw.count == 253  # everyone once: nothing was skipped or sent twice
+    assert set(per_recipient(tw).values()) == {1}
+    assert broadcast(ctx.sessions, urgent).status == "done"
+    assert set(phones(ctx.sessions, urgent_to)) <= set(per_recipient(tw))
 
 
 # -- outages, crashes, cancel --------------------------------------------------------------
