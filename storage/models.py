@@ -1017,3 +1017,15 @@ class AudienceCount(Base):
     language: Mapped[str] = mapped_column(String(2), primary_key=True)
     topic: Mapped[str] = mapped_column(String(20), primary_key=True)
     residents: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class EvidenceView(Base):
+    """Figures the evidence worker computed for the views most asked for (the default period
+    for the city and each macrodistrito), with the rollup refresh they were computed from: a
+    first view after a refresh reads them instead of computing (bot/evidence/memo.py)."""
+
+    __tablename__ = "evidence_views"
+
+    question: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha-256 of the ask
+    built_at: Mapped[datetime]
+    payload: Mapped[str] = mapped_column(Text)

@@ -18,6 +18,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import update
 
+from bot.evidence import memo
 from bot.evidence.export import export
 from storage import rollups
 from storage.db import transaction
@@ -40,6 +41,8 @@ def refresh_rollups() -> str:
 def run_refresh(ctx: context.WorkerContext, now: datetime | None = None) -> str:
     with transaction(ctx.sessions) as session:
         done = rollups.refresh(session, now)
+        # The views most asked for, from the refreshed rollups, committed with them.
+        memo.warm(session)
     if done.rebuilt:
         return "rebuilt"
     return f"{done.residents} residents, {done.days} days, {done.reports} reports"

@@ -17,9 +17,9 @@ from markupsafe import Markup
 from bot.admin.common import bp, me, reading, scope, staff_page, writing
 from bot.evidence.chart import line_chart
 from bot.evidence.export import FORMATS
-from bot.evidence.measures import CITY, STEPS, UnknownPlace, local_midnight
+from bot.evidence.measures import CITY, STEPS, UnknownPlace, date_range, local_midnight
 from bot.evidence.memo import before_after, measures, series, terciles
-from bot.evidence.scoped import OutOfScope, date_range, place_for
+from bot.evidence.scoped import OutOfScope, place_for
 from bot.evidence.summary import ROWS, fmt
 from bot.i18n.console import gettext as _
 from bot.i18n.console import lazy_gettext as _l

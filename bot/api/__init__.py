@@ -20,8 +20,8 @@ from werkzeug.exceptions import HTTPException
 from bot import actions, targets
 from bot.app_state import AppState
 from bot.evidence import memo
-from bot.evidence.measures import CITY, STEPS, UnknownPlace, local_midnight
-from bot.evidence.scoped import OutOfScope, date_range, place_for
+from bot.evidence.measures import CITY, STEPS, UnknownPlace, date_range, local_midnight
+from bot.evidence.scoped import OutOfScope, place_for
 from bot.scope import Scope, scope_of
 from storage import audience, staff
 from storage import broadcasts as store

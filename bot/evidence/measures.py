@@ -100,6 +100,17 @@ def zone_place(session: Session, zone_id: int) -> Place:
     return Place("zone", name, (zone_id,))
 
 
+def date_range(first: str | None, last: str | None, *, weeks: int = 12) -> tuple[date, date]:
+    """ISO dates from a query string; by default the last `weeks` weeks up to today."""
+    end = date.fromisoformat(last) if last else date.today()
+    start = date.fromisoformat(first) if first else end - timedelta(weeks=weeks, days=-1)
+    if start > end:
+        raise ValueError("from is after to")
+    if (end - start).days > 731:
+        raise ValueError("at most two years at a time")
+    return start, end
+
+
 def local_midnight(day: date) -> datetime:
     """Midnight in La Paz at the start of `day`, in UTC."""
     return datetime(day.year, day.month, day.day, tzinfo=LA_PAZ).astimezone(UTC)

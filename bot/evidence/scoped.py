@@ -6,8 +6,6 @@ macrodistrito (or a zona in it), city-wide roles anything; everyone sees the cit
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 from sqlalchemy.orm import Session
 
 from bot.evidence.measures import CITY, Place, UnknownPlace, place, zone_place
@@ -39,14 +37,3 @@ def place_for(
     if len(scope.zone_ids) == 1:
         return zone_place(session, next(iter(scope.zone_ids)))
     raise OutOfScope("no zona")
-
-
-def date_range(first: str | None, last: str | None, *, weeks: int = 12) -> tuple[date, date]:
-    """ISO dates from a query string; by default the last `weeks` weeks up to today."""
-    end = date.fromisoformat(last) if last else date.today()
-    start = date.fromisoformat(first) if first else end - timedelta(weeks=weeks, days=-1)
-    if start > end:
-        raise ValueError("from is after to")
-    if (end - start).days > 731:
-        raise ValueError("at most two years at a time")
-    return start, end
