@@ -9,6 +9,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -49,27 +50,33 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    """A database of this run's own on the TEST_DATABASE_URL server, dropped afterwards.
+@contextmanager
+def own_pg_database(prefix: str = "mibarrio_test") -> Iterator[str]:
+    """An empty database of its own on the TEST_DATABASE_URL server (its URL), dropped after.
 
     Concurrent runs (several developers, CI) never wipe each other's tables.
     """
     admin_url = make_url(normalize_url(os.environ["TEST_DATABASE_URL"]))
-    name = f"mibarrio_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin = make_engine(
         admin_url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
     )
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
-    upgrade(url)
     try:
-        yield url
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A migrated database of this run's own on the TEST_DATABASE_URL server."""
+    with own_pg_database() as url:
+        upgrade(url)
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)

@@ -4,26 +4,23 @@ migration that adds them counts the residents already there."""
 
 from __future__ import annotations
 
-import os
 import random
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import delete, func, select, text, update
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import audience
 from storage.broadcasts import recipients_query
-from storage.db import make_engine, make_sessionmaker, normalize_url, transaction
+from storage.db import make_engine, make_sessionmaker, transaction
 from storage.enums import ResidentStatus
 from storage.migrate import upgrade
 from storage.models import TOPICS, Broadcast, Resident, Zone
 from storage.seed import seed_zones
-from tests.conftest import BACKENDS
+from tests.conftest import BACKENDS, own_pg_database
 
 KINDS = {"announcements": "announcement", "polls": "poll", "news": "news"}
 
@@ -171,19 +168,8 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'before.db'}"
         return
-    admin_url = make_url(normalize_url(os.environ["TEST_DATABASE_URL"]))
-    name = f"mibarrio_audience_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = make_engine(
-        admin_url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with own_pg_database("mibarrio_audience") as url:
+        yield url
 
 
 def test_the_migration_counts_the_residents_already_there(empty_url: str) -> None:

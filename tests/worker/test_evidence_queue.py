@@ -16,6 +16,8 @@ import pytest
 import redis
 from rq import Queue
 from rq.job import Job, JobStatus
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import make_engine, make_sessionmaker, transaction
 from storage.migrate import upgrade
@@ -42,16 +44,21 @@ def start(args: list[str], env: dict[str, str], cwd: Path, log: Path) -> subproc
     )
 
 
-def test_a_message_goes_out_while_the_evidence_worker_is_busy(
-    tmp_path: Path, redis_url: str, redis_conn: redis.Redis, q: Queue, tw: TwilioLocal
-) -> None:
+def one_resident(tmp_path: Path) -> tuple[str, Engine, sessionmaker[Session], int]:
+    """A migrated SQLite file with the zonas and one signed-up resident (their id)."""
     url = f"sqlite:///{tmp_path / 'worker.db'}"
     upgrade(url)
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     with transaction(sessions) as session:
         seed_zones(session)
-    resident_id = onboard_directly(sessions, PHONE)
+    return url, engine, sessions, onboard_directly(sessions, PHONE)
+
+
+def test_a_message_goes_out_while_the_evidence_worker_is_busy(
+    tmp_path: Path, redis_url: str, redis_conn: redis.Redis, q: Queue, tw: TwilioLocal
+) -> None:
+    url, engine, sessions, resident_id = one_resident(tmp_path)
     # Evidence work already running (a rollup rebuild on a city takes this long or more).
     slow = evidence_queue(q)
     long_job = slow.enqueue("time.sleep", LONG_JOB_SECONDS, job_timeout=LONG_JOB_SECONDS * 2)
@@ -80,13 +87,7 @@ def test_without_an_evidence_worker_the_sending_worker_leaves_evidence_jobs_alon
     tmp_path: Path, redis_url: str, redis_conn: redis.Redis, q: Queue, tw: TwilioLocal
 ) -> None:
     """The sending worker never takes an evidence job itself (it would hold up sending)."""
-    url = f"sqlite:///{tmp_path / 'worker.db'}"
-    upgrade(url)
-    engine = make_engine(url)
-    sessions = make_sessionmaker(engine)
-    with transaction(sessions) as session:
-        seed_zones(session)
-    resident_id = onboard_directly(sessions, PHONE)
+    url, engine, sessions, resident_id = one_resident(tmp_path)
     long_job = evidence_queue(q).enqueue("time.sleep", LONG_JOB_SECONDS)
     proc = start([], worker_env(url, redis_url, tw, tmp_path), tmp_path, tmp_path / "worker.log")
     try:
