@@ -16,6 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
+
 @pytest.mark.slow  # gunicorn twice, and the load client, in subprocesses
 def test_the_webhook_benchmark_runs_paced_and_closed_loop_and_writes_its_results(
     tmp_path: Path,

@@ -21,7 +21,6 @@ BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.slow
 
 
-
 def redis_servers_under(directory: Path) -> list[str]:
     """redis-server processes whose command line names this directory (the embedded one)."""
     found = []

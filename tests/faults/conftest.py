@@ -233,7 +233,6 @@ def _server_inode(client_port: int) -> str | None:
     return None
 
 
-
 # stack_for(tw, **env): the scenario's processes, sending to that stand-in.
 StackFor = Callable[..., Stack]
 
@@ -435,7 +434,6 @@ class SignupTraffic:
 
 
 # -- waiting and the last pass ------------------------------------------------------------------
-
 
 
 def reconcile_last(stack: Stack, sessions: sessionmaker[Session], figures: Figures) -> None:

@@ -35,7 +35,6 @@ SLOW_CLIENTS = 6
 ANSWERED_WITHIN = 5.0  # seconds; a normal answer takes milliseconds
 
 
-
 def procfile_web_line() -> str:
     for line in (REPO / "Procfile").read_text().splitlines():
         name, _, command = line.partition(":")

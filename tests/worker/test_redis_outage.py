@@ -78,7 +78,6 @@ def status(db: sessionmaker[Session], message_id: int) -> str:
         return row.status
 
 
-
 def test_web_serves_and_worker_resumes_across_a_redis_outage(
     db_url: str, db: sessionmaker[Session], tw: TwilioLocal, tmp_path: Path
 ) -> None:
