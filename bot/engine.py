@@ -23,6 +23,7 @@ from bot.flows import (
     leader,
     mapping,
     menu,
+    onboarding,
     polls,
     reports,
 )
@@ -201,7 +202,7 @@ def _dispatch(turn: Turn, flow_timeout: timedelta) -> list[Reply]:
                 return account.help_before_language()
             return [Reply(account.HELP)]
         if kw == "language":
-            return _start(turn, FlowName.ONBOARDING)
+            return _apply(turn, FlowName.ONBOARDING, onboarding.ask_language(turn))
         return _continue(turn, flow_timeout)
 
     if kw == "help":

@@ -50,6 +50,18 @@ def language_prompt() -> list[Reply]:
 
 
 def begin(turn: Turn) -> StepResult:
+    """Signing up, or going on with it from the first step not done yet: a leader who is
+    signing up and types AYUDA or a command in between is not sent back to the language."""
+    resident = turn.resident
+    if resident.language is None:
+        return ask_language(turn)
+    if resident.zone_id is None:
+        return StepResult([Reply(ZONE_PROMPT)], "zone", {})
+    return _ask_consent(turn, resident.zone_id)
+
+
+def ask_language(turn: Turn) -> StepResult:
+    """The language question, whatever was chosen before (IDIOMA while signing up)."""
     return StepResult(language_prompt(), "language", {})
 
 

@@ -606,6 +606,39 @@ def test_ayuda_from_a_leader_who_is_not_a_resident_lists_the_commands(chat: Chat
     assert "Nuevo aviso para la zona Sopocachi" in lead.say("AVISO")
 
 
+@pytest.mark.parametrize(
+    ("lang", "help_word", "more_word", "zone_prompt"),
+    [
+        ("1", "AYUDA", "MAS", "¿En qué zona vive?"),
+        ("2", "yanapa", "juk'ampi", "Kawki zonan jakasta?"),
+    ],
+)
+def test_a_leader_signing_up_who_asks_for_help_goes_on_where_they_were(
+    chat: Chat, lang: str, help_word: str, more_word: str, zone_prompt: str
+) -> None:
+    """AYUDA and MAS in the middle of signing up show the leader's commands; the next text
+    brings back the sign-up's question where it stood, not the language question."""
+    lead = leader(chat, lang=None)
+    lead.say("Hola")
+    assert zone_prompt in lead.say(lang)
+    assert "dirigente" in lead.say(help_word).lower()
+    assert "INFO EDITAR" in lead.say(more_word)
+    back = lead.say("Sopocachi")
+    assert zone_prompt in back and "Aymar aru" not in back
+    assert "Sopocachi" in lead.say("Sopocachi")  # the consent question for that zona
+    lead.say("1")
+    with lead.sessions() as session:
+        resident = session.scalars(select(Resident).where(Resident.phone == LEADER)).one()
+        assert (resident.status, resident.language) == ("active", "es" if lang == "1" else "ay")
+
+
+def test_idioma_while_signing_up_asks_the_language_again(chat: Chat) -> None:
+    chat.say("Hola")
+    assert "¿En qué zona vive?" in chat.say("1")
+    assert "1 Español / 2 Aymar aru" in chat.say("IDIOMA")
+    assert "Kawki zonan jakasta?" in chat.say("2")
+
+
 def test_ayuda_from_a_resident_is_the_residents_help(chat: Chat) -> None:
     onboard(chat)
     assert "Dirigente" not in chat.say("AYUDA")
