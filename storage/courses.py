@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import yaml
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.db import insert_ignoring_conflicts
@@ -516,8 +516,16 @@ class ZoneResults:
         return self.completed / self.enrolled if self.enrolled else None
 
 
-def course_results(session: Session, course_id: int) -> list[ZoneResults]:
-    """Completion and per-question results of one course, per zona (no zona: "-"), by name."""
+def course_results(
+    session: Session,
+    course_id: int,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[ZoneResults]:
+    """Completion and per-question results of one course, per zona (no zona: "-"), by name.
+
+    With a period [start, end): the residents who enrolled in it and how many of them had
+    finished by its end, and the answers given in it; without one, since publication."""
     names = dict(session.execute(select(Zone.id, Zone.name)).tuples().all())
     results: dict[int | None, ZoneResults] = {}
 
@@ -526,13 +534,23 @@ def course_results(session: Session, course_id: int) -> list[ZoneResults]:
             results[zone_id] = ZoneResults(names.get(zone_id, "-") if zone_id else "-", zone_id)
         return results[zone_id]
 
+    enrolled_in: list[Any] = []
+    answered_in: list[Any] = []
+    finished: Any = Enrolment.completed_at.is_not(None)
+    if start is not None:
+        enrolled_in.append(Enrolment.started_at >= start)
+        answered_in.append(LessonAnswer.at >= start)
+    if end is not None:
+        enrolled_in.append(Enrolment.started_at < end)
+        answered_in.append(LessonAnswer.at < end)
+        finished = and_(finished, Enrolment.completed_at < end)
     for zone_id, total, done in session.execute(
         select(
             Enrolment.zone_id,
             func.count(),
-            func.count(Enrolment.completed_at),
+            func.count().filter(finished),
         )
-        .where(Enrolment.course_id == course_id)
+        .where(Enrolment.course_id == course_id, *enrolled_in)
         .group_by(Enrolment.zone_id)
     ):
         row(zone_id).enrolled, row(zone_id).completed = int(total), int(done)
@@ -544,7 +562,7 @@ def course_results(session: Session, course_id: int) -> list[ZoneResults]:
             func.count().filter(LessonAnswer.correct.is_(True)),
         )
         .join(Lesson, Lesson.id == LessonAnswer.lesson_id)
-        .where(Lesson.course_id == course_id)
+        .where(Lesson.course_id == course_id, *answered_in)
         .group_by(LessonAnswer.zone_id, Lesson.position)
     ):
         row(zone_id).questions[int(position)] = (int(answered), int(right))

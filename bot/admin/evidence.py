@@ -7,7 +7,7 @@ every figure comes from bot.evidence, as in the API and the exports.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,15 +49,18 @@ def mapping_fmt(figures: dict[str, Any], key: str) -> str:
     return _percent(value) if key.endswith("coverage") else str(value)
 
 
-def _course_figures(db: Any, where: Any, reaches: Callable[[int | None], bool]) -> list[Any]:
-    """Each course's residents in the place (and the user's scope), since it was published:
-    enrolled, finished and right answers, summed over the zonas."""
+def _course_figures(
+    db: Any, where: Any, reaches: Callable[[int | None], bool], start: datetime, end: datetime
+) -> list[Any]:
+    """Each course's residents in the place (and the user's scope) over the period: those who
+    enrolled in it, how many of them finished by its end, and the answers given in it, summed
+    over the zonas."""
     inside = set(where.zone_ids) if where.zone_ids is not None else None
     figures = []
     for course in course_store.all_courses(db):
         rows = [
             r
-            for r in course_store.course_results(db, course.id)
+            for r in course_store.course_results(db, course.id, start, end)
             if reaches(r.zone_id) and (inside is None or r.zone_id in inside)
         ]
         enrolled = sum(r.enrolled for r in rows)
@@ -116,7 +119,7 @@ def evidence() -> Any:
         groups = terciles(db, start, end, where) if where.kind != "zone" else None
         zones = reachable_zones(db, current)
         macros = reachable_macrodistricts(db, current)
-        courses = _course_figures(db, where, current.reaches)
+        courses = _course_figures(db, where, current.reaches, start, end)
     return render_template(
         "admin/evidence.html",
         where=where,

@@ -65,3 +65,24 @@ def test_results_per_zona_by_hand(sessions: sessionmaker[Session]) -> None:
     assert sopocachi.questions == {1: (2, 1), 2: (2, 2), 3: (1, 1), 4: (1, 1), 5: (1, 1)}
     assert (miraflores.enrolled, miraflores.completed, miraflores.completion) == (1, 0, 0.0)
     assert miraflores.questions == {1: (1, 1)}
+
+
+def test_results_over_a_period_count_what_happened_in_it(sessions: sessionmaker[Session]) -> None:
+    """The Evidencia page's period: enrolled in it, finished by its end, answers given in it."""
+    with transaction(sessions) as session:
+        store.seed_starter_courses(session, NOW)
+        ana = resident(session, "+59170000001", "Sopocachi")
+        take(session, ana, "como-usar-mi-barrio", [1, 2, 3, 2, 1])  # answers at 0..4 min
+        bea = resident(session, "+59170000002", "Sopocachi")
+        take(session, bea, "como-usar-mi-barrio", [2, 2])
+    with sessions() as session:
+        course = store.course_by_slug(session, "como-usar-mi-barrio")
+        assert course is not None
+        first_minutes = store.course_results(session, course.id, NOW, NOW + timedelta(seconds=90))
+        later = store.course_results(
+            session, course.id, NOW + timedelta(hours=1), NOW + timedelta(hours=2)
+        )
+    [sopocachi] = first_minutes
+    assert (sopocachi.enrolled, sopocachi.completed) == (2, 1)
+    assert sopocachi.questions == {1: (2, 1), 2: (2, 2)}  # the later answers fall outside
+    assert later == []
