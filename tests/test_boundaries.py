@@ -26,6 +26,9 @@ WORKER_MAY_IMPORT = {
     "bot.evidence",
     "bot.evidence.export",
     "bot.evidence.measures",
+    # The evidence worker computes the default views with each refresh (memo, compare).
+    "bot.evidence.compare",
+    "bot.evidence.memo",
 }
 
 
