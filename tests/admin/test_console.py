@@ -406,7 +406,8 @@ def test_resend_to_failed_sends_only_passing_failures_once(
     tw.fail(numbers[stop], 400, 21610, times=1)  # said STOP to the carrier: never again
     add_staff(sessions, CITY, StaffRole.MUNICIPALITY)
     browser.login(CITY)
-    compose(browser, confirmar="1")
+    # Urgent: a run in La Paz's quiet hours (21:00-07:00) would otherwise wait for the morning.
+    compose(browser, confirmar="1", urgent="y")
     with installed(broadcast_config(config, tw)) as ctx:
         drain(ctx, q)
         with ctx.sessions() as session:
