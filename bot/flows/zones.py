@@ -14,6 +14,8 @@ from storage.models import Zone
 CLOSE = 75
 SURE = 90
 MAX_CHOICES = 5
+# A shorter text matches only a zona named exactly so.
+MIN_QUERY = 3
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,11 @@ def _key(name: str) -> str:
     return text
 
 
+def _starts_a_word(q: str, key: str) -> bool:
+    """ "fatima" in "villa fatima", but not "si" in "pampahasi"."""
+    return f" {key}".find(f" {q}") >= 0
+
+
 def match_zone(query: str, zones: list[Zone]) -> ZoneMatch:
     """An exact (normalised) name wins outright; otherwise the close names, best first."""
     q = _key(query)
@@ -40,13 +47,16 @@ def match_zone(query: str, zones: list[Zone]) -> ZoneMatch:
         by_key.setdefault(_key(zone.name), []).append(zone)
     if q in by_key and len(by_key[q]) == 1:
         return ZoneMatch(by_key[q][0], [])
+    if len(q) < MIN_QUERY:
+        # "si", "no", "a": answers to another question, not a zona's name.
+        return ZoneMatch(None, [])
     keys = list(by_key)
     scored = process.extract(q, keys, scorer=fuzz.WRatio, limit=MAX_CHOICES * 2, score_cutoff=CLOSE)
     # partial matches of a short query against long names inflate WRatio: also require the
-    # plain ratio to be reasonable unless the query is contained in the name.
+    # plain ratio to be reasonable unless the name has a word starting with the query.
     found: list[tuple[float, Zone]] = []
     for key, score, _ in scored:
-        if q not in key and fuzz.ratio(q, key) < 60:
+        if not _starts_a_word(q, key) and fuzz.ratio(q, key) < 60:
             continue
         for zone in by_key[key]:
             found.append((score, zone))

@@ -83,6 +83,24 @@ def test_zone_matching_forgives_accents_case_and_typos(chat: Chat) -> None:
     assert chat.say("Tembladerany").startswith("Zona Tembladerani")
 
 
+@pytest.mark.parametrize("text", ["SI", "si", "no", "ok", "a", "ya"])
+def test_a_short_answer_is_not_taken_for_a_zona(chat: Chat, text: str) -> None:
+    # "si" sits inside "Pampahasi": a yes must not sign the resident up there.
+    chat.say("hola")
+    chat.say("1")
+    reply = chat.say(text)
+    assert "No encontramos esa zona" in reply and "Elija su macrodistrito" in reply
+    chat.say("1")  # Centro
+    again = chat.say(text)  # typed at the list of Centro's zonas
+    assert not again.startswith("Zona "), again
+
+
+def test_a_word_of_a_zona_name_finds_it(chat: Chat) -> None:
+    chat.say("hola")
+    chat.say("1")
+    assert chat.say("fatima").startswith("Zona Villa Fatima")
+
+
 def test_several_close_zones_are_offered_by_number(chat: Chat) -> None:
     chat.say("hola")
     chat.say("1")
