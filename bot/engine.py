@@ -293,7 +293,7 @@ def _apply(turn: Turn, flow_name: str, result: StepResult) -> list[Reply]:
     replies = list(result.replies)
     hops = 0
     while True:
-        _save(turn, result, flow_name)
+        _save(turn, result, result.flow or flow_name)
         if result.goto is None or hops >= MAX_GOTOS:
             return replies
         hops += 1

@@ -86,6 +86,9 @@ class StepResult:
     # The input was not understood: the step stays, and after three misses the engine takes
     # the resident back to the menu.
     miss: bool = False
+    # The flow next_step belongs to, when a step hands over to another flow's step (the menu's
+    # "choose" after a flow reads a text as a menu choice); None: the flow that ran the step.
+    flow: str | None = None
 
 
 def fit_one_sms(

@@ -62,11 +62,12 @@ def show(turn: Turn) -> StepResult:
 
 def on_choose(turn: Turn) -> StepResult:
     picked = choice(turn)
+    # Other flows hand a text they do not take to this step: the menu's step is what waits next.
     if picked == "help":
-        return StepResult([Reply(HELP)], "choose", {})
+        return StepResult([Reply(HELP)], "choose", {}, flow=FlowName.MENU)
     if picked is not None:
         return StepResult([], None, {}, goto=picked)
-    return StepResult([Reply(NOT_UNDERSTOOD), Reply(MENU)], "choose", {})
+    return StepResult([Reply(NOT_UNDERSTOOD), Reply(MENU)], "choose", {}, flow=FlowName.MENU)
 
 
 FLOW = Flow(name=FlowName.MENU, begin=show, steps={"choose": on_choose}, times_out=False)

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels import is_gsm7, segments
 from bot.engine import InboundMessage
-from bot.flows import account
+from bot.flows import FLOWS, account
 from bot.i18n.keywords import keyword
 from bot.inbound import receive
 from bot.render import Reply, render
@@ -254,6 +254,9 @@ def test_any_conversation_keeps_what_every_text_promises(
         said = f"{step.text!r} on {step.channel} ({before} -> {after}): {replies!r}"
 
         assert len(replies) == 1 and replies[0].strip(), said
+        # Where the conversation waits is a step its flow has: the next text is not dropped.
+        if after.flow is not None:
+            assert after.step in FLOWS[after.flow].steps, said
         if step.channel == "sms":
             assert is_gsm7(replies[0]) and segments(replies[0]) == 1, said
 

@@ -11,7 +11,7 @@ from bot.text import normalize
 from storage.models import Conversation, ReceivedMessage, Resident
 from storage.seed import read_zones
 from tests.conftest import Chat
-from tests.factories import find_resident, onboard, resident
+from tests.factories import find_resident, neighbour, onboard, report, resident
 
 OPT_OUT_WORDS = [
     "BAJA",
@@ -357,3 +357,38 @@ def test_fullwidth_stretched_opt_out_in_a_conversation_opts_out(chat: Chat) -> N
     assert "no le enviaremos mas mensajes" in chat.say("ＢＡＪＡＡＡ")  # SMS: GSM-7 folds á
     found = find_resident(chat.sessions, chat.phone)
     assert found is not None and found.status == "opted_out"
+
+
+# After a list that reads other texts as menu choices (an INFO item, the news, search results,
+# my reports), a text the menu does not take either gets "not understood" and the menu; the text
+# after that is the menu's, not lost.
+@pytest.mark.parametrize(
+    ("opening", "lang"),
+    [
+        (["INFO", "1"], "1"),
+        (["INFO", "1"], "2"),
+        (["3"], "1"),
+        (["4"], "2"),
+        (["6", "3", "1"], "1"),
+    ],
+)
+def test_a_text_no_list_takes_leaves_the_resident_at_the_menu(
+    chat: Chat, opening: list[str], lang: str
+) -> None:
+    from tests.flows.test_participation import add_news
+
+    add_news(chat, "Feria de salud el sábado.", "Sabado salud feria.")
+    plumber = neighbour(chat, "+59171000222")
+    for text in ("OFREZCO", "1", "Arreglo grifos", "1"):
+        plumber.say(text)
+    onboard(chat, lang=lang)
+    report(chat)
+    for text in opening:
+        chat.say(text)
+    lost = chat.say("xyz")
+    assert ("No entendi" in lost) if lang == "1" else ("MENU: 1" in lost), lost
+    mi_barrio = chat.say("6")
+    assert mi_barrio.startswith("Mi barrio: 1" if lang == "1" else "Zonaja: 1"), mi_barrio
+    help_first = chat.say("0")
+    assert "BAJA" in help_first
+    assert chat.say("6").startswith("Mi barrio: 1" if lang == "1" else "Zonaja: 1")
