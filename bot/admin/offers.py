@@ -100,7 +100,7 @@ def offer_restore(offer_id: int) -> Any:
         if store.report_count(db, offer.id) < store.REPORTS_TO_HIDE:
             flash(f"La oferta {offer_id} no estaba oculta.", "error")
             return redirect(url_for("admin.offers"))
-        actions.restore_offer(db, offer, user=me(db), via="web")
+        actions.restore_offer(db, offer, user=me(db), via="web", fold=state().config.gsm7_fold)
     flash(f"Oferta {offer_id} revisada: se muestra otra vez.")
     return redirect(url_for("admin.offers"))
 
@@ -109,7 +109,9 @@ def offer_restore(offer_id: int) -> Any:
 @staff_page(writes=True)
 def offer_remove(offer_id: int) -> Any:
     with writing() as db:
-        actions.remove_offer(db, _offer(db, offer_id), user=me(db), via="web")
+        actions.remove_offer(
+            db, _offer(db, offer_id), user=me(db), via="web", fold=state().config.gsm7_fold
+        )
     flash(f"Oferta {offer_id} eliminada.")
     return redirect(url_for("admin.offers"))
 
