@@ -28,7 +28,7 @@ NOTHING_TO_REVIEW = N_("No hay ofertas por aprobar ni reportadas en {zone}.")
 NOT_MODERATED = N_(
     "En {zone} las ofertas se muestran sin aprobación previa. Su subalcaldía puede cambiarlo."
 )
-PENDING = N_("Por aprobar: {offers}. APROBAR o RECHAZAR y el número.")
+PENDING = N_("Por revisar: {offers}. APROBAR o RECHAZAR y el número.")
 PENDING_LINE = N_("{n} {category}: {offer_text} ({phone})")
 # An offer hidden by reports: APROBAR shows it again, RECHAZAR removes it.
 REPORTED_LINE = N_("{n} REPORTADA {category}: {offer_text} ({phone})")

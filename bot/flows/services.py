@@ -159,10 +159,10 @@ def _manage(turn: Turn, offer: ServiceOffer) -> StepResult:
     label = Reply(LABELS[offer.category])
     reports = services.report_count(turn.session, offer.id)
     base = {"category": label, "offer_text": offer.text, "date": _date(turn, offer.expires_at)}
-    if offer.pending:
-        reply = Reply(MANAGE_PENDING, base)
-    elif reports >= services.REPORTS_TO_HIDE:
+    if reports >= services.REPORTS_TO_HIDE:
         reply = Reply(MANAGE_HIDDEN, {"category": label, "n": reports})
+    elif offer.pending:
+        reply = Reply(MANAGE_PENDING, base)
     elif aware(offer.expires_at) <= turn.now:
         # Paused or not, an offer that ended is renewed (which also resumes it).
         reply = Reply(MANAGE_EXPIRED, base)

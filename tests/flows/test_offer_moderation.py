@@ -60,8 +60,8 @@ PENDING_MANAGE = {"es": "espera la aprobacion de su junta", "ay": "iyawsañap su
 APPROVED = {"es": "fue aprobada: los vecinos la ven hasta el", "ay": "iyawsatawa: markachirinakax"}
 REJECTED = {"es": "no aprobo su oferta de Plomeria", "ay": "janiw Plomeria servicioma iyawskiti"}
 LEADER_LIST = {
-    "es": "Por aprobar: 1 Plomeria: Arreglo grifos (71000501). APROBAR o RECHAZAR",
-    "ay": "Suyt'iri: 1 Plomeria: Arreglo grifos (71000501). APROBAR jan ukax",
+    "es": "Por revisar: 1 Plomeria: Arreglo grifos (71000501). APROBAR o RECHAZAR",
+    "ay": "Uñakipañataki: 1 Plomeria: Arreglo grifos (71000501). APROBAR jan ukax",
 }
 LEADER_APPROVED = {"es": "Aprobada la oferta 1", "ay": "Servicio 1 iyawsatawa"}
 LEADER_REJECTED = {"es": "Rechazada la oferta 1", "ay": "Servicio 1 janiw iyawsatakiti"}
@@ -199,8 +199,8 @@ HIDDEN_TOLD = {
     "ay": "Mi Barrio: markachirinakax Sopocachi zonan Plomeria servicio yatiyapxi",
 }
 REPORTED_LIST = {
-    "es": "Por aprobar: 1 REPORTADA Plomeria: Arreglo grifos (71000501). APROBAR o RECHAZAR",
-    "ay": "Suyt'iri: 1 YATIYATA Plomeria: Arreglo grifos (71000501). APROBAR jan ukax",
+    "es": "Por revisar: 1 REPORTADA Plomeria: Arreglo grifos (71000501). APROBAR o RECHAZAR",
+    "ay": "Uñakipañataki: 1 YATIYATA Plomeria: Arreglo grifos (71000501). APROBAR jan ukax",
 }
 LEADER_RESTORED = {"es": "La oferta 1 vuelve a mostrarse", "ay": "Servicio 1 wasitat uñstiwa"}
 LEADER_REMOVED = {"es": "Quitamos la oferta 1", "ay": "Servicio 1 apaqapxta"}
