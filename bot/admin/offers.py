@@ -67,7 +67,7 @@ def offers() -> Any:
             counts[row["status"]] = counts.get(row["status"], 0) + 1
         pages = max(1, -(-len(rows) // PAGE))
         number = min(number, pages)
-        filters = {k: v for k, v in (("zona", zone_id), ("estado", status)) if v}
+        filters: dict[str, Any] = {k: v for k, v in (("zona", zone_id), ("estado", status)) if v}
         zones = reachable_zones(db, current)
         # The city has hundreds of zonas: those that moderate, and the one picked above.
         moderation = [
