@@ -62,13 +62,13 @@ def is_hidden(session: Session, offer: ServiceOffer) -> bool:
 
 def move_offers(session: Session, resident: Resident, zone: Zone) -> None:
     """The resident moved to another zona: their offer goes with them, waiting for approval
-    again when the new zona moderates offers."""
+    again when the new zona moderates offers (and no longer waiting when it does not)."""
     offer = offer_of(session, resident.id)
     if offer is None or offer.zone_id == zone.id:
         return
     offer.zone_id = zone.id
-    if zone.offers_moderated:
-        offer.pending = True
+    # Waiting for approval where the zona asks for it; shown at once where it does not.
+    offer.pending = zone.offers_moderated
 
 
 def ending_offers(session: Session, now: datetime, within: timedelta) -> list[ServiceOffer]:
@@ -183,6 +183,18 @@ def report_offer(session: Session, offer_id: int, resident_id: int, now: datetim
     return session.execute(stmt).scalar() is not None
 
 
+def newly_hidden(session: Session, offer_id: int, now: datetime) -> ServiceOffer | None:
+    """The offer, if reports hide it and its zona's leaders were not told yet (marked told
+    now); None otherwise. The row is locked first, so two reports at once tell them once."""
+    offer = session.scalar(
+        select(ServiceOffer).where(ServiceOffer.id == offer_id).with_for_update()
+    )
+    if offer is None or offer.hidden_told_at is not None or not is_hidden(session, offer):
+        return None
+    offer.hidden_told_at = now
+    return offer
+
+
 def report_count(session: Session, offer_id: int) -> int:
     return (
         session.scalar(
@@ -226,7 +238,11 @@ def offers_within(
 
 
 def clear_reports(session: Session, offer_id: int) -> int:
-    """A reviewed offer shown again: its reports are dropped; how many there were."""
+    """A reviewed offer shown again: its reports are dropped (a later hiding is told to the
+    leaders again); how many there were."""
+    offer = session.get(ServiceOffer, offer_id)
+    if offer is not None:
+        offer.hidden_told_at = None
     result = session.execute(delete(OfferReport).where(OfferReport.offer_id == offer_id))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 

@@ -363,10 +363,9 @@ def on_results(turn: Turn) -> StepResult:
         if 1 <= index <= len(shown):
             offer_id = shown[index - 1]
             new = services.report_offer(turn.session, offer_id, turn.resident.id, turn.now)
-            if new and services.report_count(turn.session, offer_id) == services.REPORTS_TO_HIDE:
-                offer = turn.session.get(ServiceOffer, offer_id)
-                if offer is not None:
-                    tell_leaders_hidden(turn.session, offer, turn.now)
+            hidden = services.newly_hidden(turn.session, offer_id, turn.now) if new else None
+            if hidden is not None:
+                tell_leaders_hidden(turn.session, hidden, turn.now)
             return StepResult([Reply(REPORTED if new else ALREADY_REPORTED)], "results", None)
     if words in MORE and "category" in turn.slots:
         category = str(turn.slots["category"])

@@ -282,3 +282,33 @@ def test_an_offer_moving_to_a_zona_without_moderation_stays_shown_there(chat: Ch
     mover.say("1")
     mover.say("sopocachi")
     assert "Arreglo grifos 71000501 (Sopocachi)" in searched(chat)
+
+
+def test_the_leader_is_told_once_per_hiding(chat: Chat) -> None:
+    leader(chat)
+    offer(chat)
+    late = neighbour(chat, "+59171000529")
+    late.say("BUSCO")
+    late.say("1")  # the offer on screen before it is hidden
+    reported_by_three(chat)
+    assert "revisaremos" in late.say("R1")  # a fourth report: no second SMS
+    assert len(told(chat, LEADER)) == 1
+    lead = Chat(chat.sessions, phone=LEADER)
+    lead.say("OFERTAS")
+    lead.say("APROBAR 1")
+    for n in range(3):  # hidden again by the same neighbours: told again
+        seeker = Chat(chat.sessions, phone=f"+5917100052{n}")
+        for text in ("MENU", "BUSCO", "1"):
+            seeker.say(text)
+        assert "revisaremos" in seeker.say("R1")
+    assert len(told(chat, LEADER)) == 2
+
+
+def test_a_waiting_offer_moving_to_a_zona_without_moderation_is_shown(chat: Chat) -> None:
+    moderate(chat, "Achumani")
+    offer(chat, zone="Achumani")
+    mover = Chat(chat.sessions, phone=OFFERER, now=chat.now)
+    for text in ("5", "1", "sopocachi"):
+        mover.say(text)
+    assert offers(chat) == [("Arreglo grifos", False)]
+    assert "Arreglo grifos 71000501 (Sopocachi)" in searched(chat)
