@@ -888,30 +888,41 @@ def _offer_fields(offer: ServiceOffer) -> dict[str, Any]:
 
 
 def restore_offer(
-    session: Session, offer: ServiceOffer, *, user: StaffUser | None = None, via: str = "cli"
+    session: Session,
+    offer: ServiceOffer,
+    *,
+    user: StaffUser | None = None,
+    via: str = "cli",
+    fold: bool = True,
+    now: datetime | None = None,
 ) -> int:
-    """A reported offer reviewed and shown again (its reports dropped); how many it had."""
-    dropped = services_store.clear_reports(session, offer.id)
-    audit.record(
-        session,
-        user,
-        via,
-        "offer.restore",
-        "offer",
-        offer.id,
-        before={**_offer_fields(offer), "reports": dropped},
-    )
+    """A reported offer reviewed and shown again (its reports dropped, shown for 90 days from
+    now); its offerer is told in one SMS. How many reports it had."""
+    dropped = services_store.report_count(session, offer.id)
+    before = {**_offer_fields(offer), "reports": dropped}
+    services_flow.decide(session, offer, True, now or utcnow(), fold=fold)
+    audit.record(session, user, via, "offer.restore", "offer", offer.id, before=before)
     return dropped
 
 
 def remove_offer(
-    session: Session, offer: ServiceOffer, *, user: StaffUser | None = None, via: str = "cli"
+    session: Session,
+    offer: ServiceOffer,
+    *,
+    user: StaffUser | None = None,
+    via: str = "cli",
+    fold: bool = True,
+    now: datetime | None = None,
 ) -> None:
-    """A reported offer reviewed and taken down for good."""
+    """An offer taken down for good; when it was hidden by reports (reviewed), its offerer is
+    told in one SMS."""
     before = _offer_fields(offer)
     offer_id = offer.id
-    session.delete(offer)
-    session.flush()
+    if services_store.is_hidden(session, offer):
+        services_flow.decide(session, offer, False, now or utcnow(), fold=fold)
+    else:
+        session.delete(offer)
+        session.flush()
     audit.record(session, user, via, "offer.remove", "offer", offer_id, before=before)
 
 

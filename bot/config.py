@@ -93,6 +93,8 @@ class Config:
     flood_window_seconds: float = 60.0
     # Days after which a zona information item not checked again is listed as stale.
     info_stale_days: float = 180.0
+    # Days before an offer (OFREZCO) ends when its offerer is told how to renew it; 0: never.
+    offer_warn_days: float = 7.0
     # Days after "resolved" before the reporter is asked whether it really was.
     followup_days: float = 7.0
     # Days after which a sign-up that never got consent is deleted; 0 keeps them.
@@ -149,6 +151,7 @@ class Config:
             flood_window_seconds=max(0.0, _float("FLOOD_WINDOW_SECONDS", 60.0)),
             followup_days=_float("FOLLOWUP_DAYS", 7.0),
             info_stale_days=max(0.0, _float("INFO_STALE_DAYS", 180.0)),
+            offer_warn_days=max(0.0, _float("OFFER_WARN_DAYS", 7.0)),
             signup_purge_days=max(0.0, _float("SIGNUP_PURGE_DAYS", 30.0)),
             quiet_hours=env.get("QUIET_HOURS", "21:00-07:00"),
             twilio_whatsapp_template_sid=env.get("TWILIO_WHATSAPP_TEMPLATE_SID") or None,

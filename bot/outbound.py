@@ -185,6 +185,13 @@ STALE_INFO = N_(
     "Escriba INFO EDITAR para confirmarlos o corregirlos."
 )
 
+# The sweeper sends it (worker/reminders.py) OFFER_WARN_DAYS before a shown offer ends, once
+# per period (renewing starts a new one).
+OFFER_ENDING = N_(
+    "Mi Barrio: su oferta {offer_text} deja de mostrarse el {date}. "
+    "Para renovarla 90 días más, escriba OFREZCO y luego 1."
+)
+
 
 # --- broadcasts --------------------------------------------------------------------------------
 

@@ -480,6 +480,10 @@ class ServiceOffer(Base):
     paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Waiting for a leader's or staff's approval (the zona moderates offers): shown to nobody.
     pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # When the offerer was told the offer ends soon (worker.reminders); None once renewed.
+    expiry_warned_at: Mapped[datetime | None]
+    # When the zona's leaders were told reports hid it (bot.flows.services); None once shown.
+    hidden_told_at: Mapped[datetime | None]
 
     resident: Mapped[Resident] = relationship()
     zone: Mapped[Zone] = relationship()

@@ -18,17 +18,22 @@ from storage.models import (
     ReportEvent,
     Resident,
     ResidentZone,
+    Zone,
     utcnow,
 )
-from storage.services import delete_offers
+from storage.services import delete_offers, move_offers
 
 
 def set_zone(session: Session, resident: Resident, zone_id: int, now: datetime) -> None:
     """Put the resident in a zona from `now` on, keeping where they were before (the evidence
-    counts each resident in the zona they had at the time)."""
+    counts each resident in the zona they had at the time). Their offer of a service moves
+    with them."""
     if resident.zone_id == zone_id:
         return
     resident.zone_id = zone_id
+    zone = session.get(Zone, zone_id)
+    if zone is not None:
+        move_offers(session, resident, zone)
     session.add(ResidentZone(resident_id=resident.id, zone_id=zone_id, since=now))
 
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from storage.db import insert_ignoring_conflicts
 from storage.enums import ResidentStatus
-from storage.models import OfferReport, Resident, ServiceOffer, ServiceSearch, Zone, aware
+from storage.models import Leader, OfferReport, Resident, ServiceOffer, ServiceSearch, Zone, aware
 
 OFFER_DAYS = 90
 # Reports by different neighbours that hide an offer from searches.
@@ -26,34 +26,77 @@ def offer_of(session: Session, resident_id: int) -> ServiceOffer | None:
 def publish_offer(
     session: Session, resident: Resident, category: str, text: str, now: datetime
 ) -> ServiceOffer:
-    """The resident's offer, new or replacing their previous one (whose reports go with it);
+    """The resident's offer, new or changing their previous one in place: the reports on it
+    stay, so an offer hidden by neighbours stays hidden until a leader or staff reviews it;
     pending approval when the zona moderates offers."""
     if resident.zone_id is None:
         raise ValueError("a resident without a zona cannot offer a service")
-    previous = offer_of(session, resident.id)
-    if previous is not None:
-        session.delete(previous)
-        session.flush()
     zone = session.get(Zone, resident.zone_id)
-    offer = ServiceOffer(
-        resident_id=resident.id,
-        zone_id=resident.zone_id,
-        category=category,
-        text=text,
-        consent_at=now,
-        created_at=now,
-        expires_at=now + timedelta(days=OFFER_DAYS),
-        paused=False,
-        # A zona that moderates offers sees each new one (and each change) first.
-        pending=bool(zone is not None and zone.offers_moderated),
-    )
-    session.add(offer)
+    offer = offer_of(session, resident.id)
+    if offer is None:
+        offer = ServiceOffer(resident_id=resident.id)
+        session.add(offer)
+    offer.zone_id = resident.zone_id
+    offer.category = category
+    offer.text = text
+    offer.consent_at = now
+    offer.created_at = now
+    offer.paused = False
+    # A zona that moderates offers sees each new one (and each change) first.
+    offer.pending = bool(zone is not None and zone.offers_moderated)
+    renew_offer(offer, now)
     session.flush()
     return offer
 
 
 def renew_offer(offer: ServiceOffer, now: datetime) -> None:
+    """Shown for OFFER_DAYS from now; a new period gets its own warning before it ends."""
     offer.expires_at = now + timedelta(days=OFFER_DAYS)
+    offer.expiry_warned_at = None
+
+
+def is_hidden(session: Session, offer: ServiceOffer) -> bool:
+    """Hidden by neighbours' reports, until a leader or staff reviews it."""
+    return report_count(session, offer.id) >= REPORTS_TO_HIDE
+
+
+def move_offers(session: Session, resident: Resident, zone: Zone) -> None:
+    """The resident moved to another zona: their offer goes with them, waiting for approval
+    again when the new zona moderates offers (and no longer waiting when it does not)."""
+    offer = offer_of(session, resident.id)
+    if offer is None or offer.zone_id == zone.id:
+        return
+    offer.zone_id = zone.id
+    # Waiting for approval where the zona asks for it; shown at once where it does not.
+    offer.pending = zone.offers_moderated
+
+
+def ending_offers(session: Session, now: datetime, within: timedelta) -> list[ServiceOffer]:
+    """Offers shown now that end within `within` and whose offerer was not told yet this period
+    (oldest end first): not paused, pending or hidden, of residents still signed up."""
+    reports = (
+        select(func.count())
+        .select_from(OfferReport)
+        .where(OfferReport.offer_id == ServiceOffer.id)
+        .scalar_subquery()
+    )
+    return list(
+        session.scalars(
+            select(ServiceOffer)
+            .join(Resident, Resident.id == ServiceOffer.resident_id)
+            .where(
+                ServiceOffer.expires_at > now,
+                ServiceOffer.expires_at <= now + within,
+                ServiceOffer.expiry_warned_at.is_(None),
+                ServiceOffer.paused.is_(False),
+                ServiceOffer.pending.is_(False),
+                Resident.status == ResidentStatus.ACTIVE.value,
+                Resident.phone.is_not(None),
+                reports < REPORTS_TO_HIDE,
+            )
+            .order_by(ServiceOffer.expires_at, ServiceOffer.id)
+        )
+    )
 
 
 def delete_offers(session: Session, resident_ids: list[int]) -> None:
@@ -62,7 +105,7 @@ def delete_offers(session: Session, resident_ids: list[int]) -> None:
 
 
 def find_offers(
-    session: Session, searcher: Resident, category: str, now: datetime, limit: int = 3
+    session: Session, searcher: Resident, category: str, now: datetime, limit: int = 30
 ) -> list[ServiceOffer]:
     """Offers of a category shown to a neighbour: their zona's first, then the other zonas of
     their macrodistrito, newest first; never their own, a paused, expired or hidden one, or
@@ -70,32 +113,62 @@ def find_offers(
     zone = session.get(Zone, searcher.zone_id) if searcher.zone_id is not None else None
     if zone is None:
         return []
+    same_zone = (ServiceOffer.zone_id == zone.id).desc()
+    query = (
+        _shown(now)
+        .where(
+            ServiceOffer.category == category,
+            ServiceOffer.resident_id != searcher.id,
+            Zone.macrodistrict_id == zone.macrodistrict_id,
+        )
+        .order_by(same_zone, ServiceOffer.created_at.desc(), ServiceOffer.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def offers_by_id(session: Session, ids: list[int], now: datetime) -> list[ServiceOffer]:
+    """Of these offers (a search's next page), those still shown, in the order given."""
+    if not ids:
+        return []
+    found = {o.id: o for o in session.scalars(_shown(now).where(ServiceOffer.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
+
+
+def _shown(now: datetime) -> Select[tuple[ServiceOffer]]:
+    """Offers neighbours may see now: not paused, pending, expired or hidden by reports, of a
+    resident still signed up with a phone."""
     reports = (
         select(func.count())
         .select_from(OfferReport)
         .where(OfferReport.offer_id == ServiceOffer.id)
         .scalar_subquery()
     )
-    same_zone = (ServiceOffer.zone_id == zone.id).desc()
-    query = (
+    return (
         select(ServiceOffer)
         .join(Resident, Resident.id == ServiceOffer.resident_id)
         .join(Zone, Zone.id == ServiceOffer.zone_id)
         .where(
-            ServiceOffer.category == category,
-            ServiceOffer.resident_id != searcher.id,
             ServiceOffer.paused.is_(False),
             ServiceOffer.pending.is_(False),
             ServiceOffer.expires_at > now,
-            Zone.macrodistrict_id == zone.macrodistrict_id,
             Resident.status == ResidentStatus.ACTIVE.value,
             Resident.phone.is_not(None),
             reports < REPORTS_TO_HIDE,
         )
-        .order_by(same_zone, ServiceOffer.created_at.desc(), ServiceOffer.id.desc())
-        .limit(limit)
     )
-    return list(session.scalars(query))
+
+
+def zone_leaders(session: Session, zone_id: int) -> list[Resident]:
+    """The signed-up residents who lead this zona (the leaders table, by phone)."""
+    phones = select(Leader.phone).where(Leader.zone_id == zone_id)
+    return list(
+        session.scalars(
+            select(Resident)
+            .where(Resident.phone.in_(phones), Resident.status == ResidentStatus.ACTIVE.value)
+            .order_by(Resident.id)
+        )
+    )
 
 
 def report_offer(session: Session, offer_id: int, resident_id: int, now: datetime) -> bool:
@@ -108,6 +181,18 @@ def report_offer(session: Session, offer_id: int, resident_id: int, now: datetim
         .returning(OfferReport.id)
     )
     return session.execute(stmt).scalar() is not None
+
+
+def newly_hidden(session: Session, offer_id: int, now: datetime) -> ServiceOffer | None:
+    """The offer, if reports hide it and its zona's leaders were not told yet (marked told
+    now); None otherwise. The row is locked first, so two reports at once tell them once."""
+    offer = session.scalar(
+        select(ServiceOffer).where(ServiceOffer.id == offer_id).with_for_update()
+    )
+    if offer is None or offer.hidden_told_at is not None or not is_hidden(session, offer):
+        return None
+    offer.hidden_told_at = now
+    return offer
 
 
 def report_count(session: Session, offer_id: int) -> int:
@@ -153,7 +238,11 @@ def offers_within(
 
 
 def clear_reports(session: Session, offer_id: int) -> int:
-    """A reviewed offer shown again: its reports are dropped; how many there were."""
+    """A reviewed offer shown again: its reports are dropped (a later hiding is told to the
+    leaders again); how many there were."""
+    offer = session.get(ServiceOffer, offer_id)
+    if offer is not None:
+        offer.hidden_told_at = None
     result = session.execute(delete(OfferReport).where(OfferReport.offer_id == offer_id))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -167,6 +256,28 @@ def pending_offers(session: Session, zone_id: int) -> list[ServiceOffer]:
             .where(
                 ServiceOffer.zone_id == zone_id,
                 ServiceOffer.pending.is_(True),
+                Resident.status == ResidentStatus.ACTIVE.value,
+            )
+            .order_by(ServiceOffer.created_at, ServiceOffer.id)
+        )
+    )
+
+
+def hidden_offers(session: Session, zone_id: int) -> list[ServiceOffer]:
+    """A zona's offers hidden by neighbours' reports, oldest first (of residents still here)."""
+    reports = (
+        select(func.count())
+        .select_from(OfferReport)
+        .where(OfferReport.offer_id == ServiceOffer.id)
+        .scalar_subquery()
+    )
+    return list(
+        session.scalars(
+            select(ServiceOffer)
+            .join(Resident, Resident.id == ServiceOffer.resident_id)
+            .where(
+                ServiceOffer.zone_id == zone_id,
+                reports >= REPORTS_TO_HIDE,
                 Resident.status == ResidentStatus.ACTIVE.value,
             )
             .order_by(ServiceOffer.created_at, ServiceOffer.id)

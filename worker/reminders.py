@@ -1,10 +1,15 @@
-"""Reminders that come due with time: a zona's leader told of information nobody has checked.
+"""Reminders that come due with time: a zona's leader told of information nobody has checked,
+and a neighbour told their offer of a service (OFREZCO) ends soon.
 
 An item of a zona not checked for INFO_STALE_DAYS is flagged to its editor, the zona's leader:
 one SMS saying how many items wait and that INFO EDITAR checks or corrects them. At most one a
 week per leader (leaders.info_reminded_at), never in quiet hours, never to a phone that opted
 out or never signed up (the message needs their language and their consent to be written to),
 queued through the outbox in the same transaction that records it was sent.
+
+An offer shown to neighbours is flagged to its offerer OFFER_WARN_DAYS before it ends: one SMS
+with the date and how to renew it (OFREZCO, then 1), once per period
+(service_offers.expiry_warned_at, cleared when it is renewed), with the same rules.
 """
 
 from __future__ import annotations
@@ -15,10 +20,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.outbound import STALE_INFO, channel_for
+from bot.outbound import OFFER_ENDING, STALE_INFO, channel_for
 from bot.render import Reply, render
 from storage import info as info_store
-from storage.broadcasts import QuietHours
+from storage import services as services_store
+from storage.broadcasts import LA_PAZ, QuietHours
 from storage.enums import ResidentStatus
 from storage.models import Leader, Resident, Zone, aware
 from storage.outbox import queue_message
@@ -64,4 +70,31 @@ def remind_stale_info(
             sent += 1
     if sent:
         log.info("reminded %d leader(s) of zona information due for a check", sent)
+    return sent
+
+
+def warn_ending_offers(
+    sessions: sessionmaker[Session],
+    *,
+    warn_days: float,
+    now: datetime,
+    quiet_hours: QuietHours,
+    fold: bool = True,
+) -> int:
+    """Queue the warning for every offer due one; how many were queued."""
+    if warn_days <= 0 or quiet_hours.contains(now):
+        return 0
+    sent = 0
+    with sessions() as session, session.begin():
+        for offer in services_store.ending_offers(session, now, timedelta(days=warn_days)):
+            resident = offer.resident
+            channel = channel_for(resident, now)
+            date = aware(offer.expires_at).astimezone(LA_PAZ).strftime("%d/%m/%Y")
+            values = {"offer_text": offer.text, "date": date}
+            body = render([Reply(OFFER_ENDING, values)], resident.language, channel, fold=fold)
+            queue_message(session, resident, body, channel=channel)
+            offer.expiry_warned_at = now
+            sent += 1
+    if sent:
+        log.info("told %d neighbour(s) their offer ends soon", sent)
     return sent

@@ -28,7 +28,7 @@ from worker import context
 from worker.broadcast import quiet, run_chunk
 from worker.fanout import JOB_OPTIONS, chunk_ranges, enqueue_chunks, prepare, prepare_broadcast
 from worker.pool import ALIVE_KEY
-from worker.reminders import remind_stale_info
+from worker.reminders import remind_stale_info, warn_ending_offers
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ class SweepResult:
     waiting: int = 0  # rows claimed by workers that are alive (or not yet known dead)
     relayed: int = 0  # single messages whose job vanished, given a new outbox row
     reminded: int = 0  # leaders told of their zona's information due for a check
+    warned: int = 0  # neighbours told their offer of a service ends soon
 
 
 def sweep(
@@ -120,6 +121,13 @@ def sweep(
     result.reminded = remind_stale_info(
         ctx.sessions,
         stale_days=ctx.config.info_stale_days,
+        now=now,
+        quiet_hours=QuietHours.parse(ctx.config.quiet_hours),
+        fold=ctx.config.gsm7_fold,
+    )
+    result.warned = warn_ending_offers(
+        ctx.sessions,
+        warn_days=ctx.config.offer_warn_days,
         now=now,
         quiet_hours=QuietHours.parse(ctx.config.quiet_hours),
         fold=ctx.config.gsm7_fold,

@@ -24,6 +24,8 @@ CATEGORY_NAMES = {
     "food": "Comida",
     "other": "Otro",
 }
+# Rows of the table of all offers per page (?pagina=2 ...; the filters stay in the links).
+PAGE = 50
 STATUS_NAMES = {
     "pending": "Espera aprobación",
     "active": "Se muestra",
@@ -39,6 +41,7 @@ def offers() -> Any:
     current = scope()
     zone_id = request.args.get("zona", type=int)
     status = request.args.get("estado") or None
+    number = max(1, request.args.get("pagina", type=int) or 1)
     if zone_id and not current.reaches(zone_id):
         abort(403)
     now = utcnow()
@@ -62,6 +65,9 @@ def offers() -> Any:
         counts: dict[str, int] = {}
         for row in rows:
             counts[row["status"]] = counts.get(row["status"], 0) + 1
+        pages = max(1, -(-len(rows) // PAGE))
+        number = min(number, pages)
+        filters: dict[str, Any] = {k: v for k, v in (("zona", zone_id), ("estado", status)) if v}
         zones = reachable_zones(db, current)
         # The city has hundreds of zonas: those that moderate, and the one picked above.
         moderation = [
@@ -70,7 +76,14 @@ def offers() -> Any:
         return render_template(
             "admin/offers.html",
             moderation=moderation,
-            rows=rows,
+            rows=rows[(number - 1) * PAGE : number * PAGE],
+            total=len(rows),
+            page=number,
+            pages=pages,
+            previous=url_for("admin.offers", **filters, pagina=number - 1) if number > 1 else None,
+            following=url_for("admin.offers", **filters, pagina=number + 1)
+            if number < pages
+            else None,
             queue=[row for row in rows if row["status"] == "hidden"],
             pending=[row for row in rows if row["status"] == "pending"],
             counts=counts,
@@ -100,7 +113,7 @@ def offer_restore(offer_id: int) -> Any:
         if store.report_count(db, offer.id) < store.REPORTS_TO_HIDE:
             flash(f"La oferta {offer_id} no estaba oculta.", "error")
             return redirect(url_for("admin.offers"))
-        actions.restore_offer(db, offer, user=me(db), via="web")
+        actions.restore_offer(db, offer, user=me(db), via="web", fold=state().config.gsm7_fold)
     flash(f"Oferta {offer_id} revisada: se muestra otra vez.")
     return redirect(url_for("admin.offers"))
 
@@ -109,7 +122,9 @@ def offer_restore(offer_id: int) -> Any:
 @staff_page(writes=True)
 def offer_remove(offer_id: int) -> Any:
     with writing() as db:
-        actions.remove_offer(db, _offer(db, offer_id), user=me(db), via="web")
+        actions.remove_offer(
+            db, _offer(db, offer_id), user=me(db), via="web", fold=state().config.gsm7_fold
+        )
     flash(f"Oferta {offer_id} eliminada.")
     return redirect(url_for("admin.offers"))
 

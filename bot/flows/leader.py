@@ -67,7 +67,7 @@ LEADER_HELP = N_(
 )
 LEADER_HELP_MORE = N_(
     "Dirigente de {zone}: RESULTADOS, los votos; INFO EDITAR, la información de la zona; "
-    "OFERTAS, ofertas por aprobar; MAPEO, los jóvenes mapeadores."
+    "OFERTAS, ofertas por revisar; MAPEO, los jóvenes mapeadores."
 )
 DAILY_LIMIT_REACHED = N_(
     "Hoy ya envió {n} mensajes a su zona, el máximo por día. Podrá enviar otro mañana."

@@ -1,9 +1,12 @@
-"""OFERTAS: a council leader approves or rejects the offers waiting in a zona that moderates them.
+"""OFERTAS: a council leader reviews their zona's offers: those waiting for approval (a zona
+that moderates them) and those hidden by three neighbours' reports.
 
 When a zona chose moderation (the console), a neighbour's new offer waits until a leader of
-the zona or staff decides. OFERTAS lists up to three waiting offers in one SMS; APROBAR 1 or
-RECHAZAR 1 decides one, and its offerer is told in one SMS (bot.flows.services.decide). Only
-the leader's own zona, from the leaders table; each decision is in the audit log.
+the zona or staff decides; an offer three neighbours reported waits hidden the same way (its
+leaders are told by SMS when it is hidden). OFERTAS lists up to three of them in one SMS, the
+waiting ones first, the reported ones marked; APROBAR 1 approves or shows again, RECHAZAR 1
+removes, and the offerer is told in one SMS (bot.flows.services.decide). Only the leader's own
+zona, from the leaders table; each decision is in the audit log.
 """
 
 from __future__ import annotations
@@ -21,13 +24,17 @@ from storage import services as store
 from storage.leaders import leading
 from storage.models import Leader, ServiceOffer, Zone
 
-NO_PENDING = N_("No hay ofertas por aprobar en {zone}.")
+NOTHING_TO_REVIEW = N_("No hay ofertas por aprobar ni reportadas en {zone}.")
 NOT_MODERATED = N_(
     "En {zone} las ofertas se muestran sin aprobación previa. Su subalcaldía puede cambiarlo."
 )
-PENDING = N_("Por aprobar: {offers}. APROBAR o RECHAZAR y el número.")
+PENDING = N_("Por revisar: {offers}. APROBAR o RECHAZAR y el número.")
 PENDING_LINE = N_("{n} {category}: {offer_text} ({phone})")
+# An offer hidden by reports: APROBAR shows it again, RECHAZAR removes it.
+REPORTED_LINE = N_("{n} REPORTADA {category}: {offer_text} ({phone})")
 APPROVED = N_("Aprobada la oferta {n}: ya se muestra y avisamos a quien la ofrece.")
+RESTORED = N_("La oferta {n} vuelve a mostrarse y avisamos a quien la ofrece.")
+REMOVED = N_("Quitamos la oferta {n} y avisamos a quien la ofrece.")
 REJECTED = N_("Rechazada la oferta {n}: no se muestra y avisamos a quien la ofrece.")
 DECIDE_AGAIN = N_("Escriba APROBAR o RECHAZAR y el número de la oferta, por ejemplo APROBAR 1.")
 ALREADY_DECIDED = N_("Esa oferta ya fue decidida o la retiraron. OFERTAS: ver las que esperan.")
@@ -43,10 +50,12 @@ def _leader(turn: Turn) -> tuple[Leader, Zone] | None:
 
 
 def _listing(turn: Turn, zone: Zone, offers: list[ServiceOffer]) -> list[Reply]:
+    reported = {o.id for o in offers if store.is_hidden(turn.session, o)}
+
     def build(count: int) -> list[Reply]:
         lines = ListOf(
             Reply(
-                PENDING_LINE,
+                REPORTED_LINE if offer.id in reported else PENDING_LINE,
                 {
                     "n": n,
                     "category": Reply(services_flow.LABELS[offer.category]),
@@ -66,9 +75,12 @@ def begin(turn: Turn) -> StepResult:
     if found is None:
         return StepResult([Reply(NOT_A_LEADER)], None, {})
     zone = found[1]
-    offers = store.pending_offers(turn.session, zone.id)[:SHOWN]
+    waiting = store.pending_offers(turn.session, zone.id)
+    seen = {o.id for o in waiting}
+    hidden = [o for o in store.hidden_offers(turn.session, zone.id) if o.id not in seen]
+    offers = (waiting + hidden)[:SHOWN]
     if not offers:
-        empty = NO_PENDING if zone.offers_moderated else NOT_MODERATED
+        empty = NOTHING_TO_REVIEW if zone.offers_moderated else NOT_MODERATED
         return StepResult([Reply(empty, {"zone": zone.name})], None, {})
     replies = _listing(turn, zone, offers)
     return StepResult(replies, "decide", {"offers": [o.id for o in offers]})
@@ -93,23 +105,28 @@ def on_decide(turn: Turn) -> StepResult:
         return StepResult([Reply(NOT_A_LEADER)], None, {})
     leader, zone = found
     offer = turn.session.get(ServiceOffer, shown[n - 1])
-    if offer is None or offer.zone_id != zone.id or not offer.pending:
+    hidden = offer is not None and store.is_hidden(turn.session, offer)
+    if offer is None or offer.zone_id != zone.id or not (offer.pending or hidden):
         return StepResult([Reply(ALREADY_DECIDED)], "decide", _keep(turn))
     approve = match.group(1).startswith("aprob")
     before = {"zone_id": offer.zone_id, "category": offer.category, "text": offer.text}
     offer_id = offer.id
     services_flow.decide(turn.session, offer, approve, turn.now)
+    if hidden:
+        action, said = ("offer.restore", RESTORED) if approve else ("offer.remove", REMOVED)
+    else:
+        action, said = ("offer.approve", APPROVED) if approve else ("offer.reject", REJECTED)
     audit.record(
         turn.session,
         None,
         "sms",
-        "offer.approve" if approve else "offer.reject",
+        action,
         "offer",
         offer_id,
         before=before,
         actor=f"leader {leader.id}",
     )
-    return StepResult([Reply(APPROVED if approve else REJECTED, {"n": n})], "decide", _keep(turn))
+    return StepResult([Reply(said, {"n": n})], "decide", _keep(turn))
 
 
 FLOW = Flow(name=FlowName.LEADER_OFFERS, begin=begin, steps={"decide": on_decide})

@@ -21,11 +21,14 @@ from storage import services
 from storage.broadcasts import LA_PAZ
 from storage.db import Session
 from storage.enums import ResidentStatus
-from storage.models import SERVICE_CATEGORIES, ServiceOffer, aware
+from storage.models import SERVICE_CATEGORIES, Resident, ServiceOffer, aware
 from storage.outbox import queue_message
 
 # Short enough for three offers, their phones and zonas in one SMS.
 MAX_TEXT = 30
+# Offers in one search SMS; MAS shows the next ones.
+SHOWN = 3
+MORE = {"mas", "más", "siguiente"}
 
 ASK_OFFER_CATEGORY = N_("¿Qué servicio ofrece? {categories}. 0: volver.")
 ASK_SEARCH_CATEGORY = N_("¿Qué servicio busca? {categories}. 0: volver.")
@@ -68,12 +71,37 @@ MANAGE_PENDING = N_(
 # Sent when a leader or staff decides on a pending offer (bot.actions.decide_offer).
 OFFER_APPROVED = N_("Su oferta de {category} fue aprobada: los vecinos la ven hasta el {date}.")
 OFFER_REJECTED = N_(
-    "Su junta vecinal no aprobó su oferta de {category}. Escriba OFREZCO para cambiarla."
+    "Su junta vecinal no aprobó su oferta de {category} y la quitamos. "
+    "Si quiere, publique una nueva con OFREZCO."
+)
+# Sent when a leader or staff reviews an offer hidden by neighbours' reports.
+OFFER_RESTORED = N_(
+    "Revisamos su oferta de {category} que reportaron vecinos: vuelve a mostrarse hasta el {date}."
+)
+OFFER_REMOVED = N_(
+    "Revisamos su oferta de {category} que reportaron vecinos y la quitamos. "
+    "Si quiere, publique una nueva con OFREZCO."
+)
+# The offerer of a hidden offer, when they change it or try to renew or resume it.
+CHANGED_HIDDEN = N_(
+    "Guardamos el cambio, pero su oferta de {category} sigue oculta por los reportes hasta que "
+    "su junta vecinal la revise: le avisaremos."
+)
+STILL_HIDDEN = N_(
+    "Su oferta sigue oculta por los reportes hasta que su junta vecinal la revise: "
+    "le avisaremos. 3 Eliminar, 4 Cambiar, 0 Volver"
+)
+# To the zona's leaders when the third report hides an offer of their zona.
+HIDDEN_FOR_LEADER = N_(
+    "Mi Barrio: vecinos reportaron una oferta de {category} de {zone} y ya no se muestra. "
+    "Escriba OFERTAS para revisarla."
 )
 RENEWED = N_("Renovada: su oferta se muestra hasta el {date}.")
 PAUSED = N_("Pausada: no se muestra a nadie. Escriba OFREZCO para reanudarla.")
 DELETED = N_("Eliminamos su oferta.")
 FOUND = N_("{category}: {offers}. Para reportar una: R y su número (R1).")
+FOUND_MORE = N_("{category}: {offers}. Reportar: R y su número (R1). MAS: ver más.")
+NO_MORE = N_("No hay más ofertas de {category}. 0: volver.")
 OFFER_LINE = N_("{n} {offer_text} {phone} ({zone})")
 OFFER_LINE_SHORT = N_("{n} {offer_text} {phone}")
 NONE_FOUND = N_("Todavía no hay ofertas de {category} en su zona ni cerca.")
@@ -131,19 +159,22 @@ def _manage(turn: Turn, offer: ServiceOffer) -> StepResult:
     label = Reply(LABELS[offer.category])
     reports = services.report_count(turn.session, offer.id)
     base = {"category": label, "offer_text": offer.text, "date": _date(turn, offer.expires_at)}
-    if offer.pending:
-        reply = Reply(MANAGE_PENDING, base)
-    elif reports >= services.REPORTS_TO_HIDE:
+    if reports >= services.REPORTS_TO_HIDE:
         reply = Reply(MANAGE_HIDDEN, {"category": label, "n": reports})
+    elif offer.pending:
+        reply = Reply(MANAGE_PENDING, base)
+    elif aware(offer.expires_at) <= turn.now:
+        # Paused or not, an offer that ended is renewed (which also resumes it).
+        reply = Reply(MANAGE_EXPIRED, base)
     elif offer.paused:
         reply = Reply(MANAGE_PAUSED, base)
-    elif aware(offer.expires_at) <= turn.now:
-        reply = Reply(MANAGE_EXPIRED, base)
     else:
         reply = Reply(MANAGE, base)
     # Renewing, pausing or resuming mean nothing to an offer nobody is shown yet.
     hidden = offer.pending or reports >= services.REPORTS_TO_HIDE
-    return StepResult([reply], "manage", {"hidden": hidden})
+    return StepResult(
+        [reply], "manage", {"hidden": hidden, "reported": reports >= services.REPORTS_TO_HIDE}
+    )
 
 
 def begin_offer(turn: Turn) -> StepResult:
@@ -175,6 +206,8 @@ def on_manage(turn: Turn) -> StepResult:
         return StepResult([Reply(DELETED)])
     if option == 4:
         return StepResult([_categories(ASK_OFFER_CATEGORY)], "category", {})
+    if option in (1, 2) and turn.slots.get("reported"):
+        return stay(turn, Reply(STILL_HIDDEN))
     return _again(turn, *_manage(turn, offer).replies)
 
 
@@ -215,6 +248,8 @@ def on_offer_consent(turn: Turn) -> StepResult:
     offer = services.publish_offer(
         turn.session, turn.resident, category, str(turn.slots.get("text") or ""), turn.now
     )
+    if services.is_hidden(turn.session, offer):
+        return StepResult([Reply(CHANGED_HIDDEN, {"category": Reply(LABELS[category])})])
     if offer.pending:
         return StepResult([Reply(PUBLISHED_PENDING, {"category": Reply(LABELS[category])})])
     reply = Reply(
@@ -223,25 +258,44 @@ def on_offer_consent(turn: Turn) -> StepResult:
     return StepResult([reply])
 
 
-def decide(
-    session: Session, offer: ServiceOffer, approve: bool, now: datetime, *, fold: bool = True
-) -> None:
-    """A pending offer approved (shown from now, for 90 days) or rejected (removed), and its
-    offerer told in one SMS, queued in the caller's transaction (the audit is the caller's)."""
-    label = Reply(LABELS.get(offer.category, LABELS["other"]))
-    if approve:
-        services.approve_offer(offer, now)
-        message = Reply(OFFER_APPROVED, {"category": label, "date": _date(None, offer.expires_at)})
-    else:
-        message = Reply(OFFER_REJECTED, {"category": label})
-    resident = offer.resident
+def _tell(session: Session, resident: Resident, message: Reply, now: datetime, fold: bool) -> None:
+    """One SMS to a resident still signed up, queued in the caller's transaction."""
     if resident.status == ResidentStatus.ACTIVE and resident.phone:
         channel = channel_for(resident, now)
         body = render([message], resident.language, channel, fold=fold)
         queue_message(session, resident, body, channel=channel)
+
+
+def decide(
+    session: Session, offer: ServiceOffer, approve: bool, now: datetime, *, fold: bool = True
+) -> None:
+    """A pending offer approved (shown from now, for 90 days) or rejected (removed), and its
+    offerer told in one SMS, queued in the caller's transaction (the audit is the caller's).
+    An offer hidden by reports is reviewed: shown again (its reports dropped) or removed."""
+    label = Reply(LABELS.get(offer.category, LABELS["other"]))
+    hidden = services.is_hidden(session, offer)
+    if approve:
+        if hidden:
+            services.clear_reports(session, offer.id)
+        services.approve_offer(offer, now)
+        date = _date(None, offer.expires_at)
+        message = Reply(
+            OFFER_RESTORED if hidden else OFFER_APPROVED, {"category": label, "date": date}
+        )
+    else:
+        message = Reply(OFFER_REMOVED if hidden else OFFER_REJECTED, {"category": label})
+    _tell(session, offer.resident, message, now, fold)
     if not approve:
         session.delete(offer)
         session.flush()
+
+
+def tell_leaders_hidden(session: Session, offer: ServiceOffer, now: datetime) -> None:
+    """The third report hid an offer: the zona's leaders hear it once, to review it (OFERTAS)."""
+    label = Reply(LABELS.get(offer.category, LABELS["other"]))
+    message = Reply(HIDDEN_FOR_LEADER, {"category": label, "zone": offer.zone.name})
+    for resident in services.zone_leaders(session, offer.zone_id):
+        _tell(session, resident, message, now, True)
 
 
 # --- BUSCO -----------------------------------------------------------------------------------
@@ -259,14 +313,21 @@ def on_search_category(turn: Turn) -> StepResult:
     category = _picked(turn)
     if category is None:
         return _again(turn, _categories(ASK_SEARCH_CATEGORY))
-    label = Reply(LABELS[category])
     offers = services.find_offers(turn.session, turn.resident, category, turn.now)
     if turn.resident.zone_id is not None:
-        services.record_search(turn.session, turn.resident.zone_id, category, len(offers), turn.now)
+        services.record_search(
+            turn.session, turn.resident.zone_id, category, min(len(offers), SHOWN), turn.now
+        )
     if not offers:
-        return StepResult([Reply(NONE_FOUND, {"category": label})], None, {})
+        return StepResult([Reply(NONE_FOUND, {"category": Reply(LABELS[category])})], None, {})
+    return _page(turn, category, offers)
 
-    def found(fit: tuple[int, bool]) -> list[Reply]:
+
+def _page(turn: Turn, category: str, offers: list[ServiceOffer]) -> StepResult:
+    """The first (up to three) of `offers` in one SMS, with MAS when more follow them."""
+    label = Reply(LABELS[category])
+
+    def listing(fit: tuple[int, bool]) -> list[Reply]:
         count, with_zone = fit
         lines = ListOf(
             Reply(
@@ -280,11 +341,18 @@ def on_search_category(turn: Turn) -> StepResult:
             )
             for n, offer in enumerate(offers[:count], 1)
         )
-        return [Reply(FOUND, {"category": label, "offers": lines})]
+        more = count < len(offers)
+        return [Reply(FOUND_MORE if more else FOUND, {"category": label, "offers": lines})]
 
-    fits = [(n, z) for n in range(len(offers), 0, -1) for z in (True, False)]
-    (count, _), replies = fit_one_sms(turn.lang, fits, found)
-    return StepResult(replies, "results", {"offers": [o.id for o in offers[:count]]})
+    shown = min(len(offers), SHOWN)
+    fits = [(n, z) for n in range(shown, 0, -1) for z in (True, False)]
+    (count, _), replies = fit_one_sms(turn.lang, fits, listing)
+    slots = {
+        "category": category,
+        "offers": [o.id for o in offers[:count]],
+        "rest": [o.id for o in offers[count:]],
+    }
+    return StepResult(replies, "results", slots)
 
 
 def on_results(turn: Turn) -> StepResult:
@@ -293,8 +361,23 @@ def on_results(turn: Turn) -> StepResult:
     if len(words) == 2 and words[0] == "r" and words[1].isdigit():
         index = int(words[1])
         if 1 <= index <= len(shown):
-            new = services.report_offer(turn.session, shown[index - 1], turn.resident.id, turn.now)
+            offer_id = shown[index - 1]
+            new = services.report_offer(turn.session, offer_id, turn.resident.id, turn.now)
+            hidden = services.newly_hidden(turn.session, offer_id, turn.now) if new else None
+            if hidden is not None:
+                tell_leaders_hidden(turn.session, hidden, turn.now)
             return StepResult([Reply(REPORTED if new else ALREADY_REPORTED)], "results", None)
+    if words in MORE and "category" in turn.slots:
+        category = str(turn.slots["category"])
+        rest = [int(i) for i in turn.slots.get("rest") or []]
+        offers = services.offers_by_id(turn.session, rest, turn.now)
+        if not offers:
+            return StepResult(
+                [Reply(NO_MORE, {"category": Reply(LABELS[category])})], "results", None
+            )
+        return _page(turn, category, offers)
+    if is_back(turn.norm):
+        return StepResult([], None, {}, goto=FlowName.BARRIO)
     # Anything else leaves the results: it is read as a menu choice.
     return on_choose(turn)
 

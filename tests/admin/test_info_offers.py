@@ -11,10 +11,20 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.admin.offers import PAGE as OFFERS_PAGE
 from storage import services
 from storage.db import transaction
 from storage.info import add_item, resolve_scope
-from storage.models import AuditEntry, InfoItem, Resident, ServiceOffer, aware, utcnow
+from storage.models import (
+    AuditEntry,
+    InfoItem,
+    OutboundMessage,
+    Resident,
+    ServiceOffer,
+    Zone,
+    aware,
+    utcnow,
+)
 from tests.admin.conftest import BASE, Browser
 from tests.admin.test_polls import CITY, LEADER, SUB, VIEWER, staff_in
 from tests.conftest import Chat
@@ -344,3 +354,55 @@ def test_an_offer_decision_without_its_csrf_token_changes_nothing(
     assert offers(sessions) == {reported}
     assert "Plomero barato" in page(browser, "/admin/ofertas?estado=hidden")
     assert entries(sessions) == []
+
+
+def told(sessions: sessionmaker[Session], phone: str) -> list[str]:
+    with sessions() as session:
+        return list(
+            session.scalars(
+                select(OutboundMessage.body)
+                .join(Resident, Resident.id == OutboundMessage.resident_id)
+                .where(Resident.phone == phone)
+                .order_by(OutboundMessage.id)
+            )
+        )
+
+
+def test_staff_reviewing_a_hidden_offer_tells_its_offerer(
+    browser: Browser, chat: Chat, sessions: sessionmaker[Session]
+) -> None:
+    shown = offer(chat, "+59171000502", "Sopocachi", "Plomero barato")
+    removed = offer(chat, "+59171000503", "Sopocachi", "Plomero caro")
+    report_three_times(chat, shown)
+    report_three_times(chat, removed)
+    staff_in(browser, sessions, LEADER)
+    form = "/admin/ofertas"
+    assert browser.post(f"/admin/ofertas/{shown}/restaurar", {}, form=form).status_code == 302
+    assert browser.post(f"/admin/ofertas/{removed}/eliminar", {}, form=form).status_code == 302
+    [restored] = told(sessions, "+59171000502")
+    assert "que reportaron vecinos: vuelve a mostrarse hasta el" in restored
+    [gone] = told(sessions, "+59171000503")
+    assert "que reportaron vecinos y la quitamos" in gone
+
+
+def test_the_offers_table_comes_in_pages_of_50_keeping_its_filters(
+    browser: Browser, chat: Chat, sessions: sessionmaker[Session]
+) -> None:
+    with transaction(sessions) as session:
+        zone = session.scalars(select(Zone).where(Zone.name == "Sopocachi")).one()
+        for n in range(OFFERS_PAGE + 5):
+            resident = Resident(
+                phone=f"+5917200{n:04d}", language="es", zone_id=zone.id, status="active"
+            )
+            session.add(resident)
+            session.flush()
+            services.publish_offer(session, resident, "plumbing", f"Oferta n{n:03d}x", utcnow())
+    staff_in(browser, sessions, CITY)
+    first = page(browser, "/admin/ofertas?estado=active")
+    assert "Oferta n054x" in first and "Oferta n004x" not in first  # newest first
+    assert "Página 1 de 2 (55 ofertas)" in first and "pagina=2" in first
+    assert "estado=active" in first.split("Siguientes")[0].rsplit("href=", 1)[1]
+    second = page(browser, "/admin/ofertas?estado=active&pagina=2")
+    assert "Oferta n004x" in second and "Oferta n005x" not in second
+    assert "Anteriores" in second and "Siguientes" not in second
+    assert "Oferta n004x" in page(browser, "/admin/ofertas?estado=active&pagina=9")

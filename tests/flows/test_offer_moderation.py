@@ -10,7 +10,7 @@ from bot.channels import segments
 from storage.db import transaction
 from storage.models import AuditEntry, MappedItem, OutboundMessage, Resident, ServiceOffer, Zone
 from tests.conftest import Chat
-from tests.factories import leader, neighbour
+from tests.factories import LEADER, leader, neighbour
 from tests.helpers import play, starts
 
 OFFERER = "+59171000501"
@@ -60,8 +60,8 @@ PENDING_MANAGE = {"es": "espera la aprobacion de su junta", "ay": "iyawsañap su
 APPROVED = {"es": "fue aprobada: los vecinos la ven hasta el", "ay": "iyawsatawa: markachirinakax"}
 REJECTED = {"es": "no aprobo su oferta de Plomeria", "ay": "janiw Plomeria servicioma iyawskiti"}
 LEADER_LIST = {
-    "es": "Por aprobar: 1 Plomeria: Arreglo grifos (71000501). APROBAR o RECHAZAR",
-    "ay": "Suyt'iri: 1 Plomeria: Arreglo grifos (71000501). APROBAR jan ukax",
+    "es": "Por revisar: 1 Plomeria: Arreglo grifos (71000501). APROBAR o RECHAZAR",
+    "ay": "Uñakipañataki: 1 Plomeria: Arreglo grifos (71000501). APROBAR jan ukax",
 }
 LEADER_APPROVED = {"es": "Aprobada la oferta 1", "ay": "Servicio 1 iyawsatawa"}
 LEADER_REJECTED = {"es": "Rechazada la oferta 1", "ay": "Servicio 1 janiw iyawsatakiti"}
@@ -182,3 +182,133 @@ def test_aprobar_answers_the_open_offers_list_and_otherwise_a_mapped_item(chat: 
     assert f"Aprobado {item_id}" in lead.say(f"APROBAR {item_id}")
     with chat.sessions() as session:
         assert session.get(MappedItem, item_id).status == "approved"  # type: ignore[union-attr]
+
+
+def reported_by_three(chat: Chat, lang: str = "1") -> None:
+    """Three neighbours of Sopocachi report the plumbing offer they find: it is hidden."""
+    for n in range(3):
+        seeker = neighbour(chat, f"+5917100052{n}", lang=lang)
+        seeker.say("BUSCO")
+        seeker.say("1")
+        seeker.say("R1")
+
+
+HIDDEN_TOLD = {
+    "es": "Mi Barrio: vecinos reportaron una oferta de Plomeria de Sopocachi y ya no se muestra. "
+    "Escriba OFERTAS para revisarla.",
+    "ay": "Mi Barrio: markachirinakax Sopocachi zonan Plomeria servicio yatiyapxi",
+}
+REPORTED_LIST = {
+    "es": "Por revisar: 1 REPORTADA Plomeria: Arreglo grifos (71000501). APROBAR o RECHAZAR",
+    "ay": "Uñakipañataki: 1 YATIYATA Plomeria: Arreglo grifos (71000501). APROBAR jan ukax",
+}
+LEADER_RESTORED = {"es": "La oferta 1 vuelve a mostrarse", "ay": "Servicio 1 wasitat uñstiwa"}
+LEADER_REMOVED = {"es": "Quitamos la oferta 1", "ay": "Servicio 1 apaqapxta"}
+RESTORED = {
+    "es": "Revisamos su oferta de Plomeria que reportaron vecinos: vuelve a mostrarse hasta el",
+    "ay": "yatiyat Plomeria servicioma uñakipapxta: wasitat",
+}
+REMOVED = {
+    "es": "Revisamos su oferta de Plomeria que reportaron vecinos y la quitamos.",
+    "ay": "yatiyat Plomeria servicioma uñakipapxta, apaqapxta",
+}
+
+
+@pytest.mark.parametrize("lang", ["es", "ay"])
+@pytest.mark.parametrize("verdict", ["APROBAR 1", "RECHAZAR 1"])
+def test_a_leader_is_told_of_a_hidden_offer_and_reviews_it_by_sms(
+    chat: Chat, lang: str, verdict: str
+) -> None:
+    number = "1" if lang == "es" else "2"
+    lead = leader(chat, lang=number)
+    offer(chat, lang=number)
+    reported_by_three(chat)
+    [alert] = told(chat, LEADER)
+    assert alert.startswith(HIDDEN_TOLD[lang]) and segments(alert) == 1
+    assert "Arreglo grifos" not in searched(chat)
+
+    listing = lead.say("OFERTAS")
+    assert starts(REPORTED_LIST[lang]).search(listing) and segments(listing) == 1
+    decided = lead.say(verdict)
+    [message] = told(chat)
+    assert segments(decided) == segments(message) == 1
+    if verdict.startswith("APROBAR"):
+        assert LEADER_RESTORED[lang] in decided and RESTORED[lang] in message
+        assert offers(chat) == [("Arreglo grifos", False)]
+        assert "Arreglo grifos" in searched(chat)
+    else:
+        assert LEADER_REMOVED[lang] in decided and REMOVED[lang] in message
+        assert offers(chat) == []
+    assert told(chat, LEADER) == [alert]  # told once
+    with chat.sessions() as session:
+        entry = session.scalars(select(AuditEntry)).one()
+    assert entry.action == ("offer.restore" if verdict.startswith("APROBAR") else "offer.remove")
+
+
+def test_ofertas_lists_waiting_offers_first_then_reported_ones(chat: Chat) -> None:
+    lead = leader(chat)
+    offer(chat)
+    reported_by_three(chat)
+    moderate(chat)
+    offer(chat, phone="+59171000502")
+    listing = lead.say("OFERTAS")
+    assert "1 Plomeria: Arreglo grifos (71000502); 2 REPORTADA Plomeria" in listing
+    assert "Aprobada la oferta 2" not in lead.say("APROBAR 2")
+    assert offers(chat) == [("Arreglo grifos", False), ("Arreglo grifos", True)]
+    assert "Arreglo grifos 71000501 (Sopocachi)" in searched(chat)
+
+
+def test_the_offer_follows_its_offerer_to_a_new_zona(chat: Chat) -> None:
+    offer(chat)
+    moderate(chat, "Achumani")
+    mover = Chat(chat.sessions, phone=OFFERER, now=chat.now)
+    mover.say("5")
+    mover.say("1")
+    assert "su zona ahora es Achumani" in mover.say("achumani")
+    with chat.sessions() as session:
+        moved = session.scalars(select(ServiceOffer)).one()
+        achumani = session.scalars(select(Zone.id).where(Zone.name == "Achumani")).one()
+    assert (moved.zone_id, moved.pending) == (achumani, True)
+    assert "espera la aprobacion de su junta" in mover.say("OFREZCO")
+    assert "Arreglo grifos" not in searched(chat)
+    lead = leader(chat, leads="Achumani")
+    assert "Arreglo grifos (71000501)" in lead.say("OFERTAS")
+
+
+def test_an_offer_moving_to_a_zona_without_moderation_stays_shown_there(chat: Chat) -> None:
+    offer(chat, zone="Achumani")
+    mover = Chat(chat.sessions, phone=OFFERER, now=chat.now)
+    mover.say("5")
+    mover.say("1")
+    mover.say("sopocachi")
+    assert "Arreglo grifos 71000501 (Sopocachi)" in searched(chat)
+
+
+def test_the_leader_is_told_once_per_hiding(chat: Chat) -> None:
+    leader(chat)
+    offer(chat)
+    late = neighbour(chat, "+59171000529")
+    late.say("BUSCO")
+    late.say("1")  # the offer on screen before it is hidden
+    reported_by_three(chat)
+    assert "revisaremos" in late.say("R1")  # a fourth report: no second SMS
+    assert len(told(chat, LEADER)) == 1
+    lead = Chat(chat.sessions, phone=LEADER)
+    lead.say("OFERTAS")
+    lead.say("APROBAR 1")
+    for n in range(3):  # hidden again by the same neighbours: told again
+        seeker = Chat(chat.sessions, phone=f"+5917100052{n}")
+        for text in ("MENU", "BUSCO", "1"):
+            seeker.say(text)
+        assert "revisaremos" in seeker.say("R1")
+    assert len(told(chat, LEADER)) == 2
+
+
+def test_a_waiting_offer_moving_to_a_zona_without_moderation_is_shown(chat: Chat) -> None:
+    moderate(chat, "Achumani")
+    offer(chat, zone="Achumani")
+    mover = Chat(chat.sessions, phone=OFFERER, now=chat.now)
+    for text in ("5", "1", "sopocachi"):
+        mover.say(text)
+    assert offers(chat) == [("Arreglo grifos", False)]
+    assert "Arreglo grifos 71000501 (Sopocachi)" in searched(chat)
