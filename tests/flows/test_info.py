@@ -141,3 +141,33 @@ def test_a_word_after_an_item_is_read_as_a_menu_choice(chat: Chat) -> None:
     chat.say("INFO")
     chat.say("1")
     assert "No hay noticias" in chat.say("noticias")
+
+
+# 6 Mi barrio takes the words of its options, as the main menu does, in both languages.
+BARRIO_WORDS: dict[str, list[tuple[str, str]]] = {
+    "es": [
+        ("CURSOS", "Cursos"),
+        ("Ofrezco", "ofrece"),
+        ("busco", "busca"),
+        ("INFO", "Informacion de Sopocachi"),
+        ("información de su zona", "Informacion de Sopocachi"),
+    ],
+    "ay": [
+        ("yatiqaña", "Curso"),
+        ("OFREZCO", "servicios churasma"),
+        ("servicio thaqaña", "thaq"),
+        ("zonamat información", "Sopocachi zonat informacion"),
+    ],
+}
+
+
+@pytest.mark.parametrize("lang", ["es", "ay"])
+def test_mi_barrio_takes_the_words_of_its_options(chat: Chat, lang: str) -> None:
+    onboard(chat, "1" if lang == "es" else "2")
+    for word, expected in BARRIO_WORDS[lang]:
+        chat.say("MENU")
+        chat.say("6")
+        reply = chat.say(word)
+        assert expected.casefold() in reply.casefold(), (word, reply)
+        assert "No entend" not in reply and "Janiw mensajem" not in reply
+        assert segments(reply) == 1
