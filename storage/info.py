@@ -20,11 +20,13 @@ from storage.models import INFO_CATEGORIES, InfoItem, Macrodistrict, Zone, utcno
 
 CSV_COLUMNS = ("id", "category", "scope", "text_es", "text_ay", "checked_on")
 
-# Bolivia's emergency numbers, for every zona (migration 0011 adds them to existing databases).
+# Bolivia's emergency numbers, for every zona, in one item so one SMS has them all (migration
+# 0011 added them to existing databases as three items, 0019 merges those into this one).
 EMERGENCY = (
-    ("Policía (Radio Patrulla): 110", "Policía (Radio Patrulla): 110"),
-    ("Bomberos: 119", "Bomberos: 119"),
-    ("Ambulancia (SAME): 118", "Ambulancia (SAME): 118"),
+    (
+        "Policía (Radio Patrulla) 110, Bomberos 119, Ambulancia (SAME) 118",
+        "Policía (Radio Patrulla) 110, Bomberos 119, Ambulancia (SAME) 118",
+    ),
 )
 
 

@@ -53,9 +53,8 @@ BROWSE: dict[str, Script] = {
         ),
         ("1", ("Centro de Salud Sopocachi", "(revisado el 20/11/2026) 1/1", "0: volver")),
         ("0", starts("Informacion de Sopocachi: 1 Salud")),
-        ("3", ("Policia (Radio Patrulla): 110", "1/3", "MAS: el siguiente")),
-        ("mas", ("Bomberos: 119", "2/3")),
-        ("MÁS", ("Ambulancia (SAME): 118", "3/3", "0: volver")),
+        # The three emergency numbers in one SMS.
+        ("3", ("Policia (Radio Patrulla) 110, Bomberos 119, Ambulancia (SAME) 118", "1/1")),
         ("mas", ("No hay mas en esta categoria", "1 Salud")),
         ("4", ("Subalcaldia Cotahuma", "1/1")),
         ("2", ("plaza Abaroa: sabados", "1/1")),
@@ -70,9 +69,8 @@ BROWSE: dict[str, Script] = {
         # No Aymara text: the Spanish one.
         ("4", ("Subalcaldia Cotahuma: Av. Landaeta", "1/1")),
         ("kutt'aña", "Sopocachi zonat informacion"),
-        ("3", ("110", "1/3", "MAS: arknaqiri")),
-        ("juk'ampi", ("119", "2/3")),
-        ("0", "zonat informacion"),
+        ("3", ("110, Bomberos 119, Ambulancia (SAME) 118", "1/1", "0: kutt'aña")),
+        ("juk'ampi", ("Janiw", "Sopocachi zonat informacion")),
         ("0", starts("MENU: 1")),
     ],
 }
