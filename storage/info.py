@@ -238,6 +238,12 @@ def edit_item(item: InfoItem, text_es: str, text_ay: str | None, now: datetime) 
     item.checked_at = now
 
 
+def remove_item(session: Session, item: InfoItem) -> None:
+    """The item is gone for everyone; a mapped item it came from keeps its own row."""
+    session.delete(item)
+    session.flush()
+
+
 def stale_counts(session: Session, checked_before: datetime) -> dict[int, int]:
     """Per zona, its own items last checked before that moment (what its leaders keep)."""
     rows = session.execute(

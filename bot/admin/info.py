@@ -213,6 +213,17 @@ def info_checked(item_id: int) -> Any:
     return redirect(request.referrer or url_for("admin.info"))
 
 
+@bp.route("/info/<int:item_id>/borrar", methods=["POST"])
+@staff_page(writes=True)
+def info_remove(item_id: int) -> Any:
+    """Delete an item (scoped like editing); the audit log keeps what it said."""
+    with writing() as db:
+        item = _item(db, item_id, editing=True)
+        actions.remove_info(db, item, user=me(db), via="web")
+    flash(f"Información {item_id} borrada: los vecinos ya no la leen.")
+    return redirect(url_for("admin.info"))
+
+
 @bp.route("/info.csv")
 @staff_page()
 def info_csv() -> Any:

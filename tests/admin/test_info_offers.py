@@ -197,6 +197,42 @@ def test_a_form_without_its_csrf_token_changes_nothing(
     assert entries(sessions) == []
 
 
+def test_deleting_an_item_is_scoped_like_editing_needs_its_token_and_is_audited(
+    browser: Browser, chat: Chat, sessions: sessionmaker[Session]
+) -> None:
+    ids = places(sessions)
+    staff_in(browser, sessions, LEADER)
+    assert "Borrar" in page(browser, "/admin/info")
+    for other in ("achumani", "macro", "city"):
+        path = f"/admin/info/{ids[other]}/borrar"
+        assert browser.post(path, {}, form="/admin/info").status_code == 403
+        assert item(sessions, ids[other]) is not None
+    headers = {"Referer": BASE + "/admin/info"}
+    path = f"/admin/info/{ids['sopocachi']}/borrar"
+    assert browser.client.post(path, base_url=BASE, headers=headers).status_code == 400
+    assert item(sessions, ids["sopocachi"]) is not None
+    assert entries(sessions) == []
+
+    assert browser.post(path, {}, form=f"/admin/info/{ids['sopocachi']}").status_code == 302
+    assert item(sessions, ids["sopocachi"]) is None
+    assert "borrada" in page(browser, "/admin/info")
+    assert entries(sessions) == [(LEADER, "web", "info.remove", str(ids["sopocachi"]))]
+    with sessions() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "info.remove")).one()
+        assert entry.before is not None and entry.before["text_es"] == "Posta de Sopocachi, 7 a 19."
+    onboard(chat)
+    assert "Salud" not in chat.say("INFO")
+
+
+def test_a_viewer_cannot_delete(browser: Browser, sessions: sessionmaker[Session]) -> None:
+    ids = places(sessions)
+    staff_in(browser, sessions, VIEWER)
+    assert "Borrar" not in page(browser, "/admin/info")
+    path = f"/admin/info/{ids['sopocachi']}/borrar"
+    assert browser.post(path, {}, form="/admin/info").status_code == 403
+    assert item(sessions, ids["sopocachi"]) is not None
+
+
 def upload(browser: Browser, rows: list[dict[str, Any]]) -> Any:
     out = io.StringIO()
     writer = csv.DictWriter(out, ["id", "category", "scope", "text_es", "text_ay", "checked_on"])

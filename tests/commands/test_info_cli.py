@@ -1,4 +1,4 @@
-"""`mibarrio info add|list|import|export`, and what residents then read with INFO."""
+"""`mibarrio info add|remove|list|import|export`, and what residents then read with INFO."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cli import main
 from storage.db import transaction
-from storage.models import InfoItem
+from storage.models import AuditEntry, InfoItem
 from tests.commands.test_staff import Staff
 from tests.conftest import Chat
 from tests.factories import onboard
@@ -121,6 +121,25 @@ def test_export_then_import_updates_items_and_adds_new_ones(
     onboard(chat)
     assert chat.say("INFO").startswith("Informacion de Sopocachi: 1 Escuela; 2 Junta vecinal;")
     assert "Rosendo Gutiérrez 310. (revisado el 01/10/2026)" in chat.say("1")
+
+
+def test_remove_deletes_an_item_residents_read_and_audits_it(staff: Staff, chat: Chat) -> None:
+    item_id = staff.run(
+        "info", "add", "--category", "health", "--to", "zona:Sopocachi", "--es", HEALTH
+    ).stdout.strip()
+    onboard(chat)
+    assert chat.say("INFO").startswith("Informacion de Sopocachi: 1 Salud")
+    removed = staff.run("info", "remove", item_id).stdout
+    assert f"removed {item_id} (health, zona:Sopocachi)" in removed
+    assert "Salud" not in chat.say("INFO")
+    assert "no item 999" in staff.refused("info", "remove", "999").output
+    with chat.sessions() as session:
+        actions = [(e.action, e.via, e.target_id) for e in session.scalars(select(AuditEntry))]
+        removal = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "info.remove")
+        ).one()
+        assert removal.before is not None and removal.before["text_es"] == HEALTH
+    assert actions == [("info.add", "cli", item_id), ("info.remove", "cli", item_id)]
 
 
 def test_a_bad_row_imports_nothing(staff: Staff, tmp_path: Path) -> None:

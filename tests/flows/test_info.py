@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import delete
 
 from bot.channels import segments
 from storage.db import transaction
 from storage.info import add_item, resolve_scope
+from storage.models import InfoItem
 from tests.conftest import Chat
 from tests.factories import neighbour, onboard
 from tests.helpers import Script, play, starts
@@ -169,3 +171,36 @@ def test_mi_barrio_takes_the_words_of_its_options(chat: Chat, lang: str) -> None
         assert expected.casefold() in reply.casefold(), (word, reply)
         assert "No entend" not in reply and "Janiw mensajem" not in reply
         assert segments(reply) == 1
+
+
+def remove(chat: Chat, text: str) -> None:
+    with transaction(chat.sessions) as session:
+        session.execute(delete(InfoItem).where(InfoItem.text_es.like(f"%{text}%")))
+
+
+@pytest.mark.parametrize(
+    ("lang", "gone", "listing"),
+    [
+        ("1", "Esa informacion ya no esta.", "Informacion de Sopocachi: 1 Salud; 2 Emergencias"),
+        (
+            "2",
+            "Uka informacionax janiw utjxiti.",
+            "Sopocachi zonat informacion: 1 Salud; 2 Emergencia",
+        ),
+    ],
+)
+def test_an_item_deleted_while_a_resident_reads_it_is_said_to_be_gone(
+    chat: Chat, lang: str, gone: str, listing: str
+) -> None:
+    sopocachi(chat)
+    add_info(chat, "market", "zona:Sopocachi", "Feria de la calle Guachalla: jueves.")
+    onboard(chat, lang)
+    chat.say("INFO")
+    assert "1/2" in chat.say("2")  # the first of the two markets
+    remove(chat, "plaza Abaroa")
+    reply = chat.say("MAS")  # the one being read is gone: said so, with the categories
+    assert reply.startswith(gone) and ("Ferias" in reply or "Qhatu" in reply)
+    assert segments(reply) == 1
+    remove(chat, "Guachalla")
+    reply = chat.say("2")  # a whole category gone since the list was sent
+    assert reply.startswith(gone) and listing in reply and segments(reply) == 1
