@@ -36,11 +36,14 @@ CATEGORY_NAMES = {
     "junta": "Junta vecinal",
     "emergency": "Emergencias",
     "subalcaldia": "Subalcaldía",
+    "places": "Lugares del barrio",
 }
+# Every category residents may see can be added here (a test keeps the two in step).
+assert set(CATEGORY_NAMES) == set(INFO_CATEGORIES), "name every INFO_CATEGORIES in the console"
 
 
 class ItemForm(FlaskForm):
-    category = SelectField("Categoría", choices=list(CATEGORY_NAMES.items()))
+    category = SelectField("Categoría", choices=[(c, CATEGORY_NAMES[c]) for c in INFO_CATEGORIES])
     place = SelectField("Dónde", choices=[])
     text_es = TextAreaField("Texto en español", validators=[DataRequired(), Length(max=300)])
     text_ay = TextAreaField("Texto en aymara (si falta, se muestra el español)", [Length(max=300)])

@@ -14,7 +14,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage import services
 from storage.db import transaction
 from storage.info import add_item, resolve_scope
-from storage.models import AuditEntry, InfoItem, Resident, ServiceOffer, aware, utcnow
+from storage.models import (
+    INFO_CATEGORIES,
+    AuditEntry,
+    InfoItem,
+    Resident,
+    ServiceOffer,
+    aware,
+    utcnow,
+)
 from tests.admin.conftest import BASE, Browser
 from tests.admin.test_polls import CITY, LEADER, SUB, VIEWER, staff_in
 from tests.conftest import Chat
@@ -222,6 +230,20 @@ def test_deleting_an_item_is_scoped_like_editing_needs_its_token_and_is_audited(
         assert entry.before is not None and entry.before["text_es"] == "Posta de Sopocachi, 7 a 19."
     onboard(chat)
     assert "Salud" not in chat.say("INFO")
+
+
+def test_staff_can_add_every_category_residents_see(
+    browser: Browser, chat: Chat, sessions: sessionmaker[Session]
+) -> None:
+    staff_in(browser, sessions, CITY)
+    form = page(browser, "/admin/info")
+    for category in INFO_CATEGORIES:
+        assert f'value="{category}"' in form, category
+    new = {"category": "places", "place": "zona:Sopocachi", "text_es": "Cancha de la plaza Abaroa."}
+    assert browser.post("/admin/info", new).status_code == 302
+    assert "Lugares del barrio" in page(browser, "/admin/info")
+    onboard(chat)
+    assert "Lugares del barrio" in chat.say("INFO")
 
 
 def test_a_viewer_cannot_delete(browser: Browser, sessions: sessionmaker[Session]) -> None:
