@@ -18,6 +18,10 @@ from sqlalchemy.orm import Session
 
 from storage.models import INFO_CATEGORIES, InfoItem, Macrodistrict, Zone, utcnow
 
+# The categories a zona has of its own (a leader adds and keeps them by SMS): not the city's
+# emergency numbers nor the macrodistrito's subalcaldía.
+ZONE_CATEGORIES = tuple(c for c in INFO_CATEGORIES if c not in ("emergency", "subalcaldia"))
+
 CSV_COLUMNS = ("id", "category", "scope", "text_es", "text_ay", "checked_on")
 
 # Bolivia's emergency numbers, for every zona, in one item so one SMS has them all (migration

@@ -7,6 +7,8 @@ to the categories; anything else is read as a menu choice, as in the news.
 
 from __future__ import annotations
 
+import functools
+
 from bot.channels import segments
 from bot.flows.answers import is_back, is_more
 from bot.flows.base import Flow, FlowName, StepResult, Turn, fit_one_sms, stay
@@ -51,6 +53,20 @@ def too_long(text: str) -> str | None:
         if segments(render([item, Reply(MORE_HINT)], lang, "sms")) > 1:
             return lang
     return None
+
+
+@functools.cache
+def text_limit() -> int:
+    """The most plain letters an item's text may have and still fit one SMS in both languages
+    (accents and symbols may count double: too_long is the real test)."""
+    low, high = 0, 160
+    while low < high:
+        middle = (low + high + 1) // 2
+        if too_long("a" * middle):
+            high = middle - 1
+        else:
+            low = middle
+    return low
 
 
 def _categories(turn: Turn, *first: Reply) -> StepResult:
