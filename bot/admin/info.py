@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
@@ -81,6 +81,13 @@ def _macros(db: Any, current: Scope) -> list[Any]:
 
 def _stale_before() -> Any:
     return utcnow() - timedelta(days=state().config.info_stale_days)
+
+
+def stale_count(db: Any, current: Scope) -> int:
+    """Items in the user's scope not checked for INFO_STALE_DAYS (the home page flags them: a
+    zona's leader hears of their zona's by SMS, nobody of the macrodistrito's or the city's)."""
+    query = _visible(current).where(InfoItem.checked_at < _stale_before())
+    return int(db.scalar(query.with_only_columns(func.count(InfoItem.id))) or 0)
 
 
 def _rows(db: Any, current: Scope) -> list[InfoItem]:

@@ -124,6 +124,29 @@ def test_the_city_sees_every_item_flags_stale_ones_and_keeps_them_current(
     ]
 
 
+def test_the_home_page_flags_stale_items_in_scope_with_a_link_to_them(
+    browser: Browser, sessions: sessionmaker[Session]
+) -> None:
+    places(sessions)
+    # A stale item no leader is reminded of: the macrodistrito's.
+    add_info(sessions, "macro:Cotahuma", "Subalcaldía Cotahuma: horario de 2024.", OLD)
+    link = 'href="/admin/info?vencidos=1"'
+    for user, stale in ((CITY, 2), (SUB, 2), (LEADER, 1)):
+        staff_in(browser, sessions, user)
+        home = page(browser, "/admin/")
+        assert f"{stale} dato(s) de información de las zonas sin revisar" in home, user
+        assert link in home
+        listed = page(browser, "/admin/info?vencidos=1")
+        assert listed.count(">vencido<") == stale
+        browser.post("/admin/logout", {}, form="/admin/")
+    # Once checked, nothing is flagged.
+    with transaction(sessions) as session:
+        for found in session.scalars(select(InfoItem)):
+            found.checked_at = utcnow()
+    assert browser.login(CITY).status_code == 302
+    assert "sin revisar" not in page(browser, "/admin/")
+
+
 def test_a_leader_keeps_their_own_zona_and_gets_403_elsewhere(
     browser: Browser, sessions: sessionmaker[Session]
 ) -> None:
