@@ -15,12 +15,12 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from bot import actions
-from bot.admin.common import bp, me, reading, scope, staff_page, state, writing
+from bot.admin.common import bp, me, paged, reading, scope, staff_page, state, writing
 from bot.admin.exports import csv_response
 from bot.scope import Scope, reachable_macrodistricts, reachable_zones
 from storage import info as store
@@ -90,7 +90,9 @@ def stale_count(db: Any, current: Scope) -> int:
     return int(db.scalar(query.with_only_columns(func.count(InfoItem.id))) or 0)
 
 
-def _rows(db: Any, current: Scope) -> list[InfoItem]:
+def _query(current: Scope) -> Any:
+    """The items listed, filtered by ?zona= and ?vencidos=, by category (as residents see
+    them) then id."""
     query = _visible(current)
     zone_id = request.args.get("zona", type=int)
     if zone_id:
@@ -99,8 +101,8 @@ def _rows(db: Any, current: Scope) -> list[InfoItem]:
         query = query.where(InfoItem.zone_id == zone_id)
     if request.args.get("vencidos"):
         query = query.where(InfoItem.checked_at < _stale_before())
-    items = list(db.scalars(query.order_by(InfoItem.id)))
-    return sorted(items, key=lambda i: (INFO_CATEGORIES.index(i.category), i.id))
+    order = case({c: n for n, c in enumerate(INFO_CATEGORIES)}, value=InfoItem.category)
+    return query.order_by(order, InfoItem.id)
 
 
 @bp.route("/info", methods=["GET", "POST"])
@@ -144,10 +146,11 @@ def info() -> Any:
 def _page(form: ItemForm) -> Any:
     current = scope()
     with reading() as db:
-        rows = _rows(db, current)
+        rows, pages = paged(db, _query(current))
         return render_template(
             "admin/info.html",
             rows=rows,
+            pages=pages,
             form=form,
             writes=current.writes,
             keeps={i.id: current.keeps(i.zone_id, i.macrodistrict_id) for i in rows},
@@ -239,7 +242,7 @@ def info_remove(item_id: int) -> Any:
 def info_csv() -> Any:
     """The items in scope, in the columns `mibarrio info import` and the import form read."""
     with reading() as db:
-        items = _rows(db, scope())
+        items = list(db.scalars(_query(scope())))
         return csv_response(
             "info.csv",
             store.CSV_COLUMNS,

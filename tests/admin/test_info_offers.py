@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -145,6 +146,37 @@ def test_the_home_page_flags_stale_items_in_scope_with_a_link_to_them(
             found.checked_at = utcnow()
     assert browser.login(CITY).status_code == 302
     assert "sin revisar" not in page(browser, "/admin/")
+
+
+def test_the_list_has_pages_of_50_that_keep_the_filters(
+    browser: Browser, sessions: sessionmaker[Session]
+) -> None:
+    with transaction(sessions) as session:
+        sopocachi = resolve_scope(session, "zona:Sopocachi")
+        for n in range(1, 121):
+            add_item(session, "market", sopocachi, f"Feria numero {n:03}.", None, OLD)
+    staff_in(browser, sessions, CITY)
+
+    def shown(listing: str) -> list[str]:
+        return re.findall(r"Feria numero (\d{3})", listing)
+
+    first = page(browser, "/admin/info?vencidos=1")
+    assert shown(first) == [f"{n:03}" for n in range(1, 51)]
+    assert "Página 1 de 3 (120 en total)." in first
+    assert 'href="/admin/info?vencidos=1&amp;pagina=2"' in first
+    last = page(browser, "/admin/info?vencidos=1&pagina=3")
+    assert shown(last) == [f"{n:03}" for n in range(101, 121)]
+    assert (
+        'href="/admin/info?vencidos=1&amp;pagina=2" rel="prev"' in last and "Siguiente" not in last
+    )
+    # Past the end: the last page; the zona filter is kept as well.
+    with sessions() as session:
+        zone = session.scalar(select(InfoItem.zone_id).where(InfoItem.zone_id.is_not(None)))
+    beyond = page(browser, f"/admin/info?zona={zone}&pagina=99")
+    assert shown(beyond) == [f"{n:03}" for n in range(101, 121)]
+    assert f'href="/admin/info?zona={zone}&amp;pagina=1"' in beyond
+    # The CSV still has every item.
+    assert browser.get("/admin/info.csv").get_data(as_text=True).count("Feria numero") == 120
 
 
 def test_a_leader_keeps_their_own_zona_and_gets_403_elsewhere(
