@@ -49,9 +49,10 @@ NEW_TOO_LONG = N_(
     "tiene {length}. Escríbalo más corto."
 )
 CONFIRM_EDIT = N_("Quedará así: {text} ¿Guardar? 1 Sí / 2 No")
-# The item had an Aymara text: the leader's words replace both.
+# The item had an Aymara text: the leader's words replace both. The preview is quoted to fit
+# (PREVIEW_FITS: at worst 80 letters).
 CONFIRM_EDIT_CLEARS_AY = N_(
-    "Quedará así: {text} El texto en aymara se borra. ¿Guardar? 1 Sí / 2 No"
+    "Quedará así: {preview} El texto en aymara se borra. ¿Guardar? 1 Sí / 2 No"
 )
 CONFIRM_ADD = N_("Se agregará a {category}: {text} ¿Guardar? 1 Sí / 2 No")
 CONFIRM_EDIT_AGAIN = N_("Responda 1 para guardar o 2 para no guardar.")
@@ -241,10 +242,11 @@ def on_text(turn: Turn) -> StepResult:
     else:
         owned = _own_item(turn)
         clears = owned is not None and bool(owned[1].text_ay)
-        confirm = CONFIRM_EDIT_CLEARS_AY if clears else CONFIRM_EDIT
 
         def build(chars: int) -> list[Reply]:
-            return [Reply(confirm, {"text": quote(text, chars)})]
+            if clears:
+                return [Reply(CONFIRM_EDIT_CLEARS_AY, {"preview": quote(text, chars)})]
+            return [Reply(CONFIRM_EDIT, {"text": quote(text, chars)})]
 
     _, replies = fit_one_sms(turn.lang, PREVIEW_FITS, build)
     return StepResult(replies, "confirm", _keep(turn, text=text))
