@@ -40,7 +40,7 @@ LABELS = {
     "junta": N_("Junta vecinal"),
     "emergency": N_("Emergencias"),
     "subalcaldia": N_("Subalcaldía"),
-    "places": N_("Lugares del barrio"),
+    "places": N_("Lugares"),  # short: with all ten categories the list still fits one SMS
 }
 OPTION = N_("{n} {label}")
 

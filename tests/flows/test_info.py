@@ -204,3 +204,15 @@ def test_an_item_deleted_while_a_resident_reads_it_is_said_to_be_gone(
     remove(chat, "Guachalla")
     reply = chat.say("2")  # a whole category gone since the list was sent
     assert reply.startswith(gone) and listing in reply and segments(reply) == 1
+
+
+@pytest.mark.parametrize("lang", ["1", "2"])
+def test_a_zona_with_every_category_lists_them_in_one_sms(chat: Chat, lang: str) -> None:
+    for category in ("health", "school", "police", "market", "water", "trash", "junta", "places"):
+        add_info(chat, category, "zona:Sopocachi", f"Dato de {category}.")
+    add_info(chat, "subalcaldia", "macro:Cotahuma", "Subalcaldía Cotahuma.")
+    onboard(chat, lang)
+    listing = chat.say("INFO")
+    assert "10 Lugares" in listing or "10 Barrio chiqanaka" in listing
+    assert segments(listing) == 1, listing
+    assert "Dato de places" in chat.say("10")

@@ -66,7 +66,7 @@ EDIT: dict[str, Script] = {
             "INFO EDITAR",
             starts(
                 "Revisar Sopocachi: 1 Salud; 2 Escuela; 3 Policia; 4 Ferias; 5 Agua; 6 Basura; "
-                "7 Junta vecinal; 8 Lugares del barrio. 0: salir."
+                "7 Junta vecinal; 8 Lugares. 0: salir."
             ),
         ),
         ("9", "Revisar Sopocachi: 1 Salud"),
