@@ -1,9 +1,9 @@
 """Zona information: the items residents read with INFO, with the day each was last checked.
 
-Staff see the items of their scope, flagged when not checked for INFO_STALE_DAYS; those who
-write add, edit, mark as checked, delete and import a CSV (the columns of `mibarrio info export`), each
-only for places they keep (bot.scope.Scope.keeps): a leader their zona, a subalcaldía its
-macrodistrito and its zonas, the city everything.
+Staff see the items of their scope, flagged when not checked for INFO_STALE_DAYS, 50 a page;
+those who write add, edit, mark as checked, delete and import a CSV (the columns of `mibarrio
+info export`), each only for places they keep (bot.scope.Scope.keeps): a leader their zona,
+a subalcaldía its macrodistrito and its zonas, the city everything.
 """
 
 from __future__ import annotations
