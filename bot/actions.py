@@ -837,6 +837,20 @@ def check_info(
     audit.record(session, user, via, "info.check", "info", item.id, before=before, after=after)
 
 
+def remove_info(
+    session: Session,
+    item: InfoItem,
+    *,
+    user: StaffUser | None = None,
+    via: str = "cli",
+) -> None:
+    """The item no longer reaches residents; the audit keeps what it said."""
+    before = _info_fields(item)
+    item_id = item.id
+    info_store.remove_item(session, item)
+    audit.record(session, user, via, "info.remove", "info", item_id, before=before)
+
+
 def import_info(
     session: Session,
     rows: Sequence[dict[str, str]],

@@ -18,13 +18,19 @@ from sqlalchemy.orm import Session
 
 from storage.models import INFO_CATEGORIES, InfoItem, Macrodistrict, Zone, utcnow
 
+# The categories a zona has of its own (a leader adds and keeps them by SMS): not the city's
+# emergency numbers nor the macrodistrito's subalcaldía.
+ZONE_CATEGORIES = tuple(c for c in INFO_CATEGORIES if c not in ("emergency", "subalcaldia"))
+
 CSV_COLUMNS = ("id", "category", "scope", "text_es", "text_ay", "checked_on")
 
-# Bolivia's emergency numbers, for every zona (migration 0011 adds them to existing databases).
+# Bolivia's emergency numbers, for every zona, in one item so one SMS has them all (migration
+# 0011 added them to existing databases as three items, 0019 merges those into this one).
 EMERGENCY = (
-    ("Policía (Radio Patrulla): 110", "Policía (Radio Patrulla): 110"),
-    ("Bomberos: 119", "Bomberos: 119"),
-    ("Ambulancia (SAME): 118", "Ambulancia (SAME): 118"),
+    (
+        "Policía (Radio Patrulla) 110, Bomberos 119, Ambulancia (SAME) 118",
+        "Policía (Radio Patrulla) 110, Bomberos 119, Ambulancia (SAME) 118",
+    ),
 )
 
 
@@ -234,6 +240,12 @@ def edit_item(item: InfoItem, text_es: str, text_ay: str | None, now: datetime) 
     item.text_es = text_es.strip()
     item.text_ay = (text_ay or "").strip() or None
     item.checked_at = now
+
+
+def remove_item(session: Session, item: InfoItem) -> None:
+    """The item is gone for everyone; a mapped item it came from keeps its own row."""
+    session.delete(item)
+    session.flush()
 
 
 def stale_counts(session: Session, checked_before: datetime) -> dict[int, int]:

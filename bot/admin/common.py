@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from flask import Blueprint, abort, current_app
+from flask import Blueprint, abort, current_app, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from bot.app_state import AppState
@@ -69,3 +72,35 @@ def staff_page(*, writes: bool = False, residents: bool = True) -> Callable[[F],
         return checked  # type: ignore[return-value]
 
     return wrap
+
+
+# Rows per page of a console list.
+PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class Pages:
+    """Where a paged list is: page `number` of `count`, `total` rows in all."""
+
+    number: int
+    count: int
+    total: int
+
+    def url(self, number: int) -> str:
+        """This page's address with another page number, its filters kept."""
+        args = {**request.args.to_dict(), **(request.view_args or {}), "pagina": number}
+        return url_for(str(request.endpoint), **args)
+
+    def numbers(self, around: int = 3) -> list[int]:
+        """The page numbers to link: the first, the last and those near this one."""
+        near = range(max(1, self.number - around), min(self.count, self.number + around) + 1)
+        return sorted({1, self.count, *near})
+
+
+def paged(db: Session, query: Select[Any], per_page: int = PER_PAGE) -> tuple[list[Any], Pages]:
+    """The rows of the page asked for (?pagina=N, kept within range) of an ordered query."""
+    total = int(db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
+    count = max(1, math.ceil(total / per_page))
+    number = min(max(request.args.get("pagina", 1, type=int) or 1, 1), count)
+    rows = list(db.scalars(query.limit(per_page).offset((number - 1) * per_page)))
+    return rows, Pages(number, count, total)

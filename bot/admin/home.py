@@ -7,7 +7,8 @@ from typing import Any
 from flask import render_template
 from sqlalchemy import func, select
 
-from bot.admin.common import bp, reading, scope, staff_page
+from bot.admin.common import bp, reading, scope, staff_page, state
+from bot.admin.info import stale_count
 from storage import audience
 from storage.models import OPEN_REPORT_STATUSES, Report, Zone
 
@@ -17,8 +18,10 @@ from storage.models import OPEN_REPORT_STATUSES, Report, Zone
 def home() -> Any:
     current = scope()
     rows: list[dict[str, Any]] = []
+    stale = 0
     if current.sees_residents:
         with reading() as db:
+            stale = stale_count(db, current)
             # Counted within the scope only: a leader's page reads one zona, not the city.
             mine = [] if current.citywide else [current.zone_ids or frozenset()]
             residents = audience.signed_up_by_zone(db, None if current.citywide else mine[0])
@@ -45,4 +48,10 @@ def home() -> Any:
                 if current.reaches(z.id) and (residents.get(z.id) or open_reports.get(z.id))
             ]
     total = sum(r["residents"] for r in rows)
-    return render_template("admin/home.html", rows=rows, total=total)
+    return render_template(
+        "admin/home.html",
+        rows=rows,
+        total=total,
+        stale=stale,
+        stale_days=int(state().config.info_stale_days),
+    )

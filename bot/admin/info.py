@@ -1,9 +1,9 @@
 """Zona information: the items residents read with INFO, with the day each was last checked.
 
-Staff see the items of their scope, flagged when not checked for INFO_STALE_DAYS; those who
-write add, edit, mark as checked and import a CSV (the columns of `mibarrio info export`), each
-only for places they keep (bot.scope.Scope.keeps): a leader their zona, a subalcaldía its
-macrodistrito and its zonas, the city everything.
+Staff see the items of their scope, flagged when not checked for INFO_STALE_DAYS, 50 a page;
+those who write add, edit, mark as checked, delete and import a CSV (the columns of `mibarrio
+info export`), each only for places they keep (bot.scope.Scope.keeps): a leader their zona,
+a subalcaldía its macrodistrito and its zonas, the city everything.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from bot import actions
-from bot.admin.common import bp, me, reading, scope, staff_page, state, writing
+from bot.admin.common import bp, me, paged, reading, scope, staff_page, state, writing
 from bot.admin.exports import csv_response
 from bot.scope import Scope, reachable_macrodistricts, reachable_zones
 from storage import info as store
@@ -36,11 +36,14 @@ CATEGORY_NAMES = {
     "junta": "Junta vecinal",
     "emergency": "Emergencias",
     "subalcaldia": "Subalcaldía",
+    "places": "Lugares del barrio",
 }
+# Every category residents may see can be added here (a test keeps the two in step).
+assert set(CATEGORY_NAMES) == set(INFO_CATEGORIES), "name every INFO_CATEGORIES in the console"
 
 
 class ItemForm(FlaskForm):
-    category = SelectField("Categoría", choices=list(CATEGORY_NAMES.items()))
+    category = SelectField("Categoría", choices=[(c, CATEGORY_NAMES[c]) for c in INFO_CATEGORIES])
     place = SelectField("Dónde", choices=[])
     text_es = TextAreaField("Texto en español", validators=[DataRequired(), Length(max=300)])
     text_ay = TextAreaField("Texto en aymara (si falta, se muestra el español)", [Length(max=300)])
@@ -80,7 +83,16 @@ def _stale_before() -> Any:
     return utcnow() - timedelta(days=state().config.info_stale_days)
 
 
-def _rows(db: Any, current: Scope) -> list[InfoItem]:
+def stale_count(db: Any, current: Scope) -> int:
+    """Items in the user's scope not checked for INFO_STALE_DAYS (the home page flags them: a
+    zona's leader hears of their zona's by SMS, nobody of the macrodistrito's or the city's)."""
+    query = _visible(current).where(InfoItem.checked_at < _stale_before())
+    return int(db.scalar(query.with_only_columns(func.count(InfoItem.id))) or 0)
+
+
+def _query(current: Scope) -> Any:
+    """The items listed, filtered by ?zona= and ?vencidos=, by category (as residents see
+    them) then id."""
     query = _visible(current)
     zone_id = request.args.get("zona", type=int)
     if zone_id:
@@ -89,8 +101,8 @@ def _rows(db: Any, current: Scope) -> list[InfoItem]:
         query = query.where(InfoItem.zone_id == zone_id)
     if request.args.get("vencidos"):
         query = query.where(InfoItem.checked_at < _stale_before())
-    items = list(db.scalars(query.order_by(InfoItem.id)))
-    return sorted(items, key=lambda i: (INFO_CATEGORIES.index(i.category), i.id))
+    order = case({c: n for n, c in enumerate(INFO_CATEGORIES)}, value=InfoItem.category)
+    return query.order_by(order, InfoItem.id)
 
 
 @bp.route("/info", methods=["GET", "POST"])
@@ -134,10 +146,11 @@ def info() -> Any:
 def _page(form: ItemForm) -> Any:
     current = scope()
     with reading() as db:
-        rows = _rows(db, current)
+        rows, pages = paged(db, _query(current))
         return render_template(
             "admin/info.html",
             rows=rows,
+            pages=pages,
             form=form,
             writes=current.writes,
             keeps={i.id: current.keeps(i.zone_id, i.macrodistrict_id) for i in rows},
@@ -213,12 +226,23 @@ def info_checked(item_id: int) -> Any:
     return redirect(request.referrer or url_for("admin.info"))
 
 
+@bp.route("/info/<int:item_id>/borrar", methods=["POST"])
+@staff_page(writes=True)
+def info_remove(item_id: int) -> Any:
+    """Delete an item (scoped like editing); the audit log keeps what it said."""
+    with writing() as db:
+        item = _item(db, item_id, editing=True)
+        actions.remove_info(db, item, user=me(db), via="web")
+    flash(f"Información {item_id} borrada: los vecinos ya no la leen.")
+    return redirect(url_for("admin.info"))
+
+
 @bp.route("/info.csv")
 @staff_page()
 def info_csv() -> Any:
     """The items in scope, in the columns `mibarrio info import` and the import form read."""
     with reading() as db:
-        items = _rows(db, scope())
+        items = list(db.scalars(_query(scope())))
         return csv_response(
             "info.csv",
             store.CSV_COLUMNS,

@@ -49,7 +49,7 @@ def info() -> None:
 @click.option("--es", "text_es", required=True)
 @click.option("--ay", "text_ay", default=None, help="Aymara text (the Spanish is shown if none)")
 def info_add(category: str, scope: str, text_es: str, text_ay: str | None) -> None:
-    """Add an item, checked today; each text must fit one SMS as residents get it."""
+    """Add an item, checked today; each text must fit one SMS as residents get it (audited)."""
     _check_fits(text_es, text_ay)
     _, sessions = open_database()
     with transaction(sessions) as session:
@@ -57,8 +57,26 @@ def info_add(category: str, scope: str, text_es: str, text_ay: str | None) -> No
             resolved = info_store.resolve_scope(session, scope)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--to") from exc
-        item = info_store.add_item(session, category, resolved, text_es, text_ay)
+        item = actions.add_info(
+            session, category=category, place=resolved, text_es=text_es, text_ay=text_ay
+        )
         click.echo(item.id)
+
+
+@info.command("remove")
+@click.argument("item_id", type=int)
+def info_remove(item_id: int) -> None:
+    """Delete an item: residents no longer read it (the audit log keeps its texts)."""
+    _, sessions = open_database()
+    with transaction(sessions) as session:
+        item = session.get(InfoItem, item_id)
+        if item is None:
+            raise click.ClickException(f"no item {item_id}")
+        summary = (
+            f"removed {item.id} ({item.category}, {info_store.scope_of(item)}): {item.text_es}"
+        )
+        actions.remove_info(session, item)
+    click.echo(summary)
 
 
 @info.command("list")

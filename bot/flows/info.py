@@ -7,6 +7,8 @@ to the categories; anything else is read as a menu choice, as in the news.
 
 from __future__ import annotations
 
+import functools
+
 from bot.channels import segments
 from bot.flows.answers import is_back, is_more
 from bot.flows.base import Flow, FlowName, StepResult, Turn, fit_one_sms, stay
@@ -25,6 +27,8 @@ ITEM = N_("{text} (revisado el {date}) {n}/{total}")
 MORE_HINT = N_("MAS: el siguiente. 0: volver.")
 LAST_HINT = N_("0: volver.")
 NO_MORE = N_("No hay más en esta categoría.")
+# The item being read (or a whole category) was deleted by staff meanwhile.
+INFO_GONE = N_("Esa información ya no está.")
 
 LABELS = {
     "health": N_("Salud"),
@@ -36,7 +40,7 @@ LABELS = {
     "junta": N_("Junta vecinal"),
     "emergency": N_("Emergencias"),
     "subalcaldia": N_("Subalcaldía"),
-    "places": N_("Lugares del barrio"),
+    "places": N_("Lugares"),  # short: with all ten categories the list still fits one SMS
 }
 OPTION = N_("{n} {label}")
 
@@ -49,6 +53,20 @@ def too_long(text: str) -> str | None:
         if segments(render([item, Reply(MORE_HINT)], lang, "sms")) > 1:
             return lang
     return None
+
+
+@functools.cache
+def text_limit() -> int:
+    """The most plain letters an item's text may have and still fit one SMS in both languages
+    (accents and symbols may count double: too_long is the real test)."""
+    low, high = 0, 160
+    while low < high:
+        middle = (low + high + 1) // 2
+        if too_long("a" * middle):
+            high = middle - 1
+        else:
+            low = middle
+    return low
 
 
 def _categories(turn: Turn, *first: Reply) -> StepResult:
@@ -69,6 +87,8 @@ def _categories(turn: Turn, *first: Reply) -> StepResult:
 
 def _item(turn: Turn, categories: list[str], category: str, index: int) -> StepResult:
     items = items_for(turn.session, turn.resident.zone_id, category)
+    if not items:
+        return _categories(turn, Reply(INFO_GONE))
     if index >= len(items):
         return _categories(turn, Reply(NO_MORE))
     item = items[index]
@@ -78,7 +98,7 @@ def _item(turn: Turn, categories: list[str], category: str, index: int) -> StepR
         Reply(ITEM, {"text": text, "date": checked, "n": index + 1, "total": len(items)}),
         Reply(MORE_HINT if index + 1 < len(items) else LAST_HINT),
     ]
-    slots = {"categories": categories, "category": category, "index": index}
+    slots = {"categories": categories, "category": category, "index": index, "item": item.id}
     return StepResult(replies, "item", slots)
 
 
@@ -109,7 +129,13 @@ def on_item(turn: Turn) -> StepResult:
         return _item(turn, categories, category, 0)
     if is_more(turn.norm):
         current = str(turn.slots.get("category") or "")
-        return _item(turn, categories, current, int(turn.slots.get("index", 0)) + 1)
+        ids = [i.id for i in items_for(turn.session, turn.resident.zone_id, current)]
+        reading = turn.slots.get("item")
+        if reading is None:  # a conversation saved before items were followed by id
+            return _item(turn, categories, current, int(turn.slots.get("index", 0)) + 1)
+        if reading not in ids:
+            return _categories(turn, Reply(INFO_GONE))
+        return _item(turn, categories, current, ids.index(reading) + 1)
     # Anything else leaves the information: it is read as a menu choice.
     return on_choose(turn)
 

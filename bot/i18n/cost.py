@@ -64,6 +64,13 @@ def _realistic_values() -> dict[str, str]:
         "offer_text": "Arreglo grifos, cañerías y más",
         # An item's text quoted to fit beside a leader's options (bot/flows/leader_info.py).
         "excerpt": "Centro de Salud Sopocachi, Calle Belisario Sal...",
+        # A leader's new text quoted in a confirmation, as short as the flow may cut it
+        # (PREVIEW_FITS in bot/flows/leader_info.py).
+        "preview": "Centro de Salud Sopocachi: ahora de 7:00 a 20:00, también sábados y "
+        "domingos...",
+        # A leader's text too long for an item (bot/flows/leader_info.py): the limit, its length.
+        "limit": "110",
+        "length": "300",
         "phone": "71234567",
         "max": "30",
         "offers": "1 Arreglo grifos, cañerías y más 71234567 (Sopocachi); "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ from storage import services
 from storage.db import transaction
 from storage.info import add_item, resolve_scope
 from storage.models import (
+    INFO_CATEGORIES,
     AuditEntry,
     InfoItem,
     OutboundMessage,
@@ -126,6 +128,60 @@ def test_the_city_sees_every_item_flags_stale_ones_and_keeps_them_current(
     ]
 
 
+def test_the_home_page_flags_stale_items_in_scope_with_a_link_to_them(
+    browser: Browser, sessions: sessionmaker[Session]
+) -> None:
+    places(sessions)
+    # A stale item no leader is reminded of: the macrodistrito's.
+    add_info(sessions, "macro:Cotahuma", "Subalcaldía Cotahuma: horario de 2024.", OLD)
+    link = 'href="/admin/info?vencidos=1"'
+    for user, stale in ((CITY, 2), (SUB, 2), (LEADER, 1)):
+        staff_in(browser, sessions, user)
+        home = page(browser, "/admin/")
+        assert f"{stale} dato(s) de información de las zonas sin revisar" in home, user
+        assert link in home
+        listed = page(browser, "/admin/info?vencidos=1")
+        assert listed.count(">vencido<") == stale
+        browser.post("/admin/logout", {}, form="/admin/")
+    # Once checked, nothing is flagged.
+    with transaction(sessions) as session:
+        for found in session.scalars(select(InfoItem)):
+            found.checked_at = utcnow()
+    assert browser.login(CITY).status_code == 302
+    assert "sin revisar" not in page(browser, "/admin/")
+
+
+def test_the_list_has_pages_of_50_that_keep_the_filters(
+    browser: Browser, sessions: sessionmaker[Session]
+) -> None:
+    with transaction(sessions) as session:
+        sopocachi = resolve_scope(session, "zona:Sopocachi")
+        for n in range(1, 121):
+            add_item(session, "market", sopocachi, f"Feria numero {n:03}.", None, OLD)
+    staff_in(browser, sessions, CITY)
+
+    def shown(listing: str) -> list[str]:
+        return re.findall(r"Feria numero (\d{3})", listing)
+
+    first = page(browser, "/admin/info?vencidos=1")
+    assert shown(first) == [f"{n:03}" for n in range(1, 51)]
+    assert "Página 1 de 3 (120 en total)." in first
+    assert 'href="/admin/info?vencidos=1&amp;pagina=2"' in first
+    last = page(browser, "/admin/info?vencidos=1&pagina=3")
+    assert shown(last) == [f"{n:03}" for n in range(101, 121)]
+    assert (
+        'href="/admin/info?vencidos=1&amp;pagina=2" rel="prev"' in last and "Siguiente" not in last
+    )
+    # Past the end: the last page; the zona filter is kept as well.
+    with sessions() as session:
+        zone = session.scalar(select(InfoItem.zone_id).where(InfoItem.zone_id.is_not(None)))
+    beyond = page(browser, f"/admin/info?zona={zone}&pagina=99")
+    assert shown(beyond) == [f"{n:03}" for n in range(101, 121)]
+    assert f'href="/admin/info?zona={zone}&amp;pagina=1"' in beyond
+    # The CSV still has every item.
+    assert browser.get("/admin/info.csv").get_data(as_text=True).count("Feria numero") == 120
+
+
 def test_a_leader_keeps_their_own_zona_and_gets_403_elsewhere(
     browser: Browser, sessions: sessionmaker[Session]
 ) -> None:
@@ -205,6 +261,56 @@ def test_a_form_without_its_csrf_token_changes_nothing(
     assert answer.status_code == 400
     assert aware(item(sessions, ids["sopocachi"]).checked_at) == OLD  # type: ignore[union-attr]
     assert entries(sessions) == []
+
+
+def test_deleting_an_item_is_scoped_like_editing_needs_its_token_and_is_audited(
+    browser: Browser, chat: Chat, sessions: sessionmaker[Session]
+) -> None:
+    ids = places(sessions)
+    staff_in(browser, sessions, LEADER)
+    assert "Borrar" in page(browser, "/admin/info")
+    for other in ("achumani", "macro", "city"):
+        path = f"/admin/info/{ids[other]}/borrar"
+        assert browser.post(path, {}, form="/admin/info").status_code == 403
+        assert item(sessions, ids[other]) is not None
+    headers = {"Referer": BASE + "/admin/info"}
+    path = f"/admin/info/{ids['sopocachi']}/borrar"
+    assert browser.client.post(path, base_url=BASE, headers=headers).status_code == 400
+    assert item(sessions, ids["sopocachi"]) is not None
+    assert entries(sessions) == []
+
+    assert browser.post(path, {}, form=f"/admin/info/{ids['sopocachi']}").status_code == 302
+    assert item(sessions, ids["sopocachi"]) is None
+    assert "borrada" in page(browser, "/admin/info")
+    assert entries(sessions) == [(LEADER, "web", "info.remove", str(ids["sopocachi"]))]
+    with sessions() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "info.remove")).one()
+        assert entry.before is not None and entry.before["text_es"] == "Posta de Sopocachi, 7 a 19."
+    onboard(chat)
+    assert "Salud" not in chat.say("INFO")
+
+
+def test_staff_can_add_every_category_residents_see(
+    browser: Browser, chat: Chat, sessions: sessionmaker[Session]
+) -> None:
+    staff_in(browser, sessions, CITY)
+    form = page(browser, "/admin/info")
+    for category in INFO_CATEGORIES:
+        assert f'value="{category}"' in form, category
+    new = {"category": "places", "place": "zona:Sopocachi", "text_es": "Cancha de la plaza Abaroa."}
+    assert browser.post("/admin/info", new).status_code == 302
+    assert "Lugares del barrio" in page(browser, "/admin/info")
+    onboard(chat)
+    assert "Lugares" in chat.say("INFO")
+
+
+def test_a_viewer_cannot_delete(browser: Browser, sessions: sessionmaker[Session]) -> None:
+    ids = places(sessions)
+    staff_in(browser, sessions, VIEWER)
+    assert "Borrar" not in page(browser, "/admin/info")
+    path = f"/admin/info/{ids['sopocachi']}/borrar"
+    assert browser.post(path, {}, form="/admin/info").status_code == 403
+    assert item(sessions, ids["sopocachi"]) is not None
 
 
 def upload(browser: Browser, rows: list[dict[str, Any]]) -> Any:

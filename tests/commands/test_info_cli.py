@@ -1,4 +1,4 @@
-"""`mibarrio info add|list|import|export`, and what residents then read with INFO."""
+"""`mibarrio info add|remove|list|import|export`, and what residents then read with INFO."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cli import main
 from storage.db import transaction
-from storage.models import InfoItem
+from storage.models import AuditEntry, InfoItem
 from tests.commands.test_staff import Staff
 from tests.conftest import Chat
 from tests.factories import onboard
@@ -63,11 +63,9 @@ def test_add_refuses_an_unknown_zona_and_a_text_longer_than_one_sms(staff: Staff
 
 def test_every_database_starts_with_the_emergency_numbers(staff: Staff) -> None:
     rows = staff.json("info", "list", "--json")
-    assert sorted(r["text_es"][-3:] for r in rows if r["category"] == "emergency") == [
-        "110",
-        "118",
-        "119",
-    ]
+    # One item, so one SMS has the three numbers.
+    (emergency,) = [r for r in rows if r["category"] == "emergency"]
+    assert all(n in emergency["text_es"] for n in ("110", "119", "118"))
     assert {r["scope"] for r in rows} == {"all"}
 
 
@@ -102,7 +100,7 @@ def test_export_then_import_updates_items_and_adds_new_ones(
     staff.run("info", "export", str(exported))
     with exported.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert [r["category"] for r in rows] == ["school", "emergency", "emergency", "emergency"]
+    assert [r["category"] for r in rows] == ["school", "emergency"]
     rows[0]["text_es"] = "Unidad Educativa Sopocachi: Calle Rosendo Gutiérrez 310."
     rows[0]["checked_on"] = "2026-10-01"
     rows.append(
@@ -119,10 +117,29 @@ def test_export_then_import_updates_items_and_adds_new_ones(
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    assert "1 added, 4 updated" in staff.run("info", "import", str(exported)).stdout
+    assert "1 added, 2 updated" in staff.run("info", "import", str(exported)).stdout
     onboard(chat)
     assert chat.say("INFO").startswith("Informacion de Sopocachi: 1 Escuela; 2 Junta vecinal;")
     assert "Rosendo Gutiérrez 310. (revisado el 01/10/2026)" in chat.say("1")
+
+
+def test_remove_deletes_an_item_residents_read_and_audits_it(staff: Staff, chat: Chat) -> None:
+    item_id = staff.run(
+        "info", "add", "--category", "health", "--to", "zona:Sopocachi", "--es", HEALTH
+    ).stdout.strip()
+    onboard(chat)
+    assert chat.say("INFO").startswith("Informacion de Sopocachi: 1 Salud")
+    removed = staff.run("info", "remove", item_id).stdout
+    assert f"removed {item_id} (health, zona:Sopocachi)" in removed
+    assert "Salud" not in chat.say("INFO")
+    assert "no item 999" in staff.refused("info", "remove", "999").output
+    with chat.sessions() as session:
+        actions = [(e.action, e.via, e.target_id) for e in session.scalars(select(AuditEntry))]
+        removal = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "info.remove")
+        ).one()
+        assert removal.before is not None and removal.before["text_es"] == HEALTH
+    assert actions == [("info.add", "cli", item_id), ("info.remove", "cli", item_id)]
 
 
 def test_a_bad_row_imports_nothing(staff: Staff, tmp_path: Path) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import delete
 
 from bot.channels import segments
 from storage.db import transaction
 from storage.info import add_item, resolve_scope
+from storage.models import InfoItem
 from tests.conftest import Chat
 from tests.factories import neighbour, onboard
 from tests.helpers import Script, play, starts
@@ -53,9 +55,8 @@ BROWSE: dict[str, Script] = {
         ),
         ("1", ("Centro de Salud Sopocachi", "(revisado el 20/11/2026) 1/1", "0: volver")),
         ("0", starts("Informacion de Sopocachi: 1 Salud")),
-        ("3", ("Policia (Radio Patrulla): 110", "1/3", "MAS: el siguiente")),
-        ("mas", ("Bomberos: 119", "2/3")),
-        ("MÁS", ("Ambulancia (SAME): 118", "3/3", "0: volver")),
+        # The three emergency numbers in one SMS.
+        ("3", ("Policia (Radio Patrulla) 110, Bomberos 119, Ambulancia (SAME) 118", "1/1")),
         ("mas", ("No hay mas en esta categoria", "1 Salud")),
         ("4", ("Subalcaldia Cotahuma", "1/1")),
         ("2", ("plaza Abaroa: sabados", "1/1")),
@@ -70,9 +71,8 @@ BROWSE: dict[str, Script] = {
         # No Aymara text: the Spanish one.
         ("4", ("Subalcaldia Cotahuma: Av. Landaeta", "1/1")),
         ("kutt'aña", "Sopocachi zonat informacion"),
-        ("3", ("110", "1/3", "MAS: arknaqiri")),
-        ("juk'ampi", ("119", "2/3")),
-        ("0", "zonat informacion"),
+        ("3", ("110, Bomberos 119, Ambulancia (SAME) 118", "1/1", "0: kutt'aña")),
+        ("juk'ampi", ("Janiw", "Sopocachi zonat informacion")),
         ("0", starts("MENU: 1")),
     ],
 }
@@ -141,3 +141,78 @@ def test_a_word_after_an_item_is_read_as_a_menu_choice(chat: Chat) -> None:
     chat.say("INFO")
     chat.say("1")
     assert "No hay noticias" in chat.say("noticias")
+
+
+# 6 Mi barrio takes the words of its options, as the main menu does, in both languages.
+BARRIO_WORDS: dict[str, list[tuple[str, str]]] = {
+    "es": [
+        ("CURSOS", "Cursos"),
+        ("Ofrezco", "ofrece"),
+        ("busco", "busca"),
+        ("INFO", "Informacion de Sopocachi"),
+        ("información de su zona", "Informacion de Sopocachi"),
+    ],
+    "ay": [
+        ("yatiqaña", "Curso"),
+        ("OFREZCO", "servicios churasma"),
+        ("servicio thaqaña", "thaq"),
+        ("zonamat información", "Sopocachi zonat informacion"),
+    ],
+}
+
+
+@pytest.mark.parametrize("lang", ["es", "ay"])
+def test_mi_barrio_takes_the_words_of_its_options(chat: Chat, lang: str) -> None:
+    onboard(chat, "1" if lang == "es" else "2")
+    for word, expected in BARRIO_WORDS[lang]:
+        chat.say("MENU")
+        chat.say("6")
+        reply = chat.say(word)
+        assert expected.casefold() in reply.casefold(), (word, reply)
+        assert "No entend" not in reply and "Janiw mensajem" not in reply
+        assert segments(reply) == 1
+
+
+def remove(chat: Chat, text: str) -> None:
+    with transaction(chat.sessions) as session:
+        session.execute(delete(InfoItem).where(InfoItem.text_es.like(f"%{text}%")))
+
+
+@pytest.mark.parametrize(
+    ("lang", "gone", "listing"),
+    [
+        ("1", "Esa informacion ya no esta.", "Informacion de Sopocachi: 1 Salud; 2 Emergencias"),
+        (
+            "2",
+            "Uka informacionax janiw utjxiti.",
+            "Sopocachi zonat informacion: 1 Salud; 2 Emergencia",
+        ),
+    ],
+)
+def test_an_item_deleted_while_a_resident_reads_it_is_said_to_be_gone(
+    chat: Chat, lang: str, gone: str, listing: str
+) -> None:
+    sopocachi(chat)
+    add_info(chat, "market", "zona:Sopocachi", "Feria de la calle Guachalla: jueves.")
+    onboard(chat, lang)
+    chat.say("INFO")
+    assert "1/2" in chat.say("2")  # the first of the two markets
+    remove(chat, "plaza Abaroa")
+    reply = chat.say("MAS")  # the one being read is gone: said so, with the categories
+    assert reply.startswith(gone) and ("Ferias" in reply or "Qhatu" in reply)
+    assert segments(reply) == 1
+    remove(chat, "Guachalla")
+    reply = chat.say("2")  # a whole category gone since the list was sent
+    assert reply.startswith(gone) and listing in reply and segments(reply) == 1
+
+
+@pytest.mark.parametrize("lang", ["1", "2"])
+def test_a_zona_with_every_category_lists_them_in_one_sms(chat: Chat, lang: str) -> None:
+    for category in ("health", "school", "police", "market", "water", "trash", "junta", "places"):
+        add_info(chat, category, "zona:Sopocachi", f"Dato de {category}.")
+    add_info(chat, "subalcaldia", "macro:Cotahuma", "Subalcaldía Cotahuma.")
+    onboard(chat, lang)
+    listing = chat.say("INFO")
+    assert "10 Lugares" in listing or "10 Barrio chiqanaka" in listing
+    assert segments(listing) == 1, listing
+    assert "Dato de places" in chat.say("10")

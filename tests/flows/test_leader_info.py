@@ -17,6 +17,7 @@ from tests.helpers import Script, play, starts
 
 CHECKED = datetime(2026, 11, 20, 15, tzinfo=UTC)
 NEW_HOURS = "Centro de Salud Sopocachi: ahora de 7:00 a 20:00, también sábados."
+TOO_LONG = "Centro de Salud " + "muy grande " * 15
 
 
 def add_info(chat: Chat, category: str, scope: str, es: str, ay: str | None = None) -> int:
@@ -63,31 +64,37 @@ EDIT: dict[str, Script] = {
     "es": [
         (
             "INFO EDITAR",
-            starts("Revisar Sopocachi: 1 Salud; 2 Ferias. 0: salir."),
+            starts(
+                "Revisar Sopocachi: 1 Salud; 2 Escuela; 3 Policia; 4 Ferias; 5 Agua; 6 Basura; "
+                "7 Junta vecinal; 8 Lugares. 0: salir."
+            ),
         ),
-        ("7", "Revisar Sopocachi: 1 Salud"),
-        ("2", ("Ferias 1/2: Feria de la plaza Abaroa", "(revisado el 20/11/2026)", "1 Sigue")),
+        ("9", "Revisar Sopocachi: 1 Salud"),
+        ("4", ("Ferias 1/2: Feria de la plaza Abaroa", "(revisado el 20/11/2026)", "1 Sigue")),
         ("MAS", "Ferias 2/2: Feria de la calle Guachalla"),
         ("1", "Listo: quedo como revisado hoy"),
-        ("quizas", "Responda 1 si sigue correcto, 2 para cambiarlo"),
-        ("0", "1 Salud; 2 Ferias"),
-        ("1", ("Salud 1/1: Centro de Salud Sopocachi", "2 Cambiar")),
+        ("quizas", "Responda 1 si sigue correcto, 2 para cambiarlo, 3 para agregar otro"),
+        ("0", "1 Salud; 2 Escuela"),
+        ("1", ("Salud 1/1: Centro de Salud Sopocachi", "2 Cambiar, 3 Agregar")),
         ("2", "Escriba el nuevo texto en un solo mensaje"),
-        ("Centro de Salud " + "muy grande " * 15, "Es muy largo para un SMS"),
-        (NEW_HOURS, ("Quedara asi: Centro de Salud Sopocachi: ahora de 7:00 a 20:00", "1 Si")),
+        # Too long: the limit, and the leader is still asked for the text.
+        (TOO_LONG, ("Es muy largo para un SMS: caben unas 99 letras", "su texto tiene 180")),
+        # The health post had an Aymara text: the leader is told it goes.
+        (NEW_HOURS, ("Quedara asi: Centro de Salud Sopocachi", "texto en aymara se borra", "1 Si")),
         ("tal vez", "Responda 1 para guardar o 2 para no guardar"),
         ("1", "Guardado: los vecinos ya leen el nuevo texto, revisado hoy."),
     ],
     "ay": [
-        ("INFO EDITAR", starts("Sopocachi uñakipaña: 1 Salud; 2 Qhatu")),
-        ("paya", ("Qhatu 1/2: Feria de la plaza Abaroa", "(20/11/2026 uñakipata)", "1 Walikis")),
+        ("INFO EDITAR", starts("Sopocachi uñakipaña: 1 Salud; 2 Yatiqañ uta; 3 Policia; 4 Qhatu")),
+        ("pusi", ("Qhatu 1/2: Feria de la plaza Abaroa", "(20/11/2026 uñakipata)", "1 Walikis")),
         ("juk'ampi", "Qhatu 2/2: Feria de la calle Guachalla"),
         ("maya", "Walikiwa: jichhüru uñakipataw qhipari"),
-        ("kutt'aña", "1 Salud; 2 Qhatu"),
-        ("1", "Salud 1/1: Centro de Salud Sopocachi"),
+        ("kutt'aña", "1 Salud; 2 Yatiqañ uta"),
+        ("1", ("Salud 1/1: Centro de Salud Sopocachi", "3 Yapxataña")),
         ("2", "Machaq qillqata mä sapa mensajena qillqt'am"),
         ("", "Machaq qillqata"),
-        (NEW_HOURS, ("Akham qhiparani: Centro de Salud Sopocachi", "Imañati? 1 Jisa / 2 Janiwa")),
+        (TOO_LONG, ("wali jach'awa: fechamp chikax 99 letranakaw", "qillqatamax 180 letrani")),
+        (NEW_HOURS, ("Akham qhiparani: Centro de Salud", "Aymar qillqatax chhaqtaniwa", "1 Jisa")),
         ("jisa", "Imatawa: markachirinakax machaq qillqat liyipxiwa"),
     ],
 }
@@ -145,21 +152,104 @@ def test_a_leader_who_says_no_changes_nothing(chat: Chat, lang: str, said: str) 
     assert audit(chat) == []
 
 
-@pytest.mark.parametrize(("lang", "said"), [("1", "todavia no tiene"), ("2", "janiw pachpa")])
-def test_a_zona_without_its_own_items_is_told_who_adds_them(
-    chat: Chat, lang: str, said: str
+JUNTA = "Junta vecinal de Sopocachi: reunion el primer lunes del mes, 19:00, sede de la plaza."
+
+# A zona with nothing of its own in a category: the leader adds its first item by SMS, and
+# another one beside an item already there (3 Agregar).
+ADD: dict[str, Script] = {
+    "es": [
+        ("INFO EDITAR", "7 Junta vecinal"),
+        ("7", starts("Junta vecinal: su zona todavia no tiene este dato. Escribalo")),
+        (JUNTA, ("Se agregara a Junta vecinal: Junta vecinal de Sopocachi", "1 Si / 2 No")),
+        ("1", "Agregado: los vecinos de Sopocachi ya lo leen con INFO, revisado hoy."),
+        ("INFO EDITAR", "4 Ferias"),
+        ("4", "Ferias 1/2"),
+        ("3", starts("Escriba el nuevo dato de Ferias en un solo mensaje")),
+        ("0", starts("Revisar Sopocachi: 1 Salud")),
+        ("4", "Ferias 1/2"),
+        ("3", "nuevo dato de Ferias"),
+        ("Feria del mercado Bolivar: domingos de 7 a 14.", "Se agregara a Ferias: Feria del"),
+        ("si", "Agregado: los vecinos de Sopocachi"),
+    ],
+    "ay": [
+        ("INFO EDITAR", "7 Junta vecinal"),
+        ("paqallqu", starts("Junta vecinal: zonamax janiw aka datox utjkiti.")),
+        (JUNTA, ("Junta vecinal ukar yapxatani: Junta vecinal de Sopocachi", "1 Jisa")),
+        ("jisa", "Yapxatatawa: Sopocachi markachirinakax INFO ukamp liyipxiwa"),
+        ("INFO EDITAR", "4 Qhatu"),
+        ("4", "Qhatu 1/2"),
+        ("kimsa", starts("Qhatu machaq dato mä sapa mensajena qillqt'am")),
+        ("kutt'aña", starts("Sopocachi uñakipaña: 1 Salud")),
+        ("4", "Qhatu 1/2"),
+        ("3", "Qhatu machaq dato"),
+        ("Feria del mercado Bolivar: domingos de 7 a 14.", "Qhatu ukar yapxatani: Feria del"),
+        ("1", "Yapxatatawa"),
+    ],
+}
+
+
+@pytest.mark.parametrize("lang", ["es", "ay"])
+def test_a_leader_adds_items_to_their_own_zona(chat: Chat, lang: str) -> None:
+    ids = zona_items(chat)
+    lead = leader(chat, lang="1" if lang == "es" else "2")
+    for reply in play(lead, ADD[lang]):
+        assert segments(reply) == 1, reply
+    with chat.sessions() as session:
+        added = list(session.scalars(select(InfoItem).where(InfoItem.id > ids["other"])))
+        sopocachi_id = session.scalars(select(Leader)).one().zone_id
+        leader_id = session.scalars(select(Leader)).one().id
+        session.expunge_all()
+    assert [(i.category, i.zone_id, i.macrodistrict_id, i.text_ay) for i in added] == [
+        ("junta", sopocachi_id, None, None),
+        ("market", sopocachi_id, None, None),
+    ]
+    assert added[0].text_es == JUNTA and aware(added[0].checked_at) == NOON
+    assert [(e.action, e.actor, e.target_id) for e in audit(chat)] == [
+        ("info.add", f"leader {leader_id}", str(added[0].id)),
+        ("info.add", f"leader {leader_id}", str(added[1].id)),
+    ]
+    resident = neighbour(chat, "+59171000303", lang="1" if lang == "es" else "2")
+    assert "3 Junta vecinal; 4 Emergencia" in resident.say("INFO")
+    assert "reunion el primer lunes" in resident.say("3")
+
+
+@pytest.mark.parametrize(
+    ("lang", "back"), [("1", "Menu: 1 Reportar"), ("2", "MENU: 1"), (None, "Listo. Escriba INFO")]
+)
+def test_0_at_the_categories_goes_back_with_a_reply(
+    chat: Chat, lang: str | None, back: str
 ) -> None:
-    add_info(chat, "subalcaldia", "macro:Cotahuma", "Subalcaldía Cotahuma.")
+    zona_items(chat)
     lead = leader(chat, lang=lang)
-    reply = lead.say("editar info")
-    assert said in reply and "Sopocachi" in reply and segments(reply) == 1
+    lead.say("INFO EDITAR")
+    reply = lead.say("0")
+    assert reply.startswith(back) and segments(reply) == 1
+    if lang is None:  # a leader who is no resident: what they write next starts afresh
+        assert lead.say("INFO EDITAR").startswith("Revisar Sopocachi")
+
+
+@pytest.mark.parametrize("lang", ["1", "2"])
+def test_a_text_too_long_keeps_the_leader_at_the_text_however_often(chat: Chat, lang: str) -> None:
+    ids = zona_items(chat)
+    lead = leader(chat, lang=lang)
+    lead.say("INFO EDITAR")
+    lead.say("4")
+    lead.say("2")
+    for _ in range(4):  # more than the three misses that send a resident back to the menu
+        assert "99" in lead.say(TOO_LONG)
+    # The first market has no Aymara text: nothing to say about one being cleared.
+    confirm = lead.say("Feria de la plaza Abaroa: sábados de 7 a 14.")
+    assert "aymara" not in confirm.casefold() and "Aymar" not in confirm
+    lead.say("1")
+    assert items(chat)[ids["market1"]].text_es == "Feria de la plaza Abaroa: sábados de 7 a 14."
 
 
 def test_a_leader_of_another_zona_never_sees_sopocachi_items(chat: Chat) -> None:
     zona_items(chat)
     lead = leader(chat, leads="Achumani")
-    assert lead.say("INFO EDITAR").startswith("Revisar Achumani: 1 Salud.")
+    assert lead.say("INFO EDITAR").startswith("Revisar Achumani: 1 Salud; 2 Escuela")
     assert "Centro de Salud Achumani" in lead.say("1")
+    assert lead.say("MAS").startswith("Salud 1/1")  # only Achumani's post, not Sopocachi's
 
 
 def test_info_editar_from_a_resident_who_leads_nothing_edits_nothing(chat: Chat) -> None:

@@ -6,7 +6,7 @@ service_offers.hidden_told_at: the SMS telling the zona's leaders that reports h
 cleared when it is shown again, so one per hiding.
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-06 03:00:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0020"
-down_revision = "0018"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
