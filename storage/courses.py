@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -17,6 +17,7 @@ import yaml
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
+from storage.broadcasts import LA_PAZ
 from storage.db import insert_ignoring_conflicts
 from storage.enums import ResidentStatus
 from storage.models import (
@@ -27,6 +28,7 @@ from storage.models import (
     LessonDelivery,
     Resident,
     Zone,
+    aware,
 )
 
 MIN_LESSONS = 3
@@ -357,13 +359,37 @@ def enrolled(session: Session, course_id: int) -> int:
 
 
 def current_enrolment(session: Session, resident_id: int) -> Enrolment | None:
-    """The course the resident is taking: the last one they touched and did not finish."""
+    """The course the resident is taking: the last one they touched and did not finish, of
+    the courses still published (a course taken back to draft is not offered any more)."""
     return session.scalar(
+        select(Enrolment)
+        .join(Course, Course.id == Enrolment.course_id)
+        .where(
+            Enrolment.resident_id == resident_id,
+            Enrolment.completed_at.is_(None),
+            Course.status == "published",
+        )
+        .order_by(Enrolment.updated_at.desc(), Enrolment.id.desc())
+        .limit(1)
+    )
+
+
+# The stage of an enrolment whose course was taken back to draft once the resident was told.
+WITHDRAWN = "withdrawn"
+
+
+def withdrawn_enrolment(session: Session, resident_id: int) -> Enrolment | None:
+    """The course the resident was last taking, if it was taken back to draft since and they
+    were not told yet (its answers stay, for the figures)."""
+    last = session.scalar(
         select(Enrolment)
         .where(Enrolment.resident_id == resident_id, Enrolment.completed_at.is_(None))
         .order_by(Enrolment.updated_at.desc(), Enrolment.id.desc())
         .limit(1)
     )
+    if last is None or last.course.status == "published" or last.stage == WITHDRAWN:
+        return None
+    return last
 
 
 def enrolment_of(session: Session, resident_id: int, course_id: int) -> Enrolment | None:
@@ -477,14 +503,29 @@ def right_answers(session: Session, resident_id: int, course_id: int) -> int:
     )
 
 
+def next_daily_lesson(last_lesson_at: datetime | None, daily_hour: int, now: datetime) -> datetime:
+    """When the next lesson by the day may go out (La Paz time): at the chosen hour, on the
+    first day after the one the last lesson was shown; `now` itself when that time has come.
+    The worker sends at the first run from then on (quiet hours permitting)."""
+    local = aware(now).astimezone(LA_PAZ)
+    day = local.date()
+    if last_lesson_at is not None:
+        day = max(day, aware(last_lesson_at).astimezone(LA_PAZ).date() + timedelta(days=1))
+    due = datetime.combine(day, time(daily_hour), tzinfo=LA_PAZ)
+    return max(due, local)
+
+
 def daily_candidates(session: Session) -> list[Enrolment]:
     """Enrolments waiting for their next lesson by the day: answered, not paused, not done,
-    of a resident who still receives messages. Whether the hour has come is the caller's."""
+    of a published course and a resident who still receives messages. Whether the hour has
+    come is the caller's."""
     return list(
         session.scalars(
             select(Enrolment)
             .join(Resident, Resident.id == Enrolment.resident_id)
+            .join(Course, Course.id == Enrolment.course_id)
             .where(
+                Course.status == "published",
                 Enrolment.daily_hour.is_not(None),
                 Enrolment.paused.is_(False),
                 Enrolment.completed_at.is_(None),

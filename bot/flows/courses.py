@@ -31,7 +31,7 @@ from storage import courses as store
 from storage.broadcasts import LA_PAZ, QuietHours
 from storage.conversations import Expectation
 from storage.courses import CourseData
-from storage.models import Course, Enrolment, Lesson
+from storage.models import Course, Enrolment, Lesson, aware
 
 COURSES = N_("Cursos: {courses}. 0: volver.")
 COURSE_OPTION = N_("{n} {label}")
@@ -40,6 +40,8 @@ RIGHT = N_("¡Correcto! {explanation}")
 WRONG = N_("La respuesta correcta es la {correct}. {explanation}")
 NEXT_HINT = N_("1: seguir")
 DAILY_HINT = N_("La siguiente lección: mañana a las {hour}.")
+DAILY_HINT_TODAY = N_("La siguiente lección: hoy a las {hour}.")
+DAILY_HINT_SOON = N_("La siguiente lección le llegará en unos minutos.")
 COMPLETED = N_("Terminó el curso {title}. Acertó {right} de {total}. CURSOS: otros cursos.")
 ALREADY_DONE = N_("Ya terminó el curso {title} (acertó {right} de {total}). Elija otro o 0.")
 STATUS = N_(
@@ -47,6 +49,10 @@ STATUS = N_(
 )
 STATUS_PAUSED = N_(
     "{title} (en pausa): lección {n} de {total}. 1 Seguir, 3 Horario, 4 Otros cursos, 0 Volver"
+)
+WITHDRAWN = N_(
+    "El curso {title} ya no se ofrece. Sus respuestas quedan guardadas. "
+    "Escriba CURSOS para ver los otros cursos."
 )
 PAUSED = N_("Curso en pausa. Escriba CURSOS cuando quiera seguir.")
 ASK_HOUR = N_(
@@ -171,9 +177,23 @@ def _enrolment(turn: Turn) -> Enrolment | None:
     return enrolment
 
 
+def _withdrawn(turn: Turn) -> StepResult | None:
+    """The course the resident was taking was taken back to draft: say so, once (then CURSOS
+    lists the others). Its answers stay for the figures."""
+    enrolment = store.withdrawn_enrolment(turn.session, turn.resident.id)
+    if enrolment is None:
+        return None
+    enrolment.stage = store.WITHDRAWN
+    enrolment.paused = True
+    return StepResult([Reply(WITHDRAWN, {"title": _title(enrolment.course, turn.lang)})], None, {})
+
+
 def _lost(turn: Turn) -> StepResult:
-    """CURSOS again, or the course under way went away (finished elsewhere): where the
-    resident stands now."""
+    """CURSOS again, or the course under way went away (finished elsewhere, taken back to
+    draft): where the resident stands now."""
+    withdrawn = _withdrawn(turn)
+    if withdrawn is not None:
+        return withdrawn
     enrolment = store.current_enrolment(turn.session, turn.resident.id)
     return _status(turn, enrolment) if enrolment is not None else _list(turn)
 
@@ -182,6 +202,9 @@ def _lost(turn: Turn) -> StepResult:
 
 
 def begin(turn: Turn) -> StepResult:
+    withdrawn = _withdrawn(turn)
+    if withdrawn is not None:
+        return withdrawn
     enrolment = store.current_enrolment(turn.session, turn.resident.id)
     if enrolment is not None:
         pausing = turn.norm in PAUSE_WORDS and enrolment.completed_at is None
@@ -278,6 +301,19 @@ def on_lesson(turn: Turn) -> StepResult:
     return stay(turn, Reply(BAD_LESSON))
 
 
+def _daily_hint(turn: Turn, enrolment: Enrolment, hour: int) -> Reply:
+    """When the worker will send the next lesson: later today, tomorrow, or at its next run."""
+    due = store.next_daily_lesson(enrolment.last_lesson_at, hour, turn.now)
+    local = aware(turn.now).astimezone(LA_PAZ)
+    if due.date() > local.date():
+        return Reply(DAILY_HINT, {"hour": _hour(hour)})
+    if due > local:
+        return Reply(DAILY_HINT_TODAY, {"hour": _hour(hour)})
+    if turn.quiet_hours.contains(turn.now):  # past the hour, in the evening's quiet hours
+        return Reply(DAILY_HINT, {"hour": _hour(hour)})
+    return Reply(DAILY_HINT_SOON)
+
+
 def on_question(turn: Turn) -> StepResult:
     enrolment = _enrolment(turn)
     if enrolment is None or turn.norm in COURSE_WORDS:
@@ -302,7 +338,7 @@ def on_question(turn: Turn) -> StepResult:
     )
     last = lesson.position >= len(enrolment.course.lessons)
     if enrolment.daily_hour is not None and not last:
-        hint = Reply(DAILY_HINT, {"hour": _hour(enrolment.daily_hour)})
+        hint = _daily_hint(turn, enrolment, enrolment.daily_hour)
         # The hour is a reminder: a long explanation goes out without it.
         _, replies = fit_one_sms(turn.lang, [[said, hint], [said]], lambda replies: replies)
         return StepResult(replies, None, {})
@@ -339,7 +375,7 @@ def begin_question(turn: Turn) -> StepResult:
     """The answer to a daily lesson (sent by the worker): its question, or where things stand."""
     enrolment = store.current_enrolment(turn.session, turn.resident.id)
     if enrolment is None:
-        return _list(turn)
+        return _lost(turn)
     lesson = store.lesson_of(enrolment)
     if lesson is not None and enrolment.stage == "lesson" and not enrolment.paused:
         return _ask(turn, enrolment, lesson)

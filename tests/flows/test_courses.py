@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time, timedelta
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -9,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels import segments
 from bot.flows.courses import too_long
 from storage import courses as store
+from storage.broadcasts import LA_PAZ
 from storage.db import transaction
 from storage.models import Course, Enrolment, LessonAnswer, Zone, utcnow
 from tests.conftest import Chat
@@ -270,24 +273,43 @@ def test_a_resident_chooses_one_lesson_a_day_at_an_hour_or_on_answer(
     assert enrolment(chat).daily_hour is None
 
 
+def la_paz(days: int, hour: int) -> datetime:
+    """A La Paz wall-clock time `days` after today, in UTC."""
+    day = datetime.now(LA_PAZ).date() + timedelta(days=days)
+    return datetime.combine(day, time(hour), tzinfo=LA_PAZ).astimezone(UTC)
+
+
+@pytest.mark.parametrize(
+    ("lang", "answered_at", "said"),
+    [
+        ("es", (0, 8), "La siguiente leccion: mañana a las 19:00."),
+        ("es", (1, 8), "La siguiente leccion: hoy a las 19:00."),
+        ("es", (1, 20), "La siguiente leccion le llegara en unos minutos."),
+        ("es", (1, 22), "La siguiente leccion: mañana a las 19:00."),  # quiet hours
+        ("ay", (0, 8), "Jutir leccion: qharürux 19:00 horasa."),
+        ("ay", (1, 8), "Jutir leccion: jichhürux 19:00 horasa."),
+        ("ay", (1, 20), "Jutir leccionax mä juk'a pachatw purini."),
+    ],
+)
 def test_a_short_explanation_in_daily_mode_says_when_the_next_lesson_comes(
-    chat: Chat, courses: None
+    chat: Chat, courses: None, lang: str, answered_at: tuple[int, int], said: str
 ) -> None:
-    onboard(chat)
+    """The worker sends the next lesson at the hour on the day after the last one was shown:
+    a lesson shown yesterday and answered this morning comes today, not tomorrow."""
+    onboard(chat, "1" if lang == "es" else "2")
     with transaction(chat.sessions) as session:
         course = store.course_by_slug(session, "como-usar-mi-barrio")
         assert course is not None
         course.lessons[0].explanation_es = "Con el código sigue su reporte."
+        course.lessons[0].explanation_ay = "Codigompix reporte arkäta."
+    chat.now = la_paz(0, 8)  # lesson 1 shown, its question asked, a lesson a day at 19
+    for text in ("CURSOS", "1", "1", "CURSOS", "3", "19"):
+        chat.say(text)
+    chat.now = la_paz(*answered_at)
     chat.say("CURSOS")
-    chat.say("1")
-    chat.say("CURSOS")
-    chat.say("3")
-    chat.say("19")
-    chat.say("CURSOS")
-    chat.say("1")
-    chat.say("1")
+    assert chat.say("1").startswith("Pregunta" if lang == "es" else "Jiskt'a")
     reply = chat.say("1")
-    assert reply.endswith("La siguiente leccion: mañana a las 19:00.")
+    assert reply.endswith(said)
     assert segments(reply) == 1
 
 
@@ -380,3 +402,48 @@ def test_pausar_between_daily_lessons_pauses_the_course(
     assert paused in reply and segments(reply) == 1
     assert enrolment(chat).paused
     assert "(" in chat.say("CURSOS")  # "(en pausa)" / its Aymara
+
+
+WITHDRAWN: dict[str, Script] = {
+    "es": [
+        ("CURSOS", "Cursos:"),
+        ("1", "Leccion 1 de 5"),
+        ("1", "Pregunta"),
+        # The municipality takes the course back to draft here (see the test).
+        ("1", "El curso Como usar Mi Barrio ya no se ofrece. Sus respuestas quedan guardadas."),
+        ("CURSOS", starts("Cursos: 1 Su junta vecinal y el POA. 0: volver.")),
+        ("1", "Leccion 1 de 6"),
+    ],
+    "ay": [
+        ("CURSOS", "Cursonaka:"),
+        ("1", "Leccion 1/5"),
+        ("1", "Jiskt'a"),
+        ("1", "Mi Barrio apnaqaña cursox janiw utjxiti."),
+        ("CURSOS", starts("Cursonaka: 1 Junta vecinal ukat POA. 0: kutt'aña.")),
+        ("1", "Leccion 1/6"),
+    ],
+}
+
+
+@pytest.mark.parametrize("lang", ["es", "ay"])
+def test_a_course_taken_back_to_draft_is_said_once_and_its_answers_stay(
+    chat: Chat, courses: None, lang: str
+) -> None:
+    onboard(chat, "1" if lang == "es" else "2")
+    script = WITHDRAWN[lang]
+    play(chat, script[:2])
+    chat.say("1")
+    chat.say("1")  # lesson 1 answered
+    play(chat, [("1", "2" if lang == "es" else "2/5"), script[2]])
+    with transaction(chat.sessions) as session:
+        course = store.course_by_slug(session, "como-usar-mi-barrio")
+        assert course is not None
+        store.publish(course, utcnow(), published=False)
+    for reply in play(chat, script[3:]):
+        assert segments(reply) == 1, reply
+    # Nothing was lost: the answer stays for the figures, the enrolment is still there.
+    assert answers(chat)[0][:3] == (1, 1, True)
+    with chat.sessions() as session:
+        first = store.course_by_slug(session, "como-usar-mi-barrio")
+        assert first is not None
+        assert sum(r.enrolled for r in store.course_results(session, first.id)) == 1

@@ -120,3 +120,22 @@ def test_a_paused_course_an_opted_out_resident_and_on_answer_mode_get_nothing(
     chat.say("3")
     chat.say("0")  # on answer
     assert sent(ctx, la_paz(1, 19)) == 0
+
+
+def test_a_course_taken_back_to_draft_sends_no_more_daily_lessons(
+    chat: Chat, ctx: WorkerContext
+) -> None:
+    sign_up(chat)
+    daily_at(chat, "19")
+    with transaction(ctx.sessions) as session:
+        course = store.course_by_slug(session, "como-usar-mi-barrio")
+        assert course is not None
+        store.publish(course, utcnow(), published=False)
+    assert sent(ctx, la_paz(1, 19)) == 0
+    assert sent(ctx, la_paz(2, 19)) == 0
+    # Published again: the resident's course goes on where it was.
+    with transaction(ctx.sessions) as session:
+        course = store.course_by_slug(session, "como-usar-mi-barrio")
+        assert course is not None
+        store.publish(course, utcnow())
+    assert sent(ctx, la_paz(3, 19)) == 1
