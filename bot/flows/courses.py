@@ -13,7 +13,7 @@ import re
 from datetime import datetime, time
 
 from bot.channels import segments
-from bot.flows.answers import is_back
+from bot.flows.answers import is_back, is_more
 from bot.flows.base import Flow, FlowName, StepResult, Turn, fit_one_sms, stay
 from bot.flows.menu import NOT_UNDERSTOOD, WORDS
 from bot.i18n import N_, in_language
@@ -34,6 +34,7 @@ from storage.courses import CourseData
 from storage.models import Course, Enrolment, Lesson, aware
 
 COURSES = N_("Cursos: {courses}. 0: volver.")
+COURSES_MORE = N_("Cursos: {courses}. MAS: más cursos. 0: volver.")
 COURSE_OPTION = N_("{n} {label}")
 NO_COURSES = N_("Todavía no hay cursos. Escriba MENU para volver al menú.")
 RIGHT = N_("¡Correcto! {explanation}")
@@ -91,23 +92,30 @@ def open_hours(quiet: QuietHours) -> list[int]:
 # --- what the resident sees -------------------------------------------------------------------
 
 
-def _list(turn: Turn, *first: Reply) -> StepResult:
+def _list(turn: Turn, *first: Reply, start: int = 0) -> StepResult:
+    """The published courses (the oldest first) from `start`, as many as one SMS holds, MAS
+    for the next ones. Numbers go on from page to page, so each number names one course."""
     courses = store.published_courses(turn.session)
     if not courses:
         return StepResult([*first, Reply(NO_COURSES)], None, {})
+    if start >= len(courses):
+        start = 0  # MAS after the last page: the first one again
+    rest = courses[start:]
 
     def listing(fit: tuple[int, bool]) -> list[Reply]:
         count, with_first = fit
         listed = ListOf(
             Reply(COURSE_OPTION, {"n": n, "label": _title(c, turn.lang)})
-            for n, c in enumerate(courses[:count], 1)
+            for n, c in enumerate(rest[:count], start + 1)
         )
-        return [*(first if with_first else ()), Reply(COURSES, {"courses": listed})]
+        template = COURSES_MORE if count < len(rest) else COURSES
+        return [*(first if with_first else ()), Reply(template, {"courses": listed})]
 
-    # As many courses as one SMS holds (the oldest first); the line before it only if it fits.
-    fits = [(n, with_first) for n in range(len(courses), 0, -1) for with_first in (True, False)]
+    # The line before the list only if it fits.
+    fits = [(n, with_first) for n in range(len(rest), 0, -1) for with_first in (True, False)]
     (count, _), replies = fit_one_sms(turn.lang, fits, listing)
-    return StepResult(replies, "pick", {"courses": [c.id for c in courses[:count]]})
+    slots = {"courses": [c.id for c in courses[: start + count]], "start": start}
+    return StepResult(replies, "pick", slots)
 
 
 def _status(turn: Turn, enrolment: Enrolment) -> StepResult:
@@ -220,10 +228,13 @@ def on_pick(turn: Turn) -> StepResult:
     if is_back(turn.norm):
         return StepResult([], None, {}, goto=FlowName.MENU)
     ids = [int(i) for i in turn.slots.get("courses") or []]
+    if is_more(turn.norm):
+        return _list(turn, start=len(ids))
     option = parse_option(turn.text, len(ids))
     course = turn.session.get(Course, ids[option - 1]) if option else None
     if course is None or course.status != "published":
-        return stay(turn, *_list(turn, Reply(NOT_UNDERSTOOD)).replies)
+        again = _list(turn, Reply(NOT_UNDERSTOOD), start=int(turn.slots.get("start") or 0))
+        return stay(turn, *again.replies)
     enrolment = store.enrol(turn.session, turn.resident, course, turn.now)
     if enrolment.completed_at is not None:
         values = {

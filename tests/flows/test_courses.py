@@ -368,22 +368,43 @@ def test_a_text_longer_than_one_sms_is_found() -> None:
     ]
 
 
-def test_many_published_courses_are_listed_as_far_as_one_sms_holds(
-    chat: Chat, courses: None
+@pytest.mark.parametrize(
+    ("lang", "first", "more"),
+    [
+        ("1", "Cursos: 1 Como usar Mi Barrio; 2 Su junta vecinal y el POA; 3 ", "MAS: mas cursos."),
+        ("2", "Cursonaka: 1 Mi Barrio apnaqaña; 2 Junta vecinal ukat POA; 3 ", "MAS: yaqha"),
+    ],
+)
+def test_every_published_course_is_reached_with_mas(
+    chat: Chat, courses: None, lang: str, first: str, more: str
 ) -> None:
     starter = store.read_file(store.STARTER_DIR / "como-usar-mi-barrio.yaml")[0]
     with transaction(chat.sessions) as session:
-        for n in range(8):
-            starter.slug, starter.title_es = f"curso-{n}", f"Curso de prueba número {n} de la zona"
+        for n in range(1, 9):
+            starter.slug, starter.title_es = f"curso-{n}", f"Curso de prueba de la zona, el {n}"
+            starter.title_ay = f"Yant'a curso, zona, {n}"
             course, _ = store.save_course(session, starter)
             store.publish(course, utcnow())
-    onboard(chat)
-    listed = chat.say("CURSOS")
-    assert listed.startswith("Cursos: 1 Como usar Mi Barrio; 2 Su junta vecinal y el POA; 3 ")
-    assert segments(listed) == 1 and "0: volver." in listed
-    shown = listed.count("Curso de prueba")
-    assert 0 < shown < 8
-    assert chat.say(str(shown + 2)).startswith("Leccion 1 de 5")
+    onboard(chat, lang)
+    pages = [chat.say("CURSOS")]
+    assert pages[0].startswith(first) and more in pages[0]
+    while "MAS:" in pages[-1]:
+        pages.append(chat.say("MAS"))
+        assert len(pages) < 10
+    assert all(segments(page) == 1 for page in pages)
+    listed = " ".join(pages)
+    # Every course has its own number, counted on from page to page.
+    for n in range(1, 9):
+        assert f"{n + 2} {'Curso de prueba de la zona, el' if lang == '1' else 'Yant'}" in listed
+    assert len(pages) > 1
+    # A number of the last page, and one of the first, still pick their course.
+    assert chat.say("10").startswith("Leccion 1 de 5" if lang == "1" else "Leccion 1/5")
+    with chat.sessions() as session:
+        taken = session.scalars(select(Enrolment)).one()
+        assert taken.course.slug == "curso-8"
+    chat.say("CURSOS")
+    chat.say("4")
+    assert chat.say("2").startswith("Leccion 1 de 6" if lang == "1" else "Leccion 1/6")
     starter.title_es = "Un título de curso bastante más largo que cuarenta letras"
     assert "longer than 40 letters" in " ".join(starter.problems())
 
