@@ -57,12 +57,12 @@ WITHDRAWN = N_(
 )
 PAUSED = N_("Curso en pausa. Escriba CURSOS cuando quiera seguir.")
 ASK_HOUR = N_(
-    "Escriba una hora de {first} a {last} para recibir una lección por día a esa hora, "
-    "o 0 para recibirla cuando responda."
+    "Escriba una hora de {first} a {last} (ej.: 19 o 7 de la noche) para recibir una lección "
+    "por día a esa hora, o 0 para recibirla cuando responda."
 )
 HOUR_SET = N_("Listo: recibirá una lección por día a las {hour}.")
 ON_ANSWER = N_("Listo: recibirá la siguiente lección cuando responda.")
-BAD_HOUR = N_("Escriba una hora de {first} a {last}, o 0.")
+BAD_HOUR = N_("Escriba una hora de {first} a {last} (ej.: 19 o 7 de la noche), o 0.")
 BAD_ANSWER = N_("Responda con un número del 1 al {max}. PAUSAR: pausar el curso.")
 BAD_LESSON = N_("Escriba 1 para ver la pregunta, o PAUSAR.")
 BAD_NEXT = N_("Escriba 1 para seguir, o PAUSAR.")
@@ -266,16 +266,41 @@ def on_status(turn: Turn) -> StepResult:
     return stay(turn, Reply(NOT_UNDERSTOOD), *_status(turn, enrolment).replies)
 
 
-_HOUR = re.compile(r"(?:a las\s+|las\s+)?(\d{1,2})(?::00)?\s*(?:h|hs|hrs?|horas?)?")
+_HOUR = re.compile(
+    r"(?:a\s+)?(?:las?\s+)?(?P<hour>\d{1,2}|[a-zñ']+)(?::(?P<minute>[0-5]\d))?"
+    r"\s*(?:horas?|hrs?|hs|h)?\.?\s*(?P<part>.*)"
+)
+# What La Paz residents write after the hour ("7 de la noche" is 19:00, "7" alone 07:00), with
+# no spaces or dots: "p. m." is "pm".
+MORNING = frozenset({"am", "delamanana", "manana", "alwa", "alwat"})
+NIGHT = frozenset({"delanoche", "noche", "aruma", "arumax", "arumaxa"})
+AFTERNOON = NIGHT | {"pm", "delatarde", "tarde", "jayp'u", "jayp'ux", "jayp'una"}
 
 
 def _parse_hour(turn: Turn) -> int | None:
-    """19, 19h, 19:00, "a las 19", "19 horas", or a number word (paya, dos...)."""
+    """19, 19h, 19:00, "a las 19", "19 horas", a number word (paya, dos...), and the hours of
+    the day as they are said: "7 de la noche", "7pm", "7 de la tarde", "9 de la mañana",
+    "7 jayp'u" (19). Minutes are dropped: lessons go out on the hour."""
     option = parse_option(turn.text, 23)
     if option is not None:
         return option
     found = _HOUR.fullmatch(turn.norm)
-    return int(found.group(1)) if found and int(found.group(1)) <= 23 else None
+    if found is None:
+        return None
+    token = found.group("hour")
+    hour = int(token) if token.isdigit() else parse_option(token, 23)
+    part = re.sub(r"[\s.]", "", found.group("part"))
+    if hour is None or hour > 23:
+        return None
+    if not part:
+        return hour
+    if part in MORNING:
+        return (0 if hour == 12 else hour) if hour <= 12 else None
+    if part in AFTERNOON:
+        if hour == 12:
+            return 0 if part in NIGHT else 12
+        return hour + 12 if hour < 12 else hour
+    return None
 
 
 def on_hour(turn: Turn) -> StepResult:

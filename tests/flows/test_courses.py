@@ -196,9 +196,9 @@ BAD_INPUT: dict[str, Script] = {
         ("ya", "Escriba 1 para seguir, o PAUSAR."),
         ("CURSOS", "Como usar Mi Barrio: leccion 1 de 5"),
         ("8", ("No entendi su mensaje.", "1 Seguir, 2 Pausar")),
-        ("3", "Escriba una hora de 7:00 a 20:00"),
-        ("a las 23", "Escriba una hora de 7:00 a 20:00, o 0."),
-        ("las 7 de la noche", "Escriba una hora de 7:00 a 20:00, o 0."),
+        ("3", "Escriba una hora de 7:00 a 20:00 (ej.: 19 o 7 de la noche) para recibir"),
+        ("a las 23", "Escriba una hora de 7:00 a 20:00 (ej.: 19 o 7 de la noche), o 0."),
+        ("9 de la noche", "Escriba una hora de 7:00 a 20:00"),  # 21:00, quiet hours
         ("3", ("Volvamos al menu.", "Menu: 1 Reportar")),  # 3 in the morning: quiet hours
     ],
     "ay": [
@@ -212,7 +212,8 @@ BAD_INPUT: dict[str, Script] = {
         ("ya", "Sarantañatakix 1 qillqt'am, jan ukax PAUSAR."),
         ("CURSOS", "Mi Barrio apnaqaña: leccion 1/5"),
         ("3", "7:00 - 20:00 hora qillqt'am"),
-        ("25", "7:00 - 20:00 hora qillqt'am, jan ukax 0."),
+        ("25", "7:00 - 20:00 hora qillqt'am (ej.: 19 jan ukax 7 aruma), jan ukax 0."),
+        ("9 aruma", "7:00 - 20:00 hora qillqt'am"),
     ],
 }
 
@@ -271,6 +272,37 @@ def test_a_resident_chooses_one_lesson_a_day_at_an_hour_or_on_answer(
     # After an answer in daily mode the flow ends: the next text is a menu choice again.
     assert "1: seguir" not in replies[8] and "1: sarantaña" not in replies[8]
     assert enrolment(chat).daily_hour is None
+
+
+@pytest.mark.parametrize(
+    ("lang", "written", "hour"),
+    [
+        ("1", "7", 7),  # a bare 7 is in the morning
+        ("1", "7 de la noche", 19),
+        ("1", "a las 7 de la noche", 19),
+        ("1", "7pm", 19),
+        ("1", "7 p.m.", 19),
+        ("1", "7 de la tarde", 19),
+        ("1", "3 de la tarde", 15),
+        ("1", "19:30", 19),  # lessons go out on the hour, and the answer says which
+        ("1", "9 de la mañana", 9),
+        ("1", "8 am", 8),
+        ("1", "siete de la noche", 19),
+        ("2", "7 aruma", 19),
+        ("2", "7 jayp'u", 19),
+        ("2", "paqallqu", 7),
+        ("2", "7pm", 19),
+    ],
+)
+def test_the_hour_is_read_as_la_paz_residents_write_it(
+    chat: Chat, courses: None, lang: str, written: str, hour: int
+) -> None:
+    onboard(chat, lang)
+    for text in ("CURSOS", "1", "CURSOS", "3"):
+        chat.say(text)
+    reply = chat.say(written)
+    assert f" {hour}:00" in reply and ("Listo" in reply or "Walikiwa" in reply)
+    assert enrolment(chat).daily_hour == hour
 
 
 def la_paz(days: int, hour: int) -> datetime:
