@@ -46,10 +46,12 @@ DAILY_HINT_SOON = N_("La siguiente lección le llegará en unos minutos.")
 COMPLETED = N_("Terminó el curso {title}. Acertó {right} de {total}. CURSOS: otros cursos.")
 ALREADY_DONE = N_("Ya terminó el curso {title} (acertó {right} de {total}). Elija otro o 0.")
 STATUS = N_(
-    "{title}: lección {n} de {total}. 1 Seguir, 2 Pausar, 3 Horario, 4 Otros cursos, 0 Volver"
+    "{title}: {done} de {total} lecciones hechas, sigue la {n}. 1 Seguir, 2 Pausar, 3 Horario, "
+    "4 Otros cursos, 0 Volver"
 )
 STATUS_PAUSED = N_(
-    "{title} (en pausa): lección {n} de {total}. 1 Seguir, 3 Horario, 4 Otros cursos, 0 Volver"
+    "{title} (en pausa): {done} de {total} lecciones hechas, sigue la {n}. 1 Seguir, 3 Horario, "
+    "4 Otros cursos, 0 Volver"
 )
 WITHDRAWN = N_(
     "El curso {title} ya no se ofrece. Sus respuestas quedan guardadas. "
@@ -119,9 +121,12 @@ def _list(turn: Turn, *first: Reply, start: int = 0) -> StepResult:
 
 
 def _status(turn: Turn, enrolment: Enrolment) -> StepResult:
+    # A lesson is done once its question is answered; the one after it comes next.
+    done = enrolment.position if enrolment.stage == "answered" else enrolment.position - 1
     values = {
         "title": _title(enrolment.course, turn.lang),
-        "n": enrolment.position,
+        "done": done,
+        "n": done + 1,
         "total": len(enrolment.course.lessons),
     }
     reply = Reply(STATUS_PAUSED if enrolment.paused else STATUS, values)

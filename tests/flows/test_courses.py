@@ -148,13 +148,13 @@ PAUSE_AND_RESUME: dict[str, Script] = {
         ("2", "Leccion 1 de 6: La junta vecinal"),
         ("1", "Pregunta: ¿Quién elige"),
         ("PAUSAR", "Curso en pausa. Escriba CURSOS cuando quiera seguir."),
-        ("CURSOS", starts("Su junta vecinal y el POA (en pausa): leccion 1 de 6. 1 Seguir, 3")),
+        ("CURSOS", starts("Su junta vecinal y el POA (en pausa): 0 de 6 lecciones hechas, sigue la 1. 1 Seguir, 3")),
         ("2", "No entendi su mensaje."),  # 2 Pausar is not offered while paused
         ("1", "Pregunta: ¿Quién elige"),  # back where it was: the question
         ("1", "¡Correcto!"),
-        ("CURSOS", starts("Su junta vecinal y el POA: leccion 1 de 6. 1 Seguir, 2 Pausar")),
+        ("CURSOS", starts("Su junta vecinal y el POA: 1 de 6 lecciones hechas, sigue la 2. 1 Seguir, 2")),
         ("1", "Leccion 2 de 6"),
-        ("CURSOS", "leccion 2 de 6"),
+        ("CURSOS", "1 de 6 lecciones hechas, sigue la 2"),
         ("2", "Curso en pausa"),
     ],
     "ay": [
@@ -162,12 +162,12 @@ PAUSE_AND_RESUME: dict[str, Script] = {
         ("2", "Leccion 1/6: Junta vecinal"),
         ("1", "Jiskt'a: Khitis"),
         ("pausar", "Cursox pausawa. Sarantañ munasax CURSOS qillqt'am."),
-        ("CURSOS", starts("Junta vecinal ukat POA (pausa): leccion 1/6. 1 Sarantaña, 3")),
+        ("CURSOS", starts("Junta vecinal ukat POA (pausa): 0/6 leccion tukuta, jutirix 1. 1 Sarantaña, 3")),
         ("1", "Jiskt'a: Khitis"),
         ("1", "Chiqawa!"),
-        ("CURSOS", starts("Junta vecinal ukat POA: leccion 1/6. 1 Sarantaña, 2 Pausa")),
+        ("CURSOS", starts("Junta vecinal ukat POA: 1/6 leccion tukuta, jutirix 2. 1 Sarantaña, 2 Pausa")),
         ("1", "Leccion 2/6"),
-        ("CURSOS", "leccion 2/6"),
+        ("CURSOS", "1/6 leccion tukuta, jutirix 2"),
         ("2", "Cursox pausawa"),
     ],
 }
@@ -194,7 +194,7 @@ BAD_INPUT: dict[str, Script] = {
         ("la primera", "Responda con un numero del 1 al 3."),
         ("1", "¡Correcto!"),
         ("ya", "Escriba 1 para seguir, o PAUSAR."),
-        ("CURSOS", "Como usar Mi Barrio: leccion 1 de 5"),
+        ("CURSOS", "Como usar Mi Barrio: 1 de 5 lecciones hechas, sigue la 2"),
         ("8", ("No entendi su mensaje.", "1 Seguir, 2 Pausar")),
         ("3", "Escriba una hora de 7:00 a 20:00 (ej.: 19 o 7 de la noche) para recibir"),
         ("a las 23", "Escriba una hora de 7:00 a 20:00 (ej.: 19 o 7 de la noche), o 0."),
@@ -210,7 +210,7 @@ BAD_INPUT: dict[str, Script] = {
         ("9", "1 - 3 jakhump qillqt'am. PAUSAR: curso pausaña."),
         ("1", "Chiqawa!"),
         ("ya", "Sarantañatakix 1 qillqt'am, jan ukax PAUSAR."),
-        ("CURSOS", "Mi Barrio apnaqaña: leccion 1/5"),
+        ("CURSOS", "Mi Barrio apnaqaña: 1/5 leccion tukuta, jutirix 2"),
         ("3", "7:00 - 20:00 hora qillqt'am"),
         ("25", "7:00 - 20:00 hora qillqt'am (ej.: 19 jan ukax 7 aruma), jan ukax 0."),
         ("9 aruma", "7:00 - 20:00 hora qillqt'am"),
@@ -234,7 +234,7 @@ DAILY: dict[str, Script] = {
     "es": [
         ("CURSOS", "Cursos:"),
         ("1", "Leccion 1 de 5"),
-        ("CURSOS", "leccion 1 de 5. 1 Seguir, 2 Pausar, 3 Horario"),
+        ("CURSOS", "0 de 5 lecciones hechas, sigue la 1. 1 Seguir, 2 Pausar, 3 Horario"),
         ("3", "para recibir una leccion por dia a esa hora, o 0 para recibirla cuando responda."),
         ("a las 19 horas", "Listo: recibira una leccion por dia a las 19:00."),
         ("CURSOS", "1 Seguir"),
@@ -248,7 +248,7 @@ DAILY: dict[str, Script] = {
     "ay": [
         ("CURSOS", "Cursonaka:"),
         ("1", "Leccion 1/5"),
-        ("CURSOS", "leccion 1/5. 1 Sarantaña, 2 Pausa, 3 Hora"),
+        ("CURSOS", "0/5 leccion tukuta, jutirix 1. 1 Sarantaña, 2 Pausa, 3 Hora"),
         ("3", "Sapa uru mä leccion katuqañatakix 7:00 - 20:00 hora qillqt'am"),
         ("8", "Walikiwa: sapa uru 8:00 horasa mä leccion katuqäta."),
         ("CURSOS", "1 Sarantaña"),
@@ -351,7 +351,7 @@ def test_choosing_another_course_pauses_the_first_where_it_was(chat: Chat, cours
     chat.say("1")
     chat.say("1")
     chat.say("1")  # lesson 1 answered
-    assert chat.say("CURSOS").startswith("Como usar Mi Barrio: leccion 1 de 5")
+    assert chat.say("CURSOS").startswith("Como usar Mi Barrio: 1 de 5 lecciones hechas, sigue la 2")
     assert chat.say("4").startswith("Cursos: 1 Como usar")
     assert chat.say("2").startswith("Leccion 1 de 6")
     with chat.sessions() as session:
@@ -370,7 +370,7 @@ def test_back_leaves_for_the_menu_at_every_step(chat: Chat, courses: None) -> No
     chat.say("CURSOS")
     chat.say("1")
     assert chat.say("0").startswith("Menu:")
-    assert chat.say("CURSOS").startswith("Como usar Mi Barrio: leccion 1 de 5")
+    assert chat.say("CURSOS").startswith("Como usar Mi Barrio: 0 de 5 lecciones hechas, sigue la 1")
     assert chat.say("0").startswith("Menu:")
 
 
