@@ -310,11 +310,35 @@ def published_courses(session: Session) -> list[Course]:
     )
 
 
+class CourseConflict(ValueError):
+    """The update would spoil what residents already did; str() in English, `es` for the
+    console."""
+
+    def __init__(self, message: str, es: str) -> None:
+        super().__init__(message)
+        self.es = es
+
+
+def answers_per_lesson(session: Session, course_id: int) -> dict[int, int]:
+    """How many residents answered each lesson's question, by lesson position."""
+    return {
+        int(position): int(count)
+        for position, count in session.execute(
+            select(Lesson.position, func.count())
+            .join(LessonAnswer, LessonAnswer.lesson_id == Lesson.id)
+            .where(Lesson.course_id == course_id)
+            .group_by(Lesson.position)
+        )
+    }
+
+
 def save_course(session: Session, data: CourseData) -> tuple[Course, bool]:
     """Add the course, or update the one with its slug (lessons by position); (course, added).
 
     Lessons that residents already answered are updated in place, never removed: a course
-    that has enrolments cannot lose lessons.
+    that has enrolments cannot lose lessons, and a question residents answered keeps its
+    right answer and its number of answers (else its figures would count answers to another
+    question as right or wrong). Raises CourseConflict then.
     """
     problems = data.problems()
     if problems:
@@ -324,10 +348,28 @@ def save_course(session: Session, data: CourseData) -> tuple[Course, bool]:
     if course is None:
         course = Course(slug=data.slug, title_es=data.title_es, status="draft")
         session.add(course)
-    course.title_es, course.title_ay = data.title_es, data.title_ay
     existing = {lesson.position: lesson for lesson in course.lessons}
     if len(existing) > len(data.lessons) and enrolled(session, course.id):
-        raise ValueError(f"{data.slug}: residents are taking it; it cannot lose lessons")
+        raise CourseConflict(
+            f"{data.slug}: residents are taking it; it cannot lose lessons",
+            f"{data.slug}: hay vecinos tomándolo, no puede perder lecciones.",
+        )
+    answered = answers_per_lesson(session, course.id) if not added else {}
+    for position, item in enumerate(data.lessons, 1):
+        lesson = existing.get(position)
+        if lesson is None or not answered.get(position):
+            continue
+        if item.correct != lesson.correct or len(item.answers_es) != len(lesson.answers_es):
+            count = answered[position]
+            raise CourseConflict(
+                f"{data.slug} lesson {position}: {count} residents answered its question; "
+                f"its right answer ({lesson.correct} of {len(lesson.answers_es)}) cannot change "
+                "(import it under a new slug instead)",
+                f"{data.slug} lección {position}: {count} vecinos ya respondieron su pregunta; "
+                f"no puede cambiar su respuesta correcta ({lesson.correct} de "
+                f"{len(lesson.answers_es)}). Impórtelo como curso nuevo, con otro slug.",
+            )
+    course.title_es, course.title_ay = data.title_es, data.title_ay
     for position, item in enumerate(data.lessons, 1):
         lesson = existing.pop(position, None)
         if lesson is None:

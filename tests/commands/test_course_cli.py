@@ -191,3 +191,20 @@ def test_stats_give_completion_and_right_answers_per_zona(
     table = staff.run("course", "stats", "agua-segura").stdout
     assert "Sopocachi" in table and "1/1" in table and "0/1" in table
     assert "no course nada" in staff.refused("course", "stats", "nada").output
+
+
+def test_import_keeps_the_right_answer_of_a_question_residents_answered(
+    staff: Staff, chat: Chat, tmp_path: Path
+) -> None:
+    staff.run("course", "import", "--publish", str(water_course(tmp_path)))
+    onboard(chat)
+    for text in ("CURSOS", "1", "1", "1", "1", "1", "1"):  # lessons 1 and 2 answered
+        chat.say(text)
+    # Lesson 2's right answer would become the second one: refused, nothing saved.
+    refused = staff.refused(
+        "course", "import", str(water_course(tmp_path, correct="2", answers_es="Nada|Un minuto"))
+    )
+    assert "agua-segura lesson 2: 1 residents answered its question" in refused.output
+    assert "nothing was saved" in refused.output
+    stats = staff.run("course", "stats", "agua-segura").stdout
+    assert "1/1      1/1" in stats
