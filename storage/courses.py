@@ -53,7 +53,11 @@ CSV_COLUMNS = (
     "correct",
     "explanation_es",
     "explanation_ay",
+    "ay_reviewed",
 )
+# What says a course's Aymara was reviewed: `ay_reviewed: true` in YAML; in the CSV column
+# ay_reviewed, one of these on any row of the course.
+YES = frozenset({"true", "yes", "si", "sí", "1", "x"})
 TEXTS = ("text", "question", "explanation")
 
 
@@ -79,6 +83,8 @@ class CourseData:
     title_es: str
     title_ay: str | None = None
     lessons: list[LessonData] = field(default_factory=list)
+    # A native speaker reviewed the Aymara texts (else they are a draft, marked as such).
+    ay_reviewed: bool = False
 
     def problems(self, lang: str = "en") -> list[str]:
         """What keeps this course from being saved, in words staff can act on (English for
@@ -154,6 +160,10 @@ def _by_language(node: Any, lang: str) -> Any:
     return node.get(lang) if isinstance(node, Mapping) else (node if lang == "es" else None)
 
 
+def _yes(value: Any) -> bool:
+    return value is True or str(value or "").strip().lower() in YES
+
+
 def _answers(value: Any) -> list[str] | None:
     if value is None:
         return None
@@ -174,6 +184,7 @@ def read_yaml(stream: TextIO | str) -> list[CourseData]:
                 slug=str(raw.get("slug") or "").strip(),
                 title_es=_text(_by_language(title, "es")) or "",
                 title_ay=_text(_by_language(title, "ay")),
+                ay_reviewed=_yes(raw.get("ay_reviewed")),
             )
             for item in raw.get("lessons") or []:
                 answers = item.get("answers")
@@ -206,6 +217,7 @@ def read_csv(stream: TextIO) -> list[CourseData]:
             slug,
             CourseData(slug, _text(row.get("title_es")) or "", _text(row.get("title_ay"))),
         )
+        course.ay_reviewed = course.ay_reviewed or _yes(row.get("ay_reviewed"))
         try:
             correct = int(row.get("correct") or 0)
         except ValueError as exc:
@@ -264,6 +276,7 @@ def data_of(course: Course) -> CourseData:
             )
             for lesson in course.lessons
         ],
+        ay_reviewed=not course.ay_draft,
     )
 
 
@@ -277,6 +290,7 @@ def to_yaml(courses: Iterable[CourseData]) -> str:
         {
             "slug": c.slug,
             "title": both(c.title_es, c.title_ay),
+            "ay_reviewed": c.ay_reviewed,
             "lessons": [
                 {
                     "text": both(lesson.text_es, lesson.text_ay),
@@ -370,6 +384,7 @@ def save_course(session: Session, data: CourseData) -> tuple[Course, bool]:
                 f"{len(lesson.answers_es)}). Impórtelo como curso nuevo, con otro slug.",
             )
     course.title_es, course.title_ay = data.title_es, data.title_ay
+    course.ay_draft = not data.ay_reviewed
     for position, item in enumerate(data.lessons, 1):
         lesson = existing.pop(position, None)
         if lesson is None:
@@ -381,6 +396,29 @@ def save_course(session: Session, data: CourseData) -> tuple[Course, bool]:
         course.lessons.remove(lesson)
     session.flush()
     return course, added
+
+
+def has_aymara(course: Course) -> bool:
+    """Whether the course has any Aymara text (else Aymara speakers get the Spanish)."""
+    return bool(course.title_ay) or any(
+        lesson.text_ay or lesson.question_ay or lesson.answers_ay or lesson.explanation_ay
+        for lesson in course.lessons
+    )
+
+
+def aymara_state(course: Course) -> str:
+    """How the course's Aymara stands: "draft" (awaits review), "reviewed" or "none"."""
+    if not has_aymara(course):
+        return "none"
+    return "draft" if course.ay_draft else "reviewed"
+
+
+# The same, in the words the terminal and the console show.
+AYMARA_STATES_ES = {
+    "draft": "borrador por revisar",
+    "reviewed": "revisado",
+    "none": "sin aymara (reciben el castellano)",
+}
 
 
 def publish(course: Course, now: datetime, *, published: bool = True) -> None:

@@ -26,7 +26,14 @@ def courses() -> Any:
         rows = []
         for course in store.all_courses(db):
             results = [r for r in store.course_results(db, course.id) if current.reaches(r.zone_id)]
-            rows.append({"course": course, "lessons": len(course.lessons), "results": results})
+            rows.append(
+                {
+                    "course": course,
+                    "lessons": len(course.lessons),
+                    "results": results,
+                    "aymara": store.aymara_state(course),
+                }
+            )
         return render_template(
             "admin/courses.html", rows=rows, publishes=current.role == StaffRole.MUNICIPALITY
         )

@@ -256,3 +256,17 @@ def test_a_right_answer_residents_answered_cannot_change_on_import(
     # The same right answers with new wording are taken.
     reworded = course_yaml("agua-segura", "Hierva el agua del grifo un minuto.")
     assert "Importado: «Agua segura» (published)" in upload(browser, reworded, "agua.yaml")
+
+
+def test_the_courses_page_shows_the_aymara_review_mark_and_what_residents_get(
+    browser: Browser, sessions: sessionmaker[Session], courses: None
+) -> None:
+    staff_in(browser, sessions, CITY)
+    page = browser.get("/admin/cursos").get_data(as_text=True)
+    assert page.count("aymara: borrador por revisar") == 2
+    assert "Los vecinos que usan aymara reciben este borrador mientras tanto" in page
+    reviewed = course_yaml("agua-segura").replace(b"lessons:", b"ay_reviewed: true\nlessons:")
+    page = upload(browser, reviewed, "agua.yaml")
+    assert "aymara: revisado" in page and page.count("aymara: borrador por revisar") == 2
+    page = upload(browser, course_yaml("agua-segura"), "agua.yaml")  # no mark: a draft again
+    assert page.count("aymara: borrador por revisar") == 3

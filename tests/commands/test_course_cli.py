@@ -208,3 +208,26 @@ def test_import_keeps_the_right_answer_of_a_question_residents_answered(
     assert "nothing was saved" in refused.output
     stats = staff.run("course", "stats", "agua-segura").stdout
     assert "1/1      1/1" in stats
+
+
+def test_the_aymara_review_mark_is_listed_and_a_reviewed_import_clears_it(
+    staff: Staff, tmp_path: Path
+) -> None:
+    staff.run("course", "import", *STARTER)
+    listed = staff.run("course", "list").stdout.splitlines()
+    assert all("(aymara: borrador por revisar)" in line for line in listed), listed
+    assert {c["aymara"] for c in staff.json("course", "list", "--json")} == {"draft"}
+    # A native speaker reviewed one: its file says so, and the mark goes (the export keeps it).
+    exported = tmp_path / "poa.yaml"
+    staff.run("course", "export", "junta-vecinal-y-poa", "--to", str(exported))
+    text = exported.read_text(encoding="utf-8")
+    assert "ay_reviewed: false" in text
+    exported.write_text(text.replace("ay_reviewed: false", "ay_reviewed: true"), encoding="utf-8")
+    staff.run("course", "import", str(exported))
+    listed = staff.run("course", "list").stdout
+    assert "junta-vecinal-y-poa" in listed and "(aymara: revisado)" in listed
+    assert listed.count("borrador por revisar") == 1
+    # The CSV form says it in its ay_reviewed column; a course without Aymara has no mark.
+    staff.run("course", "import", str(water_course(tmp_path, ay_reviewed="sí")))
+    water = [c for c in staff.json("course", "list", "--json") if c["slug"] == "agua-segura"]
+    assert water[0]["aymara"] == "reviewed"
