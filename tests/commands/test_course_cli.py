@@ -58,8 +58,8 @@ def water_course(tmp_path: Path, **changes: object) -> Path:
 
 def test_starter_courses_are_imported_drafts_until_published(staff: Staff, chat: Chat) -> None:
     out = staff.run("course", "import", *STARTER).stdout
-    assert "como-usar-mi-barrio: added, 5 lessons, draft" in out
-    assert "junta-vecinal-y-poa: added, 6 lessons, draft" in out
+    assert "como-usar-mi-barrio: added, 8 lessons, draft" in out
+    assert "junta-vecinal-y-poa: added, 8 lessons, draft" in out
     onboard(chat)
     assert chat.say("CURSOS").startswith("Todavia no hay cursos")
     assert staff.run("course", "publish", "junta-vecinal-y-poa").stdout.strip() == (
@@ -69,8 +69,8 @@ def test_starter_courses_are_imported_drafts_until_published(staff: Staff, chat:
     assert chat.say("CURSOS").startswith("Cursos: 1 Su junta vecinal y el POA. 0: volver.")
     listed = staff.json("course", "list", "--json")
     assert [(c["slug"], c["status"], c["lessons"]) for c in listed] == [
-        ("como-usar-mi-barrio", "draft", 5),
-        ("junta-vecinal-y-poa", "published", 6),
+        ("como-usar-mi-barrio", "draft", 8),
+        ("junta-vecinal-y-poa", "published", 8),
     ]
     staff.run("course", "publish", "junta-vecinal-y-poa", "--draft")
     chat.say("MENU")
@@ -128,7 +128,7 @@ def test_export_then_import_gives_back_the_same_course(staff: Staff, tmp_path: P
     data[0]["title"]["es"] = "Mi Barrio paso a paso"
     exported.write_text(yaml.safe_dump_all(data, allow_unicode=True), encoding="utf-8")
     assert (
-        "como-usar-mi-barrio: updated, 5 lessons"
+        "como-usar-mi-barrio: updated, 8 lessons"
         in staff.run("course", "import", str(exported)).stdout
     )
     assert "Mi Barrio paso a paso" in staff.run("course", "list").stdout

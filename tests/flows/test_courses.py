@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import actions
 from bot.channels import segments
 from bot.flows.courses import too_long
 from storage import courses as store
@@ -18,8 +19,8 @@ from tests.conftest import Chat
 from tests.factories import onboard
 from tests.helpers import Script, play, starts
 
-# The right answers of the starter course "Cómo usar Mi Barrio" (5 lessons).
-RIGHT = ["1", "2", "3", "2", "1"]
+# The right answers of the starter course "Cómo usar Mi Barrio" (8 lessons).
+RIGHT = ["1", "2", "3", "2", "1", "3", "2", "3"]
 
 
 @pytest.fixture
@@ -55,42 +56,60 @@ WHOLE_COURSE: dict[str, Script] = {
     "es": [
         ("6", "4 Cursos, 0 Volver"),
         ("4", starts("Cursos: 1 Como usar Mi Barrio; 2 Su junta vecinal y el POA. 0: volver.")),
-        ("1", (starts("Leccion 1 de 5: Para reportar un problema"), "\n1: pregunta")),
+        ("1", (starts("Leccion 1 de 8: Para reportar un problema"), "\n1: pregunta")),
         ("1", starts("Pregunta: ¿Qué recibe al terminar un reporte? 1 Un codigo para seguirlo; 2")),
         ("1", (starts("¡Correcto! Con el codigo puede seguir su reporte."), "\n1: seguir")),
-        ("1", starts("Leccion 2 de 5: En 4 Mis reportes")),
+        ("1", starts("Leccion 2 de 8: En 4 Mis reportes")),
         ("1", "1 En Noticias; 2 En Mis reportes; 3 En Perfil"),
         ("3", starts("La respuesta correcta es la 2. Mis reportes es la opcion 4")),
-        ("1", "Leccion 3 de 5"),
+        ("1", "Leccion 3 de 8"),
         ("1", "Pregunta: ¿Como responde una encuesta?"),
         ("3", "¡Correcto!"),
-        ("1", "Leccion 4 de 5"),
-        ("1", "1 ALTA; 2 BAJA; 3 MENU"),
-        ("2", "¡Correcto! BAJA funciona en cualquier momento."),
-        ("1", "Leccion 5 de 5"),
-        ("1", "Pregunta"),
+        ("1", "Leccion 4 de 8"),
+        ("1", "1 BORRAR; 2 BAJA; 3 PAUSAR"),
+        ("2", "¡Correcto! BAJA funciona en cualquier momento"),
+        ("1", "Leccion 5 de 8: En 5 Perfil cambia su zona"),
+        ("1", "1 IDIOMA; 2 AYUDA; 3 INFO"),
         ("1", ("¡Correcto!", "1: seguir")),
-        ("1", "Termino el curso Como usar Mi Barrio. Acerto 4 de 5. CURSOS: otros cursos."),
+        ("1", "Leccion 6 de 8: En 3 Noticias"),
+        ("1", "1 MENU; 2 NOTICIAS; 3 MAS"),
+        ("3", "¡Correcto! MAS trae la noticia anterior."),
+        ("1", "Leccion 7 de 8: 6 Mi barrio"),
+        ("1", "1 OFREZCO; 2 BUSCO; 3 REPORTAR"),
+        ("2", "¡Correcto! BUSCO muestra ofertas"),
+        ("1", "Leccion 8 de 8: Con CURSOS"),
+        ("1", "1 BAJA; 2 ALTO; 3 PAUSAR"),
+        ("1", "La respuesta correcta es la 3. PAUSAR pausa el curso"),
+        ("1", "Termino el curso Como usar Mi Barrio. Acerto 6 de 8. CURSOS: otros cursos."),
     ],
     "ay": [
         ("6", "4 Cursonaka, 0 Kutt'aña"),
         ("4", starts("Cursonaka: 1 Mi Barrio apnaqaña; 2 Junta vecinal ukat POA. 0: kutt'aña.")),
-        ("maya", (starts("Leccion 1/5: Zonaman jan walt'äwi"), "\n1: jiskt'a")),
+        ("maya", (starts("Leccion 1/8: Zonaman jan walt'äwi"), "\n1: jiskt'a")),
         ("1", starts("Jiskt'a: Reporte tukuyasax kuns katuqta? 1 Mä codigo arkañataki;")),
         ("1", (starts("Chiqawa! Uka codigompix"), "\n1: sarantaña")),
-        ("1", starts("Leccion 2/5: 4 Reportenakaja")),
+        ("1", starts("Leccion 2/8: 4 Reportenakaja")),
         ("1", "1 Yatiyäwinaka ukan; 2 Reportenakaja ukan; 3 Perfil ukan"),
         ("3", starts("Chiqa respuestax 2 ukawa. Reportenakaja menun 4 opcionawa.")),
-        ("1", "Leccion 3/5"),
+        ("1", "Leccion 3/8"),
         ("1", "Jiskt'a"),
         ("3", "Chiqawa!"),
-        ("1", "Leccion 4/5"),
-        ("1", "1 ALTA; 2 BAJA; 3 MENU"),
+        ("1", "Leccion 4/8"),
+        ("1", "1 BORRAR; 2 BAJA; 3 PAUSAR"),
         ("2", "Chiqawa!"),
-        ("1", "Leccion 5/5"),
+        ("1", "Leccion 5/8: 5 Perfil"),
         ("1", "Jiskt'a"),
         ("1", "Chiqawa!"),
-        ("1", "Mi Barrio apnaqaña cursox tukutawa. 4/5 chiqa. CURSOS: yaqha cursonaka."),
+        ("1", "Leccion 6/8: 3 Yatiyäwinaka"),
+        ("1", "1 MENU; 2 NOTICIAS; 3 MAS"),
+        ("3", "Chiqawa! MAS nayrir yatiyäwi apani."),
+        ("1", "Leccion 7/8: 6 Zona"),
+        ("1", "1 OFREZCO; 2 BUSCO; 3 REPORTAR"),
+        ("2", "Chiqawa!"),
+        ("1", "Leccion 8/8: CURSOS"),
+        ("1", "1 BAJA; 2 ALTO; 3 PAUSAR"),
+        ("1", "Chiqa respuestax 3 ukawa."),
+        ("1", "Mi Barrio apnaqaña cursox tukutawa. 6/8 chiqa. CURSOS: yaqha cursonaka."),
     ],
 }
 
@@ -103,20 +122,23 @@ def test_a_resident_takes_a_course_from_mi_barrio_to_the_end(
     for reply in play(chat, WHOLE_COURSE[lang]):
         assert segments(reply) == 1, reply
     done = enrolment(chat)
-    assert done.completed_at is not None and done.position == 5
+    assert done.completed_at is not None and done.position == 8
     assert answers(chat) == [
         (1, 1, True, "Sopocachi"),
         (2, 3, False, "Sopocachi"),
         (3, 3, True, "Sopocachi"),
         (4, 2, True, "Sopocachi"),
         (5, 1, True, "Sopocachi"),
+        (6, 3, True, "Sopocachi"),
+        (7, 2, True, "Sopocachi"),
+        (8, 1, False, "Sopocachi"),
     ]
     # The finished course stays finished: picking it again says so and keeps the figures.
     chat.say("CURSOS")
     again = chat.say("1")
     assert ("Ya termino el curso" if lang == "es" else "cursox tukutawa") in again
-    assert "4 de 5" in again or "4/5" in again
-    assert len(answers(chat)) == 5
+    assert "6 de 8" in again or "6/8" in again
+    assert len(answers(chat)) == 8
 
 
 @pytest.mark.parametrize(
@@ -145,29 +167,29 @@ def test_no_published_course_is_said_plainly(
 PAUSE_AND_RESUME: dict[str, Script] = {
     "es": [
         ("CURSOS", "Cursos:"),
-        ("2", "Leccion 1 de 6: La junta vecinal"),
+        ("2", "Leccion 1 de 8: La junta vecinal"),
         ("1", "Pregunta: ¿Quién elige"),
         ("PAUSAR", "Curso en pausa. Escriba CURSOS cuando quiera seguir."),
-        ("CURSOS", starts("Su junta vecinal y el POA (en pausa): 0 de 6 lecciones hechas, sigue")),
+        ("CURSOS", starts("Su junta vecinal y el POA (en pausa): 0 de 8 lecciones hechas, sigue")),
         ("2", "No entendi su mensaje."),  # 2 Pausar is not offered while paused
         ("1", "Pregunta: ¿Quién elige"),  # back where it was: the question
         ("1", "¡Correcto!"),
-        ("CURSOS", starts("Su junta vecinal y el POA: 1 de 6 lecciones hechas, sigue la 2.")),
-        ("1", "Leccion 2 de 6"),
-        ("CURSOS", "1 de 6 lecciones hechas, sigue la 2"),
+        ("CURSOS", starts("Su junta vecinal y el POA: 1 de 8 lecciones hechas, sigue la 2.")),
+        ("1", "Leccion 2 de 8"),
+        ("CURSOS", "1 de 8 lecciones hechas, sigue la 2"),
         ("2", "Curso en pausa"),
     ],
     "ay": [
         ("CURSOS", "Cursonaka:"),
-        ("2", "Leccion 1/6: Junta vecinal"),
+        ("2", "Leccion 1/8: Junta vecinal"),
         ("1", "Jiskt'a: Khitis"),
         ("pausar", "Cursox pausawa. Sarantañ munasax CURSOS qillqt'am."),
-        ("CURSOS", starts("Junta vecinal ukat POA (pausa): 0/6 leccion tukuta, jutirix 1. 1")),
+        ("CURSOS", starts("Junta vecinal ukat POA (pausa): 0/8 leccion tukuta, jutirix 1. 1")),
         ("1", "Jiskt'a: Khitis"),
         ("1", "Chiqawa!"),
-        ("CURSOS", starts("Junta vecinal ukat POA: 1/6 leccion tukuta, jutirix 2. 1 Sarantaña")),
-        ("1", "Leccion 2/6"),
-        ("CURSOS", "1/6 leccion tukuta, jutirix 2"),
+        ("CURSOS", starts("Junta vecinal ukat POA: 1/8 leccion tukuta, jutirix 2. 1 Sarantaña")),
+        ("1", "Leccion 2/8"),
+        ("CURSOS", "1/8 leccion tukuta, jutirix 2"),
         ("2", "Cursox pausawa"),
     ],
 }
@@ -187,14 +209,14 @@ BAD_INPUT: dict[str, Script] = {
     "es": [
         ("CURSOS", "Cursos:"),
         ("7", ("No entendi su mensaje.", "Cursos: 1 Como usar")),
-        ("1", "Leccion 1 de 5"),
+        ("1", "Leccion 1 de 8"),
         ("bueno", "Escriba 1 para ver la pregunta, o PAUSAR."),
         ("1", "Pregunta"),
         ("9", "Responda con un numero del 1 al 3. PAUSAR: pausar el curso."),
         ("la primera", "Responda con un numero del 1 al 3."),
         ("1", "¡Correcto!"),
         ("ya", "Escriba 1 para seguir, o PAUSAR."),
-        ("CURSOS", "Como usar Mi Barrio: 1 de 5 lecciones hechas, sigue la 2"),
+        ("CURSOS", "Como usar Mi Barrio: 1 de 8 lecciones hechas, sigue la 2"),
         ("8", ("No entendi su mensaje.", "1 Seguir, 2 Pausar")),
         ("3", "Escriba una hora de 7:00 a 20:00 (ej.: 19 o 7 de la noche) para recibir"),
         ("a las 23", "Escriba una hora de 7:00 a 20:00 (ej.: 19 o 7 de la noche), o 0."),
@@ -204,13 +226,13 @@ BAD_INPUT: dict[str, Script] = {
     "ay": [
         ("CURSOS", "Cursonaka:"),
         ("7", ("Janiw mensajem amuyksti.", "Cursonaka: 1 Mi Barrio")),
-        ("1", "Leccion 1/5"),
+        ("1", "Leccion 1/8"),
         ("walikiwa", "Jiskt'a uñjañatakix 1 qillqt'am, jan ukax PAUSAR."),
         ("1", "Jiskt'a"),
         ("9", "1 - 3 jakhump qillqt'am. PAUSAR: curso pausaña."),
         ("1", "Chiqawa!"),
         ("ya", "Sarantañatakix 1 qillqt'am, jan ukax PAUSAR."),
-        ("CURSOS", "Mi Barrio apnaqaña: 1/5 leccion tukuta, jutirix 2"),
+        ("CURSOS", "Mi Barrio apnaqaña: 1/8 leccion tukuta, jutirix 2"),
         ("3", "7:00 - 20:00 hora qillqt'am"),
         ("25", "7:00 - 20:00 hora qillqt'am (ej.: 19 jan ukax 7 aruma), jan ukax 0."),
         ("9 aruma", "7:00 - 20:00 hora qillqt'am"),
@@ -233,12 +255,12 @@ def test_bad_input_gets_a_clear_answer_and_loses_nothing(
 DAILY: dict[str, Script] = {
     "es": [
         ("CURSOS", "Cursos:"),
-        ("1", "Leccion 1 de 5"),
-        ("CURSOS", "0 de 5 lecciones hechas, sigue la 1. 1 Seguir, 2 Pausar, 3 Horario"),
+        ("1", "Leccion 1 de 8"),
+        ("CURSOS", "0 de 8 lecciones hechas, sigue la 1. 1 Seguir, 2 Pausar, 3 Horario"),
         ("3", "para recibir una leccion por dia a esa hora, o 0 para recibirla cuando responda."),
         ("a las 19 horas", "Listo: recibira una leccion por dia a las 19:00."),
         ("CURSOS", "1 Seguir"),
-        ("1", "Leccion 1 de 5"),  # the lesson shown again: it was not answered yet
+        ("1", "Leccion 1 de 8"),  # the lesson shown again: it was not answered yet
         ("1", "Pregunta"),
         ("2", "La respuesta correcta es la 1."),  # the hour hint only when it fits one SMS
         ("CURSOS", "1 Seguir"),
@@ -247,12 +269,12 @@ DAILY: dict[str, Script] = {
     ],
     "ay": [
         ("CURSOS", "Cursonaka:"),
-        ("1", "Leccion 1/5"),
-        ("CURSOS", "0/5 leccion tukuta, jutirix 1. 1 Sarantaña, 2 Pausa, 3 Hora"),
+        ("1", "Leccion 1/8"),
+        ("CURSOS", "0/8 leccion tukuta, jutirix 1. 1 Sarantaña, 2 Pausa, 3 Hora"),
         ("3", "Sapa uru mä leccion katuqañatakix 7:00 - 20:00 hora qillqt'am"),
         ("8", "Walikiwa: sapa uru 8:00 horasa mä leccion katuqäta."),
         ("CURSOS", "1 Sarantaña"),
-        ("1", "Leccion 1/5"),
+        ("1", "Leccion 1/8"),
         ("1", "Jiskt'a"),
         ("1", "Chiqawa!"),
         ("CURSOS", "1 Sarantaña"),
@@ -351,16 +373,16 @@ def test_choosing_another_course_pauses_the_first_where_it_was(chat: Chat, cours
     chat.say("1")
     chat.say("1")
     chat.say("1")  # lesson 1 answered
-    assert chat.say("CURSOS").startswith("Como usar Mi Barrio: 1 de 5 lecciones hechas, sigue la 2")
+    assert chat.say("CURSOS").startswith("Como usar Mi Barrio: 1 de 8 lecciones hechas, sigue la 2")
     assert chat.say("4").startswith("Cursos: 1 Como usar")
-    assert chat.say("2").startswith("Leccion 1 de 6")
+    assert chat.say("2").startswith("Leccion 1 de 8")
     with chat.sessions() as session:
         rows = {e.course.slug: e for e in session.scalars(select(Enrolment))}
         assert rows["como-usar-mi-barrio"].paused and not rows["junta-vecinal-y-poa"].paused
     # Back to the first course: where it was left, lesson 2 next.
     chat.say("CURSOS")
     chat.say("4")
-    assert chat.say("1").startswith("Leccion 2 de 5")
+    assert chat.say("1").startswith("Leccion 2 de 8")
 
 
 def test_back_leaves_for_the_menu_at_every_step(chat: Chat, courses: None) -> None:
@@ -370,7 +392,7 @@ def test_back_leaves_for_the_menu_at_every_step(chat: Chat, courses: None) -> No
     chat.say("CURSOS")
     chat.say("1")
     assert chat.say("0").startswith("Menu:")
-    assert chat.say("CURSOS").startswith("Como usar Mi Barrio: 0 de 5 lecciones hechas, sigue la 1")
+    assert chat.say("CURSOS").startswith("Como usar Mi Barrio: 0 de 8 lecciones hechas, sigue la 1")
     assert chat.say("0").startswith("Menu:")
 
 
@@ -430,13 +452,13 @@ def test_every_published_course_is_reached_with_mas(
         assert f"{n + 2} {'Curso de prueba de la zona, el' if lang == '1' else 'Yant'}" in listed
     assert len(pages) > 1
     # A number of the last page, and one of the first, still pick their course.
-    assert chat.say("10").startswith("Leccion 1 de 5" if lang == "1" else "Leccion 1/5")
+    assert chat.say("10").startswith("Leccion 1 de 8" if lang == "1" else "Leccion 1/8")
     with chat.sessions() as session:
         taken = session.scalars(select(Enrolment)).one()
         assert taken.course.slug == "curso-8"
     chat.say("CURSOS")
     chat.say("4")
-    assert chat.say("2").startswith("Leccion 1 de 6" if lang == "1" else "Leccion 1/6")
+    assert chat.say("2").startswith("Leccion 1 de 8" if lang == "1" else "Leccion 1/8")
     starter.title_es = "Un título de curso bastante más largo que cuarenta letras"
     assert "longer than 40 letters" in " ".join(starter.problems())
 
@@ -460,20 +482,20 @@ def test_pausar_between_daily_lessons_pauses_the_course(
 WITHDRAWN: dict[str, Script] = {
     "es": [
         ("CURSOS", "Cursos:"),
-        ("1", "Leccion 1 de 5"),
+        ("1", "Leccion 1 de 8"),
         ("1", "Pregunta"),
         # The municipality takes the course back to draft here (see the test).
         ("1", "El curso Como usar Mi Barrio ya no se ofrece. Sus respuestas quedan guardadas."),
         ("CURSOS", starts("Cursos: 1 Su junta vecinal y el POA. 0: volver.")),
-        ("1", "Leccion 1 de 6"),
+        ("1", "Leccion 1 de 8"),
     ],
     "ay": [
         ("CURSOS", "Cursonaka:"),
-        ("1", "Leccion 1/5"),
+        ("1", "Leccion 1/8"),
         ("1", "Jiskt'a"),
         ("1", "Mi Barrio apnaqaña cursox janiw utjxiti."),
         ("CURSOS", starts("Cursonaka: 1 Junta vecinal ukat POA. 0: kutt'aña.")),
-        ("1", "Leccion 1/6"),
+        ("1", "Leccion 1/8"),
     ],
 }
 
@@ -487,7 +509,7 @@ def test_a_course_taken_back_to_draft_is_said_once_and_its_answers_stay(
     play(chat, script[:2])
     chat.say("1")
     chat.say("1")  # lesson 1 answered
-    play(chat, [("1", "2" if lang == "es" else "2/5"), script[2]])
+    play(chat, [("1", "2" if lang == "es" else "2/8"), script[2]])
     with transaction(chat.sessions) as session:
         course = store.course_by_slug(session, "como-usar-mi-barrio")
         assert course is not None
@@ -500,3 +522,37 @@ def test_a_course_taken_back_to_draft_is_said_once_and_its_answers_stay(
         first = store.course_by_slug(session, "como-usar-mi-barrio")
         assert first is not None
         assert sum(r.enrolled for r in store.course_results(session, first.id)) == 1
+
+
+def test_a_new_edition_of_a_starter_course_keeps_residents_where_they_were(
+    chat: Chat, sessions: sessionmaker[Session]
+) -> None:
+    """A database seeded with the first edition (5 lessons): the seed leaves it as it is, and
+    importing the new edition (8 lessons, the first 5 questions and right answers unchanged) is
+    accepted; a resident on lesson 5 goes on to lesson 6 and their answers still count."""
+    shipped = store.read_file(store.STARTER_DIR / "como-usar-mi-barrio.yaml")[0]
+    first_edition = store.CourseData(
+        shipped.slug, shipped.title_es, shipped.title_ay, shipped.lessons[:5]
+    )
+    with transaction(sessions) as session:
+        course, _ = store.save_course(session, first_edition)
+        store.publish(course, utcnow())
+    onboard(chat)
+    chat.say("CURSOS")
+    chat.say("1")
+    for right in RIGHT[:4]:
+        chat.say("1")  # the question
+        chat.say(right)
+        chat.say("1")  # the next lesson
+    assert chat.say("1").startswith("Pregunta: ¿Qué escribe para cambiar de idioma?")
+    with transaction(sessions) as session:
+        assert store.seed_starter_courses(session, utcnow()) == 1  # only the other course
+        kept = store.course_by_slug(session, shipped.slug)
+        assert kept is not None and len(kept.lessons) == 5
+        actions.import_courses(session, [shipped])
+    assert (
+        chat.say("1") == "¡Correcto! Con IDIOMA elige español o aymara. Si se muda, cambie su "
+        "zona en 5 Perfil para recibir lo de su nueva zona.\n1: seguir"
+    )
+    assert chat.say("1").startswith("Leccion 6 de 8: En 3 Noticias")
+    assert [right for _, _, right, _ in answers(chat)] == [True] * 5

@@ -68,7 +68,7 @@ def test_the_next_lesson_goes_out_once_at_the_chosen_hour_and_1_brings_its_quest
     assert relay_and_work(ctx, q) == 1
     assert tw.errors == [] and len(tw.requests) == 1
     body = tw.requests[0]["Body"]
-    assert body.startswith("Leccion 2 de 5: En 4 Mis reportes") and body.endswith("1: pregunta")
+    assert body.startswith("Leccion 2 de 8: En 4 Mis reportes") and body.endswith("1: pregunta")
 
     # Lesson 2 is not answered: nothing more comes, day after day.
     assert sent(ctx, la_paz(2, 19)) == 0 and sent(ctx, la_paz(3, 19)) == 0
@@ -78,7 +78,7 @@ def test_the_next_lesson_goes_out_once_at_the_chosen_hour_and_1_brings_its_quest
     assert reply.startswith("¡Correcto! Mis reportes es la opcion 4")
     assert sent(ctx, la_paz(2, 19)) == 1
     assert relay_and_work(ctx, q) == 1
-    assert tw.requests[1]["Body"].startswith("Leccion 3 de 5")
+    assert tw.requests[1]["Body"].startswith("Leccion 3 de 8")
 
 
 def test_no_lesson_in_quiet_hours_and_none_sent_twice_even_if_asked_again(
