@@ -428,6 +428,11 @@ def answer_daily_lesson(turn: Turn, expect: Expectation) -> StepResult | None:
     Anything else is read as usual."""
     enrolment = store.current_enrolment(turn.session, turn.resident.id)
     if enrolment is None or enrolment.id != expect.id:
+        # The course of that lesson was taken back to draft since: say so, once.
+        withdrawn = store.withdrawn_enrolment(turn.session, turn.resident.id)
+        answering = turn.norm in PAUSE_WORDS or parse_option(turn.text, 1) == 1
+        if withdrawn is not None and withdrawn.id == expect.id and answering:
+            return _withdrawn(turn)
         return None
     if turn.norm in PAUSE_WORDS:
         return _pause(turn, enrolment)

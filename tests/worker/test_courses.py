@@ -139,3 +139,18 @@ def test_a_course_taken_back_to_draft_sends_no_more_daily_lessons(
         assert course is not None
         store.publish(course, utcnow())
     assert sent(ctx, la_paz(3, 19)) == 1
+
+
+def test_a_1_after_a_daily_lesson_of_a_course_since_withdrawn_is_told_so(
+    chat: Chat, ctx: WorkerContext
+) -> None:
+    sign_up(chat)
+    daily_at(chat, "19")
+    assert sent(ctx, la_paz(1, 19)) == 1
+    with transaction(ctx.sessions) as session:
+        course = store.course_by_slug(session, "como-usar-mi-barrio")
+        assert course is not None
+        store.publish(course, utcnow(), published=False)
+    chat.now = la_paz(1, 19, 30)
+    assert chat.say("1").startswith("El curso Como usar Mi Barrio ya no se ofrece.")
+    assert chat.say("CURSOS").startswith("Cursos: 1 Su junta vecinal y el POA. 0: volver.")
