@@ -692,7 +692,9 @@ def course_results(
 
 def seed_starter_courses(session: Session, now: datetime) -> int:
     """Add the shipped starter courses that are not there yet, published; how many were added.
-    A course already there (perhaps edited by staff) is left as it is."""
+    A course already there (perhaps edited by staff) is left as it is: a new edition comes with
+    `mibarrio course import --starter`, whose save keeps enrolments coherent (no lesson lost,
+    answered questions keep their right answers; lessons added go on after the last one)."""
     added = 0
     for path in sorted(STARTER_DIR.glob("*.yaml")):
         for data in read_file(path):
