@@ -515,12 +515,8 @@ def import_courses(
     for data in courses:
         try:
             course, added = course_store.save_course(session, data)
-        except ValueError as exc:
-            raise Refused(
-                f"{exc}; nothing was saved",
-                es=f"{data.slug}: hay vecinos tomándolo, no puede perder lecciones. "
-                "No se guardó nada.",
-            ) from exc
+        except course_store.CourseConflict as exc:
+            raise Refused(f"{exc}; nothing was saved", es=f"{exc.es} No se guardó nada.") from exc
         if publish:
             course_store.publish(course, now)
         audit.record(

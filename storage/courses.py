@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -17,6 +17,7 @@ import yaml
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
+from storage.broadcasts import LA_PAZ
 from storage.db import insert_ignoring_conflicts
 from storage.enums import ResidentStatus
 from storage.models import (
@@ -27,6 +28,7 @@ from storage.models import (
     LessonDelivery,
     Resident,
     Zone,
+    aware,
 )
 
 MIN_LESSONS = 3
@@ -51,7 +53,11 @@ CSV_COLUMNS = (
     "correct",
     "explanation_es",
     "explanation_ay",
+    "ay_reviewed",
 )
+# What says a course's Aymara was reviewed: `ay_reviewed: true` in YAML; in the CSV column
+# ay_reviewed, one of these on any row of the course.
+YES = frozenset({"true", "yes", "si", "sí", "1", "x"})
 TEXTS = ("text", "question", "explanation")
 
 
@@ -77,6 +83,8 @@ class CourseData:
     title_es: str
     title_ay: str | None = None
     lessons: list[LessonData] = field(default_factory=list)
+    # A native speaker reviewed the Aymara texts (else they are a draft, marked as such).
+    ay_reviewed: bool = False
 
     def problems(self, lang: str = "en") -> list[str]:
         """What keeps this course from being saved, in words staff can act on (English for
@@ -152,6 +160,10 @@ def _by_language(node: Any, lang: str) -> Any:
     return node.get(lang) if isinstance(node, Mapping) else (node if lang == "es" else None)
 
 
+def _yes(value: Any) -> bool:
+    return value is True or str(value or "").strip().lower() in YES
+
+
 def _answers(value: Any) -> list[str] | None:
     if value is None:
         return None
@@ -172,6 +184,7 @@ def read_yaml(stream: TextIO | str) -> list[CourseData]:
                 slug=str(raw.get("slug") or "").strip(),
                 title_es=_text(_by_language(title, "es")) or "",
                 title_ay=_text(_by_language(title, "ay")),
+                ay_reviewed=_yes(raw.get("ay_reviewed")),
             )
             for item in raw.get("lessons") or []:
                 answers = item.get("answers")
@@ -204,6 +217,7 @@ def read_csv(stream: TextIO) -> list[CourseData]:
             slug,
             CourseData(slug, _text(row.get("title_es")) or "", _text(row.get("title_ay"))),
         )
+        course.ay_reviewed = course.ay_reviewed or _yes(row.get("ay_reviewed"))
         try:
             correct = int(row.get("correct") or 0)
         except ValueError as exc:
@@ -262,6 +276,7 @@ def data_of(course: Course) -> CourseData:
             )
             for lesson in course.lessons
         ],
+        ay_reviewed=not course.ay_draft,
     )
 
 
@@ -275,6 +290,7 @@ def to_yaml(courses: Iterable[CourseData]) -> str:
         {
             "slug": c.slug,
             "title": both(c.title_es, c.title_ay),
+            "ay_reviewed": c.ay_reviewed,
             "lessons": [
                 {
                     "text": both(lesson.text_es, lesson.text_ay),
@@ -308,11 +324,35 @@ def published_courses(session: Session) -> list[Course]:
     )
 
 
+class CourseConflict(ValueError):
+    """The update would spoil what residents already did; str() in English, `es` for the
+    console."""
+
+    def __init__(self, message: str, es: str) -> None:
+        super().__init__(message)
+        self.es = es
+
+
+def answers_per_lesson(session: Session, course_id: int) -> dict[int, int]:
+    """How many residents answered each lesson's question, by lesson position."""
+    return {
+        int(position): int(count)
+        for position, count in session.execute(
+            select(Lesson.position, func.count())
+            .join(LessonAnswer, LessonAnswer.lesson_id == Lesson.id)
+            .where(Lesson.course_id == course_id)
+            .group_by(Lesson.position)
+        )
+    }
+
+
 def save_course(session: Session, data: CourseData) -> tuple[Course, bool]:
     """Add the course, or update the one with its slug (lessons by position); (course, added).
 
     Lessons that residents already answered are updated in place, never removed: a course
-    that has enrolments cannot lose lessons.
+    that has enrolments cannot lose lessons, and a question residents answered keeps its
+    right answer and its number of answers (else its figures would count answers to another
+    question as right or wrong). Raises CourseConflict then.
     """
     problems = data.problems()
     if problems:
@@ -322,10 +362,29 @@ def save_course(session: Session, data: CourseData) -> tuple[Course, bool]:
     if course is None:
         course = Course(slug=data.slug, title_es=data.title_es, status="draft")
         session.add(course)
-    course.title_es, course.title_ay = data.title_es, data.title_ay
     existing = {lesson.position: lesson for lesson in course.lessons}
     if len(existing) > len(data.lessons) and enrolled(session, course.id):
-        raise ValueError(f"{data.slug}: residents are taking it; it cannot lose lessons")
+        raise CourseConflict(
+            f"{data.slug}: residents are taking it; it cannot lose lessons",
+            f"{data.slug}: hay vecinos tomándolo, no puede perder lecciones.",
+        )
+    answered = answers_per_lesson(session, course.id) if not added else {}
+    for position, item in enumerate(data.lessons, 1):
+        lesson = existing.get(position)
+        if lesson is None or not answered.get(position):
+            continue
+        if item.correct != lesson.correct or len(item.answers_es) != len(lesson.answers_es):
+            count = answered[position]
+            raise CourseConflict(
+                f"{data.slug} lesson {position}: {count} residents answered its question; "
+                f"its right answer ({lesson.correct} of {len(lesson.answers_es)}) cannot change "
+                "(import it under a new slug instead)",
+                f"{data.slug} lección {position}: {count} vecinos ya respondieron su pregunta; "
+                f"no puede cambiar su respuesta correcta ({lesson.correct} de "
+                f"{len(lesson.answers_es)}). Impórtelo como curso nuevo, con otro slug.",
+            )
+    course.title_es, course.title_ay = data.title_es, data.title_ay
+    course.ay_draft = not data.ay_reviewed
     for position, item in enumerate(data.lessons, 1):
         lesson = existing.pop(position, None)
         if lesson is None:
@@ -337,6 +396,29 @@ def save_course(session: Session, data: CourseData) -> tuple[Course, bool]:
         course.lessons.remove(lesson)
     session.flush()
     return course, added
+
+
+def has_aymara(course: Course) -> bool:
+    """Whether the course has any Aymara text (else Aymara speakers get the Spanish)."""
+    return bool(course.title_ay) or any(
+        lesson.text_ay or lesson.question_ay or lesson.answers_ay or lesson.explanation_ay
+        for lesson in course.lessons
+    )
+
+
+def aymara_state(course: Course) -> str:
+    """How the course's Aymara stands: "draft" (awaits review), "reviewed" or "none"."""
+    if not has_aymara(course):
+        return "none"
+    return "draft" if course.ay_draft else "reviewed"
+
+
+# The same, in the words the terminal and the console show.
+AYMARA_STATES_ES = {
+    "draft": "borrador por revisar",
+    "reviewed": "revisado",
+    "none": "sin aymara (reciben el castellano)",
+}
 
 
 def publish(course: Course, now: datetime, *, published: bool = True) -> None:
@@ -357,13 +439,37 @@ def enrolled(session: Session, course_id: int) -> int:
 
 
 def current_enrolment(session: Session, resident_id: int) -> Enrolment | None:
-    """The course the resident is taking: the last one they touched and did not finish."""
+    """The course the resident is taking: the last one they touched and did not finish, of
+    the courses still published (a course taken back to draft is not offered any more)."""
     return session.scalar(
+        select(Enrolment)
+        .join(Course, Course.id == Enrolment.course_id)
+        .where(
+            Enrolment.resident_id == resident_id,
+            Enrolment.completed_at.is_(None),
+            Course.status == "published",
+        )
+        .order_by(Enrolment.updated_at.desc(), Enrolment.id.desc())
+        .limit(1)
+    )
+
+
+# The stage of an enrolment whose course was taken back to draft once the resident was told.
+WITHDRAWN = "withdrawn"
+
+
+def withdrawn_enrolment(session: Session, resident_id: int) -> Enrolment | None:
+    """The course the resident was last taking, if it was taken back to draft since and they
+    were not told yet (its answers stay, for the figures)."""
+    last = session.scalar(
         select(Enrolment)
         .where(Enrolment.resident_id == resident_id, Enrolment.completed_at.is_(None))
         .order_by(Enrolment.updated_at.desc(), Enrolment.id.desc())
         .limit(1)
     )
+    if last is None or last.course.status == "published" or last.stage == WITHDRAWN:
+        return None
+    return last
 
 
 def enrolment_of(session: Session, resident_id: int, course_id: int) -> Enrolment | None:
@@ -477,14 +583,29 @@ def right_answers(session: Session, resident_id: int, course_id: int) -> int:
     )
 
 
+def next_daily_lesson(last_lesson_at: datetime | None, daily_hour: int, now: datetime) -> datetime:
+    """When the next lesson by the day may go out (La Paz time): at the chosen hour, on the
+    first day after the one the last lesson was shown; `now` itself when that time has come.
+    The worker sends at the first run from then on (quiet hours permitting)."""
+    local = aware(now).astimezone(LA_PAZ)
+    day = local.date()
+    if last_lesson_at is not None:
+        day = max(day, aware(last_lesson_at).astimezone(LA_PAZ).date() + timedelta(days=1))
+    due = datetime.combine(day, time(daily_hour), tzinfo=LA_PAZ)
+    return max(due, local)
+
+
 def daily_candidates(session: Session) -> list[Enrolment]:
     """Enrolments waiting for their next lesson by the day: answered, not paused, not done,
-    of a resident who still receives messages. Whether the hour has come is the caller's."""
+    of a published course and a resident who still receives messages. Whether the hour has
+    come is the caller's."""
     return list(
         session.scalars(
             select(Enrolment)
             .join(Resident, Resident.id == Enrolment.resident_id)
+            .join(Course, Course.id == Enrolment.course_id)
             .where(
+                Course.status == "published",
                 Enrolment.daily_hour.is_not(None),
                 Enrolment.paused.is_(False),
                 Enrolment.completed_at.is_(None),
@@ -571,7 +692,9 @@ def course_results(
 
 def seed_starter_courses(session: Session, now: datetime) -> int:
     """Add the shipped starter courses that are not there yet, published; how many were added.
-    A course already there (perhaps edited by staff) is left as it is."""
+    A course already there (perhaps edited by staff) is left as it is: a new edition comes with
+    `mibarrio course import --starter`, whose save keeps enrolments coherent (no lesson lost,
+    answered questions keep their right answers; lessons added go on after the last one)."""
     added = 0
     for path in sorted(STARTER_DIR.glob("*.yaml")):
         for data in read_file(path):

@@ -678,6 +678,9 @@ class Course(Base):
     title_es: Mapped[str] = mapped_column(String(80))
     title_ay: Mapped[str | None] = mapped_column(String(80))
     status: Mapped[str] = mapped_column(String(12), default="draft", index=True)
+    # The Aymara texts are a draft awaiting a native speaker (residents still get them); an
+    # import that says `ay_reviewed: true` clears it.
+    ay_draft: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     published_at: Mapped[datetime | None]
 

@@ -16,7 +16,7 @@ from bot.outbound import channel_for, lesson_message
 from bot.render import render
 from storage import conversations
 from storage import courses as store
-from storage.broadcasts import DEFAULT_QUIET_HOURS, LA_PAZ, QuietHours
+from storage.broadcasts import DEFAULT_QUIET_HOURS, QuietHours
 from storage.conversations import Expectation, ExpectKind
 from storage.models import Conversation, Enrolment, aware, utcnow
 from storage.outbox import queue_message
@@ -31,11 +31,9 @@ def is_due(enrolment: Enrolment, now: datetime) -> bool:
     """The chosen hour has come today (La Paz) and no lesson was shown today yet."""
     if enrolment.daily_hour is None:
         return False
-    local = aware(now).astimezone(LA_PAZ)
-    if local.hour < enrolment.daily_hour:
-        return False
-    last = enrolment.last_lesson_at
-    return last is None or aware(last).astimezone(LA_PAZ).date() < local.date()
+    return store.next_daily_lesson(enrolment.last_lesson_at, enrolment.daily_hour, now) <= aware(
+        now
+    )
 
 
 def send_due_lessons(

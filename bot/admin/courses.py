@@ -8,6 +8,8 @@ takes it back to draft, and every role that sees residents reads the figures of 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
@@ -18,6 +20,37 @@ from storage import courses as store
 from storage.enums import StaffRole
 
 
+def scoped_results(
+    db: Any,
+    course_id: int,
+    reaches: Callable[[int | None], bool],
+    start: datetime | None = None,
+    end: datetime | None = None,
+    zone_ids: Iterable[int] | None = None,
+) -> list[store.ZoneResults]:
+    """A course's figures per zona (store.course_results) within the user's scope, and within
+    a place (its zonas) when given: what the Cursos and Evidencia pages show."""
+    inside = set(zone_ids) if zone_ids is not None else None
+    return [
+        r
+        for r in store.course_results(db, course_id, start, end)
+        if reaches(r.zone_id) and (inside is None or r.zone_id in inside)
+    ]
+
+
+def question_totals(
+    results: Iterable[store.ZoneResults], lessons: int
+) -> list[tuple[int, int, float | None]]:
+    """Each question's (answered, right, right share) summed over the zonas, lesson by lesson."""
+    rows = list(results)
+    totals = []
+    for n in range(1, lessons + 1):
+        answered = sum(r.questions.get(n, (0, 0))[0] for r in rows)
+        right = sum(r.questions.get(n, (0, 0))[1] for r in rows)
+        totals.append((answered, right, right / answered if answered else None))
+    return totals
+
+
 @bp.route("/cursos")
 @staff_page()
 def courses() -> Any:
@@ -25,8 +58,15 @@ def courses() -> Any:
     with reading() as db:
         rows = []
         for course in store.all_courses(db):
-            results = [r for r in store.course_results(db, course.id) if current.reaches(r.zone_id)]
-            rows.append({"course": course, "lessons": len(course.lessons), "results": results})
+            results = scoped_results(db, course.id, current.reaches)
+            rows.append(
+                {
+                    "course": course,
+                    "lessons": len(course.lessons),
+                    "results": results,
+                    "aymara": store.aymara_state(course),
+                }
+            )
         return render_template(
             "admin/courses.html", rows=rows, publishes=current.role == StaffRole.MUNICIPALITY
         )

@@ -15,6 +15,7 @@ from flask import abort, redirect, render_template, request, send_from_directory
 from markupsafe import Markup
 
 from bot.admin.common import bp, me, reading, scope, staff_page, writing
+from bot.admin.courses import question_totals, scoped_results
 from bot.evidence.chart import line_chart
 from bot.evidence.export import FORMATS
 from bot.evidence.measures import CITY, STEPS, UnknownPlace, date_range, local_midnight
@@ -54,27 +55,25 @@ def _course_figures(
 ) -> list[Any]:
     """Each course's residents in the place (and the user's scope) over the period: those who
     enrolled in it, how many of them finished by its end, and the answers given in it, summed
-    over the zonas."""
-    inside = set(where.zone_ids) if where.zone_ids is not None else None
+    over the zonas, in all and question by question (the Cursos page's figures)."""
     figures = []
     for course in course_store.all_courses(db):
-        rows = [
-            r
-            for r in course_store.course_results(db, course.id, start, end)
-            if reaches(r.zone_id) and (inside is None or r.zone_id in inside)
-        ]
+        rows = scoped_results(db, course.id, reaches, start, end, where.zone_ids)
         enrolled = sum(r.enrolled for r in rows)
         completed = sum(r.completed for r in rows)
-        answered = sum(a for r in rows for a, _ in r.questions.values())
-        right = sum(g for r in rows for _, g in r.questions.values())
+        questions = question_totals(rows, len(course.lessons))
         figures.append(
             {
                 "title": course.title_es,
                 "enrolled": enrolled,
                 "completed": completed,
                 "completion": _percent(completed / enrolled if enrolled else None),
-                "answered": answered,
-                "right": right,
+                "answered": sum(a for a, _, _ in questions),
+                "right": sum(g for _, g, _ in questions),
+                "questions": [
+                    {"answered": a, "right": g, "share": _percent(share)}
+                    for a, g, share in questions
+                ],
             }
         )
     return figures
@@ -131,6 +130,7 @@ def evidence() -> Any:
         mapping_rows=MAPPING_ROWS,
         mapping_fmt=mapping_fmt,
         courses=courses,
+        most_lessons=max((len(c["questions"]) for c in courses), default=0),
         fmt=fmt,
         chart=Markup(chart),
         compared=compared,

@@ -112,6 +112,7 @@ def course_list(as_json: bool) -> None:
                     "lessons": len(c.lessons),
                     "enrolled": sum(r.enrolled for r in results),
                     "completed": sum(r.completed for r in results),
+                    "aymara": store.aymara_state(c),
                 }
             )
     if as_json:
@@ -121,6 +122,7 @@ def course_list(as_json: bool) -> None:
         click.echo(
             f"{row['slug']:<28} {row['status']:<10} {row['lessons']} lessons  "
             f"{row['enrolled']} enrolled  {row['completed']} completed  {row['title']}"
+            f"  (aymara: {store.AYMARA_STATES_ES[str(row['aymara'])]})"
         )
     if not rows:
         click.echo("no courses (mibarrio course import --starter adds the two starter courses)")

@@ -13,7 +13,7 @@ import re
 from datetime import datetime, time
 
 from bot.channels import segments
-from bot.flows.answers import is_back
+from bot.flows.answers import is_back, is_more
 from bot.flows.base import Flow, FlowName, StepResult, Turn, fit_one_sms, stay
 from bot.flows.menu import NOT_UNDERSTOOD, WORDS
 from bot.i18n import N_, in_language
@@ -31,31 +31,40 @@ from storage import courses as store
 from storage.broadcasts import LA_PAZ, QuietHours
 from storage.conversations import Expectation
 from storage.courses import CourseData
-from storage.models import Course, Enrolment, Lesson
+from storage.models import Course, Enrolment, Lesson, aware
 
 COURSES = N_("Cursos: {courses}. 0: volver.")
+COURSES_MORE = N_("Cursos: {courses}. MAS: más cursos. 0: volver.")
 COURSE_OPTION = N_("{n} {label}")
 NO_COURSES = N_("Todavía no hay cursos. Escriba MENU para volver al menú.")
 RIGHT = N_("¡Correcto! {explanation}")
 WRONG = N_("La respuesta correcta es la {correct}. {explanation}")
 NEXT_HINT = N_("1: seguir")
 DAILY_HINT = N_("La siguiente lección: mañana a las {hour}.")
+DAILY_HINT_TODAY = N_("La siguiente lección: hoy a las {hour}.")
+DAILY_HINT_SOON = N_("La siguiente lección le llegará en unos minutos.")
 COMPLETED = N_("Terminó el curso {title}. Acertó {right} de {total}. CURSOS: otros cursos.")
 ALREADY_DONE = N_("Ya terminó el curso {title} (acertó {right} de {total}). Elija otro o 0.")
 STATUS = N_(
-    "{title}: lección {n} de {total}. 1 Seguir, 2 Pausar, 3 Horario, 4 Otros cursos, 0 Volver"
+    "{title}: {done} de {total} lecciones hechas, sigue la {n}. 1 Seguir, 2 Pausar, 3 Horario, "
+    "4 Otros cursos, 0 Volver"
 )
 STATUS_PAUSED = N_(
-    "{title} (en pausa): lección {n} de {total}. 1 Seguir, 3 Horario, 4 Otros cursos, 0 Volver"
+    "{title} (en pausa): {done} de {total} lecciones hechas, sigue la {n}. 1 Seguir, 3 Horario, "
+    "4 Otros cursos, 0 Volver"
+)
+WITHDRAWN = N_(
+    "El curso {title} ya no se ofrece. Sus respuestas quedan guardadas. "
+    "Escriba CURSOS para ver los otros cursos."
 )
 PAUSED = N_("Curso en pausa. Escriba CURSOS cuando quiera seguir.")
 ASK_HOUR = N_(
-    "Escriba una hora de {first} a {last} para recibir una lección por día a esa hora, "
-    "o 0 para recibirla cuando responda."
+    "Escriba una hora de {first} a {last} (ej.: 19 o 7 de la noche) para recibir una lección "
+    "por día a esa hora, o 0 para recibirla cuando responda."
 )
 HOUR_SET = N_("Listo: recibirá una lección por día a las {hour}.")
 ON_ANSWER = N_("Listo: recibirá la siguiente lección cuando responda.")
-BAD_HOUR = N_("Escriba una hora de {first} a {last}, o 0.")
+BAD_HOUR = N_("Escriba una hora de {first} a {last} (ej.: 19 o 7 de la noche), o 0.")
 BAD_ANSWER = N_("Responda con un número del 1 al {max}. PAUSAR: pausar el curso.")
 BAD_LESSON = N_("Escriba 1 para ver la pregunta, o PAUSAR.")
 BAD_NEXT = N_("Escriba 1 para seguir, o PAUSAR.")
@@ -85,29 +94,39 @@ def open_hours(quiet: QuietHours) -> list[int]:
 # --- what the resident sees -------------------------------------------------------------------
 
 
-def _list(turn: Turn, *first: Reply) -> StepResult:
+def _list(turn: Turn, *first: Reply, start: int = 0) -> StepResult:
+    """The published courses (the oldest first) from `start`, as many as one SMS holds, MAS
+    for the next ones. Numbers go on from page to page, so each number names one course."""
     courses = store.published_courses(turn.session)
     if not courses:
         return StepResult([*first, Reply(NO_COURSES)], None, {})
+    if start >= len(courses):
+        start = 0  # MAS after the last page: the first one again
+    rest = courses[start:]
 
     def listing(fit: tuple[int, bool]) -> list[Reply]:
         count, with_first = fit
         listed = ListOf(
             Reply(COURSE_OPTION, {"n": n, "label": _title(c, turn.lang)})
-            for n, c in enumerate(courses[:count], 1)
+            for n, c in enumerate(rest[:count], start + 1)
         )
-        return [*(first if with_first else ()), Reply(COURSES, {"courses": listed})]
+        template = COURSES_MORE if count < len(rest) else COURSES
+        return [*(first if with_first else ()), Reply(template, {"courses": listed})]
 
-    # As many courses as one SMS holds (the oldest first); the line before it only if it fits.
-    fits = [(n, with_first) for n in range(len(courses), 0, -1) for with_first in (True, False)]
+    # The line before the list only if it fits.
+    fits = [(n, with_first) for n in range(len(rest), 0, -1) for with_first in (True, False)]
     (count, _), replies = fit_one_sms(turn.lang, fits, listing)
-    return StepResult(replies, "pick", {"courses": [c.id for c in courses[:count]]})
+    slots = {"courses": [c.id for c in courses[: start + count]], "start": start}
+    return StepResult(replies, "pick", slots)
 
 
 def _status(turn: Turn, enrolment: Enrolment) -> StepResult:
+    # A lesson is done once its question is answered; the one after it comes next.
+    done = enrolment.position if enrolment.stage == "answered" else enrolment.position - 1
     values = {
         "title": _title(enrolment.course, turn.lang),
-        "n": enrolment.position,
+        "done": done,
+        "n": done + 1,
         "total": len(enrolment.course.lessons),
     }
     reply = Reply(STATUS_PAUSED if enrolment.paused else STATUS, values)
@@ -171,9 +190,23 @@ def _enrolment(turn: Turn) -> Enrolment | None:
     return enrolment
 
 
+def _withdrawn(turn: Turn) -> StepResult | None:
+    """The course the resident was taking was taken back to draft: say so, once (then CURSOS
+    lists the others). Its answers stay for the figures."""
+    enrolment = store.withdrawn_enrolment(turn.session, turn.resident.id)
+    if enrolment is None:
+        return None
+    enrolment.stage = store.WITHDRAWN
+    enrolment.paused = True
+    return StepResult([Reply(WITHDRAWN, {"title": _title(enrolment.course, turn.lang)})], None, {})
+
+
 def _lost(turn: Turn) -> StepResult:
-    """CURSOS again, or the course under way went away (finished elsewhere): where the
-    resident stands now."""
+    """CURSOS again, or the course under way went away (finished elsewhere, taken back to
+    draft): where the resident stands now."""
+    withdrawn = _withdrawn(turn)
+    if withdrawn is not None:
+        return withdrawn
     enrolment = store.current_enrolment(turn.session, turn.resident.id)
     return _status(turn, enrolment) if enrolment is not None else _list(turn)
 
@@ -182,6 +215,9 @@ def _lost(turn: Turn) -> StepResult:
 
 
 def begin(turn: Turn) -> StepResult:
+    withdrawn = _withdrawn(turn)
+    if withdrawn is not None:
+        return withdrawn
     enrolment = store.current_enrolment(turn.session, turn.resident.id)
     if enrolment is not None:
         pausing = turn.norm in PAUSE_WORDS and enrolment.completed_at is None
@@ -197,10 +233,13 @@ def on_pick(turn: Turn) -> StepResult:
     if is_back(turn.norm):
         return StepResult([], None, {}, goto=FlowName.MENU)
     ids = [int(i) for i in turn.slots.get("courses") or []]
+    if is_more(turn.norm):
+        return _list(turn, start=len(ids))
     option = parse_option(turn.text, len(ids))
     course = turn.session.get(Course, ids[option - 1]) if option else None
     if course is None or course.status != "published":
-        return stay(turn, *_list(turn, Reply(NOT_UNDERSTOOD)).replies)
+        again = _list(turn, Reply(NOT_UNDERSTOOD), start=int(turn.slots.get("start") or 0))
+        return stay(turn, *again.replies)
     enrolment = store.enrol(turn.session, turn.resident, course, turn.now)
     if enrolment.completed_at is not None:
         values = {
@@ -232,16 +271,41 @@ def on_status(turn: Turn) -> StepResult:
     return stay(turn, Reply(NOT_UNDERSTOOD), *_status(turn, enrolment).replies)
 
 
-_HOUR = re.compile(r"(?:a las\s+|las\s+)?(\d{1,2})(?::00)?\s*(?:h|hs|hrs?|horas?)?")
+_HOUR = re.compile(
+    r"(?:a\s+)?(?:las?\s+)?(?P<hour>\d{1,2}|[a-zñ']+)(?::(?P<minute>[0-5]\d))?"
+    r"\s*(?:horas?|hrs?|hs|h)?\.?\s*(?P<part>.*)"
+)
+# What La Paz residents write after the hour ("7 de la noche" is 19:00, "7" alone 07:00), with
+# no spaces or dots: "p. m." is "pm".
+MORNING = frozenset({"am", "delamanana", "manana", "alwa", "alwat"})
+NIGHT = frozenset({"delanoche", "noche", "aruma", "arumax", "arumaxa"})
+AFTERNOON = NIGHT | {"pm", "delatarde", "tarde", "jayp'u", "jayp'ux", "jayp'una"}
 
 
 def _parse_hour(turn: Turn) -> int | None:
-    """19, 19h, 19:00, "a las 19", "19 horas", or a number word (paya, dos...)."""
+    """19, 19h, 19:00, "a las 19", "19 horas", a number word (paya, dos...), and the hours of
+    the day as they are said: "7 de la noche", "7pm", "7 de la tarde", "9 de la mañana",
+    "7 jayp'u" (19). Minutes are dropped: lessons go out on the hour."""
     option = parse_option(turn.text, 23)
     if option is not None:
         return option
     found = _HOUR.fullmatch(turn.norm)
-    return int(found.group(1)) if found and int(found.group(1)) <= 23 else None
+    if found is None:
+        return None
+    token = found.group("hour")
+    hour = int(token) if token.isdigit() else parse_option(token, 23)
+    part = re.sub(r"[\s.]", "", found.group("part"))
+    if hour is None or hour > 23:
+        return None
+    if not part:
+        return hour
+    if part in MORNING:
+        return (0 if hour == 12 else hour) if hour <= 12 else None
+    if part in AFTERNOON:
+        if hour == 12:
+            return 0 if part in NIGHT else 12
+        return hour + 12 if hour < 12 else hour
+    return None
 
 
 def on_hour(turn: Turn) -> StepResult:
@@ -278,6 +342,19 @@ def on_lesson(turn: Turn) -> StepResult:
     return stay(turn, Reply(BAD_LESSON))
 
 
+def _daily_hint(turn: Turn, enrolment: Enrolment, hour: int) -> Reply:
+    """When the worker will send the next lesson: later today, tomorrow, or at its next run."""
+    due = store.next_daily_lesson(enrolment.last_lesson_at, hour, turn.now)
+    local = aware(turn.now).astimezone(LA_PAZ)
+    if due.date() > local.date():
+        return Reply(DAILY_HINT, {"hour": _hour(hour)})
+    if due > local:
+        return Reply(DAILY_HINT_TODAY, {"hour": _hour(hour)})
+    if turn.quiet_hours.contains(turn.now):  # past the hour, in the evening's quiet hours
+        return Reply(DAILY_HINT, {"hour": _hour(hour)})
+    return Reply(DAILY_HINT_SOON)
+
+
 def on_question(turn: Turn) -> StepResult:
     enrolment = _enrolment(turn)
     if enrolment is None or turn.norm in COURSE_WORDS:
@@ -302,7 +379,7 @@ def on_question(turn: Turn) -> StepResult:
     )
     last = lesson.position >= len(enrolment.course.lessons)
     if enrolment.daily_hour is not None and not last:
-        hint = Reply(DAILY_HINT, {"hour": _hour(enrolment.daily_hour)})
+        hint = _daily_hint(turn, enrolment, enrolment.daily_hour)
         # The hour is a reminder: a long explanation goes out without it.
         _, replies = fit_one_sms(turn.lang, [[said, hint], [said]], lambda replies: replies)
         return StepResult(replies, None, {})
@@ -339,7 +416,7 @@ def begin_question(turn: Turn) -> StepResult:
     """The answer to a daily lesson (sent by the worker): its question, or where things stand."""
     enrolment = store.current_enrolment(turn.session, turn.resident.id)
     if enrolment is None:
-        return _list(turn)
+        return _lost(turn)
     lesson = store.lesson_of(enrolment)
     if lesson is not None and enrolment.stage == "lesson" and not enrolment.paused:
         return _ask(turn, enrolment, lesson)
@@ -351,6 +428,11 @@ def answer_daily_lesson(turn: Turn, expect: Expectation) -> StepResult | None:
     Anything else is read as usual."""
     enrolment = store.current_enrolment(turn.session, turn.resident.id)
     if enrolment is None or enrolment.id != expect.id:
+        # The course of that lesson was taken back to draft since: say so, once.
+        withdrawn = store.withdrawn_enrolment(turn.session, turn.resident.id)
+        answering = turn.norm in PAUSE_WORDS or parse_option(turn.text, 1) == 1
+        if withdrawn is not None and withdrawn.id == expect.id and answering:
+            return _withdrawn(turn)
         return None
     if turn.norm in PAUSE_WORDS:
         return _pause(turn, enrolment)

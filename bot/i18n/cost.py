@@ -83,6 +83,7 @@ def _realistic_values() -> dict[str, str]:
         "answers": "1 Los vecinos de la zona; 2 El Alcalde; 3 La Policía",
         "correct": "3",
         "right": "5",
+        "done": "11",  # lessons done, in a course's progress line
         "explanation": "Las prioridades de la zona se deciden en asamblea. Si usted va, su voz y "
         "su voto cuentan.",
         "hour": "19:00",

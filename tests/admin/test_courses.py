@@ -228,3 +228,45 @@ def test_an_upload_without_its_csrf_token_is_refused(
     assert answer.status_code == 400
     with sessions() as session:
         assert session.scalar(select(Course).where(Course.slug == "agua-segura")) is None
+
+
+def test_a_right_answer_residents_answered_cannot_change_on_import(
+    browser: Browser, chat: Chat, sessions: sessionmaker[Session]
+) -> None:
+    """Answers already counted keep meaning what they meant: the question's right answer and
+    its number of answers stay, while its wording and the unanswered lessons may change."""
+    staff_in(browser, sessions, CITY)
+    assert "Importado" in upload(browser, course_yaml("agua-segura"), "agua.yaml")
+    with transaction(sessions) as session:
+        course = store.course_by_slug(session, "agua-segura")
+        assert course is not None
+        store.publish(course, utcnow())
+    onboard(chat)
+    take_first_lesson(chat, "1")  # lesson 1 answered
+    changed = course_yaml("agua-segura").replace(b"correct: 1", b"correct: 2")
+    page = upload(browser, changed, "agua.yaml")
+    assert (
+        "No se importó el archivo: agua-segura lección 1: 1 vecinos ya respondieron su pregunta; "
+        "no puede cambiar su respuesta correcta (1 de 2)."
+    ) in page
+    assert "No se guardó nada." in page
+    with sessions() as session:
+        course = store.course_by_slug(session, "agua-segura")
+        assert course is not None and [lesson.correct for lesson in course.lessons] == [1, 1, 1]
+    # The same right answers with new wording are taken.
+    reworded = course_yaml("agua-segura", "Hierva el agua del grifo un minuto.")
+    assert "Importado: «Agua segura» (published)" in upload(browser, reworded, "agua.yaml")
+
+
+def test_the_courses_page_shows_the_aymara_review_mark_and_what_residents_get(
+    browser: Browser, sessions: sessionmaker[Session], courses: None
+) -> None:
+    staff_in(browser, sessions, CITY)
+    page = browser.get("/admin/cursos").get_data(as_text=True)
+    assert page.count("aymara: borrador por revisar") == 2
+    assert "Los vecinos que usan aymara reciben este borrador mientras tanto" in page
+    reviewed = course_yaml("agua-segura").replace(b"lessons:", b"ay_reviewed: true\nlessons:")
+    page = upload(browser, reviewed, "agua.yaml")
+    assert "aymara: revisado" in page and page.count("aymara: borrador por revisar") == 2
+    page = upload(browser, course_yaml("agua-segura"), "agua.yaml")  # no mark: a draft again
+    assert page.count("aymara: borrador por revisar") == 3

@@ -106,9 +106,18 @@ def test_the_page_shows_mapping_and_course_figures_of_the_place_only(
     assert course.format(2, "1 / 2") in html
     assert course.format(3, "2 / 3") not in html  # Miraflores is not the leader's
     assert '<tr><td>Su junta vecinal y el POA</td><td class="n">0</td>' in html
+    # Each question's right answers, in the place only: question 1 answered by two, one right.
+    shares = '<tr><td>Cómo usar Mi Barrio</td><td class="n">{}</td><td class="n">– (0/0)</td>'
+    assert shares.format("50% (1/2)") in html
+    assert "67% (2/3)" not in html
+    assert '<th scope="col" class="n">P8</th>' in html
     city = Browser(browser.client.application.test_client())
     add_staff(sessions, "alcaldia@lapaz.bo", StaffRole.MUNICIPALITY)
     city.login("alcaldia@lapaz.bo")
     everything = city.get("/admin/evidence").get_data(as_text=True)
     assert course.format(3, "2 / 3") in everything
+    assert shares.format("67% (2/3)") in everything
+    # Miraflores alone: its one right answer.
+    miraflores = city.get("/admin/evidence?zona=Miraflores").get_data(as_text=True)
+    assert shares.format("100% (1/1)") in miraflores
     assert '<td>Elementos mapeados</td><td class="n">4</td><td class="n">4</td>' in everything

@@ -58,8 +58,8 @@ def water_course(tmp_path: Path, **changes: object) -> Path:
 
 def test_starter_courses_are_imported_drafts_until_published(staff: Staff, chat: Chat) -> None:
     out = staff.run("course", "import", *STARTER).stdout
-    assert "como-usar-mi-barrio: added, 5 lessons, draft" in out
-    assert "junta-vecinal-y-poa: added, 6 lessons, draft" in out
+    assert "como-usar-mi-barrio: added, 8 lessons, draft" in out
+    assert "junta-vecinal-y-poa: added, 8 lessons, draft" in out
     onboard(chat)
     assert chat.say("CURSOS").startswith("Todavia no hay cursos")
     assert staff.run("course", "publish", "junta-vecinal-y-poa").stdout.strip() == (
@@ -69,8 +69,8 @@ def test_starter_courses_are_imported_drafts_until_published(staff: Staff, chat:
     assert chat.say("CURSOS").startswith("Cursos: 1 Su junta vecinal y el POA. 0: volver.")
     listed = staff.json("course", "list", "--json")
     assert [(c["slug"], c["status"], c["lessons"]) for c in listed] == [
-        ("como-usar-mi-barrio", "draft", 5),
-        ("junta-vecinal-y-poa", "published", 6),
+        ("como-usar-mi-barrio", "draft", 8),
+        ("junta-vecinal-y-poa", "published", 8),
     ]
     staff.run("course", "publish", "junta-vecinal-y-poa", "--draft")
     chat.say("MENU")
@@ -128,7 +128,7 @@ def test_export_then_import_gives_back_the_same_course(staff: Staff, tmp_path: P
     data[0]["title"]["es"] = "Mi Barrio paso a paso"
     exported.write_text(yaml.safe_dump_all(data, allow_unicode=True), encoding="utf-8")
     assert (
-        "como-usar-mi-barrio: updated, 5 lessons"
+        "como-usar-mi-barrio: updated, 8 lessons"
         in staff.run("course", "import", str(exported)).stdout
     )
     assert "Mi Barrio paso a paso" in staff.run("course", "list").stdout
@@ -191,3 +191,43 @@ def test_stats_give_completion_and_right_answers_per_zona(
     table = staff.run("course", "stats", "agua-segura").stdout
     assert "Sopocachi" in table and "1/1" in table and "0/1" in table
     assert "no course nada" in staff.refused("course", "stats", "nada").output
+
+
+def test_import_keeps_the_right_answer_of_a_question_residents_answered(
+    staff: Staff, chat: Chat, tmp_path: Path
+) -> None:
+    staff.run("course", "import", "--publish", str(water_course(tmp_path)))
+    onboard(chat)
+    for text in ("CURSOS", "1", "1", "1", "1", "1", "1"):  # lessons 1 and 2 answered
+        chat.say(text)
+    # Lesson 2's right answer would become the second one: refused, nothing saved.
+    refused = staff.refused(
+        "course", "import", str(water_course(tmp_path, correct="2", answers_es="Nada|Un minuto"))
+    )
+    assert "agua-segura lesson 2: 1 residents answered its question" in refused.output
+    assert "nothing was saved" in refused.output
+    stats = staff.run("course", "stats", "agua-segura").stdout
+    assert "1/1      1/1" in stats
+
+
+def test_the_aymara_review_mark_is_listed_and_a_reviewed_import_clears_it(
+    staff: Staff, tmp_path: Path
+) -> None:
+    staff.run("course", "import", *STARTER)
+    listed = staff.run("course", "list").stdout.splitlines()
+    assert all("(aymara: borrador por revisar)" in line for line in listed), listed
+    assert {c["aymara"] for c in staff.json("course", "list", "--json")} == {"draft"}
+    # A native speaker reviewed one: its file says so, and the mark goes (the export keeps it).
+    exported = tmp_path / "poa.yaml"
+    staff.run("course", "export", "junta-vecinal-y-poa", "--to", str(exported))
+    text = exported.read_text(encoding="utf-8")
+    assert "ay_reviewed: false" in text
+    exported.write_text(text.replace("ay_reviewed: false", "ay_reviewed: true"), encoding="utf-8")
+    staff.run("course", "import", str(exported))
+    listed = staff.run("course", "list").stdout
+    assert "junta-vecinal-y-poa" in listed and "(aymara: revisado)" in listed
+    assert listed.count("borrador por revisar") == 1
+    # The CSV form says it in its ay_reviewed column; a course without Aymara has no mark.
+    staff.run("course", "import", str(water_course(tmp_path, ay_reviewed="sí")))
+    water = [c for c in staff.json("course", "list", "--json") if c["slug"] == "agua-segura"]
+    assert water[0]["aymara"] == "reviewed"

@@ -38,9 +38,9 @@ def take(session: Session, person: Resident, slug: str, chosen: list[int]) -> No
 def test_results_per_zona_by_hand(sessions: sessionmaker[Session]) -> None:
     with transaction(sessions) as session:
         store.seed_starter_courses(session, NOW)
-        # "Cómo usar Mi Barrio": right answers 1, 2, 3, 2, 1.
+        # "Cómo usar Mi Barrio": right answers 1, 2, 3, 2, 1, 3, 2, 3.
         ana = resident(session, "+59170000001", "Sopocachi")
-        take(session, ana, "como-usar-mi-barrio", [1, 2, 3, 2, 1])  # all right, finished
+        take(session, ana, "como-usar-mi-barrio", [1, 2, 3, 2, 1, 3, 2, 3])  # all right, finished
         bea = resident(session, "+59170000002", "Sopocachi")
         take(session, bea, "como-usar-mi-barrio", [2, 2])  # wrong, right; on lesson 3
         eva = resident(session, "+59170000003", "Miraflores")
@@ -62,7 +62,16 @@ def test_results_per_zona_by_hand(sessions: sessionmaker[Session]) -> None:
     assert set(results) == {"Miraflores", "Sopocachi"}
     sopocachi, miraflores = results["Sopocachi"], results["Miraflores"]
     assert (sopocachi.enrolled, sopocachi.completed, sopocachi.completion) == (2, 1, 0.5)
-    assert sopocachi.questions == {1: (2, 1), 2: (2, 2), 3: (1, 1), 4: (1, 1), 5: (1, 1)}
+    assert sopocachi.questions == {
+        1: (2, 1),
+        2: (2, 2),
+        3: (1, 1),
+        4: (1, 1),
+        5: (1, 1),
+        6: (1, 1),
+        7: (1, 1),
+        8: (1, 1),
+    }
     assert (miraflores.enrolled, miraflores.completed, miraflores.completion) == (1, 0, 0.0)
     assert miraflores.questions == {1: (1, 1)}
 
@@ -72,7 +81,7 @@ def test_results_over_a_period_count_what_happened_in_it(sessions: sessionmaker[
     with transaction(sessions) as session:
         store.seed_starter_courses(session, NOW)
         ana = resident(session, "+59170000001", "Sopocachi")
-        take(session, ana, "como-usar-mi-barrio", [1, 2, 3, 2, 1])  # answers at 0..4 min
+        take(session, ana, "como-usar-mi-barrio", [1, 2, 3, 2, 1, 3, 2, 3])  # answers at 0..7 min
         bea = resident(session, "+59170000002", "Sopocachi")
         take(session, bea, "como-usar-mi-barrio", [2, 2])
     with sessions() as session:

@@ -68,7 +68,7 @@ def test_the_next_lesson_goes_out_once_at_the_chosen_hour_and_1_brings_its_quest
     assert relay_and_work(ctx, q) == 1
     assert tw.errors == [] and len(tw.requests) == 1
     body = tw.requests[0]["Body"]
-    assert body.startswith("Leccion 2 de 5: En 4 Mis reportes") and body.endswith("1: pregunta")
+    assert body.startswith("Leccion 2 de 8: En 4 Mis reportes") and body.endswith("1: pregunta")
 
     # Lesson 2 is not answered: nothing more comes, day after day.
     assert sent(ctx, la_paz(2, 19)) == 0 and sent(ctx, la_paz(3, 19)) == 0
@@ -78,7 +78,7 @@ def test_the_next_lesson_goes_out_once_at_the_chosen_hour_and_1_brings_its_quest
     assert reply.startswith("¡Correcto! Mis reportes es la opcion 4")
     assert sent(ctx, la_paz(2, 19)) == 1
     assert relay_and_work(ctx, q) == 1
-    assert tw.requests[1]["Body"].startswith("Leccion 3 de 5")
+    assert tw.requests[1]["Body"].startswith("Leccion 3 de 8")
 
 
 def test_no_lesson_in_quiet_hours_and_none_sent_twice_even_if_asked_again(
@@ -120,3 +120,37 @@ def test_a_paused_course_an_opted_out_resident_and_on_answer_mode_get_nothing(
     chat.say("3")
     chat.say("0")  # on answer
     assert sent(ctx, la_paz(1, 19)) == 0
+
+
+def test_a_course_taken_back_to_draft_sends_no_more_daily_lessons(
+    chat: Chat, ctx: WorkerContext
+) -> None:
+    sign_up(chat)
+    daily_at(chat, "19")
+    with transaction(ctx.sessions) as session:
+        course = store.course_by_slug(session, "como-usar-mi-barrio")
+        assert course is not None
+        store.publish(course, utcnow(), published=False)
+    assert sent(ctx, la_paz(1, 19)) == 0
+    assert sent(ctx, la_paz(2, 19)) == 0
+    # Published again: the resident's course goes on where it was.
+    with transaction(ctx.sessions) as session:
+        course = store.course_by_slug(session, "como-usar-mi-barrio")
+        assert course is not None
+        store.publish(course, utcnow())
+    assert sent(ctx, la_paz(3, 19)) == 1
+
+
+def test_a_1_after_a_daily_lesson_of_a_course_since_withdrawn_is_told_so(
+    chat: Chat, ctx: WorkerContext
+) -> None:
+    sign_up(chat)
+    daily_at(chat, "19")
+    assert sent(ctx, la_paz(1, 19)) == 1
+    with transaction(ctx.sessions) as session:
+        course = store.course_by_slug(session, "como-usar-mi-barrio")
+        assert course is not None
+        store.publish(course, utcnow(), published=False)
+    chat.now = la_paz(1, 19, 30)
+    assert chat.say("1").startswith("El curso Como usar Mi Barrio ya no se ofrece.")
+    assert chat.say("CURSOS").startswith("Cursos: 1 Su junta vecinal y el POA. 0: volver.")
