@@ -19,6 +19,7 @@ from storage import reports as report_store
 from storage.enums import ReportStatus
 from storage.models import (
     MAP_ASSET_KINDS,
+    MAP_COVERED_KINDS,
     MAP_KINDS,
     InfoItem,
     MappedItem,
@@ -37,6 +38,10 @@ INFO_CATEGORY = {
     "school": "school",
     "health_post": "health",
     "shop": "places",
+    "market": "market",
+    "community_hall": "junta",
+    "stop": "places",
+    "other_asset": "places",
 }
 # An approved need becomes a report of this category.
 REPORT_CATEGORY = {
@@ -44,6 +49,11 @@ REPORT_CATEGORY = {
     "no_water": "agua",
     "trash_point": "basura",
     "dangerous_spot": "seguridad",
+    "pothole": "calles",
+    "blocked_drain": "calles",  # the drains along a street are its upkeep
+    "stray_dogs": "salud",  # zoonosis is the health unit's
+    "landslide_risk": "seguridad",
+    "other_need": "otro",
 }
 SOURCE = "mapeo"
 MAX_DESCRIPTION = 300
@@ -268,11 +278,11 @@ class Progress:
     approved: int
     rejected: int
     pending: int
-    kinds: int  # distinct kinds recorded
+    kinds: int  # distinct kinds recorded, "other" not counted
 
     @property
     def coverage(self) -> float:
-        return self.kinds / len(MAP_KINDS)
+        return self.kinds / len(MAP_COVERED_KINDS)
 
 
 def _progress(rows: list[tuple[str, str]]) -> Progress:
@@ -282,7 +292,7 @@ def _progress(rows: list[tuple[str, str]]) -> Progress:
         approved=statuses.count("approved"),
         rejected=statuses.count("rejected"),
         pending=statuses.count("pending"),
-        kinds=len({kind for kind, _ in rows}),
+        kinds=len({kind for kind, _ in rows if kind in MAP_COVERED_KINDS}),
     )
 
 

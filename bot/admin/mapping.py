@@ -19,7 +19,7 @@ from bot.flows.mapping import KIND_LABELS, MAX_DESCRIPTION
 from bot.i18n import t
 from bot.scope import mask_phone, reachable_zones
 from storage import mapping as store
-from storage.models import MAP_KINDS, MAP_STATUSES, MappedItem, Report, Zone
+from storage.models import MAP_COVERED_KINDS, MAP_KINDS, MAP_STATUSES, MappedItem, Report, Zone
 
 PAGE = 100
 STATUS_NAMES = {"pending": "Por revisar", "approved": "Aprobado", "rejected": "Rechazado"}
@@ -81,7 +81,7 @@ def mapping() -> Any:
             progress=progress,
             mappers=mappers,
             reports=reports,
-            all_kinds=len(MAP_KINDS),
+            all_kinds=len(MAP_COVERED_KINDS),
             writes=current.writes,
             form=ReviewForm(),
             mapper_form=MapperForm(),

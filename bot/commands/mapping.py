@@ -14,6 +14,7 @@ from storage import mapping as store
 from storage.db import Session, transaction
 from storage.info import fold
 from storage.models import (
+    MAP_COVERED_KINDS,
     MAP_KINDS,
     MAP_STATUSES,
     MappedItem,
@@ -188,7 +189,7 @@ def mapper_stats(zone_name: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"zones": zones, "mappers": mappers}, indent=2))
         return
-    click.echo(f"{'zona':<24} items approved rejected pending coverage (of {len(MAP_KINDS)} kinds)")
+    click.echo(f"{'zona':<24} items approved rejected pending coverage (of {len(MAP_COVERED_KINDS)} kinds)")
     for row in zones:
         click.echo(_line(str(row["zone"]), row))
     for row in mappers:

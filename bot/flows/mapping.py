@@ -30,7 +30,7 @@ from storage.enums import ResidentStatus
 from storage.leaders import leading
 from storage.models import (
     MAP_ASSET_KINDS,
-    MAP_KINDS,
+    MAP_COVERED_KINDS,
     MAP_NEED_KINDS,
     InfoItem,
     Leader,
@@ -52,14 +52,24 @@ GROUP = N_(
     "Mapeo de {zone}. ¿Qué registra? 1 Algo que la zona tiene (parque, grifo, escuela...) "
     "2 Algo que falta o está mal (luz rota, basura...) 0 Salir"
 )
-ASSETS = N_("¿Qué tiene la zona? {kinds}. 0 Volver")
+ASSETS = N_("¿Qué tiene? {kinds}. 0 Volver")
 NEEDS = N_("¿Qué falta o está mal? {kinds}. 0 Volver")
 DESCRIBE = N_(
     "{kind}: descríbalo en hasta {max} letras, con una referencia. Ejemplo: Plaza con juegos "
     "frente a la iglesia"
 )
+# The same for a need: the example is something missing or broken.
+DESCRIBE_NEED = N_(
+    "{kind}: descríbalo en hasta {max} letras, con una referencia. Ejemplo: Hueco grande en la "
+    "esquina de la escuela"
+)
 DESCRIBE_AGAIN = N_("Escriba con palabras qué es y dónde está, por favor.")
 DESCRIPTION_TOO_LONG = N_("Es muy largo: use hasta {max} letras.")
+# A photo or a pin that came before the words (or with words too long): kept for this item.
+KEPT_PHOTO = N_("Guardamos su foto para este registro.")
+KEPT_PIN = N_("Guardamos su ubicación para este registro.")
+CHOOSE_ABOVE = N_("Ahora responda con un número de la lista.")
+GROUP_SHORT = N_("¿Qué registra? 1 Algo que la zona tiene 2 Algo que falta o está mal 0 Salir")
 PIN_AND_PHOTO = N_("Si puede, envíe la ubicación del lugar y una foto. 0: seguir sin ellas.")
 GOT_PIN = N_("Ubicación recibida. ¿Una foto? Envíela, o 0 para seguir.")
 GOT_PHOTO = N_("Foto recibida. ¿La ubicación? Envíela, o 0 para seguir.")
@@ -94,12 +104,21 @@ KIND_LABELS = {
     "streetlight": N_("Poste de luz"),
     "sports_field": N_("Cancha"),
     "school": N_("Escuela"),
-    "health_post": N_("Posta de salud"),
+    "health_post": N_("Posta"),
     "shop": N_("Tienda"),
+    "market": N_("Mercado"),
+    "community_hall": N_("Sede social"),
+    "stop": N_("Parada"),
+    "other_asset": N_("Otro"),
     "broken_light": N_("Luz rota"),
     "no_water": N_("Sin agua"),
     "trash_point": N_("Basural"),
     "dangerous_spot": N_("Lugar peligroso"),
+    "pothole": N_("Bache"),
+    "blocked_drain": N_("Desagüe tapado"),
+    "stray_dogs": N_("Perros sueltos"),
+    "landslide_risk": N_("Deslizamiento"),
+    "other_need": N_("Otro"),
 }
 OPTION = N_("{n} {label}")
 
@@ -259,7 +278,7 @@ def progress_line(session: Session, zone: Zone) -> Reply:
         "rejected": found.rejected if found else 0,
         "pending": found.pending if found else 0,
         "covered": found.kinds if found else 0,
-        "all": len(MAP_KINDS),
+        "all": len(MAP_COVERED_KINDS),
     }
     return Reply(PROGRESS, values)
 
@@ -296,7 +315,12 @@ def _group_prompt(group: str) -> Reply:
 
 
 def on_group(turn: Turn) -> StepResult:
+    extras = _extras_of(turn)
     option = parse_option(turn.text, 2)
+    if _brought(turn) and option is None:  # a photo or a pin before the choice: kept
+        zone = _zone(turn)
+        prompt = Reply(GROUP, {"zone": zone.name if zone else ""})
+        return StepResult(_kept(turn, prompt, Reply(GROUP_SHORT)), "group", extras)
     if option == 0 or is_back(turn.norm):
         return StepResult([], None, {}, goto=FlowName.MENU)
     if option is None:
@@ -304,7 +328,30 @@ def on_group(turn: Turn) -> StepResult:
         name = zone.name if zone else ""
         return stay(turn, *_again(turn, Reply(GROUP, {"zone": name})))
     group = "asset" if option == 1 else "need"
-    return StepResult([_group_prompt(group)], "kind", {"group": group})
+    return StepResult([_group_prompt(group)], "kind", {**extras, "group": group})
+
+
+def _extras_of(turn: Turn) -> dict[str, object]:
+    """The pin and photo this item already has, with any this message brings."""
+    slots = {k: v for k, v in turn.slots.items() if k in _EXTRAS}
+    _take_extras(turn, slots)
+    return slots
+
+
+_EXTRAS = ("media_url", "latitude", "longitude")
+
+
+def _brought(turn: Turn) -> bool:
+    return bool(turn.media) or turn.latitude is not None
+
+
+def _kept(turn: Turn, prompt: Reply, short: Reply | None = None) -> list[Reply]:
+    """Saying the photo or pin is kept, then the prompt again (or, when both do not fit one
+    SMS, a shorter one)."""
+    kept = Reply(KEPT_PHOTO if turn.media else KEPT_PIN)
+    shorter = short or Reply(CHOOSE_ABOVE)
+    _, replies = fit_one_sms(turn.lang, [[kept, prompt], [kept, shorter]], list)
+    return replies
 
 
 def _again(turn: Turn, prompt: Reply) -> list[Reply]:
@@ -316,14 +363,19 @@ def _again(turn: Turn, prompt: Reply) -> list[Reply]:
 def on_kind(turn: Turn) -> StepResult:
     group = str(turn.slots.get("group") or "asset")
     kinds = MAP_ASSET_KINDS if group == "asset" else MAP_NEED_KINDS
+    extras = _extras_of(turn)
     option = parse_option(turn.text, len(kinds))
+    if _brought(turn) and option is None:  # a photo or a pin before the kind: kept
+        return StepResult(_kept(turn, _group_prompt(group)), "kind", {**extras, "group": group})
     if option == 0 or is_back(turn.norm):
-        return begin(turn)
+        back = begin(turn)
+        return StepResult(back.replies, back.next_step, extras if back.next_step else {})
     if option is None:
         return stay(turn, *_again(turn, _group_prompt(group)))
     kind = kinds[option - 1]
-    ask = Reply(DESCRIBE, {"kind": kind_label(kind), "max": MAX_DESCRIPTION})
-    return StepResult([ask], "description", {"group": group, "kind": kind})
+    prompt = DESCRIBE if group == "asset" else DESCRIBE_NEED
+    ask = Reply(prompt, {"kind": kind_label(kind), "max": MAX_DESCRIPTION})
+    return StepResult([ask], "description", {**extras, "group": group, "kind": kind})
 
 
 def _take_extras(turn: Turn, slots: dict[str, object]) -> None:
@@ -337,11 +389,13 @@ def on_description(turn: Turn) -> StepResult:
     slots = {k: v for k, v in turn.slots.items() if k != "_misses"}
     _take_extras(turn, slots)  # a photo with a caption, or a pin sent first: kept
     text = " ".join(turn.text.split())
+    kept = [Reply(KEPT_PHOTO if turn.media else KEPT_PIN)] if _brought(turn) else []
     if not has_words(text):
-        got_something = bool(turn.media) or turn.latitude is not None
-        return StepResult([Reply(DESCRIBE_AGAIN)], "description", slots, miss=not got_something)
+        return StepResult([*kept, Reply(DESCRIBE_AGAIN)], "description", slots, miss=not kept)
     if len(text) > MAX_DESCRIPTION:
-        return stay(turn, Reply(DESCRIPTION_TOO_LONG, {"max": MAX_DESCRIPTION}))
+        # Only the words are asked again: the photo or pin that came with them stays.
+        too_long = Reply(DESCRIPTION_TOO_LONG, {"max": MAX_DESCRIPTION})
+        return StepResult([*kept, too_long], "description", slots, miss=not kept)
     slots["description"] = text
     if turn.channel == "whatsapp":
         return _ask_extras(turn, slots)

@@ -155,10 +155,10 @@ RECORD: dict[str, Script] = {
     "es": [
         ("MAPEO", starts("Mapeo de Sopocachi. ¿Qué registra? 1 Algo que la zona tiene")),
         ("5", "Mapeo de Sopocachi. ¿Qué registra?"),
-        ("1", starts("¿Qué tiene la zona? 1 Parque o plaza; 2 Grifo de agua;")),
+        ("1", starts("¿Qué tiene? 1 Parque o plaza; 2 Grifo de agua;")),
         ("0", "¿Qué registra?"),
-        ("1", "7 Tienda. 0 Volver"),
-        ("9", ("No entendi", "1 Parque o plaza")),
+        ("1", "8 Mercado; 9 Sede social; 10 Parada; 11 Otro. 0 Volver"),
+        ("12", starts("¿Qué tiene? 1 Parque o plaza")),  # no room for "No entendí"
         ("1", "Parque o plaza: describalo en hasta 80 letras"),
         ("🙂", "Escriba con palabras"),
         ("x" * 81, "Es muy largo: use hasta 80 letras"),
@@ -166,18 +166,24 @@ RECORD: dict[str, Script] = {
         ("quizas", "Responda 1 para enviar el registro"),
         ("2", "No registramos nada"),
         ("MAPEO", "¿Qué registra?"),
-        ("2", starts("¿Qué falta o esta mal? 1 Luz rota; 2 Sin agua; 3 Basural; 4 Lugar")),
-        ("1", "Luz rota: describalo"),
+        (
+            "2",
+            (
+                starts("¿Qué falta o esta mal? 1 Luz rota; 2 Sin agua; 3 Basural; 4 Lugar"),
+                "5 Bache; 6 Desagüe tapado; 7 Perros sueltos; 8 Deslizamiento; 9 Otro. 0 Volver",
+            ),
+        ),
+        ("1", ("Luz rota: describalo", "Ejemplo: Hueco grande en la esquina")),
         ("Foco quemado en la esquina de la 20 de Octubre", "Luz rota en Sopocachi: Foco"),
         ("1", "Gracias: su registro"),
     ],
     "ay": [
         ("MAPEO", starts("Mapeo Sopocachi. Kunsa qillqantta? 1 Zonan utjki uka")),
         ("5", "Kunsa qillqantta?"),
-        ("maya", starts("Kunas zonan utji? 1 Parque, plaza; 2 Uma grifo;")),
+        ("maya", starts("Kunas utji? 1 Parque, plaza; 2 Uma grifo;")),
         ("0", "Kunsa qillqantta?"),
         ("1", "0 Kutt'aña"),
-        ("9", ("Janiw mensajem amuyksti", "1 Parque, plaza")),
+        ("12", starts("Kunas utji? 1 Parque, plaza")),
         ("1", "Parque, plaza: 80 letranakakama"),
         ("🙂", "arunakamp qillqt'am"),
         ("x" * 81, "Sinti jach'awa: 80"),
@@ -185,8 +191,14 @@ RECORD: dict[str, Script] = {
         ("inas", "Apayañatakix 1"),
         ("2", "Janiw kunsa qillqktti"),
         ("MAPEO", "Kunsa qillqantta?"),
-        ("paya", starts("Kunas pist'i jan ukax jan walt'i? 1 P'akit qhana (luz);")),
-        ("1", "P'akit qhana (luz): 80"),
+        (
+            "paya",
+            (
+                starts("Kunas jan walt'i? 1 P'akit qhana (luz);"),
+                "5 P'iya; 6 Desagüe jist'ata; 7 Anunaka; 8 Deslizamiento; 9 Yaqha. 0 Kutt'aña",
+            ),
+        ),
+        ("1", ("P'akit qhana (luz): 80", "Sañani: Escuela esquinan")),
         ("Foco quemado en la esquina de la 20 de Octubre", "P'akit qhana (luz), Sopocachi"),
         ("1", "Yuspagara:"),
     ],
@@ -365,7 +377,7 @@ def test_leader_progress_is_one_sms_with_hand_counted_figures(chat: Chat) -> Non
     reply = lead.say("MAPEO AVANCE")
     assert reply == (
         "Mapeo de Sopocachi: 2 mapeadores, 3 registros, 1 aprobados, 1 rechazados, "
-        "1 por revisar. Tipos: 2 de 11."
+        "1 por revisar. Tipos: 2 de 18."
     )
     # A leader who maps nothing gets their mapping commands for MAPEO.
     assert "MAPEADOR ALTA" in lead.say("MAPEO")
@@ -376,3 +388,95 @@ def test_a_mapper_flow_left_long_ago_times_out(chat: Chat) -> None:
     youth.say("MAPEO")
     youth.later(120)
     assert "volvemos al inicio" in youth.say("1")
+
+
+# --- a photo or a pin that comes early, or with words too long -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("lang", "kept", "too_long", "got_photo"),
+    [
+        ("1", "Guardamos su foto para este registro", "Es muy largo", "Foto recibida"),
+        ("2", "Fotomax aka qillqatatakiw imasi", "Sinti jach'awa", "Foto katuqatawa"),
+    ],
+)
+def test_a_photo_whose_caption_is_too_long_is_kept_and_only_shorter_words_are_asked(
+    chat: Chat, lang: str, kept: str, too_long: str, got_photo: str
+) -> None:
+    youth = mapper(leader(chat), lang)
+    youth.say("MAPEO")
+    youth.say("2")
+    youth.say("3")
+    caption = "Basura acumulada en la esquina de la calle Guachalla, junto al mercado, hace semanas"
+    assert len(caption) > 80
+    reply = whatsapp(youth, caption, media=[PHOTO])
+    assert kept in reply and too_long in reply and segments(reply) == 1
+    # The shorter words alone: the photo is still there, only the pin is asked for.
+    assert got_photo in whatsapp(youth, "Basura en la esquina de la Guachalla")
+    whatsapp(youth, "0")
+    whatsapp(youth, "1")
+    [item] = items(chat)
+    assert (item.media_url, item.description) == (PHOTO, "Basura en la esquina de la Guachalla")
+
+
+@pytest.mark.parametrize(
+    ("lang", "kept_pin", "kept_photo", "summary"),
+    [
+        (
+            "1",
+            "Guardamos su ubicación para este registro",
+            "Guardamos su foto para este registro",
+            "con ubicación y foto",
+        ),
+        (
+            "2",
+            "Ubicacionamax aka qillqatatakiw imasi",
+            "Fotomax aka qillqatatakiw imasi",
+            "ubicacion, foto ukanakampi",
+        ),
+    ],
+)
+def test_a_pin_and_a_photo_sent_before_the_kind_are_kept_for_the_item(
+    chat: Chat, lang: str, kept_pin: str, kept_photo: str, summary: str
+) -> None:
+    youth = mapper(leader(chat), lang)
+    youth.say("MAPEO")
+    # The pin at the group step, the photo at the kind step: each kept, and said so.
+    pin = whatsapp(youth, latitude=LATITUDE, longitude=LONGITUDE)
+    assert kept_pin in pin and ("2 Algo que" in pin or "2 Pist" in pin)
+    youth.say("1")
+    photo = whatsapp(youth, media=[PHOTO])
+    assert kept_photo in photo
+    youth.say("2")
+    # Both are there: the words lead straight to the summary.
+    done = whatsapp(youth, "Grifo público en la plaza")
+    assert summary in done
+    whatsapp(youth, "1")
+    [item] = items(chat)
+    assert (item.kind, item.latitude, item.longitude) == ("water_tap", LATITUDE, LONGITUDE)
+    assert item.media_url == PHOTO
+
+
+def test_new_kinds_map_to_report_categories_and_other_is_not_coverage(chat: Chat) -> None:
+    lead = leader(chat)
+    youth = mapper(lead)
+    record(youth, "2", "5", "Bache grande en la Guachalla")
+    record(youth, "2", "7", "Perros sueltos junto a la escuela")
+    record(youth, "2", "9", "Muro a punto de caer")
+    record(youth, "1", "8", "Mercado Sopocachi")
+    pothole, dogs, other, market = items(chat)
+    assert (pothole.kind, dogs.kind, other.kind, market.kind) == (
+        "pothole",
+        "stray_dogs",
+        "other_need",
+        "market",
+    )
+    for found in (pothole, dogs, other, market):
+        lead.say(f"APROBAR {found.id}")
+    with chat.sessions() as session:
+        categories = list(session.scalars(select(Report.category).order_by(Report.id)))
+        info = session.scalars(select(InfoItem).where(InfoItem.source == "mapeo")).one()
+    assert categories == ["calles", "salud", "otro"]
+    assert (info.category, info.text_es) == ("market", "Mercado: Mercado Sopocachi")
+    # "Otro" says nothing about what was looked for: 3 kinds covered, not 4.
+    assert "Tipos: 3 de 18" in lead.say("MAPEO AVANCE")
