@@ -15,7 +15,6 @@ from storage.db import Session, transaction
 from storage.info import fold
 from storage.models import (
     MAP_COVERED_KINDS,
-    MAP_KINDS,
     MAP_STATUSES,
     MappedItem,
     Report,
@@ -189,7 +188,8 @@ def mapper_stats(zone_name: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"zones": zones, "mappers": mappers}, indent=2))
         return
-    click.echo(f"{'zona':<24} items approved rejected pending coverage (of {len(MAP_COVERED_KINDS)} kinds)")
+    kinds = len(MAP_COVERED_KINDS)
+    click.echo(f"{'zona':<24} items approved rejected pending coverage (of {kinds} kinds)")
     for row in zones:
         click.echo(_line(str(row["zone"]), row))
     for row in mappers:

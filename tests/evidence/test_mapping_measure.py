@@ -51,7 +51,8 @@ def test_mapping_measure_matches_a_count_by_hand(sessions: sessionmaker[Session]
     with sessions() as session:
         city = measures(session, CITY, START, END)["mapping"]
         sopocachi = measures(session, place(session, zone="Sopocachi"), START, END)["mapping"]
-    # City: 4 items (park, park, trash point, no water); approved 2, rejected 1; 3 kinds of 18 ("other" not counted).
+    # City: 4 items (park, park, trash point, no water); approved 2, rejected 1; 3 kinds of 18
+    # ("other" is not counted).
     assert city == {
         "items": 4,
         "approved": 2,
