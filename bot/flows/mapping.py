@@ -126,7 +126,14 @@ OPTION = N_("{n} {label}")
 
 LEADER_MAPPING = N_(
     "Mapeo de {zone}: MAPEADOR ALTA y el número registra a un joven (BAJA lo quita); "
-    "MAPEO REVISAR muestra los registros; MAPEO AVANCE, el avance."
+    "MAPEO AVANCE, el avance. MAS: cómo revisar."
+)
+LEADER_REVIEW_HELP = N_(
+    "MAPEO REVISAR muestra cada registro. APROBAR N lo aprueba tal cual; CORREGIR N y el texto "
+    "lo corrige y aprueba; RECHAZAR N y el motivo lo rechaza."
+)
+CORRECT_HOW = N_(
+    "Escriba CORREGIR {n} y el texto corregido, por ejemplo: CORREGIR {n} {description}"
 )
 BAD_PHONE = N_("No entendí el número. Escriba, por ejemplo: MAPEADOR ALTA 71234567")
 NOT_A_RESIDENT = N_(
@@ -161,7 +168,11 @@ START_WORDS = frozenset({"mapeo", "mapear", "mapa lurana", "mapa luraña"})
 _REGISTER = re.compile(r"^mapeador(?:es)?\s+(alta|baja)\s+(.+)$")
 _REVIEW = frozenset({"mapeo revisar", "revisar mapeo", "mapeo revision"})
 _PROGRESS = frozenset({"mapeo avance", "avance mapeo", "avance del mapeo"})
-_DECIDE = re.compile(r"^\s*(aprobar|rechazar)\s+(\d{1,9})\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
+# APROBAR N approves as it is (words after N are not read); CORREGIR N and the words correct,
+# then approve; RECHAZAR N and a reason reject.
+_DECIDE = re.compile(
+    r"^\s*(aprobar|corregir|rechazar)\s+(\d{1,9})\b\s*(.*)$", re.IGNORECASE | re.DOTALL
+)
 
 
 def kind_label(kind: str) -> Reply:
@@ -506,7 +517,7 @@ def begin_leader(turn: Turn) -> StepResult:
         return StepResult([Reply(NOT_A_LEADER)], None, {})
     leader, zone = found
     if turn.norm in START_WORDS:
-        return StepResult([Reply(LEADER_MAPPING, {"zone": zone.name})], None, {})
+        return StepResult([Reply(LEADER_MAPPING, {"zone": zone.name})], "help", {})
     registering = _REGISTER.match(turn.norm)
     if registering:
         return _register(turn, leader, zone, registering.group(1), registering.group(2))
@@ -578,10 +589,12 @@ def _decide(turn: Turn, zone: Zone, verb: str, number: int, rest: str) -> StepRe
         return StepResult([Reply(NO_SUCH_ITEM, {"n": number, "zone": zone.name})])
     reviewer = f"leader:{_leader_id(turn)}"
     words = " ".join(rest.split())
-    if verb == "aprobar":
-        made = approve(
-            turn.session, item, reviewer=reviewer, now=turn.now, description=words or None
-        )
+    if verb == "corregir" and not has_words(words):
+        example = quote(item.description or "", 40)
+        return StepResult([Reply(CORRECT_HOW, {"n": number, "description": example})])
+    if verb in ("aprobar", "corregir"):
+        corrected = words if verb == "corregir" else None
+        made = approve(turn.session, item, reviewer=reviewer, now=turn.now, description=corrected)
         left = store.count_pending(turn.session, [zone.id])
         if isinstance(made, Report):
             reply = Reply(LEADER_APPROVED_NEED, {"n": number, "code": made.code, "left": left})
@@ -607,4 +620,15 @@ def on_more(turn: Turn) -> StepResult:
     return on_choose(turn)  # anything else is read as a menu choice
 
 
-LEADER_FLOW = Flow(name=FlowName.LEADER_MAPPING, begin=begin_leader, steps={"more": on_more})
+def on_help(turn: Turn) -> StepResult:
+    """MAS after a leader's MAPEO: how to review; anything else is read as a menu choice."""
+    if is_more(turn.norm) and _leader(turn) is not None:
+        return StepResult([Reply(LEADER_REVIEW_HELP)], None, {})
+    return on_more(turn)
+
+
+LEADER_FLOW = Flow(
+    name=FlowName.LEADER_MAPPING,
+    begin=begin_leader,
+    steps={"more": on_more, "help": on_help},
+)

@@ -59,7 +59,8 @@ def items(chat: Chat) -> list[MappedItem]:
 def mapper(lead: Chat, lang: str = "1", phone: str = MAPPER, zone: str = "Sopocachi") -> Chat:
     """A resident of the leader's zona, registered by the leader by SMS."""
     found = neighbour(lead, phone, lang=lang, zone=zone)
-    assert "es mapeador de" in lead.say(f"MAPEADOR ALTA {phone[4:]}")
+    reply = lead.say(f"MAPEADOR ALTA {phone[4:]}")
+    assert "mapeador" in reply and phone[4:] in reply  # "es mapeador de", "mapeadorawa"
     return found
 
 
@@ -314,7 +315,7 @@ def test_an_approved_need_becomes_a_mapped_report_that_follows_up_with_the_mappe
     youth = mapper(lead, "2")
     record(youth, "2", "4", "Esquina oscura sin luz")
     [item] = items(chat)
-    reply = lead.say(f"APROBAR {item.id} Esquina oscura y sin luz, calle Ecuador")
+    reply = lead.say(f"CORREGIR {item.id} Esquina oscura y sin luz, calle Ecuador")
     assert f"Aprobado {item.id}: es el reporte R-" in reply
     with chat.sessions() as session:
         report = session.scalars(select(Report)).one()
@@ -480,3 +481,51 @@ def test_new_kinds_map_to_report_categories_and_other_is_not_coverage(chat: Chat
     assert (info.category, info.text_es) == ("market", "Mercado: Mercado Sopocachi")
     # "Otro" says nothing about what was looked for: 3 kinds covered, not 4.
     assert "Tipos: 3 de 18" in lead.say("MAPEO AVANCE")
+
+
+# --- APROBAR approves as it is; CORREGIR corrects ----------------------------------------
+
+APPROVE_AS_IS: dict[str, Script] = {
+    "es": [
+        ("MAPEO", ("MAPEADOR ALTA", "MAS: como revisar")),
+        ("MAS", ("APROBAR N lo aprueba tal cual", "CORREGIR N y el texto lo corrige y aprueba")),
+    ],
+    "ay": [
+        ("MAPEO", ("MAPEADOR ALTA", "MAS: kunjams uñakipaña")),
+        ("MAS", ("APROBAR N: iyaw saña", "CORREGIR N qillqatampi: askichaña")),
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("lang", "how", "approved"),
+    [("es", "Escriba CORREGIR", "Aprobado"), ("ay", "CORREGIR {n} askichat", "iyaw sata")],
+)
+def test_aprobar_with_words_approves_as_is_and_corregir_corrects(
+    chat: Chat, lang: str, how: str, approved: str
+) -> None:
+    lead = leader(chat, lang="1" if lang == "es" else "2")
+    for reply in play(lead, APPROVE_AS_IS[lang]):
+        assert segments(reply) == 1, reply
+    youth = mapper(lead)
+    record(youth, "1", "1", "Plaza Avaroa con juegos")
+    record(youth, "2", "5", "Bache en la Guachalla")
+    first, second = items(chat)
+    # Words after APROBAR N are a leader's courtesy, not a new description.
+    assert approved in lead.say(f"APROBAR {first.id} ok gracias")
+    # CORREGIR without words says how; with words it corrects and approves.
+    asked = lead.say(f"CORREGIR {second.id}")
+    assert how.format(n=second.id) in asked and "Bache en la Guachalla" in asked
+    assert items(chat)[1].status == "pending"
+    assert approved in lead.say(f"corregir {second.id} Bache hondo en la calle Guachalla")
+    first, second = items(chat)
+    assert (first.status, first.description) == ("approved", "Plaza Avaroa con juegos")
+    assert (second.status, second.description) == (
+        "approved",
+        "Bache hondo en la calle Guachalla",
+    )
+    with chat.sessions() as session:
+        info = session.scalars(select(InfoItem).where(InfoItem.source == "mapeo")).one()
+        report = session.scalars(select(Report)).one()
+    assert info.text_es == "Parque o plaza: Plaza Avaroa con juegos"
+    assert report.description == "Bache hondo en la calle Guachalla"
