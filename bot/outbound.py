@@ -185,6 +185,13 @@ STALE_INFO = N_(
     "Escriba INFO EDITAR para confirmarlos o corregirlos."
 )
 
+# The sweeper sends it (worker/reminders.py) to a zona's leader when youth mappers' items start
+# waiting for review, at most once a day.
+MAPPING_WAITING = N_(
+    "Mi Barrio: {n} registros de los mapeadores de {zone} esperan su revisión. Escriba MAPEO "
+    "REVISAR para verlos."
+)
+
 
 # --- broadcasts --------------------------------------------------------------------------------
 

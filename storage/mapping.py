@@ -189,6 +189,16 @@ def count_pending(session: Session, zone_ids: Collection[int]) -> int:
     )
 
 
+def waiting_by_zone(session: Session) -> dict[int, tuple[int, datetime]]:
+    """Zonas with items waiting for review: (how many, when the newest was recorded)."""
+    query = (
+        select(MappedItem.zone_id, func.count(), func.max(MappedItem.created_at))
+        .where(MappedItem.status == "pending")
+        .group_by(MappedItem.zone_id)
+    )
+    return {zone_id: (n, newest) for zone_id, n, newest in session.execute(query)}
+
+
 def approve_item(
     session: Session,
     item: MappedItem,

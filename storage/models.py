@@ -599,6 +599,8 @@ class Leader(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The last SMS telling them how many of their zona's items are due for a check.
     info_reminded_at: Mapped[datetime | None]
+    # The last SMS telling them that youth mappers' items wait for their review (MAPEO REVISAR).
+    mapping_told_at: Mapped[datetime | None]
 
     zone: Mapped[Zone] = relationship()
 

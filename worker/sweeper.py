@@ -28,7 +28,7 @@ from worker import context
 from worker.broadcast import quiet, run_chunk
 from worker.fanout import JOB_OPTIONS, chunk_ranges, enqueue_chunks, prepare, prepare_broadcast
 from worker.pool import ALIVE_KEY
-from worker.reminders import remind_stale_info
+from worker.reminders import remind_stale_info, tell_mapping_waiting
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ class SweepResult:
     waiting: int = 0  # rows claimed by workers that are alive (or not yet known dead)
     relayed: int = 0  # single messages whose job vanished, given a new outbox row
     reminded: int = 0  # leaders told of their zona's information due for a check
+    mapping_told: int = 0  # leaders told that youth mappers' items wait for review
 
 
 def sweep(
@@ -120,6 +121,12 @@ def sweep(
     result.reminded = remind_stale_info(
         ctx.sessions,
         stale_days=ctx.config.info_stale_days,
+        now=now,
+        quiet_hours=QuietHours.parse(ctx.config.quiet_hours),
+        fold=ctx.config.gsm7_fold,
+    )
+    result.mapping_told = tell_mapping_waiting(
+        ctx.sessions,
         now=now,
         quiet_hours=QuietHours.parse(ctx.config.quiet_hours),
         fold=ctx.config.gsm7_fold,
