@@ -36,6 +36,7 @@ def _realistic_values() -> dict[str, str]:
     biggest = max(per_macro, key=lambda m: sum(len(n) + 4 for n in per_macro[m]))
     return {
         "zone": longest[0],
+        "old_zone": longest[1],  # a second zona in the same text (the one a mapper left)
         "options": numbered(longest[:5]),
         "macro": biggest,
         "macro_options": numbered(macros),

@@ -529,3 +529,33 @@ def test_aprobar_with_words_approves_as_is_and_corregir_corrects(
         report = session.scalars(select(Report)).one()
     assert info.text_es == "Parque o plaza: Plaza Avaroa con juegos"
     assert report.description == "Bache hondo en la calle Guachalla"
+
+
+# --- a mapper who moves ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lang", "moved", "no_mapper"),
+    [
+        ("1", "Ya no es mapeador de Sopocachi; el dirigente de Achumani", "jovenes mapeadores"),
+        ("2", "Janiw Sopocachi mapeadorakxtati; Achumani dirigentew", "waynanakatakiwa"),
+    ],
+)
+def test_a_mapper_who_moves_zona_is_told_the_role_ends_and_maps_no_more(
+    chat: Chat, lang: str, moved: str, no_mapper: str
+) -> None:
+    lead = leader(chat)
+    youth = mapper(lead, lang)
+    youth.say("5")
+    youth.say("1")
+    reply = youth.say("Achumani")
+    assert moved in reply and segments(reply) == 1
+    assert no_mapper in youth.say("MAPEO")
+    with chat.sessions() as session:
+        row = session.scalars(select(Mapper)).one()
+        assert not row.active and row.removed_at is not None
+    # Back in Sopocachi, the leader may register them again.
+    youth.say("5")
+    youth.say("1")
+    assert "Ya no es mapeador" not in youth.say("Sopocachi")
+    assert "es mapeador de" in lead.say("MAPEADOR ALTA 71000950")
