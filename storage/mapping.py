@@ -336,6 +336,12 @@ def mapper_progress(
     return [(m, _progress(rows[m.resident_id])) for m in mappers]
 
 
+def resident_progress(session: Session, resident_id: int) -> Progress:
+    """What one resident recorded as a mapper, wherever, and how it was reviewed."""
+    query = select(MappedItem.kind, MappedItem.status).where(MappedItem.resident_id == resident_id)
+    return _progress([(kind, status) for kind, status in session.execute(query)])
+
+
 def recorded_between(
     session: Session, start: datetime, end: datetime, zone_ids: Collection[int] | None
 ) -> list[tuple[str, str]]:

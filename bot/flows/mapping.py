@@ -84,6 +84,20 @@ RECORDED = N_(
 )
 NOT_RECORDED = N_("No registramos nada. Para empezar otra vez, escriba MAPEO.")
 NOT_ANY_MORE = N_("Usted ya no figura como mapeador de la zona: no registramos nada.")
+# MAPEO AVANCE and MAPEO BAJA from a mapper.
+MY_PROGRESS = N_(
+    "Su mapeo en {zone}: registros {recorded}, aprobados {approved}, por revisar {pending}, "
+    "rechazados {rejected}."
+)
+LEAVE_CONFIRM = N_(
+    "¿Dejar de ser mapeador de {zone}? Lo que registró se queda. 1 Sí, dejar / 2 No, seguir"
+)
+LEAVE_AGAIN = N_("Responda 1 para dejar de ser mapeador o 2 para seguir.")
+LEFT = N_(
+    "Listo: ya no es mapeador de {zone}. Gracias por su ayuda. Su dirigente puede registrarlo "
+    "de nuevo."
+)
+STAYED = N_("Sigue como mapeador de {zone}. Para registrar algo, escriba MAPEO.")
 
 # Sent to the mapper by a leader's or staff's action.
 WELCOME = N_(
@@ -150,13 +164,17 @@ TO_REVIEW = N_(
 MORE_TO_REVIEW = N_("MAS: otro")
 NOTHING_TO_REVIEW = N_("No hay registros de mapeo por revisar en {zone}.")
 NO_SUCH_ITEM = N_("No hay un registro {n} por revisar en {zone}.")
-LEADER_APPROVED_ASSET = N_("Aprobado {n}: ya es información de {zone}. Quedan {left} por revisar.")
-LEADER_APPROVED_NEED = N_("Aprobado {n}: es el reporte {code}. Quedan {left} por revisar.")
-LEADER_REJECTED = N_("Rechazado {n}: avisamos al mapeador. Quedan {left} por revisar.")
+# Counts as "label: n", which reads right for 1 as for 12.
+LEADER_APPROVED_ASSET = N_("Aprobado {n}: ya es información de {zone}. Por revisar: {left}.")
+LEADER_APPROVED_NEED = N_("Aprobado {n}: es el reporte {code}. Por revisar: {left}.")
+LEADER_REJECTED = N_("Rechazado {n}: avisamos al mapeador. Por revisar: {left}.")
 PROGRESS = N_(
-    "Mapeo de {zone}: {mappers} mapeadores, {recorded} registros, {approved} aprobados, "
-    "{rejected} rechazados, {pending} por revisar. Tipos: {covered} de {all}."
+    "Mapeo de {zone}: mapeadores {mappers}, registros {recorded}, aprobados {approved}, "
+    "rechazados {rejected}, por revisar {pending}. Tipos: {covered} de {all}."
 )
+# After PROGRESS, as many of the zona's active mappers as fit (most items first).
+BY_MAPPER = N_("Por mapeador: {lines}.")
+MAPPER_LINE = N_("{phone}: {items} (aprobados {approved})")
 PIN_MARK = N_(", con ubicación")
 PHOTO_MARK = N_(", con foto")
 
@@ -165,6 +183,10 @@ MAX_DESCRIPTION = 80
 REVIEW_FITS = (80, 60, 40, 25, 15)
 
 START_WORDS = frozenset({"mapeo", "mapear", "mapa lurana", "mapa luraña"})
+# A mapper's own: leave the role (confirmed), their progress.
+_LEAVE = frozenset({"mapeo baja", "baja mapeo", "dejar mapeo"})
+_LEAVE_YES = frozenset({"dejar", "si dejar", "jaytaña", "jaytana"})
+_LEAVE_NO = frozenset({"seguir", "no seguir", "sarantaña", "sarantana"})
 _REGISTER = re.compile(r"^mapeador(?:es)?\s+(alta|baja)\s+(.+)$")
 _REVIEW = frozenset({"mapeo revisar", "revisar mapeo", "mapeo revision"})
 _PROGRESS = frozenset({"mapeo avance", "avance mapeo", "avance del mapeo"})
@@ -277,6 +299,28 @@ def reject(
         _tell(session, mapper, [Reply(NOT_APPROVED, values)])
 
 
+def progress_lines(session: Session, zone: Zone, lang: str) -> list[Reply]:
+    """The zona's figures, then its active mappers (most items first, masked phones) as far
+    as they fit the same SMS."""
+    found = [(p, m) for m, p in store.mapper_progress(session, [zone.id]) if m.active and p.items]
+    found.sort(key=lambda r: (-r[0].items, r[1].id))
+    lines = [
+        Reply(
+            MAPPER_LINE,
+            {"phone": "..." + m.resident.phone[-4:], "items": p.items, "approved": p.approved},
+        )
+        for p, m in found
+        if m.resident.phone
+    ]
+    head = progress_line(session, zone)
+
+    def build(n: int) -> list[Reply]:
+        return [head, Reply(BY_MAPPER, {"lines": ListOf(lines[:n])})] if n else [head]
+
+    _, replies = fit_one_sms(lang, range(len(lines), -1, -1), build)
+    return replies
+
+
 def progress_line(session: Session, zone: Zone) -> Reply:
     """The zona's mapping in one SMS: mappers, items and their review, kinds covered."""
     found = store.zone_progress(session, [zone.id]).get(zone.id)
@@ -298,8 +342,10 @@ def progress_line(session: Session, zone: Zone) -> Reply:
 
 
 def starts_mapping(turn: Turn) -> bool:
-    """The text is MAPEO (or its Aymara form) from a signed-up resident."""
-    return turn.norm in START_WORDS and turn.resident.onboarded
+    """The text is MAPEO (or its Aymara form), MAPEO BAJA or MAPEO AVANCE from a signed-up
+    resident (a leader's MAPEO AVANCE is theirs: see leader_command)."""
+    words = START_WORDS | _LEAVE | _PROGRESS
+    return turn.norm in words and turn.resident.onboarded
 
 
 def _zone(turn: Turn) -> Zone | None:
@@ -318,7 +364,37 @@ def begin(turn: Turn) -> StepResult:
     zone = _zone(turn)
     if zone is None:
         return StepResult([Reply(NOT_A_MAPPER)], None, {})
+    if turn.norm in _PROGRESS:
+        return StepResult([_my_progress(turn, zone)], None, {})
+    if turn.norm in _LEAVE:
+        return StepResult([Reply(LEAVE_CONFIRM, {"zone": zone.name})], "leave", {})
     return StepResult([Reply(GROUP, {"zone": zone.name})], "group", {})
+
+
+def _my_progress(turn: Turn, zone: Zone) -> Reply:
+    mine = store.resident_progress(turn.session, turn.resident.id)
+    values = {
+        "zone": zone.name,
+        "recorded": mine.items,
+        "approved": mine.approved,
+        "pending": mine.pending,
+        "rejected": mine.rejected,
+    }
+    return Reply(MY_PROGRESS, values)
+
+
+def on_leave(turn: Turn) -> StepResult:
+    answer = yes_or_no(turn.norm, yes=_LEAVE_YES, no=_LEAVE_NO)
+    if answer is None:
+        return stay(turn, Reply(LEAVE_AGAIN))
+    mapper = store.mapper_of(turn.session, turn.resident.id)
+    zone = get_zone(turn.session, mapper.zone_id) if mapper is not None else None
+    if mapper is None or zone is None:
+        return StepResult([Reply(NOT_A_MAPPER)], None, {})
+    if not answer:
+        return StepResult([Reply(STAYED, {"zone": zone.name})], None, {})
+    store.remove_mapper(turn.session, mapper, turn.now)
+    return StepResult([Reply(LEFT, {"zone": zone.name})], None, {})
 
 
 def _group_prompt(group: str) -> Reply:
@@ -483,6 +559,7 @@ FLOW = Flow(
         "description": on_description,
         "extras": on_extras,
         "confirm": on_confirm,
+        "leave": on_leave,
     },
 )
 
@@ -524,7 +601,7 @@ def begin_leader(turn: Turn) -> StepResult:
     if turn.norm in _REVIEW:
         return _review(turn, zone, 0)
     if turn.norm in _PROGRESS:
-        return StepResult([progress_line(turn.session, zone)], None, {})
+        return StepResult(progress_lines(turn.session, zone, turn.lang), None, {})
     deciding = _DECIDE.match(turn.text)
     assert deciding is not None  # leader_command matched one of the four
     return _decide(turn, zone, normalize(deciding.group(1)), int(deciding.group(2)), deciding[3])

@@ -290,7 +290,7 @@ def test_leader_reviews_one_item_per_sms_and_approves_an_asset_into_zona_informa
     assert "No hay registros" in lead.say("MAS")
 
     approved = lead.say(f"APROBAR {first.id}")
-    assert f"Aprobado {first.id}: ya es informacion de Sopocachi. Quedan 1" in approved
+    assert f"Aprobado {first.id}: ya es informacion de Sopocachi. Por revisar: 1." in approved
     sopocachi = zone_id(chat, "Sopocachi")
     with chat.sessions() as session:
         info = session.scalars(select(InfoItem).where(InfoItem.source == "mapeo")).one()
@@ -374,12 +374,14 @@ def test_leader_progress_is_one_sms_with_hand_counted_figures(chat: Chat) -> Non
     first, second, third = items(chat)
     lead.say(f"APROBAR {first.id}")
     lead.say(f"RECHAZAR {second.id}")
-    # 2 mappers; 3 items: 1 approved, 1 rejected, 1 pending; kinds park and trash point: 2 of 11.
+    # 2 mappers; 3 items: 1 approved, 1 rejected, 1 pending; kinds park and trash point: 2 of
+    # 18; by mapper the one who recorded (the other recorded nothing).
     reply = lead.say("MAPEO AVANCE")
     assert reply == (
-        "Mapeo de Sopocachi: 2 mapeadores, 3 registros, 1 aprobados, 1 rechazados, "
-        "1 por revisar. Tipos: 2 de 18."
+        "Mapeo de Sopocachi: mapeadores 2, registros 3, aprobados 1, rechazados 1, "
+        "por revisar 1. Tipos: 2 de 18.\nPor mapeador: ...0950: 3 (aprobados 1)."
     )
+    assert segments(reply) == 1
     # A leader who maps nothing gets their mapping commands for MAPEO.
     assert "MAPEADOR ALTA" in lead.say("MAPEO")
 
@@ -559,3 +561,82 @@ def test_a_mapper_who_moves_zona_is_told_the_role_ends_and_maps_no_more(
     youth.say("1")
     assert "Ya no es mapeador" not in youth.say("Sopocachi")
     assert "es mapeador de" in lead.say("MAPEADOR ALTA 71000950")
+
+
+# --- a mapper's own progress, leaving the role; the leader's lines by mapper ---------------
+
+MINE: dict[str, Script] = {
+    "es": [
+        (
+            "MAPEO AVANCE",
+            "Su mapeo en Sopocachi: registros 3, aprobados 1, por revisar 1, rechazados 1.",
+        ),
+        ("MAPEO BAJA", ("¿Dejar de ser mapeador de Sopocachi?", "1 Si, dejar / 2 No, seguir")),
+        ("quizas", "Responda 1 para dejar de ser mapeador o 2 para seguir"),
+        ("seguir", "Sigue como mapeador de Sopocachi"),
+        ("MAPEO BAJA", "¿Dejar de ser mapeador"),
+        ("1", "Listo: ya no es mapeador de Sopocachi"),
+        ("MAPEO", "jovenes mapeadores"),
+        ("MAPEO AVANCE", "jovenes mapeadores"),
+    ],
+    "ay": [
+        (
+            "MAPEO AVANCE",
+            "Mapeomax, Sopocachi: qillqatanaka 3, iyaw sata 1, uñakipañataki 1, jan iyaw sata 1.",
+        ),
+        ("MAPEO BAJA", ("Sopocachi mapeador jaytañati?", "1 Jisa, jaytaña / 2 Janiwa")),
+        ("inas", "Mapeador jaytañatakix 1"),
+        ("2", "Sopocachi mapeadorakitawa"),
+        ("MAPEO BAJA", "jaytañati?"),
+        ("jaytaña", "Walikiwa: janiw Sopocachi mapeadorakxtati"),
+        ("MAPEO", "waynanakatakiwa"),
+    ],
+}
+
+
+@pytest.mark.parametrize("lang", ["es", "ay"])
+def test_a_mapper_sees_their_progress_and_leaves_the_role_after_confirming(
+    chat: Chat, lang: str
+) -> None:
+    lead = leader(chat)
+    youth = mapper(lead, "1" if lang == "es" else "2")
+    record(youth, "1", "1", "Plaza Avaroa")
+    record(youth, "1", "4", "Cancha Guachalla")
+    record(youth, "2", "3", "Basural en la quebrada")
+    first, second, _ = items(chat)
+    lead.say(f"APROBAR {first.id}")
+    lead.say(f"RECHAZAR {second.id}")
+    for reply in play(youth, MINE[lang]):
+        assert segments(reply) == 1, reply
+    with chat.sessions() as session:
+        assert not session.scalars(select(Mapper)).one().active
+    # What they recorded stays for review.
+    assert [i.status for i in items(chat)] == ["approved", "rejected", "pending"]
+
+
+def test_leader_progress_lists_mappers_by_items_as_far_as_one_sms_holds(chat: Chat) -> None:
+    lead = leader(chat)
+    phones = [f"+5917100097{n}" for n in range(6)]
+    youths = [mapper(lead, phone=phone) for phone in phones]
+    for n, youth in enumerate(youths):
+        for k in range(n + 1):
+            record(youth, "1", "1", f"Plaza {k}")
+    reply = lead.say("MAPEO AVANCE")
+    assert segments(reply) == 1
+    # The most active first; the others do not fit beside the zona's figures.
+    assert reply.endswith("\nPor mapeador: ...0975: 6 (aprobados 0).")
+    assert "+591" not in reply
+
+
+def test_an_aymara_leader_reads_progress_and_review_counts_without_plural_slips(
+    chat: Chat,
+) -> None:
+    lead = leader(chat, lang="2")
+    youth = mapper(lead)
+    record(youth, "1", "1", "Plaza Avaroa")
+    record(youth, "1", "4", "Cancha Guachalla")
+    first, _ = items(chat)
+    assert "Uñakipañataki: 1." in lead.say(f"APROBAR {first.id}")
+    reply = lead.say("MAPEO AVANCE")
+    assert reply.startswith("Mapeo Sopocachi: mapeadores 1, qillqatanaka 2, iyaw sata 1")
+    assert reply.endswith("Sapa mapeador: ...0950: 2 (iyaw sata 1).") and segments(reply) == 1
