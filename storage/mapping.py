@@ -267,6 +267,16 @@ def reject_item(
     session.flush()
 
 
+def set_kind(session: Session, item: MappedItem, kind: str) -> None:
+    """A reviewer's correction of a pending item's kind (a mapper who picked the wrong one)."""
+    if item.status != "pending":
+        raise NotAllowed(f"item {item.id} is already {item.status}")
+    if kind not in MAP_KINDS:
+        raise NotAllowed(f"unknown kind {kind!r}")
+    item.kind = kind
+    session.flush()
+
+
 def edit_item(session: Session, item: MappedItem, description: str) -> None:
     """A reviewer's correction of a pending item's words."""
     if item.status != "pending":

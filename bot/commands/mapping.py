@@ -157,6 +157,7 @@ def mapper_approve(item_id: int, text: str | None, note: str | None) -> None:
 @click.argument("item_id", type=int)
 @click.option("--note", default=None, help="Why (the mapper is told).")
 def mapper_reject(item_id: int, note: str | None) -> None:
+    """Reject a pending item; the mapper is told by SMS, with the note when there is one."""
     _decide(item_id, "reject", None, note)
 
 
