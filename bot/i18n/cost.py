@@ -37,6 +37,8 @@ def _realistic_values() -> dict[str, str]:
     return {
         "zone": longest[0],
         "old_zone": longest[1],  # a second zona in the same text (the one a mapper left)
+        # A leader's MAPEO AVANCE lists mappers as far as they fit (bot/flows/mapping.py).
+        "lines": "...4567: 12 (aprobados 9)",
         "options": numbered(longest[:5]),
         "macro": biggest,
         "macro_options": numbered(macros),
