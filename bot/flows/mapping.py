@@ -527,6 +527,9 @@ def _summary(turn: Turn, slots: dict[str, object]) -> StepResult:
 
 
 def on_confirm(turn: Turn) -> StepResult:
+    if _brought(turn) and turn.channel == "whatsapp":  # a late pin or photo: kept, summed up
+        slots = {k: v for k, v in turn.slots.items() if k != "_misses"}
+        return _summary(turn, {**slots, **_extras_of(turn)})
     answer = yes_or_no(turn.norm, yes=SEND, no=DONT_SEND)
     if answer is None:
         return stay(turn, Reply(CONFIRM_AGAIN))

@@ -406,7 +406,7 @@ MAPPER_WORDS = [
 PHOTO = "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1"
 # What (re)starts the mapper's flow, and the steps that take a pin or a photo.
 MAPPING_STARTS = {normalize(w) for w in ("MAPEO", "mapa luraña", "MAPEO AVANCE", "MAPEO BAJA")}
-RECORDING = ("group", "kind", "description", "extras")
+RECORDING = ("group", "kind", "description", "extras", "confirm")
 
 
 @dataclass(frozen=True)

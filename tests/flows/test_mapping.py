@@ -640,3 +640,18 @@ def test_an_aymara_leader_reads_progress_and_review_counts_without_plural_slips(
     reply = lead.say("MAPEO AVANCE")
     assert reply.startswith("Mapeo Sopocachi: mapeadores 1, qillqatanaka 2, iyaw sata 1")
     assert reply.endswith("Sapa mapeador: ...0950: 2 (iyaw sata 1).") and segments(reply) == 1
+
+
+@pytest.mark.parametrize(("lang", "summary"), [("1", "(con foto)"), ("2", "(fotompi)")])
+def test_a_photo_sent_at_the_summary_is_kept_and_summed_up_again(
+    chat: Chat, lang: str, summary: str
+) -> None:
+    youth = mapper(leader(chat), lang)
+    youth.say("MAPEO")
+    youth.say("1")
+    youth.say("4")
+    youth.say("Cancha de la Guachalla")  # by SMS: straight to the summary
+    assert summary in whatsapp(youth, media=[PHOTO])
+    whatsapp(youth, "1")
+    [item] = items(chat)
+    assert (item.kind, item.media_url) == ("sports_field", PHOTO)
