@@ -34,6 +34,7 @@ from storage import services as services_store
 from storage.enums import ReportStatus, StaffRole
 from storage.models import (
     INFO_CATEGORIES,
+    MAP_KINDS,
     Broadcast,
     Course,
     InfoItem,
@@ -595,7 +596,12 @@ def remove_mapper(
 
 
 def _item_fields(item: MappedItem) -> dict[str, Any]:
-    return {"status": item.status, "description": item.description, "note": item.note}
+    return {
+        "status": item.status,
+        "kind": item.kind,
+        "description": item.description,
+        "note": item.note,
+    }
 
 
 def review_mapped_item(
@@ -605,16 +611,20 @@ def review_mapped_item(
     *,
     description: str | None = None,
     note: str | None = None,
+    kind: str | None = None,
     user: StaffUser | None = None,
     via: str = "cli",
     now: datetime | None = None,
 ) -> InfoItem | Report | None:
     """approve (with an edited description, if given), reject (with a note) or edit a pending
-    item; what an approval made (zona information or a report)."""
+    item, its kind corrected first when `kind` differs (an asset approved becomes zona
+    information, a need a report: the corrected kind decides); what an approval made."""
     now = now or utcnow()
     before = _item_fields(item)
     made: InfoItem | Report | None = None
     try:
+        if kind and kind != item.kind:
+            mapping_store.set_kind(session, item, kind)
         if decision == "approve":
             made = mapping_flow.approve(
                 session,
@@ -633,6 +643,8 @@ def review_mapped_item(
     except mapping_store.NotAllowed as exc:
         reviewed = item.status != "pending"
         es = f"El registro {item.id} ya fue revisado." if reviewed else "Falta la descripción."
+        if kind and kind not in MAP_KINDS:
+            es = "Ese tipo no existe."
         raise Refused(str(exc), es=es) from exc
     after = _item_fields(item)
     if isinstance(made, Report):

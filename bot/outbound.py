@@ -192,6 +192,13 @@ OFFER_ENDING = N_(
     "Para renovarla 90 días más, escriba OFREZCO y luego 1."
 )
 
+# The sweeper sends it (worker/reminders.py) to a zona's leader when youth mappers' items start
+# waiting for review, at most once a day.
+MAPPING_WAITING = N_(
+    "Mi Barrio: {n} registros de los mapeadores de {zone} esperan su revisión. Escriba MAPEO "
+    "REVISAR para verlos."
+)
+
 
 # --- broadcasts --------------------------------------------------------------------------------
 

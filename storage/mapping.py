@@ -19,6 +19,7 @@ from storage import reports as report_store
 from storage.enums import ReportStatus
 from storage.models import (
     MAP_ASSET_KINDS,
+    MAP_COVERED_KINDS,
     MAP_KINDS,
     InfoItem,
     MappedItem,
@@ -37,6 +38,10 @@ INFO_CATEGORY = {
     "school": "school",
     "health_post": "health",
     "shop": "places",
+    "market": "market",
+    "community_hall": "junta",
+    "stop": "places",
+    "other_asset": "places",
 }
 # An approved need becomes a report of this category.
 REPORT_CATEGORY = {
@@ -44,6 +49,11 @@ REPORT_CATEGORY = {
     "no_water": "agua",
     "trash_point": "basura",
     "dangerous_spot": "seguridad",
+    "pothole": "calles",
+    "blocked_drain": "calles",  # the drains along a street are its upkeep
+    "stray_dogs": "salud",  # zoonosis is the health unit's
+    "landslide_risk": "seguridad",
+    "other_need": "otro",
 }
 SOURCE = "mapeo"
 MAX_DESCRIPTION = 300
@@ -179,6 +189,16 @@ def count_pending(session: Session, zone_ids: Collection[int]) -> int:
     )
 
 
+def waiting_by_zone(session: Session) -> dict[int, tuple[int, datetime]]:
+    """Zonas with items waiting for review: (how many, when the newest was recorded)."""
+    query = (
+        select(MappedItem.zone_id, func.count(), func.max(MappedItem.created_at))
+        .where(MappedItem.status == "pending")
+        .group_by(MappedItem.zone_id)
+    )
+    return {zone_id: (n, newest) for zone_id, n, newest in session.execute(query)}
+
+
 def approve_item(
     session: Session,
     item: MappedItem,
@@ -247,6 +267,16 @@ def reject_item(
     session.flush()
 
 
+def set_kind(session: Session, item: MappedItem, kind: str) -> None:
+    """A reviewer's correction of a pending item's kind (a mapper who picked the wrong one)."""
+    if item.status != "pending":
+        raise NotAllowed(f"item {item.id} is already {item.status}")
+    if kind not in MAP_KINDS:
+        raise NotAllowed(f"unknown kind {kind!r}")
+    item.kind = kind
+    session.flush()
+
+
 def edit_item(session: Session, item: MappedItem, description: str) -> None:
     """A reviewer's correction of a pending item's words."""
     if item.status != "pending":
@@ -268,11 +298,11 @@ class Progress:
     approved: int
     rejected: int
     pending: int
-    kinds: int  # distinct kinds recorded
+    kinds: int  # distinct kinds recorded, "other" not counted
 
     @property
     def coverage(self) -> float:
-        return self.kinds / len(MAP_KINDS)
+        return self.kinds / len(MAP_COVERED_KINDS)
 
 
 def _progress(rows: list[tuple[str, str]]) -> Progress:
@@ -282,7 +312,7 @@ def _progress(rows: list[tuple[str, str]]) -> Progress:
         approved=statuses.count("approved"),
         rejected=statuses.count("rejected"),
         pending=statuses.count("pending"),
-        kinds=len({kind for kind, _ in rows}),
+        kinds=len({kind for kind, _ in rows if kind in MAP_COVERED_KINDS}),
     )
 
 
@@ -314,6 +344,12 @@ def mapper_progress(
     for resident_id, kind, status in found:
         rows[resident_id].append((kind, status))
     return [(m, _progress(rows[m.resident_id])) for m in mappers]
+
+
+def resident_progress(session: Session, resident_id: int) -> Progress:
+    """What one resident recorded as a mapper, wherever, and how it was reviewed."""
+    query = select(MappedItem.kind, MappedItem.status).where(MappedItem.resident_id == resident_id)
+    return _progress([(kind, status) for kind, status in session.execute(query)])
 
 
 def recorded_between(

@@ -603,6 +603,8 @@ class Leader(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The last SMS telling them how many of their zona's items are due for a check.
     info_reminded_at: Mapped[datetime | None]
+    # The last SMS telling them that youth mappers' items wait for their review (MAPEO REVISAR).
+    mapping_told_at: Mapped[datetime | None]
 
     zone: Mapped[Zone] = relationship()
 
@@ -786,7 +788,8 @@ class ServiceSearch(Base):
 # --- youth mappers -------------------------------------------------------------------------
 
 # What a mapper records, in the order they pick it: what the zona has (assets) and what it
-# lacks or has broken (needs).
+# lacks or has broken (needs). New kinds go before each group's "other", which stays last;
+# an item's kind is stored by name, so the numbers a mapper picks may move.
 MAP_ASSET_KINDS = (
     "park",
     "water_tap",
@@ -795,9 +798,25 @@ MAP_ASSET_KINDS = (
     "school",
     "health_post",
     "shop",
+    "market",
+    "community_hall",  # sede social of the junta vecinal
+    "stop",  # minibús stop or teleférico station
+    "other_asset",
 )
-MAP_NEED_KINDS = ("broken_light", "no_water", "trash_point", "dangerous_spot")
+MAP_NEED_KINDS = (
+    "broken_light",
+    "no_water",
+    "trash_point",
+    "dangerous_spot",
+    "pothole",
+    "blocked_drain",
+    "stray_dogs",
+    "landslide_risk",
+    "other_need",
+)
 MAP_KINDS = MAP_ASSET_KINDS + MAP_NEED_KINDS
+# The kinds a zona's coverage counts: "other" says nothing about what was looked for.
+MAP_COVERED_KINDS = tuple(kind for kind in MAP_KINDS if not kind.startswith("other_"))
 MAP_STATUSES = ("pending", "approved", "rejected")
 
 

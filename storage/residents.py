@@ -12,6 +12,7 @@ from storage.enums import ResidentStatus
 from storage.mapping import erase_mappers
 from storage.models import (
     Conversation,
+    Mapper,
     OutboundMessage,
     ReceivedMessage,
     Report,
@@ -27,7 +28,8 @@ from storage.services import delete_offers, move_offers
 def set_zone(session: Session, resident: Resident, zone_id: int, now: datetime) -> None:
     """Put the resident in a zona from `now` on, keeping where they were before (the evidence
     counts each resident in the zona they had at the time). Their offer of a service moves
-    with them."""
+    with them. A mapper of another zona is one no more: they map where their leader registered
+    them, and the new zona's leader may."""
     if resident.zone_id == zone_id:
         return
     resident.zone_id = zone_id
@@ -35,6 +37,13 @@ def set_zone(session: Session, resident: Resident, zone_id: int, now: datetime) 
     if zone is not None:
         move_offers(session, resident, zone)
     session.add(ResidentZone(resident_id=resident.id, zone_id=zone_id, since=now))
+    session.execute(
+        update(Mapper)
+        .where(Mapper.resident_id == resident.id, Mapper.active.is_(True))
+        .where(Mapper.zone_id != zone_id)
+        .values(active=False, removed_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 def opt_out(session: Session, resident_ids: Collection[int], now: datetime) -> None:

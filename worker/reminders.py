@@ -1,5 +1,6 @@
 """Reminders that come due with time: a zona's leader told of information nobody has checked,
-and a neighbour told their offer of a service (OFREZCO) ends soon.
+a neighbour told their offer of a service (OFREZCO) ends soon, and a leader told of youth
+mappers' items waiting for their review.
 
 An item of a zona not checked for INFO_STALE_DAYS is flagged to its editor, the zona's leader:
 one SMS saying how many items wait and that INFO EDITAR checks or corrects them. At most one a
@@ -20,9 +21,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.outbound import OFFER_ENDING, STALE_INFO, channel_for
+from bot.outbound import MAPPING_WAITING, OFFER_ENDING, STALE_INFO, channel_for
 from bot.render import Reply, render
 from storage import info as info_store
+from storage import mapping as mapping_store
 from storage import services as services_store
 from storage.broadcasts import LA_PAZ, QuietHours
 from storage.enums import ResidentStatus
@@ -33,6 +35,8 @@ log = logging.getLogger(__name__)
 
 # A leader with stale items hears about them at most this often.
 REMIND_EVERY = timedelta(days=7)
+# A leader hears that mapped items wait at most this often.
+MAPPING_EVERY = timedelta(days=1)
 
 
 def remind_stale_info(
@@ -97,4 +101,44 @@ def warn_ending_offers(
             sent += 1
     if sent:
         log.info("told %d neighbour(s) their offer ends soon", sent)
+    return sent
+
+
+def tell_mapping_waiting(
+    sessions: sessionmaker[Session],
+    *,
+    now: datetime,
+    quiet_hours: QuietHours,
+    fold: bool = True,
+) -> int:
+    """Tell each zona's leader that mapped items wait for review (MAPEO REVISAR): when items
+    recorded since their last such SMS wait, at most once a day, never in quiet hours, never
+    to a leader who opted out or never signed up. How many were queued."""
+    if quiet_hours.contains(now):
+        return 0
+    sent = 0
+    with sessions() as session, session.begin():
+        waiting = mapping_store.waiting_by_zone(session)
+        if not waiting:
+            return 0
+        leaders = session.scalars(
+            select(Leader).where(Leader.zone_id.in_(waiting)).order_by(Leader.id)
+        )
+        for leader in leaders:
+            n, newest = waiting[leader.zone_id]
+            last = aware(leader.mapping_told_at) if leader.mapping_told_at else None
+            if last is not None and (now - last < MAPPING_EVERY or aware(newest) <= last):
+                continue  # told today, or nothing recorded since they were told
+            resident = session.scalar(select(Resident).where(Resident.phone == leader.phone))
+            zone = session.get(Zone, leader.zone_id)
+            if resident is None or resident.status != ResidentStatus.ACTIVE or zone is None:
+                continue
+            channel = channel_for(resident, now)
+            values = {"n": n, "zone": zone.name}
+            body = render([Reply(MAPPING_WAITING, values)], resident.language, channel, fold=fold)
+            queue_message(session, resident, body, channel=channel)
+            leader.mapping_told_at = now
+            sent += 1
+    if sent:
+        log.info("told %d leader(s) of mapped items waiting for review", sent)
     return sent

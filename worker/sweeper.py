@@ -28,7 +28,7 @@ from worker import context
 from worker.broadcast import quiet, run_chunk
 from worker.fanout import JOB_OPTIONS, chunk_ranges, enqueue_chunks, prepare, prepare_broadcast
 from worker.pool import ALIVE_KEY
-from worker.reminders import remind_stale_info, warn_ending_offers
+from worker.reminders import remind_stale_info, tell_mapping_waiting, warn_ending_offers
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ class SweepResult:
     relayed: int = 0  # single messages whose job vanished, given a new outbox row
     reminded: int = 0  # leaders told of their zona's information due for a check
     warned: int = 0  # neighbours told their offer of a service ends soon
+    mapping_told: int = 0  # leaders told that youth mappers' items wait for review
 
 
 def sweep(
@@ -128,6 +129,12 @@ def sweep(
     result.warned = warn_ending_offers(
         ctx.sessions,
         warn_days=ctx.config.offer_warn_days,
+        now=now,
+        quiet_hours=QuietHours.parse(ctx.config.quiet_hours),
+        fold=ctx.config.gsm7_fold,
+    )
+    result.mapping_told = tell_mapping_waiting(
+        ctx.sessions,
         now=now,
         quiet_hours=QuietHours.parse(ctx.config.quiet_hours),
         fold=ctx.config.gsm7_fold,

@@ -1,7 +1,10 @@
-"""Mapeo: the youth mappers' review queue by zona and status, approve / edit / reject, progress.
+"""Mapeo: the youth mappers' review queue by zona and status (50 a page), approve / edit /
+reject (the kind corrected if the mapper picked the wrong one), progress per zona and per mapper,
+registering and removing mappers.
 
 Scoped like reports: a leader reaches their zona, a subalcaldía its macrodistrito, viewers read
-only. Every decision goes through bot.actions (the same as `mibarrio mapper`) and is audited.
+only; phones are masked for everyone but municipality staff. Every change goes through
+bot.actions (the same as `mibarrio mapper`) and is audited.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
-from wtforms.validators import AnyOf, DataRequired, Length
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from bot import actions, channels
 from bot.admin.common import bp, me, reading, scope, staff_page, writing
@@ -19,9 +22,17 @@ from bot.flows.mapping import KIND_LABELS, MAX_DESCRIPTION
 from bot.i18n import t
 from bot.scope import mask_phone, reachable_zones
 from storage import mapping as store
-from storage.models import MAP_KINDS, MAP_STATUSES, MappedItem, Report, Zone
+from storage.models import (
+    MAP_COVERED_KINDS,
+    MAP_KINDS,
+    MAP_STATUSES,
+    MappedItem,
+    Mapper,
+    Report,
+    Zone,
+)
 
-PAGE = 100
+PAGE = 50
 STATUS_NAMES = {"pending": "Por revisar", "approved": "Aprobado", "rejected": "Rechazado"}
 
 
@@ -29,10 +40,15 @@ class ReviewForm(FlaskForm):
     decision = HiddenField(validators=[AnyOf(("approve", "edit", "reject"))])
     description = TextAreaField("Descripción", validators=[Length(max=MAX_DESCRIPTION)])
     note = StringField("Nota para el mapeador", validators=[Length(max=200)])
+    kind = StringField("Tipo", validators=[Optional(), AnyOf(MAP_KINDS)])
 
 
 class MapperForm(FlaskForm):
     phone = StringField("Teléfono del vecino", validators=[DataRequired(), Length(max=30)])
+
+
+class RemoveMapperForm(FlaskForm):
+    """Only the CSRF token: the mapper is in the address."""
 
 
 def _kinds() -> dict[str, str]:
@@ -44,7 +60,18 @@ def _chosen() -> dict[str, Any]:
     return {
         "zona": request.args.get("zona", type=int),
         "estado": status if status in MAP_STATUSES else None,
+        "pagina": max(request.args.get("pagina", 1, type=int) or 1, 1),
     }
+
+
+def _page_url(chosen: dict[str, Any], page: int) -> str:
+    """This page of the queue, with the filters chosen ("all" kept as asked)."""
+    return url_for(
+        "admin.mapping",
+        zona=chosen["zona"] or None,
+        estado=chosen["estado"] or "all",
+        pagina=page,
+    )
 
 
 @bp.route("/mapeo")
@@ -55,8 +82,10 @@ def mapping() -> Any:
     if chosen["zona"] and not current.reaches(chosen["zona"]):
         abort(403)
     zone_ids = [chosen["zona"]] if chosen["zona"] else current.zone_ids
+    page = chosen["pagina"]
     with reading() as db:
-        rows = store.items(db, zone_ids, chosen["estado"], limit=PAGE)
+        rows = store.items(db, zone_ids, chosen["estado"], offset=(page - 1) * PAGE, limit=PAGE + 1)
+        more, rows = len(rows) > PAGE, rows[:PAGE]
         zones = reachable_zones(db, current)
         names = {z.id: z.name for z in zones}
         progress = sorted(
@@ -81,10 +110,14 @@ def mapping() -> Any:
             progress=progress,
             mappers=mappers,
             reports=reports,
-            all_kinds=len(MAP_KINDS),
+            all_kinds=len(MAP_COVERED_KINDS),
             writes=current.writes,
             form=ReviewForm(),
             mapper_form=MapperForm(),
+            remove_form=RemoveMapperForm(),
+            previous_page=_page_url(chosen, page - 1) if page > 1 else None,
+            next_page=_page_url(chosen, page + 1) if more else None,
+            page=page,
         )
 
 
@@ -108,6 +141,7 @@ def mapping_review(item_id: int) -> Any:
                 decision,
                 description=form.description.data or None,
                 note=form.note.data or None,
+                kind=form.kind.data or None,
                 user=me(db),
                 via="web",
             )
@@ -154,4 +188,29 @@ def mapping_add_mapper() -> Any:
             return redirect(url_for("admin.mapping"))
         name = zone.name
     flash(f"Mapeador de {name} registrado." if new else f"Ya era mapeador de {name}.")
+    return redirect(url_for("admin.mapping"))
+
+
+@bp.route("/mapeo/mapeadores/<int:mapper_id>/baja", methods=["POST"])
+@staff_page(writes=True)
+def mapping_remove_mapper(mapper_id: int) -> Any:
+    """The mapper is one no more (told by SMS); what they recorded stays."""
+    if not RemoveMapperForm().validate_on_submit():
+        abort(400)
+    with writing() as db:
+        mapper = db.get(Mapper, mapper_id)
+        if mapper is None or not mapper.active:
+            abort(404)
+        if not scope().reaches(mapper.zone_id):
+            abort(403)
+        zone = db.get(Zone, mapper.zone_id)
+        assert zone is not None
+        try:
+            actions.remove_mapper(db, mapper.resident, zone, user=me(db), via="web")
+        except actions.Refused as exc:
+            db.rollback()
+            flash(f"No se dio de baja: {exc.es}", "error")
+            return redirect(url_for("admin.mapping"))
+        name = zone.name
+    flash(f"Mapeador de {name} dado de baja: se le avisó por SMS.")
     return redirect(url_for("admin.mapping"))

@@ -14,7 +14,7 @@ from storage import mapping as store
 from storage.db import Session, transaction
 from storage.info import fold
 from storage.models import (
-    MAP_KINDS,
+    MAP_COVERED_KINDS,
     MAP_STATUSES,
     MappedItem,
     Report,
@@ -157,6 +157,7 @@ def mapper_approve(item_id: int, text: str | None, note: str | None) -> None:
 @click.argument("item_id", type=int)
 @click.option("--note", default=None, help="Why (the mapper is told).")
 def mapper_reject(item_id: int, note: str | None) -> None:
+    """Reject a pending item; the mapper is told by SMS, with the note when there is one."""
     _decide(item_id, "reject", None, note)
 
 
@@ -188,7 +189,8 @@ def mapper_stats(zone_name: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"zones": zones, "mappers": mappers}, indent=2))
         return
-    click.echo(f"{'zona':<24} items approved rejected pending coverage (of {len(MAP_KINDS)} kinds)")
+    kinds = len(MAP_COVERED_KINDS)
+    click.echo(f"{'zona':<24} items approved rejected pending coverage (of {kinds} kinds)")
     for row in zones:
         click.echo(_line(str(row["zone"]), row))
     for row in mappers:

@@ -55,7 +55,7 @@ from sqlalchemy.orm import Session
 from storage import evidence as rows
 from storage import mapping as mapping_rows
 from storage import rollups
-from storage.models import MAP_KINDS
+from storage.models import MAP_COVERED_KINDS
 
 LA_PAZ = ZoneInfo("America/La_Paz")
 OPT_OUT_AFTER = timedelta(days=7)
@@ -205,13 +205,13 @@ def mapping_measures(
     session: Session, zones: rows.Zones, start: datetime, end: datetime
 ) -> dict[str, Any]:
     recorded = mapping_rows.recorded_between(session, start, end, zones)
-    kinds = len({kind for kind, _ in recorded})
+    kinds = len({kind for kind, _ in recorded if kind in MAP_COVERED_KINDS})
     return {
         "items": len(recorded),
         "approved": sum(1 for _, status in recorded if status == "approved"),
         "rejected": sum(1 for _, status in recorded if status == "rejected"),
         "kinds": kinds,
-        "coverage": kinds / len(MAP_KINDS),
+        "coverage": kinds / len(MAP_COVERED_KINDS),
     }
 
 

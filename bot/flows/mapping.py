@@ -30,7 +30,7 @@ from storage.enums import ResidentStatus
 from storage.leaders import leading
 from storage.models import (
     MAP_ASSET_KINDS,
-    MAP_KINDS,
+    MAP_COVERED_KINDS,
     MAP_NEED_KINDS,
     InfoItem,
     Leader,
@@ -52,14 +52,24 @@ GROUP = N_(
     "Mapeo de {zone}. ¿Qué registra? 1 Algo que la zona tiene (parque, grifo, escuela...) "
     "2 Algo que falta o está mal (luz rota, basura...) 0 Salir"
 )
-ASSETS = N_("¿Qué tiene la zona? {kinds}. 0 Volver")
+ASSETS = N_("¿Qué tiene? {kinds}. 0 Volver")
 NEEDS = N_("¿Qué falta o está mal? {kinds}. 0 Volver")
 DESCRIBE = N_(
     "{kind}: descríbalo en hasta {max} letras, con una referencia. Ejemplo: Plaza con juegos "
     "frente a la iglesia"
 )
+# The same for a need: the example is something missing or broken.
+DESCRIBE_NEED = N_(
+    "{kind}: descríbalo en hasta {max} letras, con una referencia. Ejemplo: Hueco grande en la "
+    "esquina de la escuela"
+)
 DESCRIBE_AGAIN = N_("Escriba con palabras qué es y dónde está, por favor.")
 DESCRIPTION_TOO_LONG = N_("Es muy largo: use hasta {max} letras.")
+# A photo or a pin that came before the words (or with words too long): kept for this item.
+KEPT_PHOTO = N_("Guardamos su foto para este registro.")
+KEPT_PIN = N_("Guardamos su ubicación para este registro.")
+CHOOSE_ABOVE = N_("Ahora responda con un número de la lista.")
+GROUP_SHORT = N_("¿Qué registra? 1 Algo que la zona tiene 2 Algo que falta o está mal 0 Salir")
 PIN_AND_PHOTO = N_("Si puede, envíe la ubicación del lugar y una foto. 0: seguir sin ellas.")
 GOT_PIN = N_("Ubicación recibida. ¿Una foto? Envíela, o 0 para seguir.")
 GOT_PHOTO = N_("Foto recibida. ¿La ubicación? Envíela, o 0 para seguir.")
@@ -74,6 +84,20 @@ RECORDED = N_(
 )
 NOT_RECORDED = N_("No registramos nada. Para empezar otra vez, escriba MAPEO.")
 NOT_ANY_MORE = N_("Usted ya no figura como mapeador de la zona: no registramos nada.")
+# MAPEO AVANCE and MAPEO BAJA from a mapper.
+MY_PROGRESS = N_(
+    "Su mapeo en {zone}: registros {recorded}, aprobados {approved}, por revisar {pending}, "
+    "rechazados {rejected}."
+)
+LEAVE_CONFIRM = N_(
+    "¿Dejar de ser mapeador de {zone}? Lo que registró se queda. 1 Sí, dejar / 2 No, seguir"
+)
+LEAVE_AGAIN = N_("Responda 1 para dejar de ser mapeador o 2 para seguir.")
+LEFT = N_(
+    "Listo: ya no es mapeador de {zone}. Gracias por su ayuda. Su dirigente puede registrarlo "
+    "de nuevo."
+)
+STAYED = N_("Sigue como mapeador de {zone}. Para registrar algo, escriba MAPEO.")
 
 # Sent to the mapper by a leader's or staff's action.
 WELCOME = N_(
@@ -94,12 +118,21 @@ KIND_LABELS = {
     "streetlight": N_("Poste de luz"),
     "sports_field": N_("Cancha"),
     "school": N_("Escuela"),
-    "health_post": N_("Posta de salud"),
+    "health_post": N_("Posta"),
     "shop": N_("Tienda"),
+    "market": N_("Mercado"),
+    "community_hall": N_("Sede social"),
+    "stop": N_("Parada"),
+    "other_asset": N_("Otro"),
     "broken_light": N_("Luz rota"),
     "no_water": N_("Sin agua"),
     "trash_point": N_("Basural"),
     "dangerous_spot": N_("Lugar peligroso"),
+    "pothole": N_("Bache"),
+    "blocked_drain": N_("Desagüe tapado"),
+    "stray_dogs": N_("Perros sueltos"),
+    "landslide_risk": N_("Deslizamiento"),
+    "other_need": N_("Otro"),
 }
 OPTION = N_("{n} {label}")
 
@@ -107,7 +140,14 @@ OPTION = N_("{n} {label}")
 
 LEADER_MAPPING = N_(
     "Mapeo de {zone}: MAPEADOR ALTA y el número registra a un joven (BAJA lo quita); "
-    "MAPEO REVISAR muestra los registros; MAPEO AVANCE, el avance."
+    "MAPEO AVANCE, el avance. MAS: cómo revisar."
+)
+LEADER_REVIEW_HELP = N_(
+    "MAPEO REVISAR muestra cada registro. APROBAR N lo aprueba tal cual; CORREGIR N y el texto "
+    "lo corrige y aprueba; RECHAZAR N y el motivo lo rechaza."
+)
+CORRECT_HOW = N_(
+    "Escriba CORREGIR {n} y el texto corregido, por ejemplo: CORREGIR {n} {description}"
 )
 BAD_PHONE = N_("No entendí el número. Escriba, por ejemplo: MAPEADOR ALTA 71234567")
 NOT_A_RESIDENT = N_(
@@ -124,13 +164,17 @@ TO_REVIEW = N_(
 MORE_TO_REVIEW = N_("MAS: otro")
 NOTHING_TO_REVIEW = N_("No hay registros de mapeo por revisar en {zone}.")
 NO_SUCH_ITEM = N_("No hay un registro {n} por revisar en {zone}.")
-LEADER_APPROVED_ASSET = N_("Aprobado {n}: ya es información de {zone}. Quedan {left} por revisar.")
-LEADER_APPROVED_NEED = N_("Aprobado {n}: es el reporte {code}. Quedan {left} por revisar.")
-LEADER_REJECTED = N_("Rechazado {n}: avisamos al mapeador. Quedan {left} por revisar.")
+# Counts as "label: n", which reads right for 1 as for 12.
+LEADER_APPROVED_ASSET = N_("Aprobado {n}: ya es información de {zone}. Por revisar: {left}.")
+LEADER_APPROVED_NEED = N_("Aprobado {n}: es el reporte {code}. Por revisar: {left}.")
+LEADER_REJECTED = N_("Rechazado {n}: avisamos al mapeador. Por revisar: {left}.")
 PROGRESS = N_(
-    "Mapeo de {zone}: {mappers} mapeadores, {recorded} registros, {approved} aprobados, "
-    "{rejected} rechazados, {pending} por revisar. Tipos: {covered} de {all}."
+    "Mapeo de {zone}: mapeadores {mappers}, registros {recorded}, aprobados {approved}, "
+    "rechazados {rejected}, por revisar {pending}. Tipos: {covered} de {all}."
 )
+# After PROGRESS, as many of the zona's active mappers as fit (most items first).
+BY_MAPPER = N_("Por mapeador: {lines}.")
+MAPPER_LINE = N_("{phone}: {items} (aprobados {approved})")
 PIN_MARK = N_(", con ubicación")
 PHOTO_MARK = N_(", con foto")
 
@@ -139,10 +183,18 @@ MAX_DESCRIPTION = 80
 REVIEW_FITS = (80, 60, 40, 25, 15)
 
 START_WORDS = frozenset({"mapeo", "mapear", "mapa lurana", "mapa luraña"})
+# A mapper's own: leave the role (confirmed), their progress.
+_LEAVE = frozenset({"mapeo baja", "baja mapeo", "dejar mapeo"})
+_LEAVE_YES = frozenset({"dejar", "si dejar", "jaytaña", "jaytana"})
+_LEAVE_NO = frozenset({"seguir", "no seguir", "sarantaña", "sarantana"})
 _REGISTER = re.compile(r"^mapeador(?:es)?\s+(alta|baja)\s+(.+)$")
 _REVIEW = frozenset({"mapeo revisar", "revisar mapeo", "mapeo revision"})
 _PROGRESS = frozenset({"mapeo avance", "avance mapeo", "avance del mapeo"})
-_DECIDE = re.compile(r"^\s*(aprobar|rechazar)\s+(\d{1,9})\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
+# APROBAR N approves as it is (words after N are not read); CORREGIR N and the words correct,
+# then approve; RECHAZAR N and a reason reject.
+_DECIDE = re.compile(
+    r"^\s*(aprobar|corregir|rechazar)\s+(\d{1,9})\b\s*(.*)$", re.IGNORECASE | re.DOTALL
+)
 
 
 def kind_label(kind: str) -> Reply:
@@ -247,6 +299,28 @@ def reject(
         _tell(session, mapper, [Reply(NOT_APPROVED, values)])
 
 
+def progress_lines(session: Session, zone: Zone, lang: str) -> list[Reply]:
+    """The zona's figures, then its active mappers (most items first, masked phones) as far
+    as they fit the same SMS."""
+    found = [(p, m) for m, p in store.mapper_progress(session, [zone.id]) if m.active and p.items]
+    found.sort(key=lambda r: (-r[0].items, r[1].id))
+    lines = [
+        Reply(
+            MAPPER_LINE,
+            {"phone": "..." + m.resident.phone[-4:], "items": p.items, "approved": p.approved},
+        )
+        for p, m in found
+        if m.resident.phone
+    ]
+    head = progress_line(session, zone)
+
+    def build(n: int) -> list[Reply]:
+        return [head, Reply(BY_MAPPER, {"lines": ListOf(lines[:n])})] if n else [head]
+
+    _, replies = fit_one_sms(lang, range(len(lines), -1, -1), build)
+    return replies
+
+
 def progress_line(session: Session, zone: Zone) -> Reply:
     """The zona's mapping in one SMS: mappers, items and their review, kinds covered."""
     found = store.zone_progress(session, [zone.id]).get(zone.id)
@@ -259,7 +333,7 @@ def progress_line(session: Session, zone: Zone) -> Reply:
         "rejected": found.rejected if found else 0,
         "pending": found.pending if found else 0,
         "covered": found.kinds if found else 0,
-        "all": len(MAP_KINDS),
+        "all": len(MAP_COVERED_KINDS),
     }
     return Reply(PROGRESS, values)
 
@@ -268,8 +342,10 @@ def progress_line(session: Session, zone: Zone) -> Reply:
 
 
 def starts_mapping(turn: Turn) -> bool:
-    """The text is MAPEO (or its Aymara form) from a signed-up resident."""
-    return turn.norm in START_WORDS and turn.resident.onboarded
+    """The text is MAPEO (or its Aymara form), MAPEO BAJA or MAPEO AVANCE from a signed-up
+    resident (a leader's MAPEO AVANCE is theirs: see leader_command)."""
+    words = START_WORDS | _LEAVE | _PROGRESS
+    return turn.norm in words and turn.resident.onboarded
 
 
 def _zone(turn: Turn) -> Zone | None:
@@ -288,7 +364,37 @@ def begin(turn: Turn) -> StepResult:
     zone = _zone(turn)
     if zone is None:
         return StepResult([Reply(NOT_A_MAPPER)], None, {})
+    if turn.norm in _PROGRESS:
+        return StepResult([_my_progress(turn, zone)], None, {})
+    if turn.norm in _LEAVE:
+        return StepResult([Reply(LEAVE_CONFIRM, {"zone": zone.name})], "leave", {})
     return StepResult([Reply(GROUP, {"zone": zone.name})], "group", {})
+
+
+def _my_progress(turn: Turn, zone: Zone) -> Reply:
+    mine = store.resident_progress(turn.session, turn.resident.id)
+    values = {
+        "zone": zone.name,
+        "recorded": mine.items,
+        "approved": mine.approved,
+        "pending": mine.pending,
+        "rejected": mine.rejected,
+    }
+    return Reply(MY_PROGRESS, values)
+
+
+def on_leave(turn: Turn) -> StepResult:
+    answer = yes_or_no(turn.norm, yes=_LEAVE_YES, no=_LEAVE_NO)
+    if answer is None:
+        return stay(turn, Reply(LEAVE_AGAIN))
+    mapper = store.mapper_of(turn.session, turn.resident.id)
+    zone = get_zone(turn.session, mapper.zone_id) if mapper is not None else None
+    if mapper is None or zone is None:
+        return StepResult([Reply(NOT_A_MAPPER)], None, {})
+    if not answer:
+        return StepResult([Reply(STAYED, {"zone": zone.name})], None, {})
+    store.remove_mapper(turn.session, mapper, turn.now)
+    return StepResult([Reply(LEFT, {"zone": zone.name})], None, {})
 
 
 def _group_prompt(group: str) -> Reply:
@@ -296,7 +402,12 @@ def _group_prompt(group: str) -> Reply:
 
 
 def on_group(turn: Turn) -> StepResult:
+    extras = _extras_of(turn)
     option = parse_option(turn.text, 2)
+    if _brought(turn) and option is None:  # a photo or a pin before the choice: kept
+        zone = _zone(turn)
+        prompt = Reply(GROUP, {"zone": zone.name if zone else ""})
+        return StepResult(_kept(turn, prompt, Reply(GROUP_SHORT)), "group", extras)
     if option == 0 or is_back(turn.norm):
         return StepResult([], None, {}, goto=FlowName.MENU)
     if option is None:
@@ -304,7 +415,30 @@ def on_group(turn: Turn) -> StepResult:
         name = zone.name if zone else ""
         return stay(turn, *_again(turn, Reply(GROUP, {"zone": name})))
     group = "asset" if option == 1 else "need"
-    return StepResult([_group_prompt(group)], "kind", {"group": group})
+    return StepResult([_group_prompt(group)], "kind", {**extras, "group": group})
+
+
+def _extras_of(turn: Turn) -> dict[str, object]:
+    """The pin and photo this item already has, with any this message brings."""
+    slots = {k: v for k, v in turn.slots.items() if k in _EXTRAS}
+    _take_extras(turn, slots)
+    return slots
+
+
+_EXTRAS = ("media_url", "latitude", "longitude")
+
+
+def _brought(turn: Turn) -> bool:
+    return bool(turn.media) or turn.latitude is not None
+
+
+def _kept(turn: Turn, prompt: Reply, short: Reply | None = None) -> list[Reply]:
+    """Saying the photo or pin is kept, then the prompt again (or, when both do not fit one
+    SMS, a shorter one)."""
+    kept = Reply(KEPT_PHOTO if turn.media else KEPT_PIN)
+    shorter = short or Reply(CHOOSE_ABOVE)
+    _, replies = fit_one_sms(turn.lang, [[kept, prompt], [kept, shorter]], list)
+    return replies
 
 
 def _again(turn: Turn, prompt: Reply) -> list[Reply]:
@@ -316,14 +450,19 @@ def _again(turn: Turn, prompt: Reply) -> list[Reply]:
 def on_kind(turn: Turn) -> StepResult:
     group = str(turn.slots.get("group") or "asset")
     kinds = MAP_ASSET_KINDS if group == "asset" else MAP_NEED_KINDS
+    extras = _extras_of(turn)
     option = parse_option(turn.text, len(kinds))
+    if _brought(turn) and option is None:  # a photo or a pin before the kind: kept
+        return StepResult(_kept(turn, _group_prompt(group)), "kind", {**extras, "group": group})
     if option == 0 or is_back(turn.norm):
-        return begin(turn)
+        back = begin(turn)
+        return StepResult(back.replies, back.next_step, extras if back.next_step else {})
     if option is None:
         return stay(turn, *_again(turn, _group_prompt(group)))
     kind = kinds[option - 1]
-    ask = Reply(DESCRIBE, {"kind": kind_label(kind), "max": MAX_DESCRIPTION})
-    return StepResult([ask], "description", {"group": group, "kind": kind})
+    prompt = DESCRIBE if group == "asset" else DESCRIBE_NEED
+    ask = Reply(prompt, {"kind": kind_label(kind), "max": MAX_DESCRIPTION})
+    return StepResult([ask], "description", {**extras, "group": group, "kind": kind})
 
 
 def _take_extras(turn: Turn, slots: dict[str, object]) -> None:
@@ -337,11 +476,13 @@ def on_description(turn: Turn) -> StepResult:
     slots = {k: v for k, v in turn.slots.items() if k != "_misses"}
     _take_extras(turn, slots)  # a photo with a caption, or a pin sent first: kept
     text = " ".join(turn.text.split())
+    kept = [Reply(KEPT_PHOTO if turn.media else KEPT_PIN)] if _brought(turn) else []
     if not has_words(text):
-        got_something = bool(turn.media) or turn.latitude is not None
-        return StepResult([Reply(DESCRIBE_AGAIN)], "description", slots, miss=not got_something)
+        return StepResult([*kept, Reply(DESCRIBE_AGAIN)], "description", slots, miss=not kept)
     if len(text) > MAX_DESCRIPTION:
-        return stay(turn, Reply(DESCRIPTION_TOO_LONG, {"max": MAX_DESCRIPTION}))
+        # Only the words are asked again: the photo or pin that came with them stays.
+        too_long = Reply(DESCRIPTION_TOO_LONG, {"max": MAX_DESCRIPTION})
+        return StepResult([*kept, too_long], "description", slots, miss=not kept)
     slots["description"] = text
     if turn.channel == "whatsapp":
         return _ask_extras(turn, slots)
@@ -386,6 +527,9 @@ def _summary(turn: Turn, slots: dict[str, object]) -> StepResult:
 
 
 def on_confirm(turn: Turn) -> StepResult:
+    if _brought(turn) and turn.channel == "whatsapp":  # a late pin or photo: kept, summed up
+        slots = {k: v for k, v in turn.slots.items() if k != "_misses"}
+        return _summary(turn, {**slots, **_extras_of(turn)})
     answer = yes_or_no(turn.norm, yes=SEND, no=DONT_SEND)
     if answer is None:
         return stay(turn, Reply(CONFIRM_AGAIN))
@@ -418,6 +562,7 @@ FLOW = Flow(
         "description": on_description,
         "extras": on_extras,
         "confirm": on_confirm,
+        "leave": on_leave,
     },
 )
 
@@ -452,14 +597,14 @@ def begin_leader(turn: Turn) -> StepResult:
         return StepResult([Reply(NOT_A_LEADER)], None, {})
     leader, zone = found
     if turn.norm in START_WORDS:
-        return StepResult([Reply(LEADER_MAPPING, {"zone": zone.name})], None, {})
+        return StepResult([Reply(LEADER_MAPPING, {"zone": zone.name})], "help", {})
     registering = _REGISTER.match(turn.norm)
     if registering:
         return _register(turn, leader, zone, registering.group(1), registering.group(2))
     if turn.norm in _REVIEW:
         return _review(turn, zone, 0)
     if turn.norm in _PROGRESS:
-        return StepResult([progress_line(turn.session, zone)], None, {})
+        return StepResult(progress_lines(turn.session, zone, turn.lang), None, {})
     deciding = _DECIDE.match(turn.text)
     assert deciding is not None  # leader_command matched one of the four
     return _decide(turn, zone, normalize(deciding.group(1)), int(deciding.group(2)), deciding[3])
@@ -524,10 +669,12 @@ def _decide(turn: Turn, zone: Zone, verb: str, number: int, rest: str) -> StepRe
         return StepResult([Reply(NO_SUCH_ITEM, {"n": number, "zone": zone.name})])
     reviewer = f"leader:{_leader_id(turn)}"
     words = " ".join(rest.split())
-    if verb == "aprobar":
-        made = approve(
-            turn.session, item, reviewer=reviewer, now=turn.now, description=words or None
-        )
+    if verb == "corregir" and not has_words(words):
+        example = quote(item.description or "", 40)
+        return StepResult([Reply(CORRECT_HOW, {"n": number, "description": example})])
+    if verb in ("aprobar", "corregir"):
+        corrected = words if verb == "corregir" else None
+        made = approve(turn.session, item, reviewer=reviewer, now=turn.now, description=corrected)
         left = store.count_pending(turn.session, [zone.id])
         if isinstance(made, Report):
             reply = Reply(LEADER_APPROVED_NEED, {"n": number, "code": made.code, "left": left})
@@ -553,4 +700,15 @@ def on_more(turn: Turn) -> StepResult:
     return on_choose(turn)  # anything else is read as a menu choice
 
 
-LEADER_FLOW = Flow(name=FlowName.LEADER_MAPPING, begin=begin_leader, steps={"more": on_more})
+def on_help(turn: Turn) -> StepResult:
+    """MAS after a leader's MAPEO: how to review; anything else is read as a menu choice."""
+    if is_more(turn.norm) and _leader(turn) is not None:
+        return StepResult([Reply(LEADER_REVIEW_HELP)], None, {})
+    return on_more(turn)
+
+
+LEADER_FLOW = Flow(
+    name=FlowName.LEADER_MAPPING,
+    begin=begin_leader,
+    steps={"more": on_more, "help": on_help},
+)

@@ -7,12 +7,18 @@ from bot.flows.base import Flow, FlowName, StepResult, Turn, stay
 from bot.i18n import N_
 from bot.render import ListOf, Reply
 from bot.text import parse_option
+from storage import mapping as mapping_store
 from storage.models import TOPICS
 from storage.zones import get_zone
 
 PROFILE = N_("Zona: {zone}. 1 Cambiar zona, 2 Cambiar idioma, 3 Temas que recibe, 0 Volver")
 TOPICS_PROMPT = N_("Recibe: {topics}. Escriba un número para activar o quitar. 0 Listo")
 ZONE_CHANGED = N_("Listo, su zona ahora es {zone}.")
+# A mapper maps the zona whose leader registered them: moving ends it.
+ZONE_CHANGED_MAPPER = N_(
+    "Listo, su zona ahora es {zone}. Ya no es mapeador de {old_zone}; el dirigente de {zone} puede "
+    "registrarlo."
+)
 TOPIC_LINE = N_("{n} {topic}: {state}")
 ON = N_("sí")
 OFF = N_("no")
@@ -79,11 +85,19 @@ def _zone_step(name: str):  # type: ignore[no-untyped-def]
     step = onboarding.FLOW.steps[name]
 
     def run(turn: Turn) -> StepResult:
+        mapper = mapping_store.mapper_of(turn.session, turn.resident.id)
+        mapped = mapper.zone_id if mapper is not None else None
         result = step(turn)
         if result.next_step == "consent":
             zone_row = get_zone(turn.session, turn.resident.zone_id)
             zone = zone_row.name if zone_row else ""
-            return StepResult([Reply(ZONE_CHANGED, {"zone": zone})], None, {}, goto=FlowName.MENU)
+            reply = Reply(ZONE_CHANGED, {"zone": zone})
+            if mapped is not None and mapped != turn.resident.zone_id:
+                old = get_zone(turn.session, mapped)
+                values = {"zone": zone, "old_zone": old.name if old else ""}
+                # No room for the menu in the same SMS: the next text is read as at the start.
+                return StepResult([Reply(ZONE_CHANGED_MAPPER, values)], None, {})
+            return StepResult([reply], None, {}, goto=FlowName.MENU)
         return result
 
     return run

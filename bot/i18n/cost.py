@@ -36,6 +36,9 @@ def _realistic_values() -> dict[str, str]:
     biggest = max(per_macro, key=lambda m: sum(len(n) + 4 for n in per_macro[m]))
     return {
         "zone": longest[0],
+        "old_zone": longest[1],  # a second zona in the same text (the one a mapper left)
+        # A leader's MAPEO AVANCE lists mappers as far as they fit (bot/flows/mapping.py).
+        "lines": "...4567: 12 (aprobados 9)",
         "options": numbered(longest[:5]),
         "macro": biggest,
         "macro_options": numbered(macros),
@@ -111,15 +114,32 @@ _LABEL_SAMPLES = {
     "label": "Junta vecinal",
     "kind": "Lugar peligroso",
 }
-# What a mapper picks from (bot/flows/mapping.py), the longer of its two lists.
+# What a mapper picks from (bot/flows/mapping.py): the needs' list for its prompt, the assets'
+# (longer in Spanish) for any other.
+_NEEDS_PROMPT = "¿Qué falta o está mal? {kinds}. 0 Volver"
+_MAP_NEEDS = (
+    "Luz rota",
+    "Sin agua",
+    "Basural",
+    "Lugar peligroso",
+    "Bache",
+    "Desagüe tapado",
+    "Perros sueltos",
+    "Deslizamiento",
+    "Otro",
+)
 _MAP_ASSETS = (
     "Parque o plaza",
     "Grifo de agua",
     "Poste de luz",
     "Cancha",
     "Escuela",
-    "Posta de salud",
+    "Posta",
     "Tienda",
+    "Mercado",
+    "Sede social",
+    "Parada",
+    "Otro",
 )
 # The zona information's categories (bot/flows/info.py), all of them, as the longest list.
 _INFO_LABELS = (
@@ -154,9 +174,9 @@ def sample_values(msgid: str, translate: Callable[[str], str] = lambda m: m) -> 
             )
         elif name == "kinds":
             line = translate("{n} {label}")
+            labels = _MAP_NEEDS if msgid == _NEEDS_PROMPT else _MAP_ASSETS
             values[name] = "; ".join(
-                line.format(n=i, label=translate(label))
-                for i, label in enumerate(_MAP_ASSETS, start=1)
+                line.format(n=i, label=translate(label)) for i, label in enumerate(labels, start=1)
             )
         elif name == "topics":
             line = translate("{n} {topic}: {state}")

@@ -9,7 +9,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import actions
 from storage import mapping as store
 from storage.db import transaction
-from storage.models import AuditEntry, InfoItem, MappedItem, Report, Resident, Zone, utcnow
+from storage.models import (
+    AuditEntry,
+    InfoItem,
+    MappedItem,
+    Mapper,
+    OutboundMessage,
+    Report,
+    Resident,
+    Zone,
+    utcnow,
+)
 from tests.admin.conftest import Browser
 from tests.admin.test_polls import CITY, LEADER, TRANSLATOR, VIEWER, staff_in
 from tests.conftest import Chat
@@ -133,3 +143,108 @@ def test_the_city_registers_a_mapper_who_gets_the_welcome(
         "/admin/mapeo/mapeadores", {"phone": "71000999"}, form="/admin/mapeo", follow_redirects=True
     )
     assert "no está inscrito" in unknown.get_data(as_text=True)
+
+
+def test_a_leader_removes_a_mapper_of_their_zona_only_and_it_is_audited(
+    browser: Browser, chat: Chat, sessions: sessionmaker[Session]
+) -> None:
+    onboard(chat)
+    mapped(chat, "+59171000987", "Sopocachi", "park", "Plaza Avaroa")
+    mapped(chat, "+59171000988", "Achumani", "park", "Parque de Achumani")
+    with sessions() as session:
+        ours, theirs = (
+            session.scalars(select(Mapper.id).join(Resident).where(Resident.phone == phone)).one()
+            for phone in ("+59171000987", "+59171000988")
+        )
+    staff_in(browser, sessions, LEADER)
+    page = browser.get("/admin/mapeo").get_data(as_text=True)
+    assert "Dar de baja" in page
+    # Without the form's token: refused.
+    assert browser.client.post(f"/admin/mapeo/mapeadores/{ours}/baja").status_code == 400
+    away = browser.post(f"/admin/mapeo/mapeadores/{theirs}/baja", {}, form="/admin/mapeo")
+    assert away.status_code == 403
+    done = browser.post(
+        f"/admin/mapeo/mapeadores/{ours}/baja", {}, form="/admin/mapeo", follow_redirects=True
+    )
+    assert "Mapeador de Sopocachi dado de baja" in done.get_data(as_text=True)
+    with sessions() as session:
+        assert [m.active for m in session.scalars(select(Mapper).order_by(Mapper.id))] == [
+            False,
+            True,
+        ]
+        assert session.scalars(
+            select(AuditEntry.action).where(AuditEntry.action == "mapper.remove")
+        ).all() == ["mapper.remove"]
+        body = session.scalars(
+            select(OutboundMessage.body).order_by(OutboundMessage.id.desc())
+        ).first()
+    assert body is not None and "ya no es mapeador de Sopocachi" in body
+
+
+def test_the_reviewer_corrects_the_kind_and_the_approval_follows_it(
+    browser: Browser, chat: Chat, sessions: sessionmaker[Session]
+) -> None:
+    onboard(chat)
+    item = mapped(chat, "+59171000989", "Sopocachi", "park", "Hueco grande en la esquina")
+    staff_in(browser, sessions, CITY)
+    assert 'name="kind"' in browser.get("/admin/mapeo").get_data(as_text=True)
+    wrong = {"decision": "approve", "description": "", "note": "", "kind": "volcano"}
+    assert browser.post(f"/admin/mapeo/{item}", wrong, form="/admin/mapeo").status_code == 400
+    fixed = {"decision": "approve", "description": "", "note": "", "kind": "pothole"}
+    assert browser.post(f"/admin/mapeo/{item}", fixed, form="/admin/mapeo").status_code == 302
+    with sessions() as session:
+        report = session.scalars(select(Report)).one()
+        row = session.get(MappedItem, item)
+        audit = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "mapping.approve")
+        ).one()
+    assert row is not None and (row.kind, row.status) == ("pothole", "approved")
+    assert report.category == "calles" and report.mapped
+    assert "pothole" in str(audit.after)
+    assert "park" in str(audit.before)
+
+
+def test_the_queue_pages_by_fifty_and_keeps_its_filters(
+    browser: Browser, chat: Chat, sessions: sessionmaker[Session]
+) -> None:
+    onboard(chat)
+    mapped(chat, "+59171000990", "Sopocachi", "park", "Plaza numero 0")
+    with transaction(chat.sessions) as session:
+        resident = session.scalars(select(Resident).where(Resident.phone == "+59171000990")).one()
+        mapper = store.mapper_of(session, resident.id)
+        assert mapper is not None
+        for n in range(1, 120):
+            store.record_item(session, mapper, "park", f"Plaza numero {n}", now=utcnow())
+        sopocachi = mapper.zone_id
+    staff_in(browser, sessions, CITY)
+    shown = browser.get(f"/admin/mapeo?zona={sopocachi}&estado=all").get_data(as_text=True)
+    # Newest first: 119..70 on the first page, then 69..20, then 19..0.
+    assert "Plaza numero 119<" in shown and "Plaza numero 70<" in shown
+    assert "Plaza numero 69<" not in shown
+    assert f"zona={sopocachi}" in shown and "estado=all" in shown and "pagina=2" in shown
+    second = browser.get(f"/admin/mapeo?zona={sopocachi}&estado=all&pagina=2")
+    page = second.get_data(as_text=True)
+    assert "Plaza numero 69<" in page and "Plaza numero 20<" in page
+    assert "Plaza numero 70<" not in page and "pagina=3" in page and "pagina=1" in page
+    third = browser.get(f"/admin/mapeo?zona={sopocachi}&estado=all&pagina=3").get_data(as_text=True)
+    assert "Plaza numero 0<" in third and "pagina=4" not in third
+
+
+def test_mapeo_shows_each_mapper_s_progress_masked_and_evidencia_names_no_mapper(
+    browser: Browser, chat: Chat, sessions: sessionmaker[Session]
+) -> None:
+    onboard(chat)
+    item = mapped(chat, "+59171000991", "Sopocachi", "park", "Plaza Avaroa")
+    with transaction(chat.sessions) as session:
+        row = session.get(MappedItem, item)
+        assert row is not None
+        actions.review_mapped_item(session, row, "approve")
+    staff_in(browser, sessions, LEADER)
+    page = browser.get("/admin/mapeo").get_data(as_text=True)
+    masked = "+591•••••991"
+    assert masked in page and "+59171000991" not in page
+    # The mapper's row: active, 1 item, 1 approved, 0 waiting.
+    row_html = page.split(masked, 1)[1].split("</tr>", 1)[0]
+    assert '<td class="n">1</td><td class="n">1</td><td class="n">0</td>' in row_html
+    evidence = browser.get("/admin/evidence").get_data(as_text=True)
+    assert "991" not in evidence and "Mapeador" not in evidence

@@ -250,3 +250,27 @@ def test_chat_takes_a_nul_in_a_line_as_the_webhook_does(
     monkeypatch.setenv("DATABASE_URL", db_url)
     lines = chat(runner, "Hola\n1\nSopo\x00cachi\n", "--phone", "+59171234567")
     assert "Sopocachi" in lines[2]["replies"][0]  # PostgreSQL cannot store a NUL: it is dropped
+
+
+def test_chat_on_whatsapp_sends_a_pin_and_a_photo(seeded: CliRunner) -> None:
+    """A mapper's pin and photo walked by hand: /ubicacion and /foto are what a phone attaches."""
+    run(seeded, "leader", "add", "--phone", "+59171234500", "--zone", "Sopocachi")
+    chat(seeded, SIGN_UP_ES, "--phone", "+59171234567")
+    chat(seeded, SIGN_UP_ES, "--phone", "+59171234500")
+    chat(seeded, "MAPEADOR ALTA 71234567\n", "--phone", "+59171234500")
+    lines = chat(
+        seeded,
+        "MAPEO\n/ubicacion -16.51 -68.12\n1\n1\n/foto https://example.org/p.jpg Plaza Avaroa\n",
+        "--phone",
+        "+59171234567",
+        "--channel",
+        "whatsapp",
+    )
+    assert "Guardamos su ubicación" in lines[1]["replies"][0]
+    assert (
+        "Parque o plaza en Sopocachi: Plaza Avaroa (con ubicación y foto)"
+        in (lines[-1]["replies"][0])
+    )
+    # On SMS the same line is only text.
+    sms = chat(seeded, "MAPEO\n/ubicacion -16.51 -68.12\n", "--phone", "+59171234567")
+    assert "Guardamos" not in sms[1]["replies"][0]

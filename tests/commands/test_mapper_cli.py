@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 
+from bot.commands.mapping import mapper
 from storage.models import AuditEntry, InfoItem, MappedItem, Report
 from tests.commands.test_staff import Staff
 from tests.conftest import Chat
@@ -62,7 +64,7 @@ def test_staff_register_review_and_count_mappers(staff: Staff, chat: Chat) -> No
         info = session.scalars(select(InfoItem).where(InfoItem.source == "mapeo")).one()
         assert (info.category, info.text_es) == (
             "health",
-            "Posta de salud: Posta de salud Sopocachi",
+            "Posta: Posta de salud Sopocachi",
         )
         report = session.scalars(select(Report)).one()
         assert (report.category, report.mapped) == ("agua", True)
@@ -85,7 +87,7 @@ def test_staff_register_review_and_count_mappers(staff: Staff, chat: Chat) -> No
             "rejected": 1,
             "pending": 0,
             "kinds": 3,
-            "coverage": 0.273,
+            "coverage": 0.167,  # 3 of the 18 kinds
         }
     ]
     assert [m["items"] for m in stats["mappers"]] == [3]
@@ -93,3 +95,14 @@ def test_staff_register_review_and_count_mappers(staff: Staff, chat: Chat) -> No
     assert "no longer a mapper" in staff.run("mapper", "remove", YOUTH).stdout
     assert "is not a mapper" in staff.refused("mapper", "remove", YOUTH).output
     assert "jovenes mapeadores" in youth.say("MAPEO")
+
+
+COMMANDS = ["add", "remove", "list", "review", "approve", "reject", "edit", "stats"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_mapper_command_says_what_it_does(command: str) -> None:
+    shown = CliRunner().invoke(mapper, [command, "--help"])
+    assert shown.exit_code == 0
+    usage, _, rest = shown.output.partition("\n\n")
+    assert rest.split("\n\n")[0].strip() and not rest.startswith("Options:")

@@ -51,19 +51,20 @@ def test_mapping_measure_matches_a_count_by_hand(sessions: sessionmaker[Session]
     with sessions() as session:
         city = measures(session, CITY, START, END)["mapping"]
         sopocachi = measures(session, place(session, zone="Sopocachi"), START, END)["mapping"]
-    # City: 4 items (park, park, trash point, no water); approved 2, rejected 1; 3 kinds of 11.
+    # City: 4 items (park, park, trash point, no water); approved 2, rejected 1; 3 kinds of 18
+    # ("other" is not counted).
     assert city == {
         "items": 4,
         "approved": 2,
         "rejected": 1,
         "kinds": 3,
-        "coverage": pytest.approx(3 / 11),
+        "coverage": pytest.approx(3 / 18),
     }
-    # Sopocachi: park, park, trash point; 1 approved, 1 rejected; 2 kinds of 11.
+    # Sopocachi: park, park, trash point; 1 approved, 1 rejected; 2 kinds of 18.
     assert sopocachi == {
         "items": 3,
         "approved": 1,
         "rejected": 1,
         "kinds": 2,
-        "coverage": pytest.approx(2 / 11),
+        "coverage": pytest.approx(2 / 18),
     }

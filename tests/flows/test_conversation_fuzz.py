@@ -34,12 +34,14 @@ from bot.inbound import receive
 from bot.render import Reply, render
 from bot.text import normalize
 from storage import info as info_store
+from storage import mapping as mapping_store
 from storage.courses import seed_starter_courses
 from storage.db import transaction
 from storage.leaders import add_leader
 from storage.models import (
     Broadcast,
     Conversation,
+    MappedItem,
     NewsItem,
     NewsZone,
     OutboxEntry,
@@ -385,3 +387,155 @@ def test_any_leader_conversation_keeps_what_every_text_promises(
             assert sent(sessions) == before, said
     polls, broadcasts, _ = sent(sessions)
     event(f"polls or notices sent: {'yes' if polls or broadcasts else 'no'}")
+
+
+# --- a youth mapper on WhatsApp: pins and photos at any step ----------------------------------
+
+MAPPER_WORDS = [
+    "MAPEO",
+    "mapa luraña",
+    "MAPEO AVANCE",
+    "MAPEO BAJA",
+    "Plaza con juegos frente a la iglesia",
+    "Hueco grande en la esquina de la escuela, junto al mercado de la calle Guachalla, hace meses",
+    "enviar",
+    "dejar",
+    "seguir",
+    "MAS",
+]
+PHOTO = "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1"
+# What (re)starts the mapper's flow, and the steps that take a pin or a photo.
+MAPPING_STARTS = {normalize(w) for w in ("MAPEO", "mapa luraña", "MAPEO AVANCE", "MAPEO BAJA")}
+RECORDING = ("group", "kind", "description", "extras", "confirm")
+
+
+@dataclass(frozen=True)
+class MapperStep:
+    text: str
+    channel: str
+    pin: bool  # WhatsApp: a location pin (Latitude/Longitude)
+    photo: bool  # WhatsApp: a photo (MediaUrl0)
+    repeated: bool
+
+
+MAPPER_STEPS = st.builds(
+    MapperStep,
+    text=st.one_of(
+        st.sampled_from(["0", "1", "1", "2"]),  # what moves a recording on, often
+        st.sampled_from("0123456789"),
+        st.sampled_from(["10", "11", "12"]),
+        st.sampled_from(MAPPER_WORDS),
+        st.just(""),
+        st.text(max_size=120),
+    ),
+    channel=st.sampled_from(["sms", "whatsapp", "whatsapp"]),
+    pin=st.booleans(),
+    photo=st.booleans(),
+    repeated=st.booleans(),
+)
+
+
+# Some examples start part way into recording an item, so that items get recorded.
+MAPPER_STARTS = [
+    (),
+    ("MAPEO",),
+    ("MAPEO", "1"),
+    ("MAPEO", "2", "5"),
+    ("MAPEO", "1", "8", "Mercado Rodríguez"),
+    ("MAPEO", "2", "5", "Bache en la esquina", "0"),
+]
+
+
+def _begun(texts: tuple[str, ...]) -> st.SearchStrategy[tuple[MapperStep, ...]]:
+    return st.tuples(
+        *(
+            st.builds(
+                MapperStep,
+                text=st.just(text),
+                channel=st.sampled_from(["sms", "whatsapp"]),
+                pin=st.booleans(),
+                photo=st.booleans(),
+                repeated=st.just(False),
+            )
+            for text in texts
+        )
+    )
+
+
+def items_of(sessions: sessionmaker[Session], phone: str) -> list[tuple[str, bool, bool]]:
+    """(kind, with a pin, with a photo) of what this phone recorded."""
+    with sessions() as session:
+        rows = session.execute(
+            select(MappedItem.kind, MappedItem.latitude, MappedItem.media_url)
+            .join(Resident, Resident.id == MappedItem.resident_id)
+            .where(Resident.phone == phone)
+            .order_by(MappedItem.id)
+        )
+        return [(kind, lat is not None, bool(url)) for kind, lat, url in rows]
+
+
+@FUZZ
+@given(
+    signed_up=st.sampled_from([SIGN_UP_ES, ("Kamisaki", "2", "Sopocachi", "1")]),
+    begun=st.sampled_from(MAPPER_STARTS).flatmap(_begun),
+    more=st.lists(MAPPER_STEPS, min_size=1, max_size=25),
+)
+def test_any_mapper_conversation_with_pins_and_photos_keeps_its_promises(
+    sessions: sessionmaker[Session],
+    signed_up: tuple[str, ...],
+    begun: tuple[MapperStep, ...],
+    more: list[MapperStep],
+) -> None:
+    """A mapper typing anything, on WhatsApp with pins and photos at any step: one reply per
+    text (one SMS on SMS), the conversation waits at a step its flow has, a repeated message
+    changes nothing, and an item recorded keeps every pin and photo sent while recording it."""
+    phone = f"+5917{next(_phones) % 10**7:07d}"
+    now = utcnow().replace(hour=16, minute=0, second=0, microsecond=0)
+    for text in signed_up:
+        receive(sessions, "SM" + uuid.uuid4().hex, InboundMessage(phone, "sms", text), now=now)
+    with transaction(sessions) as session:
+        resident = session.scalars(select(Resident).where(Resident.phone == phone)).one()
+        assert resident.zone_id is not None
+        mapping_store.register_mapper(session, resident, resident.zone_id, "cli", now)
+    # A pin or photo a recording step took since this item began: the item must have it.
+    pin = photo = False
+    for step in [*begun, *more]:
+        whatsapp = step.channel == "whatsapp"
+        msg = InboundMessage(
+            phone=phone,
+            channel=step.channel,
+            body=step.text,
+            media=[PHOTO] if whatsapp and step.photo else [],
+            latitude=-16.51 if whatsapp and step.pin else None,
+            longitude=-68.12 if whatsapp and step.pin else None,
+        )
+        sid = "SM" + uuid.uuid4().hex
+        before = seen(sessions, phone)
+        recorded = len(items_of(sessions, phone))
+        replies = receive(sessions, sid, msg, now=now)
+        after = seen(sessions, phone)
+        said = f"{step} ({before} -> {after}): {replies!r}"
+
+        assert len(replies) == 1 and replies[0].strip(), said
+        if after.flow is not None:
+            assert after.step in FLOWS[after.flow].steps, said
+        if step.channel == "sms":
+            assert is_gsm7(replies[0]) and segments(replies[0]) == 1, said
+        if normalize(step.text) in MAPPING_STARTS or before.flow != "mapping":
+            pin = photo = False  # a new start: nothing of an earlier item carries over
+        if before.flow == "mapping" and before.step in RECORDING and after.flow == "mapping":
+            pin = pin or msg.latitude is not None
+            photo = photo or bool(msg.media)
+        found = items_of(sessions, phone)
+        if len(found) > recorded:
+            _, has_pin, has_photo = found[-1]
+            assert (has_pin, has_photo) == (pin, photo), said
+            event(f"recorded an item (pin {has_pin}, photo {has_photo})")
+            pin = photo = False
+        if after.flow != "mapping":
+            pin = photo = False
+
+        if step.repeated:
+            assert receive(sessions, sid, msg, now=now) == replies, said
+            assert seen(sessions, phone) == after, said
+            assert len(items_of(sessions, phone)) == len(found), said

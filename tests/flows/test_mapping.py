@@ -59,7 +59,8 @@ def items(chat: Chat) -> list[MappedItem]:
 def mapper(lead: Chat, lang: str = "1", phone: str = MAPPER, zone: str = "Sopocachi") -> Chat:
     """A resident of the leader's zona, registered by the leader by SMS."""
     found = neighbour(lead, phone, lang=lang, zone=zone)
-    assert "es mapeador de" in lead.say(f"MAPEADOR ALTA {phone[4:]}")
+    reply = lead.say(f"MAPEADOR ALTA {phone[4:]}")
+    assert "mapeador" in reply and phone[4:] in reply  # "es mapeador de", "mapeadorawa"
     return found
 
 
@@ -155,10 +156,10 @@ RECORD: dict[str, Script] = {
     "es": [
         ("MAPEO", starts("Mapeo de Sopocachi. ¿Qué registra? 1 Algo que la zona tiene")),
         ("5", "Mapeo de Sopocachi. ¿Qué registra?"),
-        ("1", starts("¿Qué tiene la zona? 1 Parque o plaza; 2 Grifo de agua;")),
+        ("1", starts("¿Qué tiene? 1 Parque o plaza; 2 Grifo de agua;")),
         ("0", "¿Qué registra?"),
-        ("1", "7 Tienda. 0 Volver"),
-        ("9", ("No entendi", "1 Parque o plaza")),
+        ("1", "8 Mercado; 9 Sede social; 10 Parada; 11 Otro. 0 Volver"),
+        ("12", starts("¿Qué tiene? 1 Parque o plaza")),  # no room for "No entendí"
         ("1", "Parque o plaza: describalo en hasta 80 letras"),
         ("🙂", "Escriba con palabras"),
         ("x" * 81, "Es muy largo: use hasta 80 letras"),
@@ -166,18 +167,24 @@ RECORD: dict[str, Script] = {
         ("quizas", "Responda 1 para enviar el registro"),
         ("2", "No registramos nada"),
         ("MAPEO", "¿Qué registra?"),
-        ("2", starts("¿Qué falta o esta mal? 1 Luz rota; 2 Sin agua; 3 Basural; 4 Lugar")),
-        ("1", "Luz rota: describalo"),
+        (
+            "2",
+            (
+                starts("¿Qué falta o esta mal? 1 Luz rota; 2 Sin agua; 3 Basural; 4 Lugar"),
+                "5 Bache; 6 Desagüe tapado; 7 Perros sueltos; 8 Deslizamiento; 9 Otro. 0 Volver",
+            ),
+        ),
+        ("1", ("Luz rota: describalo", "Ejemplo: Hueco grande en la esquina")),
         ("Foco quemado en la esquina de la 20 de Octubre", "Luz rota en Sopocachi: Foco"),
         ("1", "Gracias: su registro"),
     ],
     "ay": [
         ("MAPEO", starts("Mapeo Sopocachi. Kunsa qillqantta? 1 Zonan utjki uka")),
         ("5", "Kunsa qillqantta?"),
-        ("maya", starts("Kunas zonan utji? 1 Parque, plaza; 2 Uma grifo;")),
+        ("maya", starts("Kunas utji? 1 Parque, plaza; 2 Uma grifo;")),
         ("0", "Kunsa qillqantta?"),
         ("1", "0 Kutt'aña"),
-        ("9", ("Janiw mensajem amuyksti", "1 Parque, plaza")),
+        ("12", starts("Kunas utji? 1 Parque, plaza")),
         ("1", "Parque, plaza: 80 letranakakama"),
         ("🙂", "arunakamp qillqt'am"),
         ("x" * 81, "Sinti jach'awa: 80"),
@@ -185,8 +192,14 @@ RECORD: dict[str, Script] = {
         ("inas", "Apayañatakix 1"),
         ("2", "Janiw kunsa qillqktti"),
         ("MAPEO", "Kunsa qillqantta?"),
-        ("paya", starts("Kunas pist'i jan ukax jan walt'i? 1 P'akit qhana (luz);")),
-        ("1", "P'akit qhana (luz): 80"),
+        (
+            "paya",
+            (
+                starts("Kunas jan walt'i? 1 P'akit qhana (luz);"),
+                "5 P'iya; 6 Desagüe jist'ata; 7 Anunaka; 8 Deslizamiento; 9 Yaqha. 0 Kutt'aña",
+            ),
+        ),
+        ("1", ("P'akit qhana (luz): 80", "Sañani: Escuela esquinan")),
         ("Foco quemado en la esquina de la 20 de Octubre", "P'akit qhana (luz), Sopocachi"),
         ("1", "Yuspagara:"),
     ],
@@ -277,7 +290,7 @@ def test_leader_reviews_one_item_per_sms_and_approves_an_asset_into_zona_informa
     assert "No hay registros" in lead.say("MAS")
 
     approved = lead.say(f"APROBAR {first.id}")
-    assert f"Aprobado {first.id}: ya es informacion de Sopocachi. Quedan 1" in approved
+    assert f"Aprobado {first.id}: ya es informacion de Sopocachi. Por revisar: 1." in approved
     sopocachi = zone_id(chat, "Sopocachi")
     with chat.sessions() as session:
         info = session.scalars(select(InfoItem).where(InfoItem.source == "mapeo")).one()
@@ -302,7 +315,7 @@ def test_an_approved_need_becomes_a_mapped_report_that_follows_up_with_the_mappe
     youth = mapper(lead, "2")
     record(youth, "2", "4", "Esquina oscura sin luz")
     [item] = items(chat)
-    reply = lead.say(f"APROBAR {item.id} Esquina oscura y sin luz, calle Ecuador")
+    reply = lead.say(f"CORREGIR {item.id} Esquina oscura y sin luz, calle Ecuador")
     assert f"Aprobado {item.id}: es el reporte R-" in reply
     with chat.sessions() as session:
         report = session.scalars(select(Report)).one()
@@ -361,12 +374,14 @@ def test_leader_progress_is_one_sms_with_hand_counted_figures(chat: Chat) -> Non
     first, second, third = items(chat)
     lead.say(f"APROBAR {first.id}")
     lead.say(f"RECHAZAR {second.id}")
-    # 2 mappers; 3 items: 1 approved, 1 rejected, 1 pending; kinds park and trash point: 2 of 11.
+    # 2 mappers; 3 items: 1 approved, 1 rejected, 1 pending; kinds park and trash point: 2 of
+    # 18; by mapper the one who recorded (the other recorded nothing).
     reply = lead.say("MAPEO AVANCE")
     assert reply == (
-        "Mapeo de Sopocachi: 2 mapeadores, 3 registros, 1 aprobados, 1 rechazados, "
-        "1 por revisar. Tipos: 2 de 11."
+        "Mapeo de Sopocachi: mapeadores 2, registros 3, aprobados 1, rechazados 1, "
+        "por revisar 1. Tipos: 2 de 18.\nPor mapeador: ...0950: 3 (aprobados 1)."
     )
+    assert segments(reply) == 1
     # A leader who maps nothing gets their mapping commands for MAPEO.
     assert "MAPEADOR ALTA" in lead.say("MAPEO")
 
@@ -376,3 +391,267 @@ def test_a_mapper_flow_left_long_ago_times_out(chat: Chat) -> None:
     youth.say("MAPEO")
     youth.later(120)
     assert "volvemos al inicio" in youth.say("1")
+
+
+# --- a photo or a pin that comes early, or with words too long -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("lang", "kept", "too_long", "got_photo"),
+    [
+        ("1", "Guardamos su foto para este registro", "Es muy largo", "Foto recibida"),
+        ("2", "Fotomax aka qillqatatakiw imasi", "Sinti jach'awa", "Foto katuqatawa"),
+    ],
+)
+def test_a_photo_whose_caption_is_too_long_is_kept_and_only_shorter_words_are_asked(
+    chat: Chat, lang: str, kept: str, too_long: str, got_photo: str
+) -> None:
+    youth = mapper(leader(chat), lang)
+    youth.say("MAPEO")
+    youth.say("2")
+    youth.say("3")
+    caption = "Basura acumulada en la esquina de la calle Guachalla, junto al mercado, hace semanas"
+    assert len(caption) > 80
+    reply = whatsapp(youth, caption, media=[PHOTO])
+    assert kept in reply and too_long in reply and segments(reply) == 1
+    # The shorter words alone: the photo is still there, only the pin is asked for.
+    assert got_photo in whatsapp(youth, "Basura en la esquina de la Guachalla")
+    whatsapp(youth, "0")
+    whatsapp(youth, "1")
+    [item] = items(chat)
+    assert (item.media_url, item.description) == (PHOTO, "Basura en la esquina de la Guachalla")
+
+
+@pytest.mark.parametrize(
+    ("lang", "kept_pin", "kept_photo", "summary"),
+    [
+        (
+            "1",
+            "Guardamos su ubicación para este registro",
+            "Guardamos su foto para este registro",
+            "con ubicación y foto",
+        ),
+        (
+            "2",
+            "Ubicacionamax aka qillqatatakiw imasi",
+            "Fotomax aka qillqatatakiw imasi",
+            "ubicacion, foto ukanakampi",
+        ),
+    ],
+)
+def test_a_pin_and_a_photo_sent_before_the_kind_are_kept_for_the_item(
+    chat: Chat, lang: str, kept_pin: str, kept_photo: str, summary: str
+) -> None:
+    youth = mapper(leader(chat), lang)
+    youth.say("MAPEO")
+    # The pin at the group step, the photo at the kind step: each kept, and said so.
+    pin = whatsapp(youth, latitude=LATITUDE, longitude=LONGITUDE)
+    assert kept_pin in pin and ("2 Algo que" in pin or "2 Pist" in pin)
+    youth.say("1")
+    photo = whatsapp(youth, media=[PHOTO])
+    assert kept_photo in photo
+    youth.say("2")
+    # Both are there: the words lead straight to the summary.
+    done = whatsapp(youth, "Grifo público en la plaza")
+    assert summary in done
+    whatsapp(youth, "1")
+    [item] = items(chat)
+    assert (item.kind, item.latitude, item.longitude) == ("water_tap", LATITUDE, LONGITUDE)
+    assert item.media_url == PHOTO
+
+
+def test_new_kinds_map_to_report_categories_and_other_is_not_coverage(chat: Chat) -> None:
+    lead = leader(chat)
+    youth = mapper(lead)
+    record(youth, "2", "5", "Bache grande en la Guachalla")
+    record(youth, "2", "7", "Perros sueltos junto a la escuela")
+    record(youth, "2", "9", "Muro a punto de caer")
+    record(youth, "1", "8", "Mercado Sopocachi")
+    pothole, dogs, other, market = items(chat)
+    assert (pothole.kind, dogs.kind, other.kind, market.kind) == (
+        "pothole",
+        "stray_dogs",
+        "other_need",
+        "market",
+    )
+    for found in (pothole, dogs, other, market):
+        lead.say(f"APROBAR {found.id}")
+    with chat.sessions() as session:
+        categories = list(session.scalars(select(Report.category).order_by(Report.id)))
+        info = session.scalars(select(InfoItem).where(InfoItem.source == "mapeo")).one()
+    assert categories == ["calles", "salud", "otro"]
+    assert (info.category, info.text_es) == ("market", "Mercado: Mercado Sopocachi")
+    # "Otro" says nothing about what was looked for: 3 kinds covered, not 4.
+    assert "Tipos: 3 de 18" in lead.say("MAPEO AVANCE")
+
+
+# --- APROBAR approves as it is; CORREGIR corrects ----------------------------------------
+
+APPROVE_AS_IS: dict[str, Script] = {
+    "es": [
+        ("MAPEO", ("MAPEADOR ALTA", "MAS: como revisar")),
+        ("MAS", ("APROBAR N lo aprueba tal cual", "CORREGIR N y el texto lo corrige y aprueba")),
+    ],
+    "ay": [
+        ("MAPEO", ("MAPEADOR ALTA", "MAS: kunjams uñakipaña")),
+        ("MAS", ("APROBAR N: iyaw saña", "CORREGIR N qillqatampi: askichaña")),
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("lang", "how", "approved"),
+    [("es", "Escriba CORREGIR", "Aprobado"), ("ay", "CORREGIR {n} askichat", "iyaw sata")],
+)
+def test_aprobar_with_words_approves_as_is_and_corregir_corrects(
+    chat: Chat, lang: str, how: str, approved: str
+) -> None:
+    lead = leader(chat, lang="1" if lang == "es" else "2")
+    for reply in play(lead, APPROVE_AS_IS[lang]):
+        assert segments(reply) == 1, reply
+    youth = mapper(lead)
+    record(youth, "1", "1", "Plaza Avaroa con juegos")
+    record(youth, "2", "5", "Bache en la Guachalla")
+    first, second = items(chat)
+    # Words after APROBAR N are a leader's courtesy, not a new description.
+    assert approved in lead.say(f"APROBAR {first.id} ok gracias")
+    # CORREGIR without words says how; with words it corrects and approves.
+    asked = lead.say(f"CORREGIR {second.id}")
+    assert how.format(n=second.id) in asked and "Bache en la Guachalla" in asked
+    assert items(chat)[1].status == "pending"
+    assert approved in lead.say(f"corregir {second.id} Bache hondo en la calle Guachalla")
+    first, second = items(chat)
+    assert (first.status, first.description) == ("approved", "Plaza Avaroa con juegos")
+    assert (second.status, second.description) == (
+        "approved",
+        "Bache hondo en la calle Guachalla",
+    )
+    with chat.sessions() as session:
+        info = session.scalars(select(InfoItem).where(InfoItem.source == "mapeo")).one()
+        report = session.scalars(select(Report)).one()
+    assert info.text_es == "Parque o plaza: Plaza Avaroa con juegos"
+    assert report.description == "Bache hondo en la calle Guachalla"
+
+
+# --- a mapper who moves ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lang", "moved", "no_mapper"),
+    [
+        ("1", "Ya no es mapeador de Sopocachi; el dirigente de Achumani", "jovenes mapeadores"),
+        ("2", "Janiw Sopocachi mapeadorakxtati; Achumani dirigentew", "waynanakatakiwa"),
+    ],
+)
+def test_a_mapper_who_moves_zona_is_told_the_role_ends_and_maps_no_more(
+    chat: Chat, lang: str, moved: str, no_mapper: str
+) -> None:
+    lead = leader(chat)
+    youth = mapper(lead, lang)
+    youth.say("5")
+    youth.say("1")
+    reply = youth.say("Achumani")
+    assert moved in reply and segments(reply) == 1
+    assert no_mapper in youth.say("MAPEO")
+    with chat.sessions() as session:
+        row = session.scalars(select(Mapper)).one()
+        assert not row.active and row.removed_at is not None
+    # Back in Sopocachi, the leader may register them again.
+    youth.say("5")
+    youth.say("1")
+    assert "Ya no es mapeador" not in youth.say("Sopocachi")
+    assert "es mapeador de" in lead.say("MAPEADOR ALTA 71000950")
+
+
+# --- a mapper's own progress, leaving the role; the leader's lines by mapper ---------------
+
+MINE: dict[str, Script] = {
+    "es": [
+        (
+            "MAPEO AVANCE",
+            "Su mapeo en Sopocachi: registros 3, aprobados 1, por revisar 1, rechazados 1.",
+        ),
+        ("MAPEO BAJA", ("¿Dejar de ser mapeador de Sopocachi?", "1 Si, dejar / 2 No, seguir")),
+        ("quizas", "Responda 1 para dejar de ser mapeador o 2 para seguir"),
+        ("seguir", "Sigue como mapeador de Sopocachi"),
+        ("MAPEO BAJA", "¿Dejar de ser mapeador"),
+        ("1", "Listo: ya no es mapeador de Sopocachi"),
+        ("MAPEO", "jovenes mapeadores"),
+        ("MAPEO AVANCE", "jovenes mapeadores"),
+    ],
+    "ay": [
+        (
+            "MAPEO AVANCE",
+            "Mapeomax, Sopocachi: qillqatanaka 3, iyaw sata 1, uñakipañataki 1, jan iyaw sata 1.",
+        ),
+        ("MAPEO BAJA", ("Sopocachi mapeador jaytañati?", "1 Jisa, jaytaña / 2 Janiwa")),
+        ("inas", "Mapeador jaytañatakix 1"),
+        ("2", "Sopocachi mapeadorakitawa"),
+        ("MAPEO BAJA", "jaytañati?"),
+        ("jaytaña", "Walikiwa: janiw Sopocachi mapeadorakxtati"),
+        ("MAPEO", "waynanakatakiwa"),
+    ],
+}
+
+
+@pytest.mark.parametrize("lang", ["es", "ay"])
+def test_a_mapper_sees_their_progress_and_leaves_the_role_after_confirming(
+    chat: Chat, lang: str
+) -> None:
+    lead = leader(chat)
+    youth = mapper(lead, "1" if lang == "es" else "2")
+    record(youth, "1", "1", "Plaza Avaroa")
+    record(youth, "1", "4", "Cancha Guachalla")
+    record(youth, "2", "3", "Basural en la quebrada")
+    first, second, _ = items(chat)
+    lead.say(f"APROBAR {first.id}")
+    lead.say(f"RECHAZAR {second.id}")
+    for reply in play(youth, MINE[lang]):
+        assert segments(reply) == 1, reply
+    with chat.sessions() as session:
+        assert not session.scalars(select(Mapper)).one().active
+    # What they recorded stays for review.
+    assert [i.status for i in items(chat)] == ["approved", "rejected", "pending"]
+
+
+def test_leader_progress_lists_mappers_by_items_as_far_as_one_sms_holds(chat: Chat) -> None:
+    lead = leader(chat)
+    phones = [f"+5917100097{n}" for n in range(6)]
+    youths = [mapper(lead, phone=phone) for phone in phones]
+    for n, youth in enumerate(youths):
+        for k in range(n + 1):
+            record(youth, "1", "1", f"Plaza {k}")
+    reply = lead.say("MAPEO AVANCE")
+    assert segments(reply) == 1
+    # The most active first; the others do not fit beside the zona's figures.
+    assert reply.endswith("\nPor mapeador: ...0975: 6 (aprobados 0).")
+    assert "+591" not in reply
+
+
+def test_an_aymara_leader_reads_progress_and_review_counts_without_plural_slips(
+    chat: Chat,
+) -> None:
+    lead = leader(chat, lang="2")
+    youth = mapper(lead)
+    record(youth, "1", "1", "Plaza Avaroa")
+    record(youth, "1", "4", "Cancha Guachalla")
+    first, _ = items(chat)
+    assert "Uñakipañataki: 1." in lead.say(f"APROBAR {first.id}")
+    reply = lead.say("MAPEO AVANCE")
+    assert reply.startswith("Mapeo Sopocachi: mapeadores 1, qillqatanaka 2, iyaw sata 1")
+    assert reply.endswith("Sapa mapeador: ...0950: 2 (iyaw sata 1).") and segments(reply) == 1
+
+
+@pytest.mark.parametrize(("lang", "summary"), [("1", "(con foto)"), ("2", "(fotompi)")])
+def test_a_photo_sent_at_the_summary_is_kept_and_summed_up_again(
+    chat: Chat, lang: str, summary: str
+) -> None:
+    youth = mapper(leader(chat), lang)
+    youth.say("MAPEO")
+    youth.say("1")
+    youth.say("4")
+    youth.say("Cancha de la Guachalla")  # by SMS: straight to the summary
+    assert summary in whatsapp(youth, media=[PHOTO])
+    whatsapp(youth, "1")
+    [item] = items(chat)
+    assert (item.kind, item.media_url) == ("sports_field", PHOTO)
