@@ -11,7 +11,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from storage import info as info_store
@@ -165,6 +165,11 @@ def items(
     limit: int = 100,
 ) -> list[MappedItem]:
     """Items in these zonas (None: all), oldest pending first for review, newest otherwise."""
+    return list(session.scalars(items_query(zone_ids, status).offset(offset).limit(limit)))
+
+
+def items_query(zone_ids: Collection[int] | None, status: str | None) -> Select[tuple[MappedItem]]:
+    """The ordered query of `items`, for a caller that pages it itself."""
     query = select(MappedItem)
     if zone_ids is not None:
         query = query.where(MappedItem.zone_id.in_(list(zone_ids)))
@@ -175,7 +180,7 @@ def items(
         if status == "pending"
         else (MappedItem.created_at.desc(), MappedItem.id.desc())
     )
-    return list(session.scalars(query.order_by(*order).offset(offset).limit(limit)))
+    return query.order_by(*order)
 
 
 def count_pending(session: Session, zone_ids: Collection[int]) -> int:

@@ -5,10 +5,11 @@ Functions take the session and never commit.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, Subquery, case, delete, func, select
+from sqlalchemy.orm import Session, joinedload
 
 from storage.db import insert_ignoring_conflicts
 from storage.enums import ResidentStatus
@@ -218,23 +219,63 @@ def offer_status(offer: ServiceOffer, reports: int, now: datetime) -> str:
     return "active"
 
 
-def offers_within(
-    session: Session, zone_ids: frozenset[int] | None
-) -> list[tuple[ServiceOffer, int]]:
-    """Every offer in these zonas (None: the city) with its number of reports, newest first."""
-    reports = (
+def _offer_statuses(now: datetime, zone_ids: Collection[int] | None) -> Subquery:
+    """Each offer in these zonas (None: the city): its id, reports and status, worked out in
+    SQL by the rules of offer_status (tests/storage/test_offer_listing.py holds the two to the
+    same answer for every status)."""
+    counted = (
         select(OfferReport.offer_id, func.count().label("n"))
         .group_by(OfferReport.offer_id)
         .subquery()
     )
-    query = (
-        select(ServiceOffer, func.coalesce(reports.c.n, 0))
-        .outerjoin(reports, reports.c.offer_id == ServiceOffer.id)
-        .order_by(ServiceOffer.created_at.desc(), ServiceOffer.id.desc())
+    reports = func.coalesce(counted.c.n, 0)
+    status = case(
+        (ServiceOffer.pending.is_(True), "pending"),
+        (reports >= REPORTS_TO_HIDE, "hidden"),
+        (ServiceOffer.paused.is_(True), "paused"),
+        (ServiceOffer.expires_at <= now, "expired"),
+        else_="active",
+    )
+    query = select(ServiceOffer.id, reports.label("reports"), status.label("status")).outerjoin(
+        counted, counted.c.offer_id == ServiceOffer.id
     )
     if zone_ids is not None:
-        query = query.where(ServiceOffer.zone_id.in_(zone_ids))
-    return [(offer, int(n)) for offer, n in session.execute(query).tuples()]
+        query = query.where(ServiceOffer.zone_id.in_(list(zone_ids)))
+    return query.subquery()
+
+
+def offers_listed(
+    session: Session,
+    zone_ids: Collection[int] | None,
+    now: datetime,
+    status: str | None = None,
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[tuple[ServiceOffer, int, str]]:
+    """Offers in these zonas (None: the city), of one status if given, newest first, each
+    with its number of reports and its status; `limit` rows from `offset` (all if None)."""
+    listed = _offer_statuses(now, zone_ids)
+    query = (
+        select(ServiceOffer, listed.c.reports, listed.c.status)
+        .join(listed, listed.c.id == ServiceOffer.id)
+        .options(joinedload(ServiceOffer.zone), joinedload(ServiceOffer.resident))
+        .order_by(ServiceOffer.created_at.desc(), ServiceOffer.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    if status is not None:
+        query = query.where(listed.c.status == status)
+    return [(offer, int(n), shown) for offer, n, shown in session.execute(query).tuples()]
+
+
+def offer_status_counts(
+    session: Session, zone_ids: Collection[int] | None, now: datetime
+) -> dict[str, int]:
+    """How many offers in these zonas (None: the city) are in each status (absent: none)."""
+    listed = _offer_statuses(now, zone_ids)
+    query = select(listed.c.status, func.count()).group_by(listed.c.status)
+    return {str(status): int(n) for status, n in session.execute(query).tuples()}
 
 
 def clear_reports(session: Session, offer_id: int) -> int:

@@ -80,11 +80,17 @@ PER_PAGE = 50
 
 @dataclass(frozen=True)
 class Pages:
-    """Where a paged list is: page `number` of `count`, `total` rows in all."""
+    """Where a paged list is: page `number` of `count`, `total` rows in all, `per_page` a page."""
 
     number: int
     count: int
     total: int
+    per_page: int = PER_PAGE
+
+    @property
+    def offset(self) -> int:
+        """Rows before this page."""
+        return (self.number - 1) * self.per_page
 
     def url(self, number: int) -> str:
         """This page's address with another page number, its filters kept."""
@@ -97,10 +103,17 @@ class Pages:
         return sorted({1, self.count, *near})
 
 
-def paged(db: Session, query: Select[Any], per_page: int = PER_PAGE) -> tuple[list[Any], Pages]:
-    """The rows of the page asked for (?pagina=N, kept within range) of an ordered query."""
-    total = int(db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
+def page_of(total: int, per_page: int = PER_PAGE) -> Pages:
+    """The page asked for (?pagina=N) of a list of `total` rows, kept within range."""
     count = max(1, math.ceil(total / per_page))
     number = min(max(request.args.get("pagina", 1, type=int) or 1, 1), count)
-    rows = list(db.scalars(query.limit(per_page).offset((number - 1) * per_page)))
-    return rows, Pages(number, count, total)
+    return Pages(number, count, total, per_page)
+
+
+def paged(db: Session, query: Select[Any], per_page: int = PER_PAGE) -> tuple[list[Any], Pages]:
+    """The rows of the page asked for (?pagina=N, kept within range) of an ordered query of one
+    entity: one count and one page read from the database."""
+    total = int(db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
+    pages = page_of(total, per_page)
+    rows = list(db.scalars(query.limit(per_page).offset(pages.offset)))
+    return rows, pages

@@ -17,7 +17,7 @@ from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from bot import actions, channels
-from bot.admin.common import bp, me, reading, scope, staff_page, writing
+from bot.admin.common import bp, me, paged, reading, scope, staff_page, writing
 from bot.flows.mapping import KIND_LABELS, MAX_DESCRIPTION
 from bot.i18n import t
 from bot.scope import mask_phone, reachable_zones
@@ -32,7 +32,6 @@ from storage.models import (
     Zone,
 )
 
-PAGE = 50
 STATUS_NAMES = {"pending": "Por revisar", "approved": "Aprobado", "rejected": "Rechazado"}
 
 
@@ -60,18 +59,7 @@ def _chosen() -> dict[str, Any]:
     return {
         "zona": request.args.get("zona", type=int),
         "estado": status if status in MAP_STATUSES else None,
-        "pagina": max(request.args.get("pagina", 1, type=int) or 1, 1),
     }
-
-
-def _page_url(chosen: dict[str, Any], page: int) -> str:
-    """This page of the queue, with the filters chosen ("all" kept as asked)."""
-    return url_for(
-        "admin.mapping",
-        zona=chosen["zona"] or None,
-        estado=chosen["estado"] or "all",
-        pagina=page,
-    )
 
 
 @bp.route("/mapeo")
@@ -82,10 +70,8 @@ def mapping() -> Any:
     if chosen["zona"] and not current.reaches(chosen["zona"]):
         abort(403)
     zone_ids = [chosen["zona"]] if chosen["zona"] else current.zone_ids
-    page = chosen["pagina"]
     with reading() as db:
-        rows = store.items(db, zone_ids, chosen["estado"], offset=(page - 1) * PAGE, limit=PAGE + 1)
-        more, rows = len(rows) > PAGE, rows[:PAGE]
+        rows, pages = paged(db, store.items_query(zone_ids, chosen["estado"]))
         zones = reachable_zones(db, current)
         names = {z.id: z.name for z in zones}
         progress = sorted(
@@ -115,9 +101,7 @@ def mapping() -> Any:
             form=ReviewForm(),
             mapper_form=MapperForm(),
             remove_form=RemoveMapperForm(),
-            previous_page=_page_url(chosen, page - 1) if page > 1 else None,
-            next_page=_page_url(chosen, page + 1) if more else None,
-            page=page,
+            pages=pages,
         )
 
 

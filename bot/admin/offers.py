@@ -8,8 +8,8 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 
 from bot import actions
-from bot.admin.common import bp, me, reading, scope, staff_page, state, writing
-from bot.scope import mask_phone, reachable_zones
+from bot.admin.common import bp, me, page_of, reading, scope, staff_page, state, writing
+from bot.scope import Scope, mask_phone, reachable_zones
 from storage import services as store
 from storage.models import ServiceOffer, Zone, utcnow
 
@@ -24,8 +24,6 @@ CATEGORY_NAMES = {
     "food": "Comida",
     "other": "Otro",
 }
-# Rows of the table of all offers per page (?pagina=2 ...; the filters stay in the links).
-PAGE = 50
 STATUS_NAMES = {
     "pending": "Espera aprobación",
     "active": "Se muestra",
@@ -41,33 +39,25 @@ def offers() -> Any:
     current = scope()
     zone_id = request.args.get("zona", type=int)
     status = request.args.get("estado") or None
-    number = max(1, request.args.get("pagina", type=int) or 1)
     if zone_id and not current.reaches(zone_id):
         abort(403)
+    zone_ids = [zone_id] if zone_id else current.zone_ids
     now = utcnow()
     with reading() as db:
-        rows: list[dict[str, Any]] = []
-        for offer, reports in store.offers_within(db, current.zone_ids):
-            if zone_id and offer.zone_id != zone_id:
-                continue
-            shown = store.offer_status(offer, reports, now)
-            if status and shown != status:
-                continue
-            rows.append(
-                {
-                    "offer": offer,
-                    "zone": offer.zone.name,
-                    "status": shown,
-                    "reports": reports,
-                    "phone": mask_phone(offer.resident.phone, current),
-                }
-            )
-        counts: dict[str, int] = {}
-        for row in rows:
-            counts[row["status"]] = counts.get(row["status"], 0) + 1
-        pages = max(1, -(-len(rows) // PAGE))
-        number = min(number, pages)
-        filters: dict[str, Any] = {k: v for k, v in (("zona", zone_id), ("estado", status)) if v}
+        # The counts per status ignore the status picked: each option of the filter says how
+        # many it would show.
+        counts = store.offer_status_counts(db, zone_ids, now)
+        pages = page_of(counts.get(status, 0) if status else sum(counts.values()))
+        listed = store.offers_listed(
+            db, zone_ids, now, status, offset=pages.offset, limit=pages.per_page
+        )
+
+        def queue(wanted: str) -> list[dict[str, Any]]:
+            """The offers waiting for a decision, within the filters picked (all of them)."""
+            if not current.writes or status not in (None, wanted):
+                return []
+            return _rows(store.offers_listed(db, zone_ids, now, wanted), current)
+
         zones = reachable_zones(db, current)
         # The city has hundreds of zonas: those that moderate, and the one picked above.
         moderation = [
@@ -76,16 +66,10 @@ def offers() -> Any:
         return render_template(
             "admin/offers.html",
             moderation=moderation,
-            rows=rows[(number - 1) * PAGE : number * PAGE],
-            total=len(rows),
-            page=number,
+            rows=_rows(listed, current),
             pages=pages,
-            previous=url_for("admin.offers", **filters, pagina=number - 1) if number > 1 else None,
-            following=url_for("admin.offers", **filters, pagina=number + 1)
-            if number < pages
-            else None,
-            queue=[row for row in rows if row["status"] == "hidden"],
-            pending=[row for row in rows if row["status"] == "pending"],
+            queue=queue("hidden"),
+            pending=queue("pending"),
             counts=counts,
             zones=zones,
             chosen_zone=zone_id,
@@ -94,6 +78,19 @@ def offers() -> Any:
             categories=CATEGORY_NAMES,
             writes=current.writes,
         )
+
+
+def _rows(listed: list[tuple[ServiceOffer, int, str]], current: Scope) -> list[dict[str, Any]]:
+    return [
+        {
+            "offer": offer,
+            "zone": offer.zone.name,
+            "status": shown,
+            "reports": reports,
+            "phone": mask_phone(offer.resident.phone, current),
+        }
+        for offer, reports, shown in listed
+    ]
 
 
 def _offer(db: Any, offer_id: int) -> ServiceOffer:

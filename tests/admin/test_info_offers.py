@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.admin.offers import PAGE as OFFERS_PAGE
+from bot.admin.common import PER_PAGE
 from storage import services
 from storage.db import transaction
 from storage.info import add_item, resolve_scope
@@ -167,6 +167,9 @@ def test_the_list_has_pages_of_50_that_keep_the_filters(
     assert shown(first) == [f"{n:03}" for n in range(1, 51)]
     assert "Página 1 de 3 (120 en total)." in first
     assert 'href="/admin/info?vencidos=1&amp;pagina=2"' in first
+    second = page(browser, "/admin/info?vencidos=1&pagina=2")
+    assert shown(second) == [f"{n:03}" for n in range(51, 101)]
+    assert 'href="/admin/info?vencidos=1&amp;pagina=3" rel="next"' in second
     last = page(browser, "/admin/info?vencidos=1&pagina=3")
     assert shown(last) == [f"{n:03}" for n in range(101, 121)]
     assert (
@@ -495,20 +498,37 @@ def test_the_offers_table_comes_in_pages_of_50_keeping_its_filters(
     browser: Browser, chat: Chat, sessions: sessionmaker[Session]
 ) -> None:
     with transaction(sessions) as session:
-        zone = session.scalars(select(Zone).where(Zone.name == "Sopocachi")).one()
-        for n in range(OFFERS_PAGE + 5):
+        zones = {z.name: z for z in session.scalars(select(Zone))}
+        for n in range(PER_PAGE + 5 + 3 + 2):
+            # 55 shown in Sopocachi, then 3 paused there and 2 shown in Achumani.
+            zone = zones["Achumani" if n >= PER_PAGE + 8 else "Sopocachi"]
             resident = Resident(
                 phone=f"+5917200{n:04d}", language="es", zone_id=zone.id, status="active"
             )
             session.add(resident)
             session.flush()
-            services.publish_offer(session, resident, "plumbing", f"Oferta n{n:03d}x", utcnow())
+            made = services.publish_offer(
+                session, resident, "plumbing", f"Oferta n{n:03d}x", utcnow() + timedelta(0, n)
+            )
+            made.paused = PER_PAGE + 5 <= n < PER_PAGE + 8
+        sopocachi = zones["Sopocachi"].id
     staff_in(browser, sessions, CITY)
-    first = page(browser, "/admin/ofertas?estado=active")
-    assert "Oferta n054x" in first and "Oferta n004x" not in first  # newest first
-    assert "Página 1 de 2 (55 ofertas)" in first and "pagina=2" in first
-    assert "estado=active" in first.split("Siguientes")[0].rsplit("href=", 1)[1]
-    second = page(browser, "/admin/ofertas?estado=active&pagina=2")
-    assert "Oferta n004x" in second and "Oferta n005x" not in second
-    assert "Anteriores" in second and "Siguientes" not in second
-    assert "Oferta n004x" in page(browser, "/admin/ofertas?estado=active&pagina=9")
+    filters = f"zona={sopocachi}&amp;estado=active"
+    first = page(browser, f"/admin/ofertas?zona={sopocachi}&estado=active")
+    assert "Oferta n054x" in first and "Oferta n005x" in first  # newest first
+    assert "Oferta n004x" not in first and "Oferta n057x" not in first  # page 2, paused
+    assert "Oferta n058x" not in first  # Achumani
+    assert "Página 1 de 2 (55 en total)." in first
+    assert f'href="/admin/ofertas?{filters}&amp;pagina=2" rel="next"' in first
+    # Each status counts the offers of the zona picked, whatever status is picked.
+    assert ">Se muestra (55)<" in first and ">Pausada (3)<" in first
+    second = page(browser, f"/admin/ofertas?zona={sopocachi}&estado=active&pagina=2")
+    # The 51st offer, then the rest.
+    assert re.findall(r"Oferta n(\d{3})x", second) == ["004", "003", "002", "001", "000"]
+    assert f'href="/admin/ofertas?{filters}&amp;pagina=1" rel="prev"' in second
+    assert "Siguiente" not in second
+    last = page(browser, f"/admin/ofertas?zona={sopocachi}&estado=active&pagina=9")
+    assert "Oferta n004x" in last
+    every = page(browser, "/admin/ofertas")
+    assert "Página 1 de 2 (60 en total)." in every
+    assert ">Se muestra (57)<" in every and ">Pausada (3)<" in every

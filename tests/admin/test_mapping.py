@@ -217,17 +217,26 @@ def test_the_queue_pages_by_fifty_and_keeps_its_filters(
             store.record_item(session, mapper, "park", f"Plaza numero {n}", now=utcnow())
         sopocachi = mapper.zone_id
     staff_in(browser, sessions, CITY)
+    filters = f"zona={sopocachi}&amp;estado=all"
     shown = browser.get(f"/admin/mapeo?zona={sopocachi}&estado=all").get_data(as_text=True)
     # Newest first: 119..70 on the first page, then 69..20, then 19..0.
     assert "Plaza numero 119<" in shown and "Plaza numero 70<" in shown
     assert "Plaza numero 69<" not in shown
-    assert f"zona={sopocachi}" in shown and "estado=all" in shown and "pagina=2" in shown
+    assert "Página 1 de 3 (120 en total)." in shown
+    assert f'href="/admin/mapeo?{filters}&amp;pagina=2" rel="next"' in shown
     second = browser.get(f"/admin/mapeo?zona={sopocachi}&estado=all&pagina=2")
     page = second.get_data(as_text=True)
-    assert "Plaza numero 69<" in page and "Plaza numero 20<" in page
-    assert "Plaza numero 70<" not in page and "pagina=3" in page and "pagina=1" in page
+    # The 51st row first.
+    assert page.index("Plaza numero 69<") < page.index("Plaza numero 20<")
+    assert "Plaza numero 70<" not in page and "Plaza numero 19<" not in page
+    assert f'href="/admin/mapeo?{filters}&amp;pagina=3" rel="next"' in page
+    assert f'href="/admin/mapeo?{filters}&amp;pagina=1" rel="prev"' in page
     third = browser.get(f"/admin/mapeo?zona={sopocachi}&estado=all&pagina=3").get_data(as_text=True)
-    assert "Plaza numero 0<" in third and "pagina=4" not in third
+    assert "Plaza numero 0<" in third and "Siguiente" not in third
+    # Without a status the queue is what waits for review: all 120 here, oldest first.
+    waiting = browser.get(f"/admin/mapeo?zona={sopocachi}&pagina=2").get_data(as_text=True)
+    assert waiting.index("Plaza numero 50<") < waiting.index("Plaza numero 99<")
+    assert f'href="/admin/mapeo?zona={sopocachi}&amp;pagina=3" rel="next"' in waiting
 
 
 def test_mapeo_shows_each_mapper_s_progress_masked_and_evidencia_names_no_mapper(
