@@ -17,7 +17,7 @@ from bot.i18n import N_
 from bot.outbound import channel_for
 from bot.render import ListOf, Reply, render
 from bot.text import has_words, parse_option
-from storage import services
+from storage import audit, services
 from storage.broadcasts import LA_PAZ
 from storage.db import Session
 from storage.enums import ResidentStatus
@@ -82,6 +82,13 @@ OFFER_REMOVED = N_(
     "Revisamos su oferta de {category} que reportaron vecinos y la quitamos. "
     "Si quiere, publique una nueva con OFREZCO."
 )
+# The offerer's SMS for each decision (by its audit action, storage.services.review_offer).
+TOLD = {
+    "offer.approve": OFFER_APPROVED,
+    "offer.reject": OFFER_REJECTED,
+    "offer.restore": OFFER_RESTORED,
+    "offer.remove": OFFER_REMOVED,
+}
 # The offerer of a hidden offer, when they change it or try to renew or resume it.
 CHANGED_HIDDEN = N_(
     "Guardamos el cambio, pero su oferta de {category} sigue oculta por los reportes hasta que "
@@ -267,27 +274,29 @@ def _tell(session: Session, resident: Resident, message: Reply, now: datetime, f
 
 
 def decide(
-    session: Session, offer: ServiceOffer, approve: bool, now: datetime, *, fold: bool = True
-) -> None:
-    """A pending offer approved (shown from now, for 90 days) or rejected (removed), and its
-    offerer told in one SMS, queued in the caller's transaction (the audit is the caller's).
-    An offer hidden by reports is reviewed: shown again (its reports dropped) or removed."""
+    session: Session,
+    offer: ServiceOffer,
+    approve: bool,
+    now: datetime,
+    by: audit.By,
+    *,
+    fold: bool = True,
+) -> str | None:
+    """A leader's (OFERTAS) or staff's (bot.actions.decide_offer) decision on an offer, made
+    and audited by storage.services.review_offer, and its offerer told in one SMS queued in
+    the caller's transaction. The audit action, or None when there was nothing to approve."""
     label = Reply(LABELS.get(offer.category, LABELS["other"]))
-    hidden = services.is_hidden(session, offer)
-    if approve:
-        if hidden:
-            services.clear_reports(session, offer.id)
-        services.approve_offer(offer, now)
+    offerer, hidden = offer.resident, services.is_hidden(session, offer)
+    action = services.review_offer(session, offer, approve, now, by)
+    if action in ("offer.approve", "offer.restore"):
         date = _date(None, offer.expires_at)
-        message = Reply(
-            OFFER_RESTORED if hidden else OFFER_APPROVED, {"category": label, "date": date}
-        )
+        message = Reply(TOLD[action], {"category": label, "date": date})
+    elif action == "offer.reject" or (action == "offer.remove" and hidden):
+        message = Reply(TOLD[action], {"category": label})
     else:
-        message = Reply(OFFER_REMOVED if hidden else OFFER_REJECTED, {"category": label})
-    _tell(session, offer.resident, message, now, fold)
-    if not approve:
-        session.delete(offer)
-        session.flush()
+        return action  # nothing decided, or staff removed an offer shown as usual
+    _tell(session, offerer, message, now, fold)
+    return action
 
 
 def tell_leaders_hidden(session: Session, offer: ServiceOffer, now: datetime) -> None:
