@@ -90,9 +90,9 @@ def test_no_notice_at_night_nor_to_a_leader_who_opted_out(sweeper: Sweeper) -> N
     record(mapper_of(achumani, ACHUMANI_MAPPER, "Achumani"), "Cancha", NOON)
     quiet_by_night_and_not_to_who_opted_out(
         sweeper,
-        lambda swept: swept.mapping_told,
-        opted_out=ACHUMANI_LEADER,
-        told=SOPOCACHI_LEADER,
-        by_day=NOON + timedelta(days=1),
+        "mapping_told",
+        ACHUMANI_LEADER,
+        SOPOCACHI_LEADER,
+        NOON + timedelta(days=1),
         containing=TOLD,
     )

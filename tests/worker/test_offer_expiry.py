@@ -68,11 +68,7 @@ def test_no_warning_at_night_nor_to_an_offerer_who_opted_out(sweeper: Sweeper) -
     offerer(sweeper.ctx, SPANISH, "1", "Arreglo grifos")
     offerer(sweeper.ctx, AYMARA, "2", "Costura y arreglos")
     quiet_by_night_and_not_to_who_opted_out(
-        sweeper,
-        lambda swept: swept.warned,
-        opted_out=AYMARA,
-        told=SPANISH,
-        by_day=NOON + timedelta(hours=1),
+        sweeper, "warned", AYMARA, SPANISH, NOON + timedelta(hours=1)
     )
     with sweeper.ctx.sessions() as session:
         warned = session.scalars(select(ServiceOffer.expiry_warned_at.is_not(None))).all()

@@ -88,9 +88,5 @@ def test_leaders_hear_of_stale_items_once_a_week_in_their_language(sweeper: Swee
 def test_no_reminder_at_night_nor_to_a_leader_who_opted_out(sweeper: Sweeper) -> None:
     setting(sweeper.ctx)
     quiet_by_night_and_not_to_who_opted_out(
-        sweeper,
-        lambda swept: swept.reminded,
-        opted_out=ACHUMANI_LEADER,
-        told=SOPOCACHI_LEADER,
-        by_day=NOON + timedelta(days=1),
+        sweeper, "reminded", ACHUMANI_LEADER, SOPOCACHI_LEADER, NOON + timedelta(days=1)
     )
