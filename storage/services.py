@@ -14,7 +14,6 @@ from storage import audit
 from storage.db import insert_ignoring_conflicts
 from storage.enums import ResidentStatus
 from storage.models import (
-    Leader,
     OfferReport,
     Resident,
     ServiceOffer,
@@ -156,18 +155,6 @@ def _shown(now: datetime) -> Select[tuple[ServiceOffer]]:
     )
 
 
-def zone_leaders(session: Session, zone_id: int) -> list[Resident]:
-    """The signed-up residents who lead this zona (the leaders table, by phone)."""
-    phones = select(Leader.phone).where(Leader.zone_id == zone_id)
-    return list(
-        session.scalars(
-            select(Resident)
-            .where(Resident.phone.in_(phones), Resident.status == ResidentStatus.ACTIVE.value)
-            .order_by(Resident.id)
-        )
-    )
-
-
 def report_offer(session: Session, offer_id: int, resident_id: int, now: datetime) -> bool:
     """Count a neighbour's report once; False if they had reported it already."""
     # RETURNING tells a new row from a skipped one on both databases (PostgreSQL's rowcount
@@ -180,16 +167,23 @@ def report_offer(session: Session, offer_id: int, resident_id: int, now: datetim
     return session.execute(stmt).scalar() is not None
 
 
-def newly_hidden(session: Session, offer_id: int, now: datetime) -> ServiceOffer | None:
-    """The offer, if reports hide it and its zona's leaders were not told yet (marked told
-    now); None otherwise. The row is locked first, so two reports at once tell them once."""
-    offer = session.scalar(
-        select(ServiceOffer).where(ServiceOffer.id == offer_id).with_for_update()
+def hidden_untold(session: Session) -> list[ServiceOffer]:
+    """Offers reports have hidden whose zona's leaders were not told yet (oldest first), of
+    residents still signed up. The rows are locked (skipping those another sweeper holds), so
+    each hiding is told once even with two reports, or two sweepers, at once."""
+    return list(
+        session.scalars(
+            select(ServiceOffer)
+            .join(Resident, Resident.id == ServiceOffer.resident_id)
+            .where(
+                ServiceOffer.hidden_told_at.is_(None),
+                _reports() >= REPORTS_TO_HIDE,
+                Resident.status == ResidentStatus.ACTIVE.value,
+            )
+            .order_by(ServiceOffer.created_at, ServiceOffer.id)
+            .with_for_update(skip_locked=True, of=ServiceOffer)
+        )
     )
-    if offer is None or offer.hidden_told_at is not None or not is_hidden(session, offer):
-        return None
-    offer.hidden_told_at = now
-    return offer
 
 
 def _reports() -> ScalarSelect[int]:

@@ -1,6 +1,7 @@
 """Notices that come due with time, sent by the sweeper: a zona's leader told of information
-nobody has checked, a neighbour told their offer of a service (OFREZCO) ends soon, and a leader
-told of youth mappers' items waiting for their review.
+nobody has checked, a neighbour told their offer of a service (OFREZCO) ends soon, a leader told
+of youth mappers' items waiting for their review, and a zona's leaders told that neighbours'
+reports hid an offer.
 
 Each is one SMS (or WhatsApp message) in the resident's language, never in quiet hours, never to
 a phone that opted out or never signed up (the message needs their language and their consent
@@ -14,6 +15,10 @@ leader (leaders.info_reminded_at).
 An offer shown to neighbours is flagged to its offerer OFFER_WARN_DAYS before it ends, with the
 date and how to renew it (OFREZCO, then 1), once per period (service_offers.expiry_warned_at,
 cleared when it is renewed).
+
+An offer hidden by its third report is told to its zona's leaders, to review it (OFERTAS), once
+per hiding (service_offers.hidden_told_at, cleared when a review shows it again): a report at
+night is told in the morning.
 """
 
 from __future__ import annotations
@@ -26,7 +31,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.outbound import MAPPING_WAITING, OFFER_ENDING, STALE_INFO, channel_for
+from bot.outbound import (
+    HIDDEN_FOR_LEADER,
+    MAPPING_WAITING,
+    OFFER_ENDING,
+    STALE_INFO,
+    channel_for,
+    service_label,
+)
 from bot.render import Reply, render
 from storage import info as info_store
 from storage import mapping as mapping_store
@@ -144,4 +156,19 @@ def tell_mapping_waiting(sweep: Sweep) -> int:
             yield Notice(resident, reply, leader, "mapping_told_at")
 
     done = "told %d leader(s) of mapped items waiting for review"
+    return _send(sweep, due, done)
+
+
+def tell_hidden_offers(sweep: Sweep) -> int:
+    """Tell a zona's leaders that reports hid an offer of their zona (OFERTAS reviews it): once
+    per hiding, told in the morning when it was hidden at night. An offer of a zona without a
+    leader signed up waits until one is. How many messages were queued."""
+
+    def due(session: Session) -> Iterator[Notice]:
+        for offer in services_store.hidden_untold(session):
+            values = {"category": service_label(offer.category), "zone": offer.zone.name}
+            for _, resident, _ in _leaders(session, [offer.zone_id]):
+                yield Notice(resident, Reply(HIDDEN_FOR_LEADER, values), offer, "hidden_told_at")
+
+    done = "told %d leader(s) that reports hid an offer of their zona"
     return _send(sweep, due, done)

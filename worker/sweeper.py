@@ -31,6 +31,7 @@ from worker.pool import ALIVE_KEY
 from worker.reminders import (
     Sweep,
     remind_stale_info,
+    tell_hidden_offers,
     tell_mapping_waiting,
     warn_ending_offers,
 )
@@ -54,6 +55,7 @@ class SweepResult:
     reminded: int = 0  # leaders told of their zona's information due for a check
     warned: int = 0  # neighbours told their offer of a service ends soon
     mapping_told: int = 0  # leaders told that youth mappers' items wait for review
+    hidden_told: int = 0  # leaders told that neighbours' reports hid an offer of their zona
 
 
 def sweep(
@@ -130,6 +132,7 @@ def sweep(
     result.reminded = remind_stale_info(round_, ctx.config.info_stale_days)
     result.warned = warn_ending_offers(round_, ctx.config.offer_warn_days)
     result.mapping_told = tell_mapping_waiting(round_)
+    result.hidden_told = tell_hidden_offers(round_)
     if result.resolved or result.enqueued or result.prepared or result.relayed:
         log.info(
             "sweeper: %d lost claims marked unknown, %d chunks, %d preparations and %d messages "
