@@ -904,50 +904,6 @@ def import_info(
     return added, updated
 
 
-def _offer_fields(offer: ServiceOffer) -> dict[str, Any]:
-    """An offer as the audit keeps it: never the phone."""
-    return {"zone_id": offer.zone_id, "category": offer.category, "text": offer.text}
-
-
-def restore_offer(
-    session: Session,
-    offer: ServiceOffer,
-    *,
-    user: StaffUser | None = None,
-    via: str = "cli",
-    fold: bool = True,
-    now: datetime | None = None,
-) -> int:
-    """A reported offer reviewed and shown again (its reports dropped, shown for 90 days from
-    now); its offerer is told in one SMS. How many reports it had."""
-    dropped = services_store.report_count(session, offer.id)
-    before = {**_offer_fields(offer), "reports": dropped}
-    services_flow.decide(session, offer, True, now or utcnow(), fold=fold)
-    audit.record(session, user, via, "offer.restore", "offer", offer.id, before=before)
-    return dropped
-
-
-def remove_offer(
-    session: Session,
-    offer: ServiceOffer,
-    *,
-    user: StaffUser | None = None,
-    via: str = "cli",
-    fold: bool = True,
-    now: datetime | None = None,
-) -> None:
-    """An offer taken down for good; when it was hidden by reports (reviewed), its offerer is
-    told in one SMS."""
-    before = _offer_fields(offer)
-    offer_id = offer.id
-    if services_store.is_hidden(session, offer):
-        services_flow.decide(session, offer, False, now or utcnow(), fold=fold)
-    else:
-        session.delete(offer)
-        session.flush()
-    audit.record(session, user, via, "offer.remove", "offer", offer_id, before=before)
-
-
 def decide_offer(
     session: Session,
     offer: ServiceOffer,
@@ -955,28 +911,15 @@ def decide_offer(
     *,
     user: StaffUser | None = None,
     via: str = "cli",
-    actor: str | None = None,
     fold: bool = True,
     now: datetime | None = None,
-) -> bool:
-    """Approve a pending offer (shown from now, for 90 days) or reject it (removed); the
-    offerer is told in one SMS either way. False when it was not pending (decided already)."""
-    if not offer.pending:
-        return False
-    before = _offer_fields(offer)
-    offer_id = offer.id
-    services_flow.decide(session, offer, approve, now or utcnow(), fold=fold)
-    audit.record(
-        session,
-        user,
-        via,
-        "offer.approve" if approve else "offer.reject",
-        "offer",
-        offer_id,
-        before=before,
-        actor=actor,
-    )
-    return True
+) -> str | None:
+    """Staff's decision on an offer, made as a leader's by SMS (OFERTAS) is, by
+    bot.flows.services.decide: one waiting is approved or rejected, one hidden by reports shown
+    again or removed, one shown as usual removed; its offerer is told and one audit entry names
+    what happened. That action, or None when there was nothing to approve (decided already)."""
+    by = audit.By(user, via)
+    return services_flow.decide(session, offer, approve, now or utcnow(), by, fold=fold)
 
 
 def set_offers_moderated(
@@ -994,7 +937,7 @@ def set_offers_moderated(
     released = 0
     if not moderated:
         for offer in services_store.pending_offers(session, zone.id):
-            released += decide_offer(session, offer, True, user=user, via=via)
+            released += decide_offer(session, offer, True, user=user, via=via) is not None
     audit.record(
         session,
         user,

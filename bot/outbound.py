@@ -200,6 +200,32 @@ MAPPING_WAITING = N_(
 )
 
 
+# Neighbours' services (OFREZCO, BUSCO): the categories as residents read them.
+SERVICE_LABELS = {
+    "plumbing": N_("Plomería"),
+    "electrical": N_("Electricidad"),
+    "construction": N_("Construcción"),
+    "sewing": N_("Costura"),
+    "tutoring": N_("Clases"),
+    "childcare": N_("Cuidado de niños"),
+    "transport": N_("Transporte"),
+    "food": N_("Comida"),
+    "other": N_("Otro"),
+}
+
+
+def service_label(category: str) -> Reply:
+    return Reply(SERVICE_LABELS.get(category, SERVICE_LABELS["other"]))
+
+
+# The sweeper sends it (worker/reminders.py) to a zona's leaders when the third neighbour's
+# report hides an offer of their zona: once per hiding, by day.
+HIDDEN_FOR_LEADER = N_(
+    "Mi Barrio: vecinos reportaron una oferta de {category} de {zone} y ya no se muestra. "
+    "Escriba OFERTAS para revisarla."
+)
+
+
 # --- broadcasts --------------------------------------------------------------------------------
 
 ANNOUNCEMENT = N_("Alcaldía de La Paz informa: {text}")

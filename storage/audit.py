@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +10,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import AuditEntry, StaffUser, utcnow
+
+
+@dataclass(frozen=True)
+class By:
+    """Who acts, as an entry names them: a staff user and where from (console, CLI, API), or
+    someone named by `actor` (a leader by SMS: "leader 3")."""
+
+    user: StaffUser | None = None
+    via: str = "cli"
+    actor: str | None = None
 
 
 def record(

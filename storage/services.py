@@ -8,12 +8,20 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, Subquery, case, delete, func, select
+from sqlalchemy import ScalarSelect, Select, Subquery, case, delete, func, select
 from sqlalchemy.orm import Session, joinedload
 
+from storage import audit
 from storage.db import insert_ignoring_conflicts
 from storage.enums import ResidentStatus
-from storage.models import Leader, OfferReport, Resident, ServiceOffer, ServiceSearch, Zone, aware
+from storage.models import (
+    OfferReport,
+    Resident,
+    ServiceOffer,
+    ServiceSearch,
+    Zone,
+    aware,
+)
 
 OFFER_DAYS = 90
 # Reports by different neighbours that hide an offer from searches.
@@ -75,12 +83,6 @@ def move_offers(session: Session, resident: Resident, zone: Zone) -> None:
 def ending_offers(session: Session, now: datetime, within: timedelta) -> list[ServiceOffer]:
     """Offers shown now that end within `within` and whose offerer was not told yet this period
     (oldest end first): not paused, pending or hidden, of residents still signed up."""
-    reports = (
-        select(func.count())
-        .select_from(OfferReport)
-        .where(OfferReport.offer_id == ServiceOffer.id)
-        .scalar_subquery()
-    )
     return list(
         session.scalars(
             select(ServiceOffer)
@@ -93,7 +95,7 @@ def ending_offers(session: Session, now: datetime, within: timedelta) -> list[Se
                 ServiceOffer.pending.is_(False),
                 Resident.status == ResidentStatus.ACTIVE.value,
                 Resident.phone.is_not(None),
-                reports < REPORTS_TO_HIDE,
+                _reports() < REPORTS_TO_HIDE,
             )
             .order_by(ServiceOffer.expires_at, ServiceOffer.id)
         )
@@ -139,12 +141,6 @@ def offers_by_id(session: Session, ids: list[int], now: datetime) -> list[Servic
 def _shown(now: datetime) -> Select[tuple[ServiceOffer]]:
     """Offers neighbours may see now: not paused, pending, expired or hidden by reports, of a
     resident still signed up with a phone."""
-    reports = (
-        select(func.count())
-        .select_from(OfferReport)
-        .where(OfferReport.offer_id == ServiceOffer.id)
-        .scalar_subquery()
-    )
     return (
         select(ServiceOffer)
         .join(Resident, Resident.id == ServiceOffer.resident_id)
@@ -155,19 +151,7 @@ def _shown(now: datetime) -> Select[tuple[ServiceOffer]]:
             ServiceOffer.expires_at > now,
             Resident.status == ResidentStatus.ACTIVE.value,
             Resident.phone.is_not(None),
-            reports < REPORTS_TO_HIDE,
-        )
-    )
-
-
-def zone_leaders(session: Session, zone_id: int) -> list[Resident]:
-    """The signed-up residents who lead this zona (the leaders table, by phone)."""
-    phones = select(Leader.phone).where(Leader.zone_id == zone_id)
-    return list(
-        session.scalars(
-            select(Resident)
-            .where(Resident.phone.in_(phones), Resident.status == ResidentStatus.ACTIVE.value)
-            .order_by(Resident.id)
+            _reports() < REPORTS_TO_HIDE,
         )
     )
 
@@ -184,16 +168,33 @@ def report_offer(session: Session, offer_id: int, resident_id: int, now: datetim
     return session.execute(stmt).scalar() is not None
 
 
-def newly_hidden(session: Session, offer_id: int, now: datetime) -> ServiceOffer | None:
-    """The offer, if reports hide it and its zona's leaders were not told yet (marked told
-    now); None otherwise. The row is locked first, so two reports at once tell them once."""
-    offer = session.scalar(
-        select(ServiceOffer).where(ServiceOffer.id == offer_id).with_for_update()
+def hidden_untold(session: Session) -> list[ServiceOffer]:
+    """Offers reports have hidden whose zona's leaders were not told yet (oldest first), of
+    residents still signed up. The rows are locked (skipping those another sweeper holds), so
+    each hiding is told once even with two reports, or two sweepers, at once."""
+    return list(
+        session.scalars(
+            select(ServiceOffer)
+            .join(Resident, Resident.id == ServiceOffer.resident_id)
+            .where(
+                ServiceOffer.hidden_told_at.is_(None),
+                _reports() >= REPORTS_TO_HIDE,
+                Resident.status == ResidentStatus.ACTIVE.value,
+            )
+            .order_by(ServiceOffer.created_at, ServiceOffer.id)
+            .with_for_update(skip_locked=True, of=ServiceOffer)
+        )
     )
-    if offer is None or offer.hidden_told_at is not None or not is_hidden(session, offer):
-        return None
-    offer.hidden_told_at = now
-    return offer
+
+
+def _reports() -> ScalarSelect[int]:
+    """The number of reports on the offer of the enclosing query."""
+    return (
+        select(func.count())
+        .select_from(OfferReport)
+        .where(OfferReport.offer_id == ServiceOffer.id)
+        .scalar_subquery()
+    )
 
 
 def report_count(session: Session, offer_id: int) -> int:
@@ -306,19 +307,13 @@ def pending_offers(session: Session, zone_id: int) -> list[ServiceOffer]:
 
 def hidden_offers(session: Session, zone_id: int) -> list[ServiceOffer]:
     """A zona's offers hidden by neighbours' reports, oldest first (of residents still here)."""
-    reports = (
-        select(func.count())
-        .select_from(OfferReport)
-        .where(OfferReport.offer_id == ServiceOffer.id)
-        .scalar_subquery()
-    )
     return list(
         session.scalars(
             select(ServiceOffer)
             .join(Resident, Resident.id == ServiceOffer.resident_id)
             .where(
                 ServiceOffer.zone_id == zone_id,
-                reports >= REPORTS_TO_HIDE,
+                _reports() >= REPORTS_TO_HIDE,
                 Resident.status == ResidentStatus.ACTIVE.value,
             )
             .order_by(ServiceOffer.created_at, ServiceOffer.id)
@@ -330,6 +325,41 @@ def approve_offer(offer: ServiceOffer, now: datetime) -> None:
     """Shown from now on, for the full 90 days."""
     offer.pending = False
     renew_offer(offer, now)
+
+
+def review_offer(
+    session: Session,
+    offer: ServiceOffer,
+    approve: bool,
+    now: datetime,
+    by: audit.By,
+) -> str | None:
+    """A leader's or staff's decision on an offer, with its one audit entry named for what
+    happened: one waiting for approval is approved, shown from now for 90 days
+    ("offer.approve"), or rejected and removed ("offer.reject"); one hidden by reports, waiting
+    or not, is shown again with its reports dropped ("offer.restore") or removed
+    ("offer.remove"); staff may also remove one shown as usual ("offer.remove"). The action, or
+    None when there was nothing to approve (decided already)."""
+    hidden = is_hidden(session, offer)
+    before: dict[str, object] = {"zone_id": offer.zone_id, "category": offer.category}
+    before["text"] = offer.text  # never the phone
+    if hidden:
+        action = "offer.restore" if approve else "offer.remove"
+        before["reports"] = clear_reports(session, offer.id)
+    elif offer.pending:
+        action = "offer.approve" if approve else "offer.reject"
+    elif approve:
+        return None
+    else:
+        action = "offer.remove"
+    offer_id = offer.id
+    if approve:
+        approve_offer(offer, now)
+    else:
+        session.delete(offer)
+        session.flush()
+    audit.record(session, by.user, by.via, action, "offer", offer_id, before=before, actor=by.actor)
+    return action
 
 
 def record_search(

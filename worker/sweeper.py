@@ -28,7 +28,13 @@ from worker import context
 from worker.broadcast import quiet, run_chunk
 from worker.fanout import JOB_OPTIONS, chunk_ranges, enqueue_chunks, prepare, prepare_broadcast
 from worker.pool import ALIVE_KEY
-from worker.reminders import remind_stale_info, tell_mapping_waiting, warn_ending_offers
+from worker.reminders import (
+    Sweep,
+    remind_stale_info,
+    tell_hidden_offers,
+    tell_mapping_waiting,
+    warn_ending_offers,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +55,7 @@ class SweepResult:
     reminded: int = 0  # leaders told of their zona's information due for a check
     warned: int = 0  # neighbours told their offer of a service ends soon
     mapping_told: int = 0  # leaders told that youth mappers' items wait for review
+    hidden_told: int = 0  # leaders told that neighbours' reports hid an offer of their zona
 
 
 def sweep(
@@ -119,26 +126,13 @@ def sweep(
             for first, last in ranges:
                 run_chunk(ctx, connection, broadcast_id, first, last, wait=True)
                 result.enqueued += 1
-    result.reminded = remind_stale_info(
-        ctx.sessions,
-        stale_days=ctx.config.info_stale_days,
-        now=now,
-        quiet_hours=QuietHours.parse(ctx.config.quiet_hours),
-        fold=ctx.config.gsm7_fold,
+    round_ = Sweep(
+        ctx.sessions, now, QuietHours.parse(ctx.config.quiet_hours), ctx.config.gsm7_fold
     )
-    result.warned = warn_ending_offers(
-        ctx.sessions,
-        warn_days=ctx.config.offer_warn_days,
-        now=now,
-        quiet_hours=QuietHours.parse(ctx.config.quiet_hours),
-        fold=ctx.config.gsm7_fold,
-    )
-    result.mapping_told = tell_mapping_waiting(
-        ctx.sessions,
-        now=now,
-        quiet_hours=QuietHours.parse(ctx.config.quiet_hours),
-        fold=ctx.config.gsm7_fold,
-    )
+    result.reminded = remind_stale_info(round_, ctx.config.info_stale_days)
+    result.warned = warn_ending_offers(round_, ctx.config.offer_warn_days)
+    result.mapping_told = tell_mapping_waiting(round_)
+    result.hidden_told = tell_hidden_offers(round_)
     if result.resolved or result.enqueued or result.prepared or result.relayed:
         log.info(
             "sweeper: %d lost claims marked unknown, %d chunks, %d preparations and %d messages "

@@ -107,10 +107,10 @@ def _offer(db: Any, offer_id: int) -> ServiceOffer:
 def offer_restore(offer_id: int) -> Any:
     with writing() as db:
         offer = _offer(db, offer_id)
-        if store.report_count(db, offer.id) < store.REPORTS_TO_HIDE:
+        if not store.is_hidden(db, offer):
             flash(f"La oferta {offer_id} no estaba oculta.", "error")
             return redirect(url_for("admin.offers"))
-        actions.restore_offer(db, offer, user=me(db), via="web", fold=state().config.gsm7_fold)
+        _decide(db, offer, True)
     flash(f"Oferta {offer_id} revisada: se muestra otra vez.")
     return redirect(url_for("admin.offers"))
 
@@ -119,9 +119,7 @@ def offer_restore(offer_id: int) -> Any:
 @staff_page(writes=True)
 def offer_remove(offer_id: int) -> Any:
     with writing() as db:
-        actions.remove_offer(
-            db, _offer(db, offer_id), user=me(db), via="web", fold=state().config.gsm7_fold
-        )
+        _decide(db, _offer(db, offer_id), False)
     flash(f"Oferta {offer_id} eliminada.")
     return redirect(url_for("admin.offers"))
 
@@ -129,19 +127,29 @@ def offer_remove(offer_id: int) -> Any:
 @bp.route("/ofertas/<int:offer_id>/<any(aprobar, rechazar):decision>", methods=["POST"])
 @staff_page(writes=True)
 def offer_decide(offer_id: int, decision: str) -> Any:
-    approve = decision == "aprobar"
     with writing() as db:
         offer = _offer(db, offer_id)
-        decided = actions.decide_offer(
-            db, offer, approve, user=me(db), via="web", fold=state().config.gsm7_fold
-        )
-    if not decided:
+        action = _decide(db, offer, decision == "aprobar") if offer.pending else None
+    if action is None:
         flash(f"La oferta {offer_id} ya no esperaba aprobación.", "error")
-    elif approve:
-        flash(f"Oferta {offer_id} aprobada: ya se muestra; avisamos a quien la ofrece.")
     else:
-        flash(f"Oferta {offer_id} rechazada; avisamos a quien la ofrece.")
+        flash(DECIDED[action].format(offer_id))
     return redirect(url_for("admin.offers"))
+
+
+def _decide(db: Any, offer: ServiceOffer, approve: bool) -> str | None:
+    """The decision on the offer (bot.actions.decide_offer), by the staff user signed in."""
+    fold = state().config.gsm7_fold
+    return actions.decide_offer(db, offer, approve, user=me(db), via="web", fold=fold)
+
+
+# What the console says of each decision on a waiting offer (one also hidden is reviewed).
+DECIDED = {
+    "offer.approve": "Oferta {} aprobada: ya se muestra; avisamos a quien la ofrece.",
+    "offer.reject": "Oferta {} rechazada; avisamos a quien la ofrece.",
+    "offer.restore": "Oferta {} revisada: se muestra otra vez; avisamos a quien la ofrece.",
+    "offer.remove": "Oferta {} eliminada; avisamos a quien la ofrece.",
+}
 
 
 @bp.route("/ofertas/moderacion", methods=["POST"])

@@ -5,8 +5,9 @@ When a zona chose moderation (the console), a neighbour's new offer waits until 
 the zona or staff decides; an offer three neighbours reported waits hidden the same way (its
 leaders are told by SMS when it is hidden). OFERTAS lists up to three of them in one SMS, the
 waiting ones first, the reported ones marked; APROBAR 1 approves or shows again, RECHAZAR 1
-removes, and the offerer is told in one SMS (bot.flows.services.decide). Only the leader's own
-zona, from the leaders table; each decision is in the audit log.
+removes, and the offerer is told in one SMS, as when staff decide in the console: both go
+through bot.flows.services.decide, and storage.services.review_offer writes the audit entry.
+Only the leader's own zona, from the leaders table.
 """
 
 from __future__ import annotations
@@ -39,6 +40,14 @@ REJECTED = N_("Rechazada la oferta {n}: no se muestra y avisamos a quien la ofre
 DECIDE_AGAIN = N_("Escriba APROBAR o RECHAZAR y el número de la oferta, por ejemplo APROBAR 1.")
 ALREADY_DECIDED = N_("Esa oferta ya fue decidida o la retiraron. OFERTAS: ver las que esperan.")
 NOT_A_LEADER = N_("Este número ya no figura como dirigente de una junta vecinal.")
+# The leader's answer for each decision, by its audit action (storage.services.review_offer).
+SAID = {
+    "offer.approve": APPROVED,
+    "offer.reject": REJECTED,
+    "offer.restore": RESTORED,
+    "offer.remove": REMOVED,
+    "": ALREADY_DECIDED,
+}
 
 COMMANDS = {"ofertas": FlowName.LEADER_OFFERS, "aprobar ofertas": FlowName.LEADER_OFFERS}
 SHOWN = 3
@@ -109,24 +118,9 @@ def on_decide(turn: Turn) -> StepResult:
     if offer is None or offer.zone_id != zone.id or not (offer.pending or hidden):
         return StepResult([Reply(ALREADY_DECIDED)], "decide", _keep(turn))
     approve = match.group(1).startswith("aprob")
-    before = {"zone_id": offer.zone_id, "category": offer.category, "text": offer.text}
-    offer_id = offer.id
-    services_flow.decide(turn.session, offer, approve, turn.now)
-    if hidden:
-        action, said = ("offer.restore", RESTORED) if approve else ("offer.remove", REMOVED)
-    else:
-        action, said = ("offer.approve", APPROVED) if approve else ("offer.reject", REJECTED)
-    audit.record(
-        turn.session,
-        None,
-        "sms",
-        action,
-        "offer",
-        offer_id,
-        before=before,
-        actor=f"leader {leader.id}",
-    )
-    return StepResult([Reply(said, {"n": n})], "decide", _keep(turn))
+    by = audit.By(via="sms", actor=f"leader {leader.id}")
+    action = services_flow.decide(turn.session, offer, approve, turn.now, by)
+    return StepResult([Reply(SAID[action or ""], {"n": n})], "decide", _keep(turn))
 
 
 FLOW = Flow(name=FlowName.LEADER_OFFERS, begin=begin, steps={"decide": on_decide})

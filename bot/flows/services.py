@@ -14,10 +14,11 @@ from bot.flows.answers import is_back, yes_or_no
 from bot.flows.base import Flow, FlowName, StepResult, Turn, fit_one_sms, stay
 from bot.flows.menu import NOT_UNDERSTOOD, on_choose
 from bot.i18n import N_
-from bot.outbound import channel_for
+from bot.outbound import SERVICE_LABELS as LABELS
+from bot.outbound import channel_for, service_label
 from bot.render import ListOf, Reply, render
 from bot.text import has_words, parse_option
-from storage import services
+from storage import audit, services
 from storage.broadcasts import LA_PAZ
 from storage.db import Session
 from storage.enums import ResidentStatus
@@ -82,6 +83,13 @@ OFFER_REMOVED = N_(
     "Revisamos su oferta de {category} que reportaron vecinos y la quitamos. "
     "Si quiere, publique una nueva con OFREZCO."
 )
+# The offerer's SMS for each decision (by its audit action, storage.services.review_offer).
+TOLD = {
+    "offer.approve": OFFER_APPROVED,
+    "offer.reject": OFFER_REJECTED,
+    "offer.restore": OFFER_RESTORED,
+    "offer.remove": OFFER_REMOVED,
+}
 # The offerer of a hidden offer, when they change it or try to renew or resume it.
 CHANGED_HIDDEN = N_(
     "Guardamos el cambio, pero su oferta de {category} sigue oculta por los reportes hasta que "
@@ -90,11 +98,6 @@ CHANGED_HIDDEN = N_(
 STILL_HIDDEN = N_(
     "Su oferta sigue oculta por los reportes hasta que su junta vecinal la revise: "
     "le avisaremos. 3 Eliminar, 4 Cambiar, 0 Volver"
-)
-# To the zona's leaders when the third report hides an offer of their zona.
-HIDDEN_FOR_LEADER = N_(
-    "Mi Barrio: vecinos reportaron una oferta de {category} de {zone} y ya no se muestra. "
-    "Escriba OFERTAS para revisarla."
 )
 RENEWED = N_("Renovada: su oferta se muestra hasta el {date}.")
 PAUSED = N_("Pausada: no se muestra a nadie. Escriba OFREZCO para reanudarla.")
@@ -108,17 +111,6 @@ NONE_FOUND = N_("Todavía no hay ofertas de {category} en su zona ni cerca.")
 REPORTED = N_("Gracias: revisaremos esa oferta.")
 ALREADY_REPORTED = N_("Ya nos había reportado esa oferta.")
 
-LABELS = {
-    "plumbing": N_("Plomería"),
-    "electrical": N_("Electricidad"),
-    "construction": N_("Construcción"),
-    "sewing": N_("Costura"),
-    "tutoring": N_("Clases"),
-    "childcare": N_("Cuidado de niños"),
-    "transport": N_("Transporte"),
-    "food": N_("Comida"),
-    "other": N_("Otro"),
-}
 OPTION = N_("{n} {label}")
 
 
@@ -267,35 +259,29 @@ def _tell(session: Session, resident: Resident, message: Reply, now: datetime, f
 
 
 def decide(
-    session: Session, offer: ServiceOffer, approve: bool, now: datetime, *, fold: bool = True
-) -> None:
-    """A pending offer approved (shown from now, for 90 days) or rejected (removed), and its
-    offerer told in one SMS, queued in the caller's transaction (the audit is the caller's).
-    An offer hidden by reports is reviewed: shown again (its reports dropped) or removed."""
-    label = Reply(LABELS.get(offer.category, LABELS["other"]))
-    hidden = services.is_hidden(session, offer)
-    if approve:
-        if hidden:
-            services.clear_reports(session, offer.id)
-        services.approve_offer(offer, now)
+    session: Session,
+    offer: ServiceOffer,
+    approve: bool,
+    now: datetime,
+    by: audit.By,
+    *,
+    fold: bool = True,
+) -> str | None:
+    """A leader's (OFERTAS) or staff's (bot.actions.decide_offer) decision on an offer, made
+    and audited by storage.services.review_offer, and its offerer told in one SMS queued in
+    the caller's transaction. The audit action, or None when there was nothing to approve."""
+    label = service_label(offer.category)
+    offerer, hidden = offer.resident, services.is_hidden(session, offer)
+    action = services.review_offer(session, offer, approve, now, by)
+    if action in ("offer.approve", "offer.restore"):
         date = _date(None, offer.expires_at)
-        message = Reply(
-            OFFER_RESTORED if hidden else OFFER_APPROVED, {"category": label, "date": date}
-        )
+        message = Reply(TOLD[action], {"category": label, "date": date})
+    elif action == "offer.reject" or (action == "offer.remove" and hidden):
+        message = Reply(TOLD[action], {"category": label})
     else:
-        message = Reply(OFFER_REMOVED if hidden else OFFER_REJECTED, {"category": label})
-    _tell(session, offer.resident, message, now, fold)
-    if not approve:
-        session.delete(offer)
-        session.flush()
-
-
-def tell_leaders_hidden(session: Session, offer: ServiceOffer, now: datetime) -> None:
-    """The third report hid an offer: the zona's leaders hear it once, to review it (OFERTAS)."""
-    label = Reply(LABELS.get(offer.category, LABELS["other"]))
-    message = Reply(HIDDEN_FOR_LEADER, {"category": label, "zone": offer.zone.name})
-    for resident in services.zone_leaders(session, offer.zone_id):
-        _tell(session, resident, message, now, True)
+        return action  # nothing decided, or staff removed an offer shown as usual
+    _tell(session, offerer, message, now, fold)
+    return action
 
 
 # --- BUSCO -----------------------------------------------------------------------------------
@@ -362,10 +348,8 @@ def on_results(turn: Turn) -> StepResult:
         index = int(words[1])
         if 1 <= index <= len(shown):
             offer_id = shown[index - 1]
+            # The third report hides it; the sweeper tells the zona's leaders (by day).
             new = services.report_offer(turn.session, offer_id, turn.resident.id, turn.now)
-            hidden = services.newly_hidden(turn.session, offer_id, turn.now) if new else None
-            if hidden is not None:
-                tell_leaders_hidden(turn.session, hidden, turn.now)
             return StepResult([Reply(REPORTED if new else ALREADY_REPORTED)], "results", None)
     if words in MORE and "category" in turn.slots:
         category = str(turn.slots["category"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -14,10 +15,14 @@ from tests.admin.test_polls import CITY, LEADER, staff_in
 from tests.conftest import Chat
 from tests.flows.test_offer_moderation import (
     APPROVED,
+    OFFERER,
+    REMOVED,
+    RESTORED,
     WAITING,
     moderate,
     offer,
     offers,
+    reported_by_three,
     searched,
     told,
 )
@@ -73,3 +78,45 @@ def test_turning_moderation_off_approves_those_waiting(
     assert browser.post("/admin/ofertas/moderacion", off, form="/admin/ofertas").status_code == 302
     assert offers(chat) == [("Arreglo grifos", False)]
     assert APPROVED["es"] in told(chat)[0]
+
+
+@pytest.mark.parametrize(
+    ("button", "action", "message"),
+    [("aprobar", "offer.restore", RESTORED["es"]), ("rechazar", "offer.remove", REMOVED["es"])],
+)
+def test_deciding_on_a_waiting_offer_that_reports_hid_reviews_it(
+    browser: Browser,
+    chat: Chat,
+    sessions: sessionmaker[Session],
+    button: str,
+    action: str,
+    message: str,
+) -> None:
+    """An offer reports hid, changed by its offerer once the zona moderates: it waits and is
+    hidden. Aprobar shows it again (its reports dropped), Rechazar removes it; the offerer hears
+    of the review and the audit says what happened."""
+    offer(chat)
+    reported_by_three(chat)
+    moderate(chat)
+    offerer = Chat(sessions, phone=OFFERER)
+    for text in ("OFREZCO", "4", "1", "Arreglo grifos y duchas"):
+        offerer.say(text)
+    assert "sigue oculta por los reportes" in offerer.say("1")
+    assert offers(chat) == [("Arreglo grifos y duchas", True)]
+    staff_in(browser, sessions, CITY)
+    with sessions() as session:
+        offer_id = session.scalars(select(ServiceOffer.id)).one()
+    assert (
+        browser.post(f"/admin/ofertas/{offer_id}/{button}", {}, form="/admin/ofertas").status_code
+        == 302
+    )
+    [told_offerer] = told(chat)
+    assert message in told_offerer
+    if button == "aprobar":
+        assert offers(chat) == [("Arreglo grifos y duchas", False)]
+        assert "Arreglo grifos y duchas" in searched(chat)
+    else:
+        assert offers(chat) == []
+    with sessions() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action.like("offer.%"))).one()
+    assert (entry.action, entry.target_id, entry.before["reports"]) == (action, str(offer_id), 3)

@@ -3,44 +3,29 @@ in one SMS through the outbox and the real worker, at most once a week, never at
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
-from rq import Queue
 from sqlalchemy import select, update
 
-from bot.channels import segments
-from bot.config import Config
 from storage.db import transaction
 from storage.info import add_item, resolve_scope
 from storage.leaders import add_leader
-from storage.models import InfoItem, Resident, Zone
+from storage.models import InfoItem, Zone
 from tests.conftest import Chat
 from tests.factories import onboard
-from tests.helpers import installed, twilio_config
-from tests.twilio_local import TwilioLocal
+from tests.worker.conftest import NOON, Sweeper, quiet_by_night_and_not_to_who_opted_out
 from worker.context import WorkerContext
-from worker.outbox import relay
 from worker.reminders import REMIND_EVERY
-from worker.runner import BurstWorker
-from worker.sweeper import sweep
 
 pytestmark = pytest.mark.usefixtures("local_only")
 
 SOPOCACHI_LEADER = "+59171000900"
 ACHUMANI_LEADER = "+59171000901"
 NOT_SIGNED_UP = "+59171000902"
-# Midday in La Paz (16:00 UTC), well after INFO_STALE_DAYS (180) from OLD.
-NOON = datetime(2026, 12, 1, 16, tzinfo=UTC)
+# Well before NOON: past INFO_STALE_DAYS (180) for OLD, not for RECENT.
 OLD = NOON - timedelta(days=200)
 RECENT = NOON - timedelta(days=10)
-
-
-@pytest.fixture
-def ctx(config: Config, tw: TwilioLocal) -> Iterator[WorkerContext]:
-    with installed(twilio_config(config, tw)) as ctx:
-        yield ctx
 
 
 def leader_of(ctx: WorkerContext, phone: str, zone: str, lang: str | None) -> None:
@@ -71,59 +56,37 @@ def setting(ctx: WorkerContext) -> dict[str, int]:
     }
 
 
-def deliver(ctx: WorkerContext, q: Queue) -> None:
-    relay(ctx.sessions, q)
-    BurstWorker([q], connection=q.connection).work(burst=True, logging_level="WARNING")
+def test_leaders_hear_of_stale_items_once_a_week_in_their_language(sweeper: Sweeper) -> None:
+    ids = setting(sweeper.ctx)
 
-
-def bodies(tw: TwilioLocal, phone: str) -> list[str]:
-    return [str(r["Body"]) for r in tw.sent_to(phone)]
-
-
-def test_leaders_hear_of_stale_items_once_a_week_in_their_language(
-    ctx: WorkerContext, q: Queue, tw: TwilioLocal
-) -> None:
-    ids = setting(ctx)
-
-    assert sweep(ctx, q, now=NOON).reminded == 2
-    deliver(ctx, q)
-    [spanish] = bodies(tw, SOPOCACHI_LEADER)
+    assert sweeper.sweep(NOON).reminded == 2
+    spanish, aymara = sweeper.heard(SOPOCACHI_LEADER, ACHUMANI_LEADER)
     assert spanish == (
         "Mi Barrio: 2 datos de la zona Sopocachi no se revisan hace mas de 180 dias. "
         "Escriba INFO EDITAR para confirmarlos o corregirlos."
     )
-    [aymara] = bodies(tw, ACHUMANI_LEADER)
     assert "zona Achumani ukan 1 datos 180 urut" in aymara and "INFO EDITAR" in aymara
-    assert segments(spanish) == segments(aymara) == 1
-    assert bodies(tw, NOT_SIGNED_UP) == []
+    assert sweeper.sent(NOT_SIGNED_UP) == [] and len(sweeper.sent(SOPOCACHI_LEADER)) == 1
 
     # Sweeps run every few seconds: nothing more for a week.
-    assert sweep(ctx, q, now=NOON + timedelta(hours=1)).reminded == 0
-    assert sweep(ctx, q, now=NOON + REMIND_EVERY - timedelta(minutes=1)).reminded == 0
+    assert sweeper.sweep(NOON + timedelta(hours=1)).reminded == 0
+    assert sweeper.sweep(NOON + REMIND_EVERY - timedelta(minutes=1)).reminded == 0
 
     # Sopocachi's leader checks their items (as INFO EDITAR does); Achumani's does not.
-    with transaction(ctx.sessions) as session:
+    with transaction(sweeper.ctx.sessions) as session:
         session.execute(
             update(InfoItem)
             .where(InfoItem.id.in_([ids["sopocachi1"], ids["sopocachi2"]]))
             .values(checked_at=NOON + timedelta(days=1))
         )
-    assert sweep(ctx, q, now=NOON + REMIND_EVERY).reminded == 1
-    deliver(ctx, q)
-    assert len(bodies(tw, SOPOCACHI_LEADER)) == 1
-    assert len(bodies(tw, ACHUMANI_LEADER)) == 2
+    assert sweeper.sweep(NOON + REMIND_EVERY).reminded == 1
+    sweeper.deliver()
+    assert len(sweeper.sent(SOPOCACHI_LEADER)) == 1
+    assert len(sweeper.sent(ACHUMANI_LEADER)) == 2
 
 
-def test_no_reminder_at_night_nor_to_a_leader_who_opted_out(
-    ctx: WorkerContext, q: Queue, tw: TwilioLocal
-) -> None:
-    setting(ctx)
-    night = datetime(2026, 12, 2, 3, tzinfo=UTC)  # 23:00 in La Paz
-    assert sweep(ctx, q, now=night).reminded == 0
-    with transaction(ctx.sessions) as session:
-        session.execute(
-            update(Resident).where(Resident.phone == ACHUMANI_LEADER).values(status="opted_out")
-        )
-    assert sweep(ctx, q, now=NOON + timedelta(days=1)).reminded == 1
-    deliver(ctx, q)
-    assert bodies(tw, ACHUMANI_LEADER) == [] and len(bodies(tw, SOPOCACHI_LEADER)) == 1
+def test_no_reminder_at_night_nor_to_a_leader_who_opted_out(sweeper: Sweeper) -> None:
+    setting(sweeper.ctx)
+    quiet_by_night_and_not_to_who_opted_out(
+        sweeper, "reminded", ACHUMANI_LEADER, SOPOCACHI_LEADER, NOON + timedelta(days=1)
+    )
