@@ -109,6 +109,7 @@ def test_the_city_writes_a_course_in_the_form_and_it_is_a_draft(
     staff_in(browser, sessions, CITY)
     listing = browser.get("/admin/cursos").get_data(as_text=True)
     assert 'href="/admin/cursos/nuevo"' in listing
+    assert 'href="/admin/cursos/junta-vecinal-y-poa/editar">Editar «Su junta vecinal' in listing
     blank = read_form(browser.get(NEW).get_data(as_text=True))
     assert blank.labels["l0-text-es"] == "Lección 1: Texto en español"
     assert blank.labels["l2-answer-ay-3"] == "Lección 3: Respuesta 4 en aymara"
@@ -304,7 +305,7 @@ def test_only_the_city_writes_courses_in_the_form(
     del fields["csrf_token"]  # the city's; the page gives this user their own
     staff_in(browser, sessions, email)
     listing = browser.get("/admin/cursos").get_data(as_text=True)
-    assert "Escribir un curso nuevo" not in listing and "Editar aquí" not in listing
+    assert "Escribir un curso nuevo" not in listing and "Editar «" not in listing
     assert browser.get(NEW).status_code == 403
     assert browser.get("/admin/cursos/como-usar-mi-barrio/editar").status_code == 403
     refused = browser.post(NEW, {**fields, "accion": "guardar"}, form="/admin/cursos")
