@@ -60,12 +60,16 @@ UNSENT = ("scheduled", "preparing", "sending")  # a broadcast that may still sen
 class Refused(ValueError):
     """The action is not allowed or makes no sense; nothing was written.
 
-    str() is the English the CLI prints; `es`, when given, the Spanish the console shows.
+    str() is the English the CLI prints; `es`, when given, the Spanish the console shows;
+    `problems`, each problem in Spanish on its own (a form shows them one by one).
     """
 
-    def __init__(self, message: str, *, es: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, es: str | None = None, problems: Sequence[str] = ()
+    ) -> None:
         super().__init__(message)
         self.es = es or message
+        self.problems = list(problems) or [self.es]
 
 
 class TooLong(Refused):
@@ -510,6 +514,7 @@ def import_courses(
         raise Refused(
             "; ".join(problems) + "; nothing was saved",
             es="; ".join(spanish) + ". No se guardó nada.",
+            problems=spanish,
         )
     saved = []
     now = utcnow()

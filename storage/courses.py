@@ -172,6 +172,34 @@ def _answers(value: Any) -> list[str] | None:
     return answers or None
 
 
+def course_of(raw: Mapping[str, Any]) -> CourseData:
+    """One course from its YAML shape (slug, title, ay_reviewed, lessons; texts as {es, ay}),
+    whitespace tidied: what a YAML document and the console's course form both give."""
+    title = raw.get("title")
+    course = CourseData(
+        slug=str(raw.get("slug") or "").strip(),
+        title_es=_text(_by_language(title, "es")) or "",
+        title_ay=_text(_by_language(title, "ay")),
+        ay_reviewed=_yes(raw.get("ay_reviewed")),
+    )
+    for item in raw.get("lessons") or []:
+        answers = item.get("answers")
+        course.lessons.append(
+            LessonData(
+                text_es=_text(_by_language(item.get("text"), "es")) or "",
+                text_ay=_text(_by_language(item.get("text"), "ay")),
+                question_es=_text(_by_language(item.get("question"), "es")) or "",
+                question_ay=_text(_by_language(item.get("question"), "ay")),
+                answers_es=_answers(_by_language(answers, "es")) or [],
+                answers_ay=_answers(_by_language(answers, "ay")),
+                correct=int(item.get("correct") or 0),
+                explanation_es=_text(_by_language(item.get("explanation"), "es")) or "",
+                explanation_ay=_text(_by_language(item.get("explanation"), "ay")),
+            )
+        )
+    return course
+
+
 def read_yaml(stream: TextIO | str) -> list[CourseData]:
     """One course per YAML document (or a list of them); texts as {es: ..., ay: ...}."""
     courses = []
@@ -179,29 +207,7 @@ def read_yaml(stream: TextIO | str) -> list[CourseData]:
         for raw in document if isinstance(document, list) else [document]:
             if not isinstance(raw, Mapping):
                 raise ValueError("a course is a mapping with slug, title and lessons")
-            title = raw.get("title")
-            course = CourseData(
-                slug=str(raw.get("slug") or "").strip(),
-                title_es=_text(_by_language(title, "es")) or "",
-                title_ay=_text(_by_language(title, "ay")),
-                ay_reviewed=_yes(raw.get("ay_reviewed")),
-            )
-            for item in raw.get("lessons") or []:
-                answers = item.get("answers")
-                course.lessons.append(
-                    LessonData(
-                        text_es=_text(_by_language(item.get("text"), "es")) or "",
-                        text_ay=_text(_by_language(item.get("text"), "ay")),
-                        question_es=_text(_by_language(item.get("question"), "es")) or "",
-                        question_ay=_text(_by_language(item.get("question"), "ay")),
-                        answers_es=_answers(_by_language(answers, "es")) or [],
-                        answers_ay=_answers(_by_language(answers, "ay")),
-                        correct=int(item.get("correct") or 0),
-                        explanation_es=_text(_by_language(item.get("explanation"), "es")) or "",
-                        explanation_ay=_text(_by_language(item.get("explanation"), "ay")),
-                    )
-                )
-            courses.append(course)
+            courses.append(course_of(raw))
     return courses
 
 
@@ -280,30 +286,32 @@ def data_of(course: Course) -> CourseData:
     )
 
 
-def to_yaml(courses: Iterable[CourseData]) -> str:
-    """The import's YAML form, so a course can be exported, edited and imported back."""
+def as_dict(c: CourseData) -> dict[str, Any]:
+    """The course in its YAML shape (what course_of reads back)."""
 
     def both(es: Any, ay: Any) -> dict[str, Any]:
         return {"es": es, "ay": ay} if ay else {"es": es}
 
-    documents = [
-        {
-            "slug": c.slug,
-            "title": both(c.title_es, c.title_ay),
-            "ay_reviewed": c.ay_reviewed,
-            "lessons": [
-                {
-                    "text": both(lesson.text_es, lesson.text_ay),
-                    "question": both(lesson.question_es, lesson.question_ay),
-                    "answers": both(lesson.answers_es, lesson.answers_ay),
-                    "correct": lesson.correct,
-                    "explanation": both(lesson.explanation_es, lesson.explanation_ay),
-                }
-                for lesson in c.lessons
-            ],
-        }
-        for c in courses
-    ]
+    return {
+        "slug": c.slug,
+        "title": both(c.title_es, c.title_ay),
+        "ay_reviewed": c.ay_reviewed,
+        "lessons": [
+            {
+                "text": both(lesson.text_es, lesson.text_ay),
+                "question": both(lesson.question_es, lesson.question_ay),
+                "answers": both(lesson.answers_es, lesson.answers_ay),
+                "correct": lesson.correct,
+                "explanation": both(lesson.explanation_es, lesson.explanation_ay),
+            }
+            for lesson in c.lessons
+        ],
+    }
+
+
+def to_yaml(courses: Iterable[CourseData]) -> str:
+    """The import's YAML form, so a course can be exported, edited and imported back."""
+    documents = [as_dict(c) for c in courses]
     return yaml.safe_dump_all(documents, allow_unicode=True, sort_keys=False, width=100)
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels import segments
 from bot.outbound import Content, render_broadcast
 from storage.enums import StaffRole
-from storage.models import Broadcast, OutboundMessage
+from storage.models import Broadcast, Course, OutboundMessage
 from tests.admin.conftest import PASSWORD, add_staff
 from tests.conftest import Chat
 from tests.factories import CODE, add_residents, onboard, phones
@@ -275,4 +275,50 @@ def test_a_poll_created_in_the_browser_gets_votes_and_its_chart(
     assert chart.count() == 1
     assert chart.locator("desc").text_content() == "1. Sí: 1 (100%); 2. No: 0 (0%)"
     tab.shot("poll")
+    assert max(tab.transferred.values()) <= PAGE_BUDGET, tab.transferred
+
+
+def test_a_course_written_in_the_browser_is_refused_kept_fixed_and_saved_as_a_draft(
+    web: str, browser: Any, sessions: sessionmaker[Session]
+) -> None:
+    add_staff(sessions, "alcaldia@lapaz.bo", StaffRole.MUNICIPALITY)
+    tab = Staff(browser, web, "course-form")
+    tab.sign_in("alcaldia@lapaz.bo")
+    tab.open("/admin/cursos")
+    tab.page.get_by_role("link", name="Escribir un curso nuevo").click()
+    assert "" not in labelled_fields(tab.page)
+    page = tab.page
+    page.get_by_label("Nombre corto", exact=False).fill("agua-segura")
+    page.get_by_label("Título en español").fill("Agua segura")
+    page.get_by_label("Título en aymara").fill("Suma uma")
+    long_text = "Hierva el agua de beber durante un minuto entero. " * 4
+    for n in (1, 2, 3):
+        text = long_text if n == 2 else f"Hierva el agua de beber un minuto ({n})."
+        page.get_by_label(f"Lección {n}: Texto en español").fill(text)
+        page.get_by_label(f"Lección {n}: Texto en aymara").fill(f"Uma qhatiyaña ({n}).")
+        page.get_by_label(f"Lección {n}: Pregunta en español").fill("¿Cuánto se hierve?")
+        page.get_by_label(f"Lección {n}: Respuesta 1 en español").fill("Un minuto")
+        page.get_by_label(f"Lección {n}: Respuesta 2 en español").fill("Nada")
+        page.get_by_label(f"Lección {n}: Explicación en español").fill("Un minuto basta.")
+    page.get_by_role("button", name="Guardar el curso").click()
+    alert = page.get_by_role("alert")
+    sync_api.expect(alert).to_contain_text("agua-segura lección 2, texto (es)")
+    tab.shot("refused")
+    typed = page.get_by_label("Lección 2: Texto en español")
+    assert typed.input_value().strip() == long_text.strip()
+    typed.fill("Hierva el agua de beber un minuto (2).")
+    page.get_by_role("button", name="Agregar una lección al final").click()
+    assert page.get_by_label("Lección 4: Texto en español").input_value() == ""
+    page.get_by_label("Lección que quiere quitar").select_option("4")
+    page.get_by_role("button", name="Quitar esa lección").click()
+    assert page.get_by_label("Lección 4: Texto en español").count() == 0
+    page.get_by_role("button", name="Guardar el curso").click()
+    page.wait_for_url("**/admin/cursos")
+    sync_api.expect(page.get_by_role("status").first).to_contain_text(
+        "«Agua segura» guardado, en borrador"
+    )
+    tab.shot("saved")
+    with sessions() as session:
+        course = session.scalars(select(Course).where(Course.slug == "agua-segura")).one()
+        assert course.status == "draft" and len(course.lessons) == 3
     assert max(tab.transferred.values()) <= PAGE_BUDGET, tab.transferred

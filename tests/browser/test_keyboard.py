@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage import courses as course_store
 from storage.db import transaction
 from storage.enums import StaffRole
-from storage.models import Broadcast, OutboundMessage, Poll
+from storage.models import Broadcast, OutboundMessage, Poll, utcnow
 from tests.admin.conftest import add_staff
 from tests.browser.test_console_browser import Staff, browser, web  # noqa: F401 - fixtures
 from tests.conftest import Chat
@@ -87,6 +88,7 @@ def test_every_form_field_is_named_and_reached_by_tab_in_order(
     assert found
     with transaction(sessions) as session:
         poll_id = add_poll(session, "¿Feria el domingo?", zone="Sopocachi").id
+        course_store.seed_starter_courses(session, utcnow())
     add_staff(sessions, "alcaldia@lapaz.bo", StaffRole.MUNICIPALITY)
     tab = Staff(browser, web, "a11y")
     tab.open("/admin/login")
@@ -102,6 +104,8 @@ def test_every_form_field_is_named_and_reached_by_tab_in_order(
         "/admin/encuestas/nueva",
         f"/admin/encuestas/{poll_id}",
         "/admin/noticias",
+        "/admin/cursos/nuevo",
+        "/admin/cursos/junta-vecinal-y-poa/editar",
         "/admin/evidence",
         text,
         "/admin/auditoria",
