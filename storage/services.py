@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import ScalarSelect, Select, Subquery, case, delete, func, select
+from sqlalchemy import ColumnElement, ScalarSelect, Select, Subquery, case, delete, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from storage import audit
@@ -289,36 +289,30 @@ def clear_reports(session: Session, offer_id: int) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def pending_offers(session: Session, zone_id: int) -> list[ServiceOffer]:
-    """A zona's offers waiting for approval, oldest first (of residents still here)."""
+def _zone_offers(session: Session, zone_id: int, which: ColumnElement[bool]) -> list[ServiceOffer]:
+    """A zona's offers meeting `which`, oldest first (of residents still here)."""
     return list(
         session.scalars(
             select(ServiceOffer)
             .join(Resident, Resident.id == ServiceOffer.resident_id)
             .where(
                 ServiceOffer.zone_id == zone_id,
-                ServiceOffer.pending.is_(True),
+                which,
                 Resident.status == ResidentStatus.ACTIVE.value,
             )
             .order_by(ServiceOffer.created_at, ServiceOffer.id)
         )
     )
+
+
+def pending_offers(session: Session, zone_id: int) -> list[ServiceOffer]:
+    """A zona's offers waiting for approval, oldest first (of residents still here)."""
+    return _zone_offers(session, zone_id, ServiceOffer.pending.is_(True))
 
 
 def hidden_offers(session: Session, zone_id: int) -> list[ServiceOffer]:
     """A zona's offers hidden by neighbours' reports, oldest first (of residents still here)."""
-    return list(
-        session.scalars(
-            select(ServiceOffer)
-            .join(Resident, Resident.id == ServiceOffer.resident_id)
-            .where(
-                ServiceOffer.zone_id == zone_id,
-                _reports() >= REPORTS_TO_HIDE,
-                Resident.status == ResidentStatus.ACTIVE.value,
-            )
-            .order_by(ServiceOffer.created_at, ServiceOffer.id)
-        )
-    )
+    return _zone_offers(session, zone_id, _reports() >= REPORTS_TO_HIDE)
 
 
 def approve_offer(offer: ServiceOffer, now: datetime) -> None:
