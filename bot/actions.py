@@ -936,12 +936,17 @@ def set_offers_moderated(
     via: str = "cli",
 ) -> None:
     """The zona's choice: new offers wait for approval, or show at once. Turning it off
-    approves the offers that were waiting (and tells their offerers, as promised)."""
+    approves the offers that were waiting (and tells their offerers, as promised); one that
+    neighbours' reports hide waits no more for approval but stays hidden until someone reviews
+    it (turning a setting off reviews nothing)."""
     before = {"offers_moderated": zone.offers_moderated}
     zone.offers_moderated = moderated
     released = 0
     if not moderated:
         for offer in services_store.pending_offers(session, zone.id):
+            if services_store.is_hidden(session, offer):
+                offer.pending = False
+                continue
             released += decide_offer(session, offer, True, user=user, via=via) is not None
     audit.record(
         session,

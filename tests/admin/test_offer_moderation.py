@@ -80,6 +80,30 @@ def test_turning_moderation_off_approves_those_waiting(
     assert APPROVED["es"] in told(chat)[0]
 
 
+def test_turning_moderation_off_leaves_a_reported_offer_hidden(
+    browser: Browser, chat: Chat, sessions: sessionmaker[Session]
+) -> None:
+    """Reports hid the offer, then it waited for approval too: releasing those waiting does
+    not review the neighbours' reports."""
+    offer(chat)
+    reported_by_three(chat)
+    moderate(chat)
+    offerer = Chat(sessions, phone=OFFERER)
+    for text in ("OFREZCO", "4", "1", "Arreglo grifos y duchas"):
+        offerer.say(text)
+    offerer.say("1")
+    staff_in(browser, sessions, CITY)
+    with sessions() as session:
+        sopocachi = session.scalars(select(Zone.id).where(Zone.name == "Sopocachi")).one()
+    off = {"zona": sopocachi, "moderada": "0"}
+    assert browser.post("/admin/ofertas/moderacion", off, form="/admin/ofertas").status_code == 302
+    assert offers(chat) == [("Arreglo grifos y duchas", False)]
+    assert "Arreglo grifos y duchas" not in searched(chat)
+    assert told(chat) == []
+    page = browser.get("/admin/ofertas").get_data(as_text=True)
+    assert "Arreglo grifos y duchas" in page.split("Ocultas por reportes", 1)[1].split("Todas")[0]
+
+
 @pytest.mark.parametrize(
     ("button", "action", "message"),
     [("aprobar", "offer.restore", RESTORED["es"]), ("rechazar", "offer.remove", REMOVED["es"])],
