@@ -147,3 +147,9 @@ def parse_option(text: str, maximum: int | None = None) -> int | None:
 def has_words(text: str) -> bool:
     """True if the text says something (a letter or a digit), not just emoji or punctuation."""
     return any(ch.isalnum() for ch in text)
+
+
+def describes(text: str) -> bool:
+    """True if the text can describe something: it has a letter. A bare "1" or "4" is a menu
+    number typed at the wrong question, not a problem, a service or a mapped place."""
+    return any(ch.isalpha() for ch in text)

@@ -23,7 +23,7 @@ from bot.flows.menu import NOT_UNDERSTOOD, on_choose
 from bot.i18n import LANGUAGES, N_
 from bot.outbound import channel_for
 from bot.render import ListOf, Reply, render, text_of
-from bot.text import has_words, normalize, parse_option
+from bot.text import describes, has_words, normalize, parse_option
 from storage import mapping as store
 from storage.db import Session
 from storage.enums import ResidentStatus
@@ -477,7 +477,7 @@ def on_description(turn: Turn) -> StepResult:
     _take_extras(turn, slots)  # a photo with a caption, or a pin sent first: kept
     text = " ".join(turn.text.split())
     kept = [Reply(KEPT_PHOTO if turn.media else KEPT_PIN)] if _brought(turn) else []
-    if not has_words(text):
+    if not describes(text):
         return StepResult([*kept, Reply(DESCRIBE_AGAIN)], "description", slots, miss=not kept)
     if len(text) > MAX_DESCRIPTION:
         # Only the words are asked again: the photo or pin that came with them stays.

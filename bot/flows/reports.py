@@ -9,7 +9,7 @@ from bot.flows.menu import on_choose
 from bot.i18n import N_
 from bot.outbound import CATEGORY_LABELS, category_label, status_label
 from bot.render import ListOf, Reply
-from bot.text import has_words, parse_option
+from bot.text import describes, has_words, parse_option
 from storage import reports as store
 from storage.conversations import Expectation
 from storage.enums import ReportStatus
@@ -124,7 +124,7 @@ def on_description(turn: Turn) -> StepResult:
         slots["media_url"] = turn.media[0]
     if turn.latitude is not None and turn.longitude is not None:
         slots.update(latitude=turn.latitude, longitude=turn.longitude, location=turn.address)
-    if not has_words(turn.text):
+    if not describes(turn.text):
         if turn.media:  # a photo without a caption: keep it, still ask for words
             return StepResult([Reply(DESCRIBE_AGAIN)], "description", slots)
         return StepResult([Reply(DESCRIBE_AGAIN)], "description", slots, miss=True)

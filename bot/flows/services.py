@@ -17,7 +17,7 @@ from bot.i18n import N_
 from bot.outbound import SERVICE_LABELS as LABELS
 from bot.outbound import channel_for, service_label
 from bot.render import ListOf, Reply, render
-from bot.text import has_words, parse_option
+from bot.text import describes, parse_option
 from storage import audit, services
 from storage.broadcasts import LA_PAZ
 from storage.db import Session
@@ -214,7 +214,7 @@ def on_offer_category(turn: Turn) -> StepResult:
 
 def on_offer_text(turn: Turn) -> StepResult:
     text = " ".join(turn.text.split())
-    if not has_words(text):
+    if not describes(text):
         return stay(turn, Reply(ASK_TEXT, {"max": MAX_TEXT}))
     if len(text) > MAX_TEXT:
         return stay(turn, Reply(TEXT_TOO_LONG, {"max": MAX_TEXT}))

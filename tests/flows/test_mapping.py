@@ -161,7 +161,7 @@ RECORD: dict[str, Script] = {
         ("1", "8 Mercado; 9 Sede social; 10 Parada; 11 Otro. 0 Volver"),
         ("12", starts("¿Qué tiene? 1 Parque o plaza")),  # no room for "No entendí"
         ("1", "Parque o plaza: describalo en hasta 80 letras"),
-        ("🙂", "Escriba con palabras"),
+        ("🙂 7", "Escriba con palabras"),  # an emoji or a menu number is no description
         ("x" * 81, "Es muy largo: use hasta 80 letras"),
         ("Plaza con juegos frente a la iglesia", ("Parque o plaza en Sopocachi", "1 Enviar")),
         ("quizas", "Responda 1 para enviar el registro"),
@@ -186,7 +186,7 @@ RECORD: dict[str, Script] = {
         ("1", "0 Kutt'aña"),
         ("12", starts("Kunas utji? 1 Parque, plaza")),
         ("1", "Parque, plaza: 80 letranakakama"),
-        ("🙂", "arunakamp qillqt'am"),
+        ("🙂 7", "arunakamp qillqt'am"),
         ("x" * 81, "Sinti jach'awa: 80"),
         ("Plaza con juegos frente a la iglesia", ("Parque, plaza, Sopocachi", "1 Apayaña")),
         ("inas", "Apayañatakix 1"),

@@ -52,6 +52,24 @@ def test_report_in_aymara(chat: Chat) -> None:
     assert CODE.search(chat.say("1"))
 
 
+@pytest.mark.parametrize(
+    ("lang", "again"),
+    [("1", "Escriba con palabras cual es el problema"), ("2", "arunakamp qillqt'am")],
+)
+def test_a_bare_number_is_no_description(chat: Chat, lang: str, again: str) -> None:
+    # "1" typed at the description (a menu number) would become a report saying "1".
+    onboard(chat, lang=lang)
+    chat.say("1")
+    chat.say("2")
+    assert again in chat.say("1")
+    assert again in chat.say("12")
+    chat.say("Foco roto frente a la escuela")
+    chat.say("0")
+    chat.say("1")
+    [filed] = reports_in_db(chat)
+    assert filed.description == "Foco roto frente a la escuela"
+
+
 def test_category_by_word_and_unknown_category_reprompts(chat: Chat) -> None:
     onboard(chat)
     chat.say("reportar")

@@ -419,3 +419,18 @@ def test_reporting_twice_and_finding_nothing_in_both_languages(chat: Chat, lang:
     seeker = neighbour(chat, "+59171000431", "1" if lang == "es" else "2")
     for reply in play(seeker, REPORT_TWICE[lang]):
         assert segments(reply) == 1, reply
+
+
+@pytest.mark.parametrize(
+    ("lang", "again"), [("1", "Describa su servicio en hasta"), ("2", "letranakampi qillqt'am")]
+)
+def test_a_bare_number_is_no_offer_text(chat: Chat, lang: str, again: str) -> None:
+    onboard(chat, lang=lang)
+    chat.say("OFREZCO")
+    chat.say("4")
+    assert again in chat.say("4")
+    assert again in chat.say("4")
+    chat.say("Arreglo ropa")
+    chat.say("1")
+    with chat.sessions() as session:
+        assert session.scalars(select(ServiceOffer.text)).all() == ["Arreglo ropa"]
