@@ -16,12 +16,14 @@ from typing import Any
 import pytest
 from babel.messages.pofile import read_po
 from click.testing import CliRunner
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import i18n
 from bot.cli import main
 from bot.i18n import catalogs, console
 from storage.enums import StaffRole
+from storage.models import Zone
 from tests.admin.conftest import Browser, add_staff
 from tests.helpers import REPO
 
@@ -241,3 +243,40 @@ def test_every_console_flash_goes_through_the_console_catalog() -> None:
         for line in _flashes_spelled_out(path.read_text(encoding="utf-8"))
     ]
     assert offenders == []
+
+
+def test_the_console_shows_reworded_flashes_and_evidence_labels(
+    app: Any, sessions: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flash message and the Evidencia page's measure names reworded in the console catalog
+    are what staff read; the printed summary and the exports keep their own words."""
+    locales = tmp_path / "locales"
+    shutil.copytree(i18n.LOCALES_DIR, locales, ignore=shutil.ignore_patterns("*.mo", "*.pot"))
+    monkeypatch.setattr(catalogs, "LOCALES_DIR", locales)
+    po = console.load()
+    po["Nuevos inscritos"].string = "Altas del periodo"
+    po["Votos en encuestas"].string = "Votos emitidos"
+    po[
+        "{zone}: las ofertas nuevas se muestran sin aprobación previa."
+    ].string = "{zone}: ofertas sin aprobación previa."
+    console._write(console.po_path(), po)
+    console.forget()
+    try:
+        add_staff(sessions, "alcaldia@lapaz.bo", StaffRole.MUNICIPALITY)
+        browser = Browser(app.test_client())
+        browser.login("alcaldia@lapaz.bo")
+        with sessions() as session:
+            sopocachi = session.scalars(select(Zone.id).where(Zone.name == "Sopocachi")).one()
+        off = {"zona": sopocachi, "moderada": "0"}
+        browser.post("/admin/ofertas/moderacion", off, form="/admin/ofertas")
+        offers_page = browser.get("/admin/ofertas").get_data(as_text=True)
+        evidence = browser.get(
+            "/admin/evidence?from=2026-11-02&to=2026-11-15&fecha=2026-11-09&dias=7"
+        ).get_data(as_text=True)
+    finally:
+        console.forget()
+    assert "Sopocachi: ofertas sin aprobación previa." in offers_page
+    assert "<td>Altas del periodo</td>" in evidence  # the table of measures and before/after
+    assert evidence.count("<td>Altas del periodo</td>") == 2
+    assert "<td>Votos emitidos</td>" in evidence
+    assert "Nuevos inscritos" not in evidence
