@@ -88,7 +88,11 @@ def course_status(slug: str) -> Any:
         except actions.Refused:
             abort(404)
         title = course.title_es
-    flash(f"«{title}»: {'publicado' if published else 'en borrador'}.")
+    flash(
+        (_("«{title}»: publicado.") if published else _("«{title}»: en borrador.")).format(
+            title=title
+        )
+    )
     return redirect(url_for("admin.courses"))
 
 
@@ -103,27 +107,32 @@ def course_import() -> Any:
     _municipality_only()
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        flash("Elija un archivo YAML o CSV.", "error")
+        flash(_("Elija un archivo YAML o CSV."), "error")
         return redirect(url_for("admin.courses"))
     try:
         text = upload.read().decode("utf-8-sig")
     except UnicodeDecodeError:
-        flash("El archivo no está en UTF-8: guárdelo como UTF-8.", "error")
+        flash(_("El archivo no está en UTF-8: guárdelo como UTF-8."), "error")
         return redirect(url_for("admin.courses"))
     try:
         courses = store.read_named(upload.filename, io.StringIO(text, newline=""))
     except store.READ_ERRORS as exc:
-        flash(f"No se pudo leer el archivo como cursos ({exc}). No se guardó nada.", "error")
+        flash(
+            _("No se pudo leer el archivo como cursos ({reason}). No se guardó nada.").format(
+                reason=exc
+            ),
+            "error",
+        )
         return redirect(url_for("admin.courses"))
     with writing() as db:
         try:
             saved = actions.import_courses(db, courses, user=me(db), via="web")
         except actions.Refused as exc:
             db.rollback()
-            flash(f"No se importó el archivo: {exc.es}", "error")
+            flash(_("No se importó el archivo: {reason}").format(reason=exc.es), "error")
             return redirect(url_for("admin.courses"))
-        names = ", ".join(f"«{course.title_es}» ({course.status})" for course, _ in saved)
-    flash(f"Importado: {names}. Publíquelo cuando esté listo.")
+        names = ", ".join(f"«{course.title_es}» ({course.status})" for course, _added in saved)
+    flash(_("Importado: {names}. Publíquelo cuando esté listo.").format(names=names))
     return redirect(url_for("admin.courses"))
 
 

@@ -40,6 +40,28 @@ MAPPING_ROWS = (
 )
 
 
+# Before/after compares some measures by their own key (bot.evidence.compare); those the table
+# of measures names under another key (its median) or not at all are named here.
+CHANGE_LABELS = {
+    "reports.hours_to_first_change": _l("Horas al primer cambio (mediana)"),
+    "reports.hours_to_resolution": _l("Horas a resolver (mediana)"),
+    "polls.voted": _l("Votos en encuestas"),
+}
+
+
+def measure_rows() -> list[tuple[str, str]]:
+    """The table of measures as staff read it: (label from the console catalog, key)."""
+    return [(_(label), key) for label, key in ROWS]
+
+
+def change_label(key: str) -> str:
+    """The name of a before/after measure; its key if it has none (a measure added later)."""
+    named = {row_key: label for label, row_key in measure_rows()}
+    if key in CHANGE_LABELS:
+        return str(CHANGE_LABELS[key])
+    return named.get(key, key)
+
+
 def _percent(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.0f}%"
 
@@ -126,7 +148,8 @@ def evidence() -> Any:
         last=last,
         here=here,
         city=city,
-        rows=ROWS,
+        rows=measure_rows(),
+        change_label=change_label,
         mapping_rows=MAPPING_ROWS,
         mapping_fmt=mapping_fmt,
         courses=courses,

@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, Length
 from bot import actions
 from bot.admin.common import bp, me, paged, reading, scope, staff_page, state, writing
 from bot.admin.exports import csv_response
+from bot.i18n.console import gettext as _
 from bot.scope import Scope, reachable_macrodistricts, reachable_zones
 from storage import info as store
 from storage.models import INFO_CATEGORIES, InfoItem, aware, utcnow
@@ -135,10 +136,10 @@ def info() -> Any:
                     )
                 except actions.Refused as exc:
                     db.rollback()
-                    flash(f"No se agregó: {exc.es}", "error")
+                    flash(_("No se agregó: {reason}").format(reason=exc.es), "error")
                     return _page(form)
                 item_id = item.id
-            flash(f"Información {item_id} agregada: los vecinos la leen con INFO.")
+            flash(_("Información {id} agregada: los vecinos la leen con INFO.").format(id=item_id))
             return redirect(url_for("admin.info"))
     return _page(form)
 
@@ -198,9 +199,9 @@ def info_item(item_id: int) -> Any:
                     )
                 except actions.Refused as exc:
                     db.rollback()
-                    flash(f"No se guardó: {exc.es}", "error")
+                    flash(_("No se guardó: {reason}").format(reason=exc.es), "error")
                     return redirect(url_for("admin.info_item", item_id=item_id))
-            flash(f"Información {item_id} guardada y marcada como revisada hoy.")
+            flash(_("Información {id} guardada y marcada como revisada hoy.").format(id=item_id))
             return redirect(url_for("admin.info"))
     with reading() as db:
         item = _item(db, item_id, editing=False)
@@ -222,7 +223,7 @@ def info_checked(item_id: int) -> Any:
     with writing() as db:
         item = _item(db, item_id, editing=True)
         actions.check_info(db, item, user=me(db), via="web")
-    flash(f"Información {item_id} marcada como revisada hoy.")
+    flash(_("Información {id} marcada como revisada hoy.").format(id=item_id))
     return redirect(request.referrer or url_for("admin.info"))
 
 
@@ -233,7 +234,7 @@ def info_remove(item_id: int) -> Any:
     with writing() as db:
         item = _item(db, item_id, editing=True)
         actions.remove_info(db, item, user=me(db), via="web")
-    flash(f"Información {item_id} borrada: los vecinos ya no la leen.")
+    flash(_("Información {id} borrada: los vecinos ya no la leen.").format(id=item_id))
     return redirect(url_for("admin.info"))
 
 
@@ -266,12 +267,12 @@ def info_import() -> Any:
     current = scope()
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        flash("Elija un archivo CSV.", "error")
+        flash(_("Elija un archivo CSV."), "error")
         return redirect(url_for("admin.info"))
     try:
         text = upload.read().decode("utf-8-sig")
     except UnicodeDecodeError:
-        flash("El archivo no está en UTF-8: guárdelo como «CSV UTF-8».", "error")
+        flash(_("El archivo no está en UTF-8: guárdelo como «CSV UTF-8»."), "error")
         return redirect(url_for("admin.info"))
     rows = list(csv.DictReader(io.StringIO(text)))
     with writing() as db:
@@ -281,7 +282,9 @@ def info_import() -> Any:
             )
         except actions.Refused as exc:
             db.rollback()
-            flash(f"No se importó nada. {exc.es}", "error")
+            flash(_("No se importó nada. {reason}").format(reason=exc.es), "error")
             return redirect(url_for("admin.info"))
-    flash(f"Importado: {added} nuevas, {updated} actualizadas.")
+    flash(
+        _("Importado: {added} nuevas, {updated} actualizadas.").format(added=added, updated=updated)
+    )
     return redirect(url_for("admin.info"))

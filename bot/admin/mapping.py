@@ -20,6 +20,7 @@ from bot import actions, channels
 from bot.admin.common import bp, me, paged, reading, scope, staff_page, writing
 from bot.flows.mapping import KIND_LABELS, MAX_DESCRIPTION
 from bot.i18n import t
+from bot.i18n.console import gettext as _
 from bot.scope import mask_phone, reachable_zones
 from storage import mapping as store
 from storage.models import (
@@ -131,16 +132,18 @@ def mapping_review(item_id: int) -> Any:
             )
         except actions.Refused as exc:
             db.rollback()
-            flash(f"No se guardó: {exc.es}", "error")
+            flash(_("No se guardó: {reason}").format(reason=exc.es), "error")
             return redirect(url_for("admin.mapping"))
         if isinstance(made, Report):
-            message = f"Registro {item_id} aprobado: es el reporte {made.code}."
+            message = _("Registro {id} aprobado: es el reporte {code}.").format(
+                id=item_id, code=made.code
+            )
         elif made is not None:
-            message = f"Registro {item_id} aprobado: ya es información de la zona."
+            message = _("Registro {id} aprobado: ya es información de la zona.").format(id=item_id)
         elif decision == "reject":
-            message = f"Registro {item_id} rechazado: se avisó al mapeador."
+            message = _("Registro {id} rechazado: se avisó al mapeador.").format(id=item_id)
         else:
-            message = f"Registro {item_id} corregido."
+            message = _("Registro {id} corregido.").format(id=item_id)
     flash(message)
     return redirect(url_for("admin.mapping"))
 
@@ -152,15 +155,15 @@ def mapping_add_mapper() -> Any:
     if not form.validate_on_submit():
         abort(400)
     try:
-        phone, _ = channels.parse_address(form.phone.data or "")
+        phone, _channel = channels.parse_address(form.phone.data or "")
     except ValueError:
-        flash("No se registró: el teléfono no es válido.", "error")
+        flash(_("No se registró: el teléfono no es válido."), "error")
         return redirect(url_for("admin.mapping"))
     with writing() as db:
         resident = store.resident_by_phone(db, phone)
         zone = db.get(Zone, resident.zone_id) if resident and resident.zone_id else None
         if resident is None or zone is None:
-            flash("No se registró: ese número no está inscrito en Mi Barrio.", "error")
+            flash(_("No se registró: ese número no está inscrito en Mi Barrio."), "error")
             return redirect(url_for("admin.mapping"))
         if not scope().reaches(zone.id):
             abort(403)
@@ -168,10 +171,14 @@ def mapping_add_mapper() -> Any:
             new = actions.add_mapper(db, resident, zone, user=me(db), via="web")
         except actions.Refused as exc:
             db.rollback()
-            flash(f"No se registró: {exc.es}", "error")
+            flash(_("No se registró: {reason}").format(reason=exc.es), "error")
             return redirect(url_for("admin.mapping"))
         name = zone.name
-    flash(f"Mapeador de {name} registrado." if new else f"Ya era mapeador de {name}.")
+    flash(
+        (_("Mapeador de {zone} registrado.") if new else _("Ya era mapeador de {zone}.")).format(
+            zone=name
+        )
+    )
     return redirect(url_for("admin.mapping"))
 
 
@@ -193,8 +200,8 @@ def mapping_remove_mapper(mapper_id: int) -> Any:
             actions.remove_mapper(db, mapper.resident, zone, user=me(db), via="web")
         except actions.Refused as exc:
             db.rollback()
-            flash(f"No se dio de baja: {exc.es}", "error")
+            flash(_("No se dio de baja: {reason}").format(reason=exc.es), "error")
             return redirect(url_for("admin.mapping"))
         name = zone.name
-    flash(f"Mapeador de {name} dado de baja: se le avisó por SMS.")
+    flash(_("Mapeador de {zone} dado de baja: se le avisó por SMS.").format(zone=name))
     return redirect(url_for("admin.mapping"))

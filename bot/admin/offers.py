@@ -9,6 +9,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 
 from bot import actions
 from bot.admin.common import bp, me, page_of, reading, scope, staff_page, state, writing
+from bot.i18n.console import gettext as _
+from bot.i18n.console import lazy_gettext as _l
 from bot.scope import Scope, mask_phone, reachable_zones
 from storage import services as store
 from storage.models import ServiceOffer, Zone, utcnow
@@ -108,10 +110,10 @@ def offer_restore(offer_id: int) -> Any:
     with writing() as db:
         offer = _offer(db, offer_id)
         if not store.is_hidden(db, offer):
-            flash(f"La oferta {offer_id} no estaba oculta.", "error")
+            flash(_("La oferta {id} no estaba oculta.").format(id=offer_id), "error")
             return redirect(url_for("admin.offers"))
         _decide(db, offer, True)
-    flash(f"Oferta {offer_id} revisada: se muestra otra vez.")
+    flash(_("Oferta {id} revisada: se muestra otra vez.").format(id=offer_id))
     return redirect(url_for("admin.offers"))
 
 
@@ -120,7 +122,7 @@ def offer_restore(offer_id: int) -> Any:
 def offer_remove(offer_id: int) -> Any:
     with writing() as db:
         _decide(db, _offer(db, offer_id), False)
-    flash(f"Oferta {offer_id} eliminada.")
+    flash(_("Oferta {id} eliminada.").format(id=offer_id))
     return redirect(url_for("admin.offers"))
 
 
@@ -131,9 +133,9 @@ def offer_decide(offer_id: int, decision: str) -> Any:
         offer = _offer(db, offer_id)
         action = _decide(db, offer, decision == "aprobar") if offer.pending else None
     if action is None:
-        flash(f"La oferta {offer_id} ya no esperaba aprobación.", "error")
+        flash(_("La oferta {id} ya no esperaba aprobación.").format(id=offer_id), "error")
     else:
-        flash(DECIDED[action].format(offer_id))
+        flash(DECIDED[action].format(id=offer_id))
     return redirect(url_for("admin.offers"))
 
 
@@ -145,10 +147,10 @@ def _decide(db: Any, offer: ServiceOffer, approve: bool) -> str | None:
 
 # What the console says of each decision on a waiting offer (one also hidden is reviewed).
 DECIDED = {
-    "offer.approve": "Oferta {} aprobada: ya se muestra; avisamos a quien la ofrece.",
-    "offer.reject": "Oferta {} rechazada; avisamos a quien la ofrece.",
-    "offer.restore": "Oferta {} revisada: se muestra otra vez; avisamos a quien la ofrece.",
-    "offer.remove": "Oferta {} eliminada; avisamos a quien la ofrece.",
+    "offer.approve": _l("Oferta {id} aprobada: ya se muestra; avisamos a quien la ofrece."),
+    "offer.reject": _l("Oferta {id} rechazada; avisamos a quien la ofrece."),
+    "offer.restore": _l("Oferta {id} revisada: se muestra otra vez; avisamos a quien la ofrece."),
+    "offer.remove": _l("Oferta {id} eliminada; avisamos a quien la ofrece."),
 }
 
 
@@ -166,7 +168,11 @@ def offers_moderation() -> Any:
         actions.set_offers_moderated(db, zone, moderated, user=me(db), via="web")
         name = zone.name
     if moderated:
-        flash(f"{name}: cada oferta nueva espera la aprobación de un dirigente o del personal.")
+        flash(
+            _(
+                "{zone}: cada oferta nueva espera la aprobación de un dirigente o del personal."
+            ).format(zone=name)
+        )
     else:
-        flash(f"{name}: las ofertas nuevas se muestran sin aprobación previa.")
+        flash(_("{zone}: las ofertas nuevas se muestran sin aprobación previa.").format(zone=name))
     return redirect(url_for("admin.offers"))

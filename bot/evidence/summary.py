@@ -18,6 +18,7 @@ from bot.evidence.measures import (
     series,
     zone_place,
 )
+from bot.i18n.console import gettext_noop
 
 _ENV = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
 
@@ -58,27 +59,29 @@ Con menos de 10 casos las diferencias no permiten conclusiones.</p>
 """
 )
 
+# The measures as rows: (label, key). The labels are marked for the staff console's catalog,
+# which shows them translated on its Evidencia page; the printed summary keeps the Spanish.
 ROWS = (
-    ("Inscritos al final", "residents.signed_up"),
-    ("Nuevos inscritos", "residents.signed_up_new"),
-    ("Vecinos activos", "residents.active"),
-    ("Participación", "residents.participation_rate"),
-    ("Bajas", "residents.opted_out"),
-    ("Reportes", "reports.new"),
-    ("Horas al primer cambio (mediana)", "reports.hours_to_first_change.median"),
-    ("Horas a resolver (mediana)", "reports.hours_to_resolution.median"),
-    ("Horas a resolver (p90)", "reports.hours_to_resolution.p90"),
-    ("Confirmados por el vecino", "reports.confirmed_share"),
-    ("Apoyos «yo también»", "reports.supporters"),
-    ("Invitados a encuestas", "polls.invited"),
-    ("Participación en encuestas", "polls.turnout"),
-    ("Mensajes enviados", "broadcasts.recipients"),
-    ("Entregados", "broadcasts.delivered"),
-    ("Fallidos", "broadcasts.failed"),
-    ("Ofertas de vecinos activas", "services.offers_active"),
-    ("Ofertas nuevas", "services.offers_new"),
-    ("Búsquedas (BUSCO)", "services.searches"),
-    ("Búsquedas con resultado", "services.found_share"),
+    (gettext_noop("Inscritos al final"), "residents.signed_up"),
+    (gettext_noop("Nuevos inscritos"), "residents.signed_up_new"),
+    (gettext_noop("Vecinos activos"), "residents.active"),
+    (gettext_noop("Participación"), "residents.participation_rate"),
+    (gettext_noop("Bajas"), "residents.opted_out"),
+    (gettext_noop("Reportes"), "reports.new"),
+    (gettext_noop("Horas al primer cambio (mediana)"), "reports.hours_to_first_change.median"),
+    (gettext_noop("Horas a resolver (mediana)"), "reports.hours_to_resolution.median"),
+    (gettext_noop("Horas a resolver (p90)"), "reports.hours_to_resolution.p90"),
+    (gettext_noop("Confirmados por el vecino"), "reports.confirmed_share"),
+    (gettext_noop("Apoyos «yo también»"), "reports.supporters"),
+    (gettext_noop("Invitados a encuestas"), "polls.invited"),
+    (gettext_noop("Participación en encuestas"), "polls.turnout"),
+    (gettext_noop("Mensajes enviados"), "broadcasts.recipients"),
+    (gettext_noop("Entregados"), "broadcasts.delivered"),
+    (gettext_noop("Fallidos"), "broadcasts.failed"),
+    (gettext_noop("Ofertas de vecinos activas"), "services.offers_active"),
+    (gettext_noop("Ofertas nuevas"), "services.offers_new"),
+    (gettext_noop("Búsquedas (BUSCO)"), "services.searches"),
+    (gettext_noop("Búsquedas con resultado"), "services.found_share"),
 )
 
 

@@ -58,6 +58,9 @@ def test_the_city_compares_before_and_after_and_groups_zonas(
     assert "Evidencia: La Paz" in html
     assert "Antes y después del 2026-11-09 (7 días)" in html
     assert "muy pocos datos para concluir" in html
+    # Before/after names its measures as the table above does, not by their keys.
+    assert "<td>Vecinos activos</td>" in html and "<td>Votos en encuestas</td>" in html
+    assert "residents.active" not in html and "polls.voted" not in html
     assert "tercios" in html
     assert "Miraflores" in html and "Sopocachi" in html
     assert browser.get("/admin/evidence?from=ayer").status_code == 400

@@ -6,6 +6,7 @@ Everything that writes works on a copy (a small tree shaped like the repository)
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -15,12 +16,14 @@ from typing import Any
 import pytest
 from babel.messages.pofile import read_po
 from click.testing import CliRunner
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import i18n
 from bot.cli import main
 from bot.i18n import catalogs, console
 from storage.enums import StaffRole
+from storage.models import Zone
 from tests.admin.conftest import Browser, add_staff
 from tests.helpers import REPO
 
@@ -165,3 +168,115 @@ def test_pybabel_with_babel_console_cfg_finds_the_same_texts(tmp_path: Path) -> 
         found = {m.id for m in read_po(fh) if m.id}
     assert found == {entry.msgid for entry in console.extract()}
     assert "Participación por zona" in found and "Correo electrónico" in found
+
+
+def _spelled_out(node: ast.expr | None) -> bool:
+    """Spanish written in place rather than looked up: a string literal with words, an
+    f-string, or either one inside a conditional, a sum or a .format()."""
+    match node:
+        case ast.Constant(value=str() as text):
+            return any(c.isalpha() for c in text)  # " " joining two texts is no wording
+        case ast.JoinedStr():
+            return True
+        case ast.IfExp(body=body, orelse=orelse):
+            return _spelled_out(body) or _spelled_out(orelse)
+        case ast.BinOp(left=left, right=right):
+            return _spelled_out(left) or _spelled_out(right)
+        case ast.Call(func=ast.Attribute(value=value, attr="format")):
+            return _spelled_out(value)
+    return False
+
+
+def _flashes_spelled_out(source: str) -> list[int]:
+    """Lines of flash() calls whose message is spelled out, directly or through a name
+    assigned in the same function."""
+    found = []
+    for function in ast.walk(ast.parse(source)):
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        assigned: dict[str, list[ast.expr]] = {}
+        for node in ast.walk(function):
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        assigned.setdefault(target.id, []).append(node.value)
+            elif isinstance(node, ast.AugAssign | ast.AnnAssign) and node.value is not None:
+                if isinstance(node.target, ast.Name):
+                    assigned.setdefault(node.target.id, []).append(node.value)
+        for node in ast.walk(function):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "flash"
+                and node.args
+            ):
+                continue
+            message = node.args[0]
+            values = assigned.get(message.id, []) if isinstance(message, ast.Name) else [message]
+            if any(_spelled_out(value) for value in values):
+                found.append(node.lineno)
+    return found
+
+
+def test_the_ast_check_finds_spelled_out_flashes() -> None:
+    source = (
+        "def view(n, new):\n"
+        '    flash(_("Guardado {n}.").format(n=n))\n'
+        '    flash(f"Guardado {n}.")\n'
+        '    flash("Guardado.", "error")\n'
+        '    flash(_("Nuevo.") if new else "Viejo.")\n'
+        '    message = f"Registro {n} corregido."\n'
+        "    flash(message)\n"
+        '    closed = _("Cerrada.")\n'
+        '    closed += " " + _("Cancelada.")\n'
+        "    flash(closed)\n"
+    )
+    assert _flashes_spelled_out(source) == [3, 4, 5, 7]
+
+
+def test_every_console_flash_goes_through_the_console_catalog() -> None:
+    """What staff are told after an action can be reworded on the Texts page like the rest of
+    the console: no flash() in bot/admin writes its Spanish in place."""
+    offenders = [
+        f"{path.relative_to(REPO)}:{line}"
+        for path in sorted((REPO / "bot" / "admin").glob("*.py"))
+        for line in _flashes_spelled_out(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
+
+
+def test_the_console_shows_reworded_flashes_and_evidence_labels(
+    app: Any, sessions: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flash message and the Evidencia page's measure names reworded in the console catalog
+    are what staff read; the printed summary and the exports keep their own words."""
+    locales = tmp_path / "locales"
+    shutil.copytree(i18n.LOCALES_DIR, locales, ignore=shutil.ignore_patterns("*.mo", "*.pot"))
+    monkeypatch.setattr(catalogs, "LOCALES_DIR", locales)
+    po = console.load()
+    po["Nuevos inscritos"].string = "Altas del periodo"
+    po["Votos en encuestas"].string = "Votos emitidos"
+    po[
+        "{zone}: las ofertas nuevas se muestran sin aprobación previa."
+    ].string = "{zone}: ofertas sin aprobación previa."
+    console._write(console.po_path(), po)
+    console.forget()
+    try:
+        add_staff(sessions, "alcaldia@lapaz.bo", StaffRole.MUNICIPALITY)
+        browser = Browser(app.test_client())
+        browser.login("alcaldia@lapaz.bo")
+        with sessions() as session:
+            sopocachi = session.scalars(select(Zone.id).where(Zone.name == "Sopocachi")).one()
+        off = {"zona": sopocachi, "moderada": "0"}
+        browser.post("/admin/ofertas/moderacion", off, form="/admin/ofertas")
+        offers_page = browser.get("/admin/ofertas").get_data(as_text=True)
+        evidence = browser.get(
+            "/admin/evidence?from=2026-11-02&to=2026-11-15&fecha=2026-11-09&dias=7"
+        ).get_data(as_text=True)
+    finally:
+        console.forget()
+    assert "Sopocachi: ofertas sin aprobación previa." in offers_page
+    assert "<td>Altas del periodo</td>" in evidence  # the table of measures and before/after
+    assert evidence.count("<td>Altas del periodo</td>") == 2
+    assert "<td>Votos emitidos</td>" in evidence
+    assert "Nuevos inscritos" not in evidence
