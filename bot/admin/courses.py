@@ -131,7 +131,13 @@ def course_import() -> Any:
             db.rollback()
             flash(_("No se importó el archivo: {reason}").format(reason=exc.es), "error")
             return redirect(url_for("admin.courses"))
-        names = ", ".join(f"«{course.title_es}» ({course.status})" for course, _added in saved)
+        names = ", ".join(
+            "«{title}» ({status})".format(
+                title=course.title_es,
+                status=_("publicado") if course.status == "published" else _("en borrador"),
+            )
+            for course, _added in saved
+        )
     flash(_("Importado: {names}. Publíquelo cuando esté listo.").format(names=names))
     return redirect(url_for("admin.courses"))
 

@@ -135,7 +135,7 @@ def test_the_city_uploads_a_course_file_as_a_draft_and_downloads_it(
 ) -> None:
     staff_in(browser, sessions, CITY)
     page = upload(browser, course_yaml("agua-segura"), "agua.yaml")
-    assert "Importado: «Agua segura» (draft)" in page
+    assert "Importado: «Agua segura» (en borrador)" in page
     assert "<h2>Agua segura / Suma uma</h2>" in page
     assert status(sessions, "agua-segura") == "draft"
     with sessions() as session:
@@ -173,7 +173,7 @@ def test_a_csv_course_file_goes_through_the_same_import(
             }
         )
     page = upload(browser, out.getvalue().encode(), "basura.csv")
-    assert "Importado: «La basura» (draft)" in page
+    assert "Importado: «La basura» (en borrador)" in page
     assert status(sessions, "basura") == "draft"
 
 
@@ -255,7 +255,7 @@ def test_a_right_answer_residents_answered_cannot_change_on_import(
         assert course is not None and [lesson.correct for lesson in course.lessons] == [1, 1, 1]
     # The same right answers with new wording are taken.
     reworded = course_yaml("agua-segura", "Hierva el agua del grifo un minuto.")
-    assert "Importado: «Agua segura» (published)" in upload(browser, reworded, "agua.yaml")
+    assert "Importado: «Agua segura» (publicado)" in upload(browser, reworded, "agua.yaml")
 
 
 def test_the_courses_page_shows_the_aymara_review_mark_and_what_residents_get(
