@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.flows.answers import is_back, yes_or_no
+from bot.flows.answers import is_back, is_more, yes_or_no
 from bot.flows.base import Flow, FlowName, StepResult, Turn, fit_one_sms, stay
 from bot.flows.menu import NOT_UNDERSTOOD, on_choose
 from bot.i18n import N_
@@ -29,7 +29,6 @@ from storage.outbox import queue_message
 MAX_TEXT = 30
 # Offers in one search SMS; MAS shows the next ones.
 SHOWN = 3
-MORE = {"mas", "más", "siguiente"}
 
 ASK_OFFER_CATEGORY = N_("¿Qué servicio ofrece? {categories}. 0: volver.")
 ASK_SEARCH_CATEGORY = N_("¿Qué servicio busca? {categories}. 0: volver.")
@@ -351,7 +350,7 @@ def on_results(turn: Turn) -> StepResult:
             # The third report hides it; the sweeper tells the zona's leaders (by day).
             new = services.report_offer(turn.session, offer_id, turn.resident.id, turn.now)
             return StepResult([Reply(REPORTED if new else ALREADY_REPORTED)], "results", None)
-    if words in MORE and "category" in turn.slots:
+    if is_more(turn.norm) and "category" in turn.slots:
         category = str(turn.slots["category"])
         rest = [int(i) for i in turn.slots.get("rest") or []]
         offers = services.offers_by_id(turn.session, rest, turn.now)

@@ -283,7 +283,7 @@ MORE: dict[str, Script] = {
     "ay": [
         ("BUSCO", starts("Kuna servicios thaqasma?")),
         ("1", ("Plomeria: 1 Plomero 4", "MAS: juk'ampi")),
-        ("MAS", ("Plomeria: 1 Plomero 1", "2 Plomero 0", "Yatiyañatakix")),
+        ("juk'ampi", ("Plomeria: 1 Plomero 1", "2 Plomero 0", "Yatiyañatakix")),
         ("R2", "Yuspagara"),
         ("mas", "Janiw juk'amp Plomeria servicio utjkiti"),
         ("0", starts("Zonaja: 1 Zonamat")),
