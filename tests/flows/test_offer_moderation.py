@@ -45,7 +45,10 @@ def told(chat: Chat, phone: str = OFFERER) -> list[str]:
 
 def offers(chat: Chat) -> list[tuple[str, bool]]:
     with chat.sessions() as session:
-        return [(o.text, o.pending) for o in session.scalars(select(ServiceOffer))]
+        return [
+            (o.text, o.pending)
+            for o in session.scalars(select(ServiceOffer).order_by(ServiceOffer.id))
+        ]
 
 
 def searched(chat: Chat, phone: str = "+59171000599") -> str:
