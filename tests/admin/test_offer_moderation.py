@@ -80,18 +80,24 @@ def test_turning_moderation_off_approves_those_waiting(
     assert APPROVED["es"] in told(chat)[0]
 
 
-def test_turning_moderation_off_leaves_a_reported_offer_hidden(
-    browser: Browser, chat: Chat, sessions: sessionmaker[Session]
-) -> None:
-    """Reports hid the offer, then it waited for approval too: releasing those waiting does
-    not review the neighbours' reports."""
+def hidden_then_changed(chat: Chat, sessions: sessionmaker[Session]) -> str:
+    """Reports hide the offer, the zona starts moderating, and its offerer changes it (so it
+    also waits for approval); the offerer's last reply."""
     offer(chat)
     reported_by_three(chat)
     moderate(chat)
     offerer = Chat(sessions, phone=OFFERER)
     for text in ("OFREZCO", "4", "1", "Arreglo grifos y duchas"):
         offerer.say(text)
-    offerer.say("1")
+    return offerer.say("1")
+
+
+def test_turning_moderation_off_leaves_a_reported_offer_hidden(
+    browser: Browser, chat: Chat, sessions: sessionmaker[Session]
+) -> None:
+    """Reports hid the offer, then it waited for approval too: releasing those waiting does
+    not review the neighbours' reports."""
+    hidden_then_changed(chat, sessions)
     staff_in(browser, sessions, CITY)
     with sessions() as session:
         sopocachi = session.scalars(select(Zone.id).where(Zone.name == "Sopocachi")).one()
@@ -119,13 +125,7 @@ def test_deciding_on_a_waiting_offer_that_reports_hid_reviews_it(
     """An offer reports hid, changed by its offerer once the zona moderates: it waits and is
     hidden. Aprobar shows it again (its reports dropped), Rechazar removes it; the offerer hears
     of the review and the audit says what happened."""
-    offer(chat)
-    reported_by_three(chat)
-    moderate(chat)
-    offerer = Chat(sessions, phone=OFFERER)
-    for text in ("OFREZCO", "4", "1", "Arreglo grifos y duchas"):
-        offerer.say(text)
-    assert "sigue oculta por los reportes" in offerer.say("1")
+    assert "sigue oculta por los reportes" in hidden_then_changed(chat, sessions)
     assert offers(chat) == [("Arreglo grifos y duchas", True)]
     staff_in(browser, sessions, CITY)
     with sessions() as session:
